@@ -1,0 +1,56 @@
+namespace Quant.Net;
+
+/// <summary>
+/// The vector operations the elementwise kernels need, implemented once per width (<see cref="Simd128"/>,
+/// <see cref="Simd256"/>, <see cref="Simd512"/>) so each kernel is written once and specialized by the JIT.
+/// Every operation is exact or IEEE correctly rounded, so all widths give the same bits as the scalar reference.
+/// </summary>
+/// <typeparam name="TF">The float vector type.</typeparam>
+/// <typeparam name="TI">The int32 vector type with the same lane count.</typeparam>
+internal interface ISimd<TF, TI>
+    where TF : struct
+    where TI : struct
+{
+    /// <summary>Lanes per vector.</summary>
+    static abstract int Count { get; }
+
+    static abstract TF Load(ref float source);
+    static abstract void Store(TF value, ref float destination);
+    static abstract TI LoadInt(ref int source);
+    static abstract TF Splat(float value);
+    static abstract TF Add(TF left, TF right);
+    static abstract TF Subtract(TF left, TF right);
+    static abstract TF Multiply(TF left, TF right);
+    static abstract TF Divide(TF left, TF right);
+
+    /// <summary>Round to nearest integer, ties to even.</summary>
+    static abstract TF Round(TF value);
+    static abstract TF Floor(TF value);
+
+    /// <summary>Clamp between bounds; the input holds no NaN.</summary>
+    static abstract TF Clamp(TF value, TF min, TF max);
+
+    /// <summary>NaN lanes become +0.</summary>
+    static abstract TF ZeroNaN(TF value);
+
+    /// <summary>Float to int32 for integral values inside the int32 range.</summary>
+    static abstract TI ToInt32(TF value);
+
+    /// <summary>Int32 to float, rounded to nearest even as a scalar cast is.</summary>
+    static abstract TF ToSingle(TI value);
+
+    static abstract TI SplatInt(int value);
+
+    /// <summary>0, 1, ..., Count - 1.</summary>
+    static abstract TI Indices { get; }
+    static abstract TI AddInt(TI left, TI right);
+    static abstract TI MultiplyLow(TI left, TI right);
+    static abstract TI Xor(TI left, TI right);
+    static abstract TI ShiftRightLogical(TI value, int count);
+
+    /// <summary>Loads 4 × Count elements of <typeparamref name="T"/> (sbyte, byte, short, ushort) widened to int32.</summary>
+    static abstract void LoadWiden4<T>(ref T source, out TI v0, out TI v1, out TI v2, out TI v3) where T : unmanaged;
+
+    /// <summary>Stores 4 × Count int32 lanes, already inside <typeparamref name="T"/>'s range, narrowed to <typeparamref name="T"/>.</summary>
+    static abstract void StoreNarrow4<T>(TI v0, TI v1, TI v2, TI v3, ref T destination) where T : unmanaged;
+}

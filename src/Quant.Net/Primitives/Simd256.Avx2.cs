@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Quant.Net;
+
+/// <summary>256-bit implementation of <see cref="ISimd{TF, TI}"/> (AVX2).</summary>
+internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
+{
+    public static int Count => Vector256<float>.Count;
+    public static Vector256<float> Load(ref float source) => Vector256.LoadUnsafe(ref source);
+    public static void Store(Vector256<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    public static Vector256<int> LoadInt(ref int source) => Vector256.LoadUnsafe(ref source);
+    public static Vector256<float> Splat(float value) => Vector256.Create(value);
+    public static Vector256<float> Add(Vector256<float> left, Vector256<float> right) => left + right;
+    public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
+    public static Vector256<float> Multiply(Vector256<float> left, Vector256<float> right) => left * right;
+    public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
+    public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
+    public static Vector256<float> Floor(Vector256<float> value) => Vector256.Floor(value);
+    public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> min, Vector256<float> max) =>
+        Vector256.MinNative(Vector256.MaxNative(value, min), max);
+    public static Vector256<float> ZeroNaN(Vector256<float> value) => value & Vector256.Equals(value, value);
+    public static Vector256<int> ToInt32(Vector256<float> value) => Vector256.ConvertToInt32Native(value);
+    public static Vector256<float> ToSingle(Vector256<int> value) => Vector256.ConvertToSingle(value);
+    public static Vector256<int> SplatInt(int value) => Vector256.Create(value);
+    public static Vector256<int> Indices => Vector256<int>.Indices;
+    public static Vector256<int> AddInt(Vector256<int> left, Vector256<int> right) => left + right;
+    public static Vector256<int> MultiplyLow(Vector256<int> left, Vector256<int> right) => left * right;
+    public static Vector256<int> Xor(Vector256<int> left, Vector256<int> right) => left ^ right;
+    public static Vector256<int> ShiftRightLogical(Vector256<int> value, int count) => Vector256.ShiftRightLogical(value, count);
+
+    public static void LoadWiden4<T>(ref T source, out Vector256<int> v0, out Vector256<int> v1, out Vector256<int> v2, out Vector256<int> v3)
+        where T : unmanaged
+    {
+        if (typeof(T) == typeof(sbyte))
+        {
+            var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref Unsafe.As<T, sbyte>(ref source)));
+            (v0, v1) = Vector256.Widen(lo);
+            (v2, v3) = Vector256.Widen(hi);
+        }
+        else if (typeof(T) == typeof(byte))
+        {
+            var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref Unsafe.As<T, byte>(ref source)));
+            var (a, b) = Vector256.Widen(lo);
+            var (c, d) = Vector256.Widen(hi);
+            (v0, v1, v2, v3) = (a.AsInt32(), b.AsInt32(), c.AsInt32(), d.AsInt32());
+        }
+        else if (typeof(T) == typeof(short))
+        {
+            ref short s = ref Unsafe.As<T, short>(ref source);
+            (v0, v1) = Vector256.Widen(Vector256.LoadUnsafe(ref s));
+            (v2, v3) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)Vector256<short>.Count));
+        }
+        else if (typeof(T) == typeof(ushort))
+        {
+            ref ushort s = ref Unsafe.As<T, ushort>(ref source);
+            var (a, b) = Vector256.Widen(Vector256.LoadUnsafe(ref s));
+            var (c, d) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)Vector256<ushort>.Count));
+            (v0, v1, v2, v3) = (a.AsInt32(), b.AsInt32(), c.AsInt32(), d.AsInt32());
+        }
+        else
+        {
+            throw new NotSupportedException(typeof(T).Name);
+        }
+    }
+
+    public static void StoreNarrow4<T>(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3, ref T destination)
+        where T : unmanaged
+    {
+        // Lanes are already clamped to T's range, so truncating narrows give the saturated values.
+        if (Unsafe.SizeOf<T>() == 1)
+        {
+            Vector256<sbyte> bytes = Vector256.Narrow(Vector256.Narrow(v0, v1), Vector256.Narrow(v2, v3));
+            bytes.StoreUnsafe(ref Unsafe.As<T, sbyte>(ref destination));
+        }
+        else
+        {
+            ref short s = ref Unsafe.As<T, short>(ref destination);
+            Vector256.Narrow(v0, v1).StoreUnsafe(ref s);
+            Vector256.Narrow(v2, v3).StoreUnsafe(ref s, (nuint)Vector256<short>.Count);
+        }
+    }
+}
