@@ -27,15 +27,25 @@ internal readonly struct VaryingParams : IParamLayout
 /// </summary>
 internal static class ElementwiseKernels
 {
+    // The vector paths clamp x / scale to [qMin - zp, qMax - zp] before rounding and add the zero point after it.
+    // Both bounds are integers and rounding is monotonic, so this equals the reference's
+    // clamp(round(x / scale) + zp, qMin, qMax) exactly, and it lets x86 round and convert in one instruction.
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TI QuantizeVector<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
         where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
-        TV.ToInt32(QuantizeVectorToFloat<TV, TF, TI>(x, scale, zeroPoint, qMin, qMax));
+        TV.AddInt(TV.ConvertToInt32RoundEven(ClampedQuotient<TV, TF, TI>(x, scale, zeroPoint, qMin, qMax)), TV.ToInt32(zeroPoint));
+
+    /// <summary>round(clamp(x / scale, qMin - zp, qMax - zp)) in float: the code minus the zero point.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF QuantizeVectorCentered<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
+        TV.Round(ClampedQuotient<TV, TF, TI>(x, scale, zeroPoint, qMin, qMax));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TF QuantizeVectorToFloat<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
+    private static TF ClampedQuotient<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
         where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
-        TV.Clamp(TV.Add(TV.Round(TV.Divide(TV.ZeroNaN(x), scale)), zeroPoint), qMin, qMax);
+        TV.Clamp(TV.Divide(TV.ZeroNaN(x), scale), TV.Subtract(qMin, zeroPoint), TV.Subtract(qMax, zeroPoint));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TF Param<TV, TF, TI, TP>(ref float values, nuint index, TF broadcast)
@@ -142,8 +152,9 @@ internal static class ElementwiseKernels
         where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout
     {
         TF sj = Param<TV, TF, TI, TP>(ref scale, j, s), zj = Param<TV, TF, TI, TP>(ref zeroPoint, j, z);
-        TF q = QuantizeVectorToFloat<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), sj, zj, lo, hi);
-        return TV.Multiply(TV.Subtract(q, zj), sj);
+        // + 0 turns a rounded -0 into +0, as the reference's (q - zp) does.
+        TF centered = TV.Add(QuantizeVectorCentered<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), sj, zj, lo, hi), TV.Splat(0f));
+        return TV.Multiply(centered, sj);
     }
 
     public static void FakeQuantizeScalar<TP>(ref float source, ref float destination, nuint start, nuint length, ref float scale, ref float zeroPoint, float qMin, float qMax)

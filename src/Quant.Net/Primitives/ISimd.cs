@@ -33,6 +33,9 @@ internal interface ISimd<TF, TI>
     /// <summary>NaN lanes become +0.</summary>
     static abstract TF ZeroNaN(TF value);
 
+    /// <summary>Float to int32 rounding to nearest, ties to even, for values inside the int32 range (one instruction where the ISA has it).</summary>
+    static abstract TI ConvertToInt32RoundEven(TF value);
+
     /// <summary>Float to int32 for integral values inside the int32 range.</summary>
     static abstract TI ToInt32(TF value);
 

@@ -19,6 +19,19 @@ namespace Quant.Net;
 /// </remarks>
 public static class QuantOps
 {
+    /// <summary>
+    /// Width in bits of the vectors the primitives use in this process (512 with AVX-512, 256 with AVX2, 128 with
+    /// SSE4/AdvSimd, 0 for the scalar reference), chosen once at start-up and lowered by the runtime's
+    /// <c>DOTNET_Enable*</c> switches.
+    /// </summary>
+    public static int VectorBits => SimdConfig.Best switch
+    {
+        SimdLevel.Vector512 => 512,
+        SimdLevel.Vector256 => 256,
+        SimdLevel.Vector128 => 128,
+        _ => 0,
+    };
+
     /// <summary>Quantizes to int8 with one scale and zero point over the full [-128, 127] range.</summary>
     /// <param name="source">Real values.</param>
     /// <param name="destination">Quantized values; same length as <paramref name="source"/>.</param>

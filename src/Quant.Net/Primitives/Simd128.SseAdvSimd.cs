@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Quant.Net;
 
@@ -20,6 +22,9 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     public static Vector128<float> Clamp(Vector128<float> value, Vector128<float> min, Vector128<float> max) =>
         Vector128.MinNative(Vector128.MaxNative(value, min), max);
     public static Vector128<float> ZeroNaN(Vector128<float> value) => value & Vector128.Equals(value, value);
+    // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector128<int> ConvertToInt32RoundEven(Vector128<float> value) =>
+        Sse2.IsSupported ? Sse2.ConvertToVector128Int32(value) : AdvSimd.IsSupported ? AdvSimd.ConvertToInt32RoundToEven(value) : Vector128.ConvertToInt32Native(Vector128.Round(value));
     public static Vector128<int> ToInt32(Vector128<float> value) => Vector128.ConvertToInt32Native(value);
     public static Vector128<float> ToSingle(Vector128<int> value) => Vector128.ConvertToSingle(value);
     public static Vector128<int> SplatInt(int value) => Vector128.Create(value);

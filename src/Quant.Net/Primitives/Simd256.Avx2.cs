@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Quant.Net;
 
@@ -20,6 +21,9 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> min, Vector256<float> max) =>
         Vector256.MinNative(Vector256.MaxNative(value, min), max);
     public static Vector256<float> ZeroNaN(Vector256<float> value) => value & Vector256.Equals(value, value);
+    // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector256<int> ConvertToInt32RoundEven(Vector256<float> value) =>
+        Avx.IsSupported ? Avx.ConvertToVector256Int32(value) : Vector256.ConvertToInt32Native(Vector256.Round(value));
     public static Vector256<int> ToInt32(Vector256<float> value) => Vector256.ConvertToInt32Native(value);
     public static Vector256<float> ToSingle(Vector256<int> value) => Vector256.ConvertToSingle(value);
     public static Vector256<int> SplatInt(int value) => Vector256.Create(value);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Quant.Net;
 
@@ -20,6 +21,9 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     public static Vector512<float> Clamp(Vector512<float> value, Vector512<float> min, Vector512<float> max) =>
         Vector512.MinNative(Vector512.MaxNative(value, min), max);
     public static Vector512<float> ZeroNaN(Vector512<float> value) => value & Vector512.Equals(value, value);
+    // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector512<int> ConvertToInt32RoundEven(Vector512<float> value) =>
+        Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32(value) : Vector512.ConvertToInt32Native(Vector512.Round(value));
     public static Vector512<int> ToInt32(Vector512<float> value) => Vector512.ConvertToInt32Native(value);
     public static Vector512<float> ToSingle(Vector512<int> value) => Vector512.ConvertToSingle(value);
     public static Vector512<int> SplatInt(int value) => Vector512.Create(value);
