@@ -30,22 +30,56 @@ internal static class ElementwiseKernels
     // The vector paths clamp x / scale to [qMin - zp, qMax - zp] before rounding and add the zero point after it.
     // Both bounds are integers and rounding is monotonic, so this equals the reference's
     // clamp(round(x / scale) + zp, qMin, qMax) exactly, and it lets x86 round and convert in one instruction.
+    // NaN lanes leave the clamp as qMin - zp (see ISimd.Clamp), i.e. the code qMin, as in the reference.
+
+    /// <summary>Scale, zero point and the centred clamp bounds for one vector of elements.</summary>
+    private readonly struct VectorParams<TF, TI>(TF scale, TF zeroPoint, TI zeroPointInt, TF low, TF high)
+        where TF : struct where TI : struct
+    {
+        public readonly TF Scale = scale;
+        public readonly TF ZeroPoint = zeroPoint;
+        public readonly TI ZeroPointInt = zeroPointInt;
+        public readonly TF Low = low;
+        public readonly TF High = high;
+    }
+
+    /// <summary>Loop-invariant parameters for broadcast runs, computed once outside the loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static VectorParams<TF, TI> Invariant<TV, TF, TI>(float scale, float zeroPoint, float qMin, float qMax)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
+        new(TV.Splat(scale), TV.Splat(zeroPoint), TV.SplatInt((int)zeroPoint), TV.Splat(qMin - zeroPoint), TV.Splat(qMax - zeroPoint));
+
+    /// <summary>The parameters of elements j..j+Count: the invariant ones, or loaded per element for varying runs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static VectorParams<TF, TI> At<TV, TF, TI, TP>(ref float scale, ref float zeroPoint, nuint j, in VectorParams<TF, TI> invariant, TF qMin, TF qMax)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout
+    {
+        if (!TP.Varying) return invariant;
+        TF z = TV.Load(ref Unsafe.Add(ref zeroPoint, j));
+        return new(TV.Load(ref Unsafe.Add(ref scale, j)), z, TV.ToInt32(z), TV.Subtract(qMin, z), TV.Subtract(qMax, z));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TI QuantizeVector<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
-        TV.AddInt(TV.ConvertToInt32RoundEven(ClampedQuotient<TV, TF, TI>(x, scale, zeroPoint, qMin, qMax)), TV.ToInt32(zeroPoint));
+    private static TI QuantizeVector<TV, TF, TI, TP>(ref float source, ref float scale, ref float zeroPoint, nuint j, in VectorParams<TF, TI> invariant, TF qMin, TF qMax)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout
+    {
+        var p = At<TV, TF, TI, TP>(ref scale, ref zeroPoint, j, invariant, qMin, qMax);
+        TF clamped = TV.Clamp(TV.Divide(TV.Load(ref Unsafe.Add(ref source, j)), p.Scale), p.Low, p.High);
+        return TV.AddInt(TV.ConvertToInt32RoundEven(clamped), p.ZeroPointInt);
+    }
 
-    /// <summary>round(clamp(x / scale, qMin - zp, qMax - zp)) in float: the code minus the zero point.</summary>
+    /// <summary>
+    /// How many leading floats to leave to the scalar reference so that vector loads start on a vector-size boundary:
+    /// a 64-byte load that straddles two cache lines costs a second access on every iteration. Only a speed heuristic
+    /// (the GC may move managed arrays); results are the same either way.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TF QuantizeVectorCentered<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
-        TV.Round(ClampedQuotient<TV, TF, TI>(x, scale, zeroPoint, qMin, qMax));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TF ClampedQuotient<TV, TF, TI>(TF x, TF scale, TF zeroPoint, TF qMin, TF qMax)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct =>
-        TV.Clamp(TV.Divide(TV.ZeroNaN(x), scale), TV.Subtract(qMin, zeroPoint), TV.Subtract(qMax, zeroPoint));
+    private static unsafe nuint AlignmentPrologue(ref float source, nuint count, nuint length)
+    {
+        nuint misaligned = ((nuint)Unsafe.AsPointer(ref source) / sizeof(float)) & (count - 1);
+        nuint prologue = misaligned == 0 ? 0 : count - misaligned;
+        return length >= 16384 ? prologue : 0; // below ~64 KiB the scalar prologue costs more than the split loads
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TF Param<TV, TF, TI, TP>(ref float values, nuint index, TF broadcast)
@@ -59,17 +93,17 @@ internal static class ElementwiseKernels
     public static void Quantize<TV, TF, TI, TP, T>(ref float source, ref T destination, nuint length, ref float scale, ref float zeroPoint, float qMin, float qMax)
         where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout where T : unmanaged
     {
-        nuint count = (nuint)TV.Count, step = 4 * count, i = 0;
-        TF s = TV.Splat(scale), z = TV.Splat(zeroPoint), lo = TV.Splat(qMin), hi = TV.Splat(qMax);
+        nuint count = (nuint)TV.Count, step = 4 * count;
+        nuint i = AlignmentPrologue(ref source, count, length);
+        QuantizeScalar<TP, T>(ref source, ref destination, 0, i, ref scale, ref zeroPoint, qMin, qMax);
+        var invariant = Invariant<TV, TF, TI>(scale, zeroPoint, qMin, qMax);
+        TF lo = TV.Splat(qMin), hi = TV.Splat(qMax);
         for (; i + step <= length; i += step)
         {
-            TI q0 = QuantizeVector<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, i)), Param<TV, TF, TI, TP>(ref scale, i, s), Param<TV, TF, TI, TP>(ref zeroPoint, i, z), lo, hi);
-            nuint j = i + count;
-            TI q1 = QuantizeVector<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), Param<TV, TF, TI, TP>(ref scale, j, s), Param<TV, TF, TI, TP>(ref zeroPoint, j, z), lo, hi);
-            j += count;
-            TI q2 = QuantizeVector<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), Param<TV, TF, TI, TP>(ref scale, j, s), Param<TV, TF, TI, TP>(ref zeroPoint, j, z), lo, hi);
-            j += count;
-            TI q3 = QuantizeVector<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), Param<TV, TF, TI, TP>(ref scale, j, s), Param<TV, TF, TI, TP>(ref zeroPoint, j, z), lo, hi);
+            TI q0 = QuantizeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i, invariant, lo, hi);
+            TI q1 = QuantizeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + count, invariant, lo, hi);
+            TI q2 = QuantizeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + 2 * count, invariant, lo, hi);
+            TI q3 = QuantizeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + 3 * count, invariant, lo, hi);
             TV.StoreNarrow4(q0, q1, q2, q3, ref Unsafe.Add(ref destination, i));
         }
         QuantizeScalar<TP, T>(ref source, ref destination, i, length, ref scale, ref zeroPoint, qMin, qMax);
@@ -113,7 +147,7 @@ internal static class ElementwiseKernels
         h = TV.MultiplyLow(h, TV.SplatInt(unchecked((int)0xC2B2AE35u)));
         h = TV.Xor(h, TV.ShiftRightLogical(h, 16));
         TF u = TV.Multiply(TV.ToSingle(TV.ShiftRightLogical(h, 8)), TV.Splat(1f / (1 << 24)));
-        TF x = TV.ZeroNaN(TV.Load(ref Unsafe.Add(ref source, j)));
+        TF x = TV.Load(ref Unsafe.Add(ref source, j));
         TF q = TV.Floor(TV.Add(TV.Divide(x, Param<TV, TF, TI, TP>(ref scale, j, s)), u));
         return TV.ToInt32(TV.Clamp(TV.Add(q, Param<TV, TF, TI, TP>(ref zeroPoint, j, z)), lo, hi));
     }
@@ -132,13 +166,14 @@ internal static class ElementwiseKernels
         where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout
     {
         nuint count = (nuint)TV.Count, step = 4 * count, i = 0;
-        TF s = TV.Splat(scale), z = TV.Splat(zeroPoint), lo = TV.Splat(qMin), hi = TV.Splat(qMax);
+        var invariant = Invariant<TV, TF, TI>(scale, zeroPoint, qMin, qMax);
+        TF lo = TV.Splat(qMin), hi = TV.Splat(qMax);
         for (; i + step <= length; i += step)
         {
-            TF y0 = FakeVector<TV, TF, TI, TP>(ref source, i, ref scale, ref zeroPoint, s, z, lo, hi);
-            TF y1 = FakeVector<TV, TF, TI, TP>(ref source, i + count, ref scale, ref zeroPoint, s, z, lo, hi);
-            TF y2 = FakeVector<TV, TF, TI, TP>(ref source, i + 2 * count, ref scale, ref zeroPoint, s, z, lo, hi);
-            TF y3 = FakeVector<TV, TF, TI, TP>(ref source, i + 3 * count, ref scale, ref zeroPoint, s, z, lo, hi);
+            TF y0 = FakeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i, invariant, lo, hi);
+            TF y1 = FakeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + count, invariant, lo, hi);
+            TF y2 = FakeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + 2 * count, invariant, lo, hi);
+            TF y3 = FakeVector<TV, TF, TI, TP>(ref source, ref scale, ref zeroPoint, i + 3 * count, invariant, lo, hi);
             TV.Store(y0, ref Unsafe.Add(ref destination, i));
             TV.Store(y1, ref Unsafe.Add(ref destination, i + count));
             TV.Store(y2, ref Unsafe.Add(ref destination, i + 2 * count));
@@ -147,14 +182,15 @@ internal static class ElementwiseKernels
         FakeQuantizeScalar<TP>(ref source, ref destination, i, length, ref scale, ref zeroPoint, qMin, qMax);
     }
 
+    /// <summary>round(clamp(x / scale, qMin - zp, qMax - zp)) · scale: the reference's (q - zp) · scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TF FakeVector<TV, TF, TI, TP>(ref float source, nuint j, ref float scale, ref float zeroPoint, TF s, TF z, TF lo, TF hi)
+    private static TF FakeVector<TV, TF, TI, TP>(ref float source, ref float scale, ref float zeroPoint, nuint j, in VectorParams<TF, TI> invariant, TF qMin, TF qMax)
         where TV : ISimd<TF, TI> where TF : struct where TI : struct where TP : IParamLayout
     {
-        TF sj = Param<TV, TF, TI, TP>(ref scale, j, s), zj = Param<TV, TF, TI, TP>(ref zeroPoint, j, z);
+        var p = At<TV, TF, TI, TP>(ref scale, ref zeroPoint, j, invariant, qMin, qMax);
+        TF centered = TV.Round(TV.Clamp(TV.Divide(TV.Load(ref Unsafe.Add(ref source, j)), p.Scale), p.Low, p.High));
         // + 0 turns a rounded -0 into +0, as the reference's (q - zp) does.
-        TF centered = TV.Add(QuantizeVectorCentered<TV, TF, TI>(TV.Load(ref Unsafe.Add(ref source, j)), sj, zj, lo, hi), TV.Splat(0f));
-        return TV.Multiply(centered, sj);
+        return TV.Multiply(TV.Add(centered, TV.Splat(0f)), p.Scale);
     }
 
     public static void FakeQuantizeScalar<TP>(ref float source, ref float destination, nuint start, nuint length, ref float scale, ref float zeroPoint, float qMin, float qMax)

@@ -27,11 +27,8 @@ internal interface ISimd<TF, TI>
     static abstract TF Round(TF value);
     static abstract TF Floor(TF value);
 
-    /// <summary>Clamp between bounds; the input holds no NaN.</summary>
+    /// <summary>Clamp between bounds (which are never NaN); NaN lanes become <paramref name="min"/>, as x86 <c>maxps</c> gives.</summary>
     static abstract TF Clamp(TF value, TF min, TF max);
-
-    /// <summary>NaN lanes become +0.</summary>
-    static abstract TF ZeroNaN(TF value);
 
     /// <summary>Float to int32 rounding to nearest, ties to even, for values inside the int32 range (one instruction where the ISA has it).</summary>
     static abstract TI ConvertToInt32RoundEven(TF value);

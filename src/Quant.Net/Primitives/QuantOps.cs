@@ -10,8 +10,9 @@ namespace Quant.Net;
 /// <remarks>
 /// <para>Semantics follow ONNX <c>QuantizeLinear</c>/<c>DequantizeLinear</c>: <c>q = saturate(round_half_to_even(x / scale) + zeroPoint)</c>
 /// with a true IEEE division (not a multiplication by the reciprocal), and <c>x = (q - zeroPoint) * scale</c>.</para>
-/// <para>Non-finite inputs: NaN quantizes to the zero point (it is treated as 0.0), +∞ to the largest code and −∞ to the
-/// smallest; fake-quantize therefore maps NaN to 0 and ±∞ to the range ends.</para>
+/// <para>Non-finite inputs: +∞ quantizes to the largest code and −∞ to the smallest; NaN quantizes to the smallest code
+/// (QMin), exactly as ONNX Runtime's kernels do, so simulated and deployed models agree bit for bit. Fake-quantize maps
+/// NaN and −∞ to the bottom of the range and +∞ to the top.</para>
 /// <para>Supported storage types: <see cref="sbyte"/>, <see cref="byte"/>, <see cref="short"/>, <see cref="ushort"/>, and
 /// int4/uint4 packed two per byte (<see cref="QuantizeInt4(ReadOnlySpan{float}, Span{byte}, QuantParams)"/>).</para>
 /// <para>Aliasing: quantize, fake-quantize and requantize may write in place (the destination starting at the source's

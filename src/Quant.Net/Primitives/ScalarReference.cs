@@ -8,11 +8,14 @@ namespace Quant.Net;
 /// </summary>
 internal static class ScalarReference
 {
-    /// <summary>ONNX QuantizeLinear: <c>clamp(round_half_even(x / scale) + zeroPoint)</c>; NaN is treated as 0, ±∞ saturate.</summary>
+    /// <summary>
+    /// ONNX QuantizeLinear: <c>clamp(round_half_even(x / scale) + zeroPoint)</c>; ±∞ saturate and NaN gives qMin, as
+    /// ONNX Runtime's MLAS kernels do (x86 <c>maxps</c> returns the bound when the value is NaN).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float QuantizeToFloat(float x, float scale, float zeroPoint, float qMin, float qMax)
     {
-        if (float.IsNaN(x)) x = 0f;
+        if (float.IsNaN(x)) return qMin;
         float q = MathF.Round(x / scale, MidpointRounding.ToEven) + zeroPoint;
         return q < qMin ? qMin : q > qMax ? qMax : q;
     }
@@ -25,7 +28,7 @@ internal static class ScalarReference
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int QuantizeStochastic(float x, float scale, float zeroPoint, float qMin, float qMax, uint seedMix, uint index)
     {
-        if (float.IsNaN(x)) x = 0f;
+        if (float.IsNaN(x)) return (int)qMin;
         float q = MathF.Floor(x / scale + Uniform(seedMix, index)) + zeroPoint;
         return (int)(q < qMin ? qMin : q > qMax ? qMax : q);
     }

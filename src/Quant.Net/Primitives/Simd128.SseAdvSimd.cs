@@ -20,8 +20,11 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
     public static Vector128<float> Floor(Vector128<float> value) => Vector128.Floor(value);
     public static Vector128<float> Clamp(Vector128<float> value, Vector128<float> min, Vector128<float> max) =>
-        Vector128.MinNative(Vector128.MaxNative(value, min), max);
-    public static Vector128<float> ZeroNaN(Vector128<float> value) => value & Vector128.Equals(value, value);
+        Sse.IsSupported
+            ? Sse.Min(Sse.Max(value, min), max) // maxps returns its second operand when either is NaN
+            : AdvSimd.IsSupported
+                ? AdvSimd.MinNumber(AdvSimd.MaxNumber(value, min), max) // fmaxnm returns the number when one operand is NaN
+                : Vector128.ConditionalSelect(Vector128.Equals(value, value), Vector128.MinNative(Vector128.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
     public static Vector128<int> ConvertToInt32RoundEven(Vector128<float> value) =>
         Sse2.IsSupported ? Sse2.ConvertToVector128Int32(value) : AdvSimd.IsSupported ? AdvSimd.ConvertToInt32RoundToEven(value) : Vector128.ConvertToInt32Native(Vector128.Round(value));

@@ -19,8 +19,9 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
     public static Vector256<float> Floor(Vector256<float> value) => Vector256.Floor(value);
     public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> min, Vector256<float> max) =>
-        Vector256.MinNative(Vector256.MaxNative(value, min), max);
-    public static Vector256<float> ZeroNaN(Vector256<float> value) => value & Vector256.Equals(value, value);
+        Avx.IsSupported
+            ? Avx.Min(Avx.Max(value, min), max) // maxps returns its second operand when either is NaN
+            : Vector256.ConditionalSelect(Vector256.Equals(value, value), Vector256.MinNative(Vector256.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
     public static Vector256<int> ConvertToInt32RoundEven(Vector256<float> value) =>
         Avx.IsSupported ? Avx.ConvertToVector256Int32(value) : Vector256.ConvertToInt32Native(Vector256.Round(value));

@@ -19,8 +19,9 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
     public static Vector512<float> Floor(Vector512<float> value) => Vector512.Floor(value);
     public static Vector512<float> Clamp(Vector512<float> value, Vector512<float> min, Vector512<float> max) =>
-        Vector512.MinNative(Vector512.MaxNative(value, min), max);
-    public static Vector512<float> ZeroNaN(Vector512<float> value) => value & Vector512.Equals(value, value);
+        Avx512F.IsSupported
+            ? Avx512F.Min(Avx512F.Max(value, min), max) // maxps returns its second operand when either is NaN
+            : Vector512.ConditionalSelect(Vector512.Equals(value, value), Vector512.MinNative(Vector512.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
     public static Vector512<int> ConvertToInt32RoundEven(Vector512<float> value) =>
         Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32(value) : Vector512.ConvertToInt32Native(Vector512.Round(value));

@@ -37,6 +37,31 @@ public sealed class IsaEquivalenceTests
 
     [Theory]
     [MemberData(nameof(Levels))]
+    public void Long_runs_at_every_alignment_match_the_reference(int levelValue)
+    {
+        // Runs of 16384+ elements take an alignment prologue before the vector loop; start them at every float offset.
+        var level = (SimdLevel)levelValue;
+        float[] x = TestData.Floats(16384 + 16 + 37, 99);
+        var p = QuantParams.ForType<sbyte>(1.9f, 5);
+        for (int offset = 0; offset <= 16; offset++)
+        {
+            var source = x.AsSpan(offset, 16384 + 37);
+            var expected = new sbyte[source.Length];
+            var actual = new sbyte[source.Length];
+            QuantOps.Quantize(SimdLevel.Scalar, source, expected, p);
+            QuantOps.Quantize(level, source, actual, p);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"offset {offset}");
+
+            // In place over the same memory, as the public contract allows.
+            float[] copy = x.AsSpan(offset, source.Length).ToArray();
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(copy.AsSpan());
+            QuantOps.Quantize(level, copy, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes)[..copy.Length], p);
+            Assert.True(expected.AsSpan().SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes)[..copy.Length]), $"in place, offset {offset}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Levels))]
     public void Dequantize_matches_the_reference_for_every_type_and_length(int levelValue)
     {
         var level = (SimdLevel)levelValue;

@@ -165,15 +165,15 @@ public sealed class QuantOpsSemanticsTests
         float[] x = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -float.NaN];
         var y = new byte[4];
         QuantOps.Quantize(x, y, 0.5f, (byte)10);
-        y.Should().Equal(10, 255, 0, 10); // NaN → zero point, ±∞ saturate
+        y.Should().Equal(0, 255, 0, 0); // NaN → QMin as in ONNX Runtime, ±∞ saturate
 
         var f = new float[4];
         QuantOps.FakeQuantize(x, f, QuantParams.ForType<byte>(0.5f, 10));
-        f.Should().Equal(0f, 122.5f, -5f, 0f);
+        f.Should().Equal(-5f, 122.5f, -5f, -5f);
 
         var r = new sbyte[4];
         QuantOps.QuantizeStochastic(x, r, QuantParams.ForType<sbyte>(1f, 0), seed: 1);
-        r.Should().Equal(0, 127, -128, 0);
+        r.Should().Equal(-128, 127, -128, -128);
     }
 
     [Fact]
