@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 
 namespace Quant.Net.Tests.Primitives;
 
@@ -25,5 +27,17 @@ public sealed class IsaSelectionTests
         string? expected = Environment.GetEnvironmentVariable("QUANTNET_EXPECT_SIMD");
         if (string.IsNullOrEmpty(expected)) return;
         Assert.Equal(Enum.Parse<SimdLevel>(expected), SimdConfig.Best);
+    }
+
+    [Fact]
+    public void On_arm64_the_advsimd_path_runs_and_the_dot_product_extension_is_as_expected()
+    {
+        if (RuntimeInformation.ProcessArchitecture != Architecture.Arm64) return;
+        TestContext.Current.SendDiagnosticMessage($"arm64: AdvSimd={AdvSimd.IsSupported}, Dp={Dp.IsSupported}");
+        Assert.True(AdvSimd.IsSupported);
+        Assert.Equal(SimdLevel.Vector128, SimdConfig.Best);
+        // CI runs QEMU with -cpu max (has SDOT/UDOT) and -cpu cortex-a72 (has not) and says which to expect.
+        string? dp = Environment.GetEnvironmentVariable("QUANTNET_EXPECT_ARM_DP");
+        if (!string.IsNullOrEmpty(dp)) Assert.Equal(dp == "1", Dp.IsSupported);
     }
 }
