@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Spectre.Console;
 
 namespace Quant.Net.Cli;
@@ -16,29 +15,31 @@ internal static class DemoCommand
         const int rows = 512, cols = 1024;
         float[] weights = LaplaceRows(rows, cols, seed: 2026);
         float[] activations = ReluActivations(64 * 1024, seed: 7);
-        console.MarkupLine($"[bold]Quant.Net demo[/]: weights [[{rows}, {cols}]] (Laplace rows, per-row spread 0.01–1), activations [[{activations.Length}]] (ReLU of N(0.2, 1) with rare outliers).");
+        console.MarkupLine($"[bold]Quant.Net demo[/]: weights [[{rows}, {cols}]] (Laplace rows, spread 0.01–1 per row)");
+        console.MarkupLine($"and activations [[{activations.Length}]] (ReLU of N(0.2, 1), rare outliers), each vs FP32.");
         string simd = QuantOps.VectorBits == 0 ? "scalar" : $"{QuantOps.VectorBits}-bit";
-        console.MarkupLine($"SIMD: [green]{simd}[/] vectors. Every row is measured against the FP32 tensor it came from.");
+        console.MarkupLine($"SIMD: [green]{simd}[/] vectors.");
 
         var table = new Table().RoundedBorder()
-            .AddColumn("tensor").AddColumn("scheme").AddColumn(new TableColumn("bytes").RightAligned())
-            .AddColumn(new TableColumn("vs FP32").RightAligned()).AddColumn(new TableColumn("SQNR dB").RightAligned())
-            .AddColumn(new TableColumn("max |err|").RightAligned()).AddColumn(new TableColumn("quantize ms").RightAligned());
+            .AddColumn("tensor").AddColumn(new TableColumn("scheme").NoWrap()).AddColumn(new TableColumn("bytes").RightAligned())
+            .AddColumn(new TableColumn("smaller").RightAligned()).AddColumn(new TableColumn("SQNR dB").RightAligned())
+            .AddColumn(new TableColumn("max err").RightAligned());
 
         int[] shape = [rows, cols];
-        AddRow(table, "weights", "FP32 (baseline)", weights, shape, null);
-        AddRow(table, "weights", "int16 symmetric per-tensor", weights, shape, QuantScheme.Int16Symmetric);
-        AddRow(table, "weights", "int8 symmetric per-tensor", weights, shape, QuantScheme.Int8SymmetricPerTensor);
-        AddRow(table, "weights", "int8 symmetric per-channel", weights, shape, QuantScheme.Int8SymmetricPerChannel(axis: 0));
-        AddRow(table, "weights", "int4 symmetric per-channel", weights, shape, new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0)));
-        AddRow(table, "weights", "int4 blocks of 32 along K", weights, shape, QuantScheme.Int4Block(axis: 1, blockSize: 32));
+        AddRow(table, "weights", "FP32 baseline", weights, shape, null);
+        AddRow(table, "weights", "int16 per-tensor", weights, shape, QuantScheme.Int16Symmetric);
+        AddRow(table, "weights", "int8 per-tensor", weights, shape, QuantScheme.Int8SymmetricPerTensor);
+        AddRow(table, "weights", "int8 per-channel", weights, shape, QuantScheme.Int8SymmetricPerChannel(axis: 0));
+        AddRow(table, "weights", "int4 per-channel", weights, shape, new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0)));
+        AddRow(table, "weights", "int4 block-32", weights, shape, QuantScheme.Int4Block(axis: 1, blockSize: 32));
         int[] actShape = [activations.Length];
-        AddRow(table, "activations", "FP32 (baseline)", activations, actShape, null);
-        AddRow(table, "activations", "uint8 asymmetric min/max", activations, actShape, QuantScheme.UInt8Asymmetric);
-        AddRow(table, "activations", "uint16 asymmetric min/max", activations, actShape, QuantScheme.UInt16Asymmetric);
+        AddRow(table, "act.", "FP32 baseline", activations, actShape, null);
+        AddRow(table, "act.", "uint8 asym", activations, actShape, QuantScheme.UInt8Asymmetric);
+        AddRow(table, "act.", "uint16 asym", activations, actShape, QuantScheme.UInt16Asymmetric);
         console.Write(table);
-        console.MarkupLine("Per-channel and block scales keep small-range rows accurate; a single per-tensor scale is set by the widest row.");
-        console.MarkupLine("Next: [grey]quant quantize MODEL.onnx[/] once the ONNX adapter lands (see the README's roadmap).");
+        console.MarkupLine("Sizes include scales and zero points. Per-channel and block scales keep");
+        console.MarkupLine("small-range rows accurate; one per-tensor scale is set by the widest row.");
+        console.MarkupLine("Speed: see the README's benchmark table. ONNX models: [grey]quant quantize[/] (coming).");
         return 0;
     }
 
@@ -47,11 +48,10 @@ internal static class DemoCommand
         long fp32Bytes = data.Length * sizeof(float);
         if (scheme is null)
         {
-            table.AddRow(tensor, name, fp32Bytes.ToString("N0", Inv), "1.00×", "∞", "0", "—");
+            table.AddRow(tensor, name, fp32Bytes.ToString("N0", Inv), "1.00×", "∞", "0");
             return;
         }
         var s = scheme.Value;
-        var watch = Stopwatch.StartNew();
         var encoding = QuantEncoding.FromTensor(s, data, shape);
         var restored = new float[data.Length];
         long payload;
@@ -59,30 +59,27 @@ internal static class DemoCommand
         {
             var packed = new byte[Int4Packing.PackedLength(data.Length)];
             QuantOps.QuantizeInt4(data, shape, encoding, packed);
-            watch.Stop();
             QuantOps.DequantizeInt4(packed, shape, encoding, restored);
             payload = packed.Length;
         }
         else if (s.BitWidth <= 8)
         {
-            payload = s.IsSigned ? RoundTrip<sbyte>(data, shape, encoding, restored, watch) : RoundTrip<byte>(data, shape, encoding, restored, watch);
+            payload = s.IsSigned ? RoundTrip<sbyte>(data, shape, encoding, restored) : RoundTrip<byte>(data, shape, encoding, restored);
         }
         else
         {
-            payload = s.IsSigned ? RoundTrip<short>(data, shape, encoding, restored, watch) : RoundTrip<ushort>(data, shape, encoding, restored, watch);
+            payload = s.IsSigned ? RoundTrip<short>(data, shape, encoding, restored) : RoundTrip<ushort>(data, shape, encoding, restored);
         }
         long bytes = payload + encoding.Count * (sizeof(float) + (s.IsSymmetric ? 0 : s.BitWidth <= 8 ? 1 : 2));
-        table.AddRow(tensor, name, bytes.ToString("N0", Inv), string.Create(Inv, $"{(double)fp32Bytes / bytes:F2}× smaller"),
+        table.AddRow(tensor, name, bytes.ToString("N0", Inv), string.Create(Inv, $"{(double)fp32Bytes / bytes:F2}×"),
             ErrorMetrics.SqnrDecibels(data, restored).ToString("F1", Inv),
-            ErrorMetrics.MaxAbsoluteError(data, restored).ToString("G3", Inv),
-            watch.Elapsed.TotalMilliseconds.ToString("F2", Inv));
+            ErrorMetrics.MaxAbsoluteError(data, restored).ToString("G3", Inv));
     }
 
-    private static long RoundTrip<T>(float[] data, int[] shape, QuantEncoding encoding, float[] restored, Stopwatch watch) where T : unmanaged
+    private static long RoundTrip<T>(float[] data, int[] shape, QuantEncoding encoding, float[] restored) where T : unmanaged
     {
         var q = new T[data.Length];
         QuantOps.Quantize<T>(data, shape, encoding, q);
-        watch.Stop();
         QuantOps.Dequantize<T>(q, shape, encoding, restored);
         return (long)data.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
     }

@@ -100,23 +100,8 @@ public static class QuantOps
     /// <param name="source">Real values.</param>
     /// <param name="packed">Packed destination of <see cref="Int4Packing.PackedLength"/> bytes.</param>
     /// <param name="parameters">An encoding whose range fits in 4 bits ([-8, 7] or [0, 15]).</param>
-    public static void QuantizeInt4(ReadOnlySpan<float> source, Span<byte> packed, QuantParams parameters)
-    {
-        CheckInt4Range(parameters.QMin, parameters.QMax, nameof(parameters));
-        CheckPacked(source.Length, packed.Length, nameof(packed));
-        CheckAlias(MemoryMarshal.AsBytes(source), MemoryMarshal.AsBytes(packed), sameStartAllowed: true, nameof(packed));
-        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(source.Length);
-        try
-        {
-            var values = buffer.AsSpan(0, source.Length);
-            Quantize(SimdConfig.Best, source, values, parameters);
-            Int4Packing.PackUnchecked(values, packed);
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(buffer);
-        }
-    }
+    public static void QuantizeInt4(ReadOnlySpan<float> source, Span<byte> packed, QuantParams parameters) =>
+        QuantizeInt4Core(source, default, null, parameters, packed);
 
     /// <summary>Quantizes a tensor to packed int4/uint4 with per-tensor, per-channel or per-block encodings (a 4-bit scheme or narrower).</summary>
     /// <param name="source">The tensor, row-major.</param>
@@ -126,20 +111,7 @@ public static class QuantOps
     public static void QuantizeInt4(ReadOnlySpan<float> source, ReadOnlySpan<int> shape, QuantEncoding encoding, Span<byte> packed)
     {
         ArgumentNullException.ThrowIfNull(encoding);
-        CheckInt4Range(encoding.Scheme.QMin, encoding.Scheme.QMax, nameof(encoding));
-        CheckPacked(source.Length, packed.Length, nameof(packed));
-        CheckAlias(MemoryMarshal.AsBytes(source), MemoryMarshal.AsBytes(packed), sameStartAllowed: true, nameof(packed));
-        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(source.Length);
-        try
-        {
-            var values = buffer.AsSpan(0, source.Length);
-            Quantize(SimdConfig.Best, source, shape, encoding, values);
-            Int4Packing.PackUnchecked(values, packed);
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(buffer);
-        }
+        QuantizeInt4Core(source, shape, encoding, default, packed);
     }
 
     /// <summary>Dequantizes int8 values: <c>(q - zeroPoint) * scale</c>.</summary>
@@ -195,22 +167,8 @@ public static class QuantOps
     /// <param name="packed">Packed values, <see cref="Int4Packing.PackedLength"/> bytes for the destination's length.</param>
     /// <param name="destination">Real values.</param>
     /// <param name="parameters">An encoding whose range fits in 4 bits.</param>
-    public static void DequantizeInt4(ReadOnlySpan<byte> packed, Span<float> destination, QuantParams parameters)
-    {
-        CheckInt4Range(parameters.QMin, parameters.QMax, nameof(parameters));
-        CheckPacked(destination.Length, packed.Length, nameof(packed));
-        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(destination.Length);
-        try
-        {
-            var values = buffer.AsSpan(0, destination.Length);
-            Int4Packing.Unpack(packed, values, parameters.QMin < 0);
-            Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, destination, parameters);
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(buffer);
-        }
-    }
+    public static void DequantizeInt4(ReadOnlySpan<byte> packed, Span<float> destination, QuantParams parameters) =>
+        DequantizeInt4Core(packed, default, null, parameters, destination);
 
     /// <summary>Dequantizes a packed int4/uint4 tensor with per-tensor, per-channel or per-block encodings.</summary>
     /// <param name="packed">Packed values in row-major element order.</param>
@@ -220,19 +178,7 @@ public static class QuantOps
     public static void DequantizeInt4(ReadOnlySpan<byte> packed, ReadOnlySpan<int> shape, QuantEncoding encoding, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(encoding);
-        CheckInt4Range(encoding.Scheme.QMin, encoding.Scheme.QMax, nameof(encoding));
-        CheckPacked(destination.Length, packed.Length, nameof(packed));
-        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(destination.Length);
-        try
-        {
-            var values = buffer.AsSpan(0, destination.Length);
-            Int4Packing.Unpack(packed, values, encoding.Scheme.IsSigned);
-            Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, shape, encoding, destination);
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(buffer);
-        }
+        DequantizeInt4Core(packed, shape, encoding, default, destination);
     }
 
     /// <summary>Quantize-dequantize in float (simulated quantization): <c>(saturate(round(x / scale) + zp) - zp) * scale</c>.</summary>
@@ -383,6 +329,47 @@ public static class QuantOps
         }
         for (int row = 0; row < accumulators.Length; row += channels)
             Elementwise.Requantize(level, accumulators.Slice(row, channels), destination.Slice(row, channels), ref first, true, zeroPoint, qMin, qMax);
+    }
+
+    /// <summary>Int4 goes through an sbyte buffer: quantize with the encoding (or the single parameters), then pack.</summary>
+    private static void QuantizeInt4Core(ReadOnlySpan<float> source, ReadOnlySpan<int> shape, QuantEncoding? encoding, QuantParams parameters, Span<byte> packed)
+    {
+        if (encoding is null) CheckInt4Range(parameters.QMin, parameters.QMax, nameof(parameters));
+        else CheckInt4Range(encoding.Scheme.QMin, encoding.Scheme.QMax, nameof(encoding));
+        CheckPacked(source.Length, packed.Length, nameof(packed));
+        CheckAlias(MemoryMarshal.AsBytes(source), MemoryMarshal.AsBytes(packed), sameStartAllowed: true, nameof(packed));
+        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(source.Length);
+        try
+        {
+            var values = buffer.AsSpan(0, source.Length);
+            if (encoding is null) Quantize(SimdConfig.Best, source, values, parameters);
+            else Quantize(SimdConfig.Best, source, shape, encoding, values);
+            Int4Packing.PackUnchecked(values, packed);
+        }
+        finally
+        {
+            ArrayPool<sbyte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Unpack into an sbyte buffer (sign-extending int4), then dequantize with the encoding or the single parameters.</summary>
+    private static void DequantizeInt4Core(ReadOnlySpan<byte> packed, ReadOnlySpan<int> shape, QuantEncoding? encoding, QuantParams parameters, Span<float> destination)
+    {
+        if (encoding is null) CheckInt4Range(parameters.QMin, parameters.QMax, nameof(parameters));
+        else CheckInt4Range(encoding.Scheme.QMin, encoding.Scheme.QMax, nameof(encoding));
+        CheckPacked(destination.Length, packed.Length, nameof(packed));
+        sbyte[] buffer = ArrayPool<sbyte>.Shared.Rent(destination.Length);
+        try
+        {
+            var values = buffer.AsSpan(0, destination.Length);
+            Int4Packing.Unpack(packed, values, encoding?.Scheme.IsSigned ?? parameters.QMin < 0);
+            if (encoding is null) Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, destination, parameters);
+            else Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, shape, encoding, destination);
+        }
+        finally
+        {
+            ArrayPool<sbyte>.Shared.Return(buffer);
+        }
     }
 
     private static (int QMin, int QMax) RequantizeChecks<T>(ReadOnlySpan<int> accumulators, Span<T> destination, int channels, int zeroPoint, string multipliersName)
