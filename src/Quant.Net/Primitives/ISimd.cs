@@ -23,6 +23,15 @@ internal interface ISimd<TF, TI>
     static abstract TF Multiply(TF left, TF right);
     static abstract TF Divide(TF left, TF right);
 
+    /// <summary>Lane-wise minimum and maximum with the platform's NaN behaviour (callers detect non-finite input separately).</summary>
+    static abstract TF MinNative(TF left, TF right);
+    static abstract TF MaxNative(TF left, TF right);
+
+    /// <summary>The smallest, largest and summed lane (horizontal reductions).</summary>
+    static abstract float MinAcross(TF value);
+    static abstract float MaxAcross(TF value);
+    static abstract float SumAcross(TF value);
+
     /// <summary>Round to nearest integer, ties to even.</summary>
     static abstract TF Round(TF value);
     static abstract TF Floor(TF value);

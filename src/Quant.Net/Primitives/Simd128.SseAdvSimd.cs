@@ -17,6 +17,23 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     public static Vector128<float> Subtract(Vector128<float> left, Vector128<float> right) => left - right;
     public static Vector128<float> Multiply(Vector128<float> left, Vector128<float> right) => left * right;
     public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
+    public static Vector128<float> MinNative(Vector128<float> left, Vector128<float> right) => Vector128.MinNative(left, right);
+    public static Vector128<float> MaxNative(Vector128<float> left, Vector128<float> right) => Vector128.MaxNative(left, right);
+    public static float MinAcross(Vector128<float> value)
+    {
+        float min = value.GetElement(0);
+        for (int i = 1; i < Vector128<float>.Count; i++) min = Math.Min(min, value.GetElement(i));
+        return min;
+    }
+
+    public static float MaxAcross(Vector128<float> value)
+    {
+        float max = value.GetElement(0);
+        for (int i = 1; i < Vector128<float>.Count; i++) max = Math.Max(max, value.GetElement(i));
+        return max;
+    }
+
+    public static float SumAcross(Vector128<float> value) => Vector128.Sum(value);
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
     public static Vector128<float> Floor(Vector128<float> value) => Vector128.Floor(value);
     public static Vector128<float> Clamp(Vector128<float> value, Vector128<float> min, Vector128<float> max) =>

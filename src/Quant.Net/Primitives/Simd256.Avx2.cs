@@ -16,6 +16,23 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
     public static Vector256<float> Multiply(Vector256<float> left, Vector256<float> right) => left * right;
     public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
+    public static Vector256<float> MinNative(Vector256<float> left, Vector256<float> right) => Vector256.MinNative(left, right);
+    public static Vector256<float> MaxNative(Vector256<float> left, Vector256<float> right) => Vector256.MaxNative(left, right);
+    public static float MinAcross(Vector256<float> value)
+    {
+        float min = value.GetElement(0);
+        for (int i = 1; i < Vector256<float>.Count; i++) min = Math.Min(min, value.GetElement(i));
+        return min;
+    }
+
+    public static float MaxAcross(Vector256<float> value)
+    {
+        float max = value.GetElement(0);
+        for (int i = 1; i < Vector256<float>.Count; i++) max = Math.Max(max, value.GetElement(i));
+        return max;
+    }
+
+    public static float SumAcross(Vector256<float> value) => Vector256.Sum(value);
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
     public static Vector256<float> Floor(Vector256<float> value) => Vector256.Floor(value);
     public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> min, Vector256<float> max) =>

@@ -16,6 +16,23 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
     public static Vector512<float> Multiply(Vector512<float> left, Vector512<float> right) => left * right;
     public static Vector512<float> Divide(Vector512<float> left, Vector512<float> right) => left / right;
+    public static Vector512<float> MinNative(Vector512<float> left, Vector512<float> right) => Vector512.MinNative(left, right);
+    public static Vector512<float> MaxNative(Vector512<float> left, Vector512<float> right) => Vector512.MaxNative(left, right);
+    public static float MinAcross(Vector512<float> value)
+    {
+        float min = value.GetElement(0);
+        for (int i = 1; i < Vector512<float>.Count; i++) min = Math.Min(min, value.GetElement(i));
+        return min;
+    }
+
+    public static float MaxAcross(Vector512<float> value)
+    {
+        float max = value.GetElement(0);
+        for (int i = 1; i < Vector512<float>.Count; i++) max = Math.Max(max, value.GetElement(i));
+        return max;
+    }
+
+    public static float SumAcross(Vector512<float> value) => Vector512.Sum(value);
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
     public static Vector512<float> Floor(Vector512<float> value) => Vector512.Floor(value);
     public static Vector512<float> Clamp(Vector512<float> value, Vector512<float> min, Vector512<float> max) =>
