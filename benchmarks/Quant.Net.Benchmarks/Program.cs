@@ -5,7 +5,14 @@ namespace Quant.Net.Benchmarks;
 
 internal static class Program
 {
-    public static void Main(string[] args) =>
+    public static void Main(string[] args)
+    {
+        if (args is ["observer-accuracy"])
+        {
+            Observers.ObserverAccuracyReport.Run();
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args,
             DefaultConfig.Instance.WithOptions(ConfigOptions.JoinSummary).AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams));
+    }
 }
