@@ -36,6 +36,7 @@ public sealed class ObserverTests
     }
 
     [Fact]
+    [Trait("Category", "Kernel")]
     public void MinMax_one_pass_kernel_matches_the_filtering_reference_on_every_path()
     {
         foreach (var level in SimdConfig.Supported)
@@ -229,6 +230,37 @@ public sealed class ObserverTests
         var r = relu.ComputeEncoding(UInt8)[0];
         r.ZeroPoint.Should().Be(0, "non-negative data keeps its lower end at 0");
         r.RepresentableMax.Should().BeInRange(2f, 6f);
+    }
+
+    [Fact]
+    public void Sqnr_candidates_and_gamma_behave_exactly_as_specified()
+    {
+        float[] x = Enumerable.Range(-500, 1001).Select(i => i / 100f).ToArray(); // uniform on [-5, 5]
+        // γ = 0: clipping is free, so the smallest step wins: t = |x|max / 101.
+        var free = new SqnrObserver(gamma: 0);
+        free.Observe(x);
+        free.ComputeEncoding(Int8).Max[0].Should().Be((float)(5.0 * 1 / 101));
+        // Clipping weighted enormously: nothing may be clipped, so the full range wins: t = |x|max.
+        var strict = new SqnrObserver(gamma: 1e12);
+        strict.Observe(x);
+        strict.ComputeEncoding(Int8).Max[0].Should().Be(5f);
+        // Asymmetric candidates have integer offsets (in steps), so [-5, 5] = offset −127.5 is not on the grid: the
+        // largest step (the full span) is chosen, shifted by half a step, and then clamped to the observed data.
+        var strictAsymmetric = strict.ComputeEncoding(UInt8);
+        strictAsymmetric.Min[0].Should().Be(-5f);
+        strictAsymmetric.Max[0].Should().BeApproximately(5f - 5f / 255, 1e-4f);
+    }
+
+    [Fact]
+    public void Entropy_keeps_the_full_range_of_uniform_data()
+    {
+        // Every bin holds the same mass: the full window quantizes to exactly uniform Q (KL = 0), while any smaller
+        // threshold folds the tails into spikes at its edges.
+        float[] x = Enumerable.Range(0, 100_000).Select(i => -1f + 2f * i / 100_000).ToArray();
+        var o = new EntropyObserver();
+        o.Observe(x);
+        var e = o.ComputeEncoding(UInt8);
+        (e.Min[0], e.Max[0]).Should().Be((-1f, x[^1]));
     }
 
     public static TheoryData<int> Bits => new() { 8, 4 };
