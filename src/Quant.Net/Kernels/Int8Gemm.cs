@@ -1,0 +1,274 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>
+/// Integer matrix multiplication with exact int32 accumulation:
+/// <c>C[m, n] = Σ_k (A[m, k] − aZeroPoint) · (B[k, n] − bZeroPoint[n])</c>, A uint8 or int8 row-major [M, K], B packed
+/// once (<see cref="PackedInt8Weights"/>). Output stages: int32, or float dequantized with
+/// <c>aScale · bScale[n]</c>, plus bias and an optional clamp (ReLU, ReLU6).
+/// </summary>
+/// <remarks>
+/// The kernel is chosen once per process (AVX-VNNI, AVX2, SSE2, AdvSimd with or without Dp, scalar); all give the same
+/// bits. Zero points are corrected after the integer dot products with the packed column sums and the row sums of A,
+/// in wrapping int32 arithmetic that is exact whenever the true result fits in int32, which
+/// <see cref="MaxK"/> guarantees.
+/// </remarks>
+public static class Int8Gemm
+{
+    /// <summary>
+    /// The largest K for which no result can overflow int32: |A − aZp| ≤ 255 and |B − bZp| ≤ 255, so
+    /// |C| ≤ K · 65025 ≤ 2^31 − 1 for K ≤ 33025.
+    /// </summary>
+    public const int MaxK = 33025;
+
+    /// <summary>C = (A − aZeroPoint)(B − bZeroPoint) for uint8 A, int32 output.</summary>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A, ≥ 0.</param>
+    /// <param name="aZeroPoint">A's zero point, in [0, 255].</param>
+    /// <param name="b">Packed B [K, N].</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c)
+    {
+        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length);
+        Run(false, a, m, aZeroPoint, b, c, default);
+    }
+
+    /// <summary>C = (A − aZeroPoint)(B − bZeroPoint) for int8 A, int32 output.</summary>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A, ≥ 0.</param>
+    /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
+    /// <param name="b">Packed B [K, N].</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c)
+    {
+        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default);
+    }
+
+    /// <summary>
+    /// Dequantized float output for uint8 A: <c>C = clamp(acc · aScale · bScale[n] + bias[n], min, max)</c>, acc the exact
+    /// int32 product. B must have been packed with scales.
+    /// </summary>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A.</param>
+    /// <param name="aZeroPoint">A's zero point, in [0, 255].</param>
+    /// <param name="aScale">A's scale, finite and &gt; 0.</param>
+    /// <param name="b">Packed B with per-channel (or one) scales.</param>
+    /// <param name="bias">Empty or one float per output channel.</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    /// <param name="activation">The clamp fused into the output (<see cref="OutputClamp.None"/>, <see cref="OutputClamp.Relu"/>, …).</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    {
+        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length);
+        var stage = new FloatStage(aScale, b, bias, activation);
+        Run(false, a, m, aZeroPoint, b, default, stage, c);
+    }
+
+    /// <summary>Dequantized float output for int8 A (see the uint8 overload).</summary>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A.</param>
+    /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
+    /// <param name="aScale">A's scale, finite and &gt; 0.</param>
+    /// <param name="b">Packed B with per-channel (or one) scales.</param>
+    /// <param name="bias">Empty or one float per output channel.</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    /// <param name="activation">The clamp fused into the output.</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    {
+        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length);
+        var stage = new FloatStage(aScale, b, bias, activation);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c);
+    }
+
+    private static void Validate(int aLength, int m, int aZeroPoint, int zpMin, int zpMax, PackedInt8Weights b, int cLength)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+#pragma warning disable CA2208 // the exceptions name the caller's parameters a and c, whose lengths this helper checks
+        if (aLength != (long)m * b.K) throw new ArgumentException($"A must hold M·K = {(long)m * b.K} values, got {aLength}.", "a");
+        if (cLength != (long)m * b.N) throw new ArgumentException($"C must hold M·N = {(long)m * b.N} values, got {cLength}.", "c");
+#pragma warning restore CA2208
+        if (aZeroPoint < zpMin || aZeroPoint > zpMax) throw new ArgumentOutOfRangeException(nameof(aZeroPoint), aZeroPoint, $"A's zero point must lie in [{zpMin}, {zpMax}].");
+    }
+
+    /// <summary>Float output stage: scale per column, bias, clamp.</summary>
+    internal readonly struct FloatStage
+    {
+        public readonly float[] Scales;
+        public readonly float[]? Bias;
+        public readonly float Min, Max;
+
+        public FloatStage(float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, OutputClamp activation)
+        {
+            (float min, float max) = (activation.Min, activation.Max);
+            QuantParams.ValidateScale(aScale, nameof(aScale));
+            if (b.Scales.IsEmpty) throw new ArgumentException("Float output needs weights packed with scales.", nameof(b));
+            if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
+            Scales = new float[b.N];
+            for (int n = 0; n < b.N; n++) Scales[n] = aScale * b.Scales[n];
+            Bias = bias.IsEmpty ? null : bias.ToArray();
+            Min = min;
+            Max = max;
+        }
+    }
+
+    /// <summary>The driver; the kernel path is the one B was packed for (tests pack B for every path).</summary>
+    internal static void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, FloatStage? stage, Span<float> cFloat = default)
+    {
+        var tile = b.Tile;
+        int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.WideOperands ? 2 : 1;
+        nint aStride = (nint)kp * width;
+        int panels = (n + tile.NR - 1) / tile.NR;
+
+        // Shift A's signedness to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep it.
+        int shift = tile.WideOperands || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
+        int zp = aZeroPoint + shift;
+
+        byte[] aBuffer = ArrayPool<byte>.Shared.Rent((int)(tile.MR * aStride));
+        int[] rowBuffer = ArrayPool<int>.Shared.Rent(stage is null ? 0 : tile.MR * n);
+        Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
+        Span<int> rowSums = stackalloc int[tile.MR];
+        try
+        {
+            for (int m0 = 0; m0 < m; m0 += tile.MR)
+            {
+                int rows = Math.Min(tile.MR, m - m0);
+                PackA(a, m0, rows, k, kp, width, aSigned, shift, tile.MR, aBuffer, rowSums);
+                Span<int> target = stage is null ? c.Slice(m0 * n, rows * n) : rowBuffer.AsSpan(0, rows * n);
+                for (int p = 0; p < panels; p++)
+                {
+                    ref byte panel = ref b.Data[(long)p * b.PanelBytes];
+                    Kernel(b.Path, ref aBuffer[0], aStride, ref panel, kp / tile.KR, ref tileBuffer[0]);
+                    int cols = Math.Min(tile.NR, n - p * tile.NR);
+                    for (int j = 0; j < cols; j++)
+                    {
+                        int col = p * tile.NR + j, bzp = b.ZeroPoints[col];
+                        int columnTerm = k * zp * bzp - zp * b.ColumnSums[col];
+                        for (int r = 0; r < rows; r++)
+                            target[r * n + col] = tileBuffer[r * tile.NR + j] + columnTerm - bzp * rowSums[r];
+                    }
+                }
+                if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat.Slice(m0 * n, rows * n), n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(aBuffer);
+            ArrayPool<int>.Shared.Return(rowBuffer);
+        }
+    }
+
+    private static void ApplyFloatStage(FloatStage stage, ReadOnlySpan<int> acc, Span<float> c, int n)
+    {
+        for (int i = 0; i < acc.Length; i++)
+        {
+            int col = i % n;
+            float y = acc[i] * stage.Scales[col] + (stage.Bias is null ? 0f : stage.Bias[col]);
+            c[i] = Math.Clamp(y, stage.Min, stage.Max);
+        }
+    }
+
+    /// <summary>Copies MR rows of A (zero rows past M, zero columns past K), shifted or widened, and their row sums.</summary>
+    private static void PackA(ReadOnlySpan<byte> a, int m0, int rows, int k, int kp, int width, bool aSigned, int shift, int mr, byte[] buffer, Span<int> rowSums)
+    {
+        Array.Clear(buffer, 0, mr * kp * width);
+        rowSums.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            var row = a.Slice((m0 + r) * k, k);
+            int sum = 0;
+            if (width == 2)
+            {
+                var target = MemoryMarshal.Cast<byte, short>(buffer.AsSpan(r * kp * 2, kp * 2));
+                for (int i = 0; i < k; i++)
+                {
+                    int v = aSigned ? (sbyte)row[i] : row[i];
+                    target[i] = (short)v;
+                    sum += v;
+                }
+            }
+            else
+            {
+                var target = buffer.AsSpan(r * kp, kp);
+                for (int i = 0; i < k; i++)
+                {
+                    int v = (aSigned ? (sbyte)row[i] : row[i]) + shift; // uint8 ↔ int8 by ±128, i.e. xor 0x80
+                    target[i] = (byte)v;
+                    sum += v;
+                }
+            }
+            rowSums[r] = sum;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(Int8GemmPath path, ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    {
+        switch (path)
+        {
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            default: Int8Gemm4x16c1Scalar.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+        }
+    }
+}
+
+/// <summary>A clamp fused into a GEMM's float output: none, ReLU, ReLU6 or any [min, max].</summary>
+public readonly record struct OutputClamp
+{
+    /// <summary>Creates a clamp to [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    /// <param name="min">Lower bound (may be −∞).</param>
+    /// <param name="max">Upper bound (may be +∞), ≥ <paramref name="min"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A bound is NaN or min &gt; max.</exception>
+    public OutputClamp(float min, float max)
+    {
+        if (float.IsNaN(min) || float.IsNaN(max) || min > max)
+            throw new ArgumentOutOfRangeException(nameof(min), $"A clamp needs min ≤ max, neither NaN (got [{min}, {max}]).");
+        Min = min;
+        Max = max;
+    }
+
+    /// <summary>Lower bound.</summary>
+    public float Min { get; }
+
+    /// <summary>Upper bound.</summary>
+    public float Max { get; }
+
+    /// <summary>No clamp.</summary>
+    public static OutputClamp None => new(float.NegativeInfinity, float.PositiveInfinity);
+
+    /// <summary>max(x, 0).</summary>
+    public static OutputClamp Relu => new(0f, float.PositiveInfinity);
+
+    /// <summary>min(max(x, 0), 6).</summary>
+    public static OutputClamp Relu6 => new(0f, 6f);
+}
+
+/// <summary>The oracle: a plain triple loop over the unpacked inputs, in 64-bit arithmetic.</summary>
+internal static class Int8GemmReference
+{
+    public static int[] Multiply(ReadOnlySpan<byte> a, bool aSigned, int m, int k, int aZeroPoint, ReadOnlySpan<sbyte> bKByN, int n, ReadOnlySpan<int> bZeroPoints)
+    {
+        var c = new int[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                long sum = 0;
+                for (int t = 0; t < k; t++)
+                {
+                    int av = aSigned ? (sbyte)a[i * k + t] : a[i * k + t];
+                    sum += (long)(av - aZeroPoint) * (bKByN[t * n + j] - bZeroPoints[j]);
+                }
+                c[i * n + j] = checked((int)sum);
+            }
+        }
+        return c;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>
+/// 6×16 tile, K in pairs, AVX2: A and B hold int16 (widened at packing), and <c>vpmaddwd</c> multiplies 16 pairs and
+/// adds adjacent products into 8 int32 lanes — exact for every int8/uint8 input, unlike <c>vpmaddubsw</c>, which
+/// saturates pair sums at int16.
+/// </summary>
+internal static class Int8Gemm6x16c2Avx2
+{
+    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    {
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        ref byte a0 = ref a;
+        ref byte a1 = ref Unsafe.Add(ref a, aStride);
+        ref byte a2 = ref Unsafe.Add(ref a, 2 * aStride);
+        ref byte a3 = ref Unsafe.Add(ref a, 3 * aStride);
+        ref byte a4 = ref Unsafe.Add(ref a, 4 * aStride);
+        ref byte a5 = ref Unsafe.Add(ref a, 5 * aStride);
+        for (nint g = 0; g < kGroups; g++)
+        {
+            ref byte bg = ref Unsafe.Add(ref b, g * 64);
+            Vector256<short> b0 = Vector256.LoadUnsafe(ref bg).AsInt16();
+            Vector256<short> b1 = Vector256.LoadUnsafe(ref bg, 32).AsInt16();
+            nint ak = g * 4; // two int16 per group
+            Vector256<short> v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, ak))).AsInt16();
+            c00 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c01 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+            v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a1, ak))).AsInt16();
+            c10 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c11 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+            v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, ak))).AsInt16();
+            c20 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c21 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+            v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, ak))).AsInt16();
+            c30 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c31 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+            v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, ak))).AsInt16();
+            c40 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c41 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+            v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a5, ak))).AsInt16();
+            c50 += X86.Avx2.MultiplyAddAdjacent(v, b0);
+            c51 += X86.Avx2.MultiplyAddAdjacent(v, b1);
+        }
+        c00.StoreUnsafe(ref tile, 0); c01.StoreUnsafe(ref tile, 8);
+        c10.StoreUnsafe(ref tile, 16); c11.StoreUnsafe(ref tile, 24);
+        c20.StoreUnsafe(ref tile, 32); c21.StoreUnsafe(ref tile, 40);
+        c30.StoreUnsafe(ref tile, 48); c31.StoreUnsafe(ref tile, 56);
+        c40.StoreUnsafe(ref tile, 64); c41.StoreUnsafe(ref tile, 72);
+        c50.StoreUnsafe(ref tile, 80); c51.StoreUnsafe(ref tile, 88);
+    }
+}

@@ -1,0 +1,145 @@
+using FluentAssertions;
+using Quant.Net.Kernels;
+
+namespace Quant.Net.Tests.Kernels;
+
+[Trait("Category", "Kernel")]
+public sealed class Int8GemmTests
+{
+    public static TheoryData<int> Paths()
+    {
+        var data = new TheoryData<int>();
+        foreach (var path in Int8GemmConfig.Supported()) data.Add((int)path);
+        return data;
+    }
+
+    private static readonly int[] Sizes = [1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 31, 33, 64, 67];
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Every_path_matches_the_reference_bit_for_bit_on_odd_shapes(int pathValue)
+    {
+        var path = (Int8GemmPath)pathValue;
+        var random = new Random(pathValue * 1000 + 7);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int m = Sizes[random.Next(Sizes.Length)], n = Sizes[random.Next(Sizes.Length)], k = Sizes[random.Next(Sizes.Length)] + random.Next(3);
+            bool aSigned = random.Next(2) == 0, bUnsigned = random.Next(3) == 0;
+            var layout = random.Next(2) == 0 ? WeightLayout.KByN : WeightLayout.NByK;
+            Check(path, random, m, n, k, aSigned, bUnsigned, layout, extremes: trial % 5 == 0);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void The_largest_k_cannot_overflow(int pathValue)
+    {
+        var path = (Int8GemmPath)pathValue;
+        int k = Int8Gemm.MaxK, m = 2, n = 3;
+        // |A − zp| = 255 and |B − zp| = 255 everywhere: |C| = 255 · 255 · K, just below 2^31.
+        var a = Enumerable.Repeat((byte)255, m * k).ToArray();
+        var b = Enumerable.Repeat((sbyte)-128, k * n).ToArray();
+        int[] bZp = [127, 127, 127];
+        var packed = PackedInt8Weights.Pack(path, b, k, n, WeightLayout.KByN, bZp, [], flip: false);
+        var c = new int[m * n];
+        Int8Gemm.Run(false, a, m, 0, packed, c, null);
+        c.Should().OnlyContain(v => v == -255L * 255 * k);
+        c.Should().Equal(Int8GemmReference.Multiply(a, false, m, k, 0, b, n, bZp));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Float_output_applies_scales_bias_and_clamp(int pathValue)
+    {
+        var path = (Int8GemmPath)pathValue;
+        var random = new Random(5);
+        int m = 7, n = 19, k = 45;
+        var a = TestData.Codes<byte>(m * k, 1);
+        var b = TestData.Codes<sbyte>(k * n, 2);
+        float[] scales = Enumerable.Range(0, n).Select(i => 0.001f * (i + 1)).ToArray();
+        float[] bias = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var packed = PackedInt8Weights.Pack(path, b, k, n, WeightLayout.KByN, [], scales, flip: false);
+        int[] reference = Int8GemmReference.Multiply(a, false, m, k, 128, b, n, new int[n]);
+        var c = new float[m * n];
+        Int8Gemm.Run(false, a, m, 128, packed, default, new Int8Gemm.FloatStage(0.02f, packed, bias, OutputClamp.Relu6), c);
+        for (int i = 0; i < c.Length; i++)
+        {
+            float expected = Math.Clamp(reference[i] * (0.02f * scales[i % n]) + bias[i % n], 0f, 6f);
+            BitConverter.SingleToInt32Bits(c[i]).Should().Be(BitConverter.SingleToInt32Bits(expected), $"element {i}");
+        }
+    }
+
+    [Fact]
+    public void Public_entry_points_use_the_process_kernel_and_agree_with_the_reference()
+    {
+        int m = 9, n = 21, k = 70;
+        var a = TestData.Codes<sbyte>(m * k, 3);
+        var b = TestData.Codes<sbyte>(n * k, 4);
+        var packed = PackedInt8Weights.Pack(b, k, n, WeightLayout.NByK, [3], [0.5f]);
+        packed.Path.Should().Be(Int8GemmConfig.Best);
+        var c = new int[m * n];
+        Int8Gemm.Multiply(a, m, -7, packed, c);
+        var bKByN = new sbyte[k * n];
+        for (int j = 0; j < n; j++) for (int t = 0; t < k; t++) bKByN[t * n + j] = b[j * k + t];
+        c.Should().Equal(Int8GemmReference.Multiply(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()), true, m, k, -7, bKByN, n, Enumerable.Repeat(3, n).ToArray()));
+        var empty = Array.Empty<int>();
+        Int8Gemm.Multiply(ReadOnlySpan<sbyte>.Empty, 0, 0, packed, empty); // M = 0 is a valid no-op
+    }
+
+    [Fact]
+    public void Bad_arguments_are_rejected_with_the_parameter_named()
+    {
+        var b = new sbyte[12];
+        var act = () => PackedInt8Weights.Pack(b, Int8Gemm.MaxK + 1, 1, WeightLayout.KByN, [], []);
+        act.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("k");
+        var act2 = () => PackedInt8Weights.Pack(b, 3, 5, WeightLayout.KByN, [], []);
+        act2.Should().Throw<ArgumentException>().WithParameterName("weights");
+        var act3 = () => PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [1, 2], []);
+        act3.Should().Throw<ArgumentException>().WithParameterName("zeroPoints");
+        var act4 = () => PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [200], []);
+        act4.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zeroPoints");
+        var act5 = () => PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [], [0f]);
+        act5.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("scales");
+        var packed = PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [], []);
+        var act6 = () => Int8Gemm.Multiply(new byte[5], 2, 0, packed, new int[8]);
+        act6.Should().Throw<ArgumentException>().WithParameterName("a");
+        var act7 = () => Int8Gemm.Multiply(new byte[6], 2, 0, packed, new int[7]);
+        act7.Should().Throw<ArgumentException>().WithParameterName("c");
+        var act8 = () => Int8Gemm.Multiply(new byte[6], 2, 256, packed, new int[8]);
+        act8.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("aZeroPoint");
+        var act9 = () => Int8Gemm.Multiply(new byte[6], 2, 0, 1f, packed, [], new float[8], OutputClamp.None);
+        act9.Should().Throw<ArgumentException>().WithParameterName("b").WithMessage("*scales*");
+        var act10 = () => new OutputClamp(1f, 0f);
+        act10.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    private static void Check(Int8GemmPath path, Random random, int m, int n, int k, bool aSigned, bool bUnsigned, WeightLayout layout, bool extremes)
+    {
+        byte[] a = TestData.Codes<byte>(m * k, random.Next());
+        byte[] bRaw = TestData.Codes<byte>(k * n, random.Next());
+        if (extremes)
+        {
+            Array.Fill(a, aSigned ? (byte)0x80 : (byte)255);
+            Array.Fill(bRaw, random.Next(2) == 0 ? (byte)0x80 : (byte)0x7F);
+        }
+        int aZp = aSigned ? (extremes ? 127 : random.Next(-128, 128)) : (extremes ? 0 : random.Next(0, 256));
+        int[] bZp = Enumerable.Range(0, n).Select(_ => bUnsigned ? random.Next(0, 256) : random.Next(-128, 128)).ToArray();
+        if (extremes) Array.Fill(bZp, bUnsigned ? 255 : -128);
+
+        // Reference B as int8 [K, N] with matching zero points (uint8 weights become int8 shifted by −128).
+        var bKByN = new sbyte[k * n];
+        for (int t = 0; t < k; t++)
+            for (int j = 0; j < n; j++)
+            {
+                byte raw = layout == WeightLayout.KByN ? bRaw[t * n + j] : bRaw[j * k + t];
+                bKByN[t * n + j] = bUnsigned ? (sbyte)(raw - 128) : (sbyte)raw;
+            }
+        int[] referenceZp = bUnsigned ? bZp.Select(z => z - 128).ToArray() : bZp;
+        int[] expected = Int8GemmReference.Multiply(a, aSigned, m, k, aZp, bKByN, n, referenceZp);
+
+        var packed = PackedInt8Weights.Pack(path, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bRaw.AsSpan()), k, n, layout, bZp, [], flip: bUnsigned);
+        var c = new int[m * n];
+        Int8Gemm.Run(aSigned, a, m, aZp, packed, c, null);
+        c.Should().Equal(expected, $"path {path} M={m} N={n} K={k} aSigned={aSigned} bUnsigned={bUnsigned} {layout}");
+    }
+}
