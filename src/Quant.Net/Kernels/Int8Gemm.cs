@@ -115,50 +115,97 @@ public static class Int8Gemm
         }
     }
 
-    /// <summary>The driver; the kernel path is the one B was packed for (tests pack B for every path).</summary>
+    /// <summary>
+    /// The driver; the kernel path is the one B was packed for (tests pack B for every path). A is packed once (rows
+    /// shifted or widened, zero-padded to whole tiles), then blocks of columns small enough for B to stay in L2 are
+    /// swept by every row tile while its A rows stay in L1.
+    /// </summary>
     internal static void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, FloatStage? stage, Span<float> cFloat = default)
     {
+        if (m == 0) return;
         var tile = b.Tile;
         int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.WideOperands ? 2 : 1;
-        nint aStride = (nint)kp * width;
-        int panels = (n + tile.NR - 1) / tile.NR;
+        int aStride = kp * width, tiles = (m + tile.MR - 1) / tile.MR, panels = (n + tile.NR - 1) / tile.NR;
 
         // Shift A's signedness to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep it.
         int shift = tile.WideOperands || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
         int zp = aZeroPoint + shift;
 
-        byte[] aBuffer = ArrayPool<byte>.Shared.Rent((int)(tile.MR * aStride));
-        int[] rowBuffer = ArrayPool<int>.Shared.Rent(stage is null ? 0 : tile.MR * n);
-        Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
-        Span<int> rowSums = stackalloc int[tile.MR];
+        byte[] aPacked = ArrayPool<byte>.Shared.Rent(tiles * tile.MR * aStride);
+        int[] rowSums = ArrayPool<int>.Shared.Rent(tiles * tile.MR);
+        int[] columnTerms = ArrayPool<int>.Shared.Rent(n);
+        int[] accumulators = stage is null ? [] : ArrayPool<int>.Shared.Rent(m * n);
         try
         {
-            for (int m0 = 0; m0 < m; m0 += tile.MR)
+            PackA(a, m, k, kp, width, aSigned, shift, tiles * tile.MR, aPacked, rowSums);
+            bool anyWeightZeroPoint = false;
+            for (int col = 0; col < n; col++)
             {
-                int rows = Math.Min(tile.MR, m - m0);
-                PackA(a, m0, rows, k, kp, width, aSigned, shift, tile.MR, aBuffer, rowSums);
-                Span<int> target = stage is null ? c.Slice(m0 * n, rows * n) : rowBuffer.AsSpan(0, rows * n);
-                for (int p = 0; p < panels; p++)
+                int bzp = b.ZeroPoints[col];
+                columnTerms[col] = k * zp * bzp - zp * b.ColumnSums[col];
+                anyWeightZeroPoint |= bzp != 0;
+            }
+            Span<int> target = stage is null ? c : accumulators.AsSpan(0, m * n);
+            Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
+            int panelsPerBlock = Math.Max(1, (512 * 1024) / Math.Max(1, b.PanelBytes)); // ~512 KiB of B per column block
+            for (int p0 = 0; p0 < panels; p0 += panelsPerBlock)
+            {
+                int p1 = Math.Min(panels, p0 + panelsPerBlock);
+                for (int t = 0; t < tiles; t++)
                 {
-                    ref byte panel = ref b.Data[(long)p * b.PanelBytes];
-                    Kernel(b.Path, ref aBuffer[0], aStride, ref panel, kp / tile.KR, ref tileBuffer[0]);
-                    int cols = Math.Min(tile.NR, n - p * tile.NR);
-                    for (int j = 0; j < cols; j++)
+                    int m0 = t * tile.MR, rows = Math.Min(tile.MR, m - m0);
+                    ref byte aTile = ref aPacked[m0 * aStride];
+                    for (int p = p0; p < p1; p++)
                     {
-                        int col = p * tile.NR + j, bzp = b.ZeroPoints[col];
-                        int columnTerm = k * zp * bzp - zp * b.ColumnSums[col];
+                        int col0 = p * tile.NR, cols = Math.Min(tile.NR, n - col0);
+                        ref byte panel = ref b.Data[(long)p * b.PanelBytes];
+                        if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kp / tile.KR,
+                                ref columnTerms[col0], ref target[m0 * n + col0], n))
+                        {
+                            continue;
+                        }
+                        Kernel(b.Path, ref aTile, aStride, ref panel, kp / tile.KR, ref tileBuffer[0]);
+                        var terms = columnTerms.AsSpan(col0, cols);
                         for (int r = 0; r < rows; r++)
-                            target[r * n + col] = tileBuffer[r * tile.NR + j] + columnTerm - bzp * rowSums[r];
+                        {
+                            var source = tileBuffer.Slice(r * tile.NR, cols);
+                            var destination = target.Slice((m0 + r) * n + col0, cols);
+                            AddTerms(source, terms, destination);
+                            if (anyWeightZeroPoint) SubtractScaled(b.ZeroPoints.Slice(col0, cols), rowSums[m0 + r], destination);
+                        }
                     }
                 }
-                if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat.Slice(m0 * n, rows * n), n);
             }
+            if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat, n);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(aBuffer);
-            ArrayPool<int>.Shared.Return(rowBuffer);
+            ArrayPool<byte>.Shared.Return(aPacked);
+            ArrayPool<int>.Shared.Return(rowSums);
+            ArrayPool<int>.Shared.Return(columnTerms);
+            if (accumulators.Length > 0) ArrayPool<int>.Shared.Return(accumulators);
         }
+    }
+
+    /// <summary>destination = source + terms, vectorized.</summary>
+    private static void AddTerms(ReadOnlySpan<int> source, ReadOnlySpan<int> terms, Span<int> destination)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var sv = MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(source);
+            var tv = MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(terms);
+            var dv = MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(destination);
+            for (int v = 0; v < sv.Length && v < tv.Length && v < dv.Length; v++) dv[v] = sv[v] + tv[v];
+            i = Math.Min(sv.Length, Math.Min(tv.Length, dv.Length)) * System.Numerics.Vector<int>.Count;
+        }
+        for (; i < destination.Length; i++) destination[i] = source[i] + terms[i];
+    }
+
+    /// <summary>destination −= zeroPoints · rowSum (weights with non-zero zero points).</summary>
+    private static void SubtractScaled(ReadOnlySpan<int> zeroPoints, int rowSum, Span<int> destination)
+    {
+        for (int i = 0; i < destination.Length; i++) destination[i] -= zeroPoints[i] * rowSum;
     }
 
     private static void ApplyFloatStage(FloatStage stage, ReadOnlySpan<int> acc, Span<float> c, int n)
@@ -171,36 +218,51 @@ public static class Int8Gemm
         }
     }
 
-    /// <summary>Copies MR rows of A (zero rows past M, zero columns past K), shifted or widened, and their row sums.</summary>
-    private static void PackA(ReadOnlySpan<byte> a, int m0, int rows, int k, int kp, int width, bool aSigned, int shift, int mr, byte[] buffer, Span<int> rowSums)
+    /// <summary>Copies every row of A (zero rows up to a whole number of tiles, zero columns past K), shifted or widened, with their row sums.</summary>
+    private static void PackA(ReadOnlySpan<byte> a, int m, int k, int kp, int width, bool aSigned, int shift, int paddedRows, byte[] buffer, int[] rowSums)
     {
-        Array.Clear(buffer, 0, mr * kp * width);
-        rowSums.Clear();
-        for (int r = 0; r < rows; r++)
+        int stride = kp * width;
+        Array.Clear(buffer, m * stride, (paddedRows - m) * stride);
+        for (int r = 0; r < m; r++)
         {
-            var row = a.Slice((m0 + r) * k, k);
+            var row = a.Slice(r * k, k);
             int sum = 0;
             if (width == 2)
             {
-                var target = MemoryMarshal.Cast<byte, short>(buffer.AsSpan(r * kp * 2, kp * 2));
+                var target = MemoryMarshal.Cast<byte, short>(buffer.AsSpan(r * stride, stride));
                 for (int i = 0; i < k; i++)
                 {
                     int v = aSigned ? (sbyte)row[i] : row[i];
                     target[i] = (short)v;
                     sum += v;
                 }
+                target[k..].Clear();
             }
             else
             {
-                var target = buffer.AsSpan(r * kp, kp);
+                var target = buffer.AsSpan(r * stride, stride);
                 for (int i = 0; i < k; i++)
                 {
                     int v = (aSigned ? (sbyte)row[i] : row[i]) + shift; // uint8 ↔ int8 by ±128, i.e. xor 0x80
                     target[i] = (byte)v;
                     sum += v;
                 }
+                target[k..].Clear();
             }
             rowSums[r] = sum;
+        }
+        for (int r = m; r < paddedRows; r++) rowSums[r] = 0;
+    }
+
+    /// <summary>Full tiles on the x86 paths: the kernel adds the column terms and stores into C itself. False where a path has no such variant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool KernelInto(Int8GemmPath path, ref byte a, nint aStride, ref byte b, int kGroups, ref int terms, ref int c, nint cStride)
+    {
+        switch (path)
+        {
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            default: return false;
         }
     }
 
@@ -209,8 +271,8 @@ public static class Int8Gemm
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
-            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
             case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, kGroups, ref tile); break;

@@ -10,7 +10,8 @@ namespace Quant.Net.Kernels;
 /// </summary>
 internal static class Int8Gemm6x16c4AvxVnni
 {
-    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    public static void Compute<TStore>(ref byte a, nint aStride, ref byte b, int kGroups, ref int destination, nint stride, ref int terms)
+        where TStore : IInt8TileStore6x16
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -45,11 +46,6 @@ internal static class Int8Gemm6x16c4AvxVnni
             c50 = X86.AvxVnni.MultiplyWideningAndAdd(c50, v, b0);
             c51 = X86.AvxVnni.MultiplyWideningAndAdd(c51, v, b1);
         }
-        c00.StoreUnsafe(ref tile, 0); c01.StoreUnsafe(ref tile, 8);
-        c10.StoreUnsafe(ref tile, 16); c11.StoreUnsafe(ref tile, 24);
-        c20.StoreUnsafe(ref tile, 32); c21.StoreUnsafe(ref tile, 40);
-        c30.StoreUnsafe(ref tile, 48); c31.StoreUnsafe(ref tile, 56);
-        c40.StoreUnsafe(ref tile, 64); c41.StoreUnsafe(ref tile, 72);
-        c50.StoreUnsafe(ref tile, 80); c51.StoreUnsafe(ref tile, 88);
+        TStore.Store(ref destination, stride, ref terms, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 }
