@@ -23,6 +23,9 @@ internal interface ISimd<TF, TI>
     static abstract TF Multiply(TF left, TF right);
     static abstract TF Divide(TF left, TF right);
 
+    /// <summary>a · b + c with one rounding (FMA; emulated exactly where the hardware has none).</summary>
+    static abstract TF MultiplyAdd(TF a, TF b, TF c);
+
     /// <summary>Lane-wise minimum and maximum with the platform's NaN behaviour (callers detect non-finite input separately).</summary>
     static abstract TF MinNative(TF left, TF right);
     static abstract TF MaxNative(TF left, TF right);
@@ -38,6 +41,12 @@ internal interface ISimd<TF, TI>
 
     /// <summary>Clamp between bounds (which are never NaN); NaN lanes become <paramref name="min"/>, as x86 <c>maxps</c> gives.</summary>
     static abstract TF Clamp(TF value, TF min, TF max);
+
+    /// <summary>
+    /// <c>v = min &gt; v ? min : v; v = max &lt; v ? max : v</c> by compare and select: NaN passes through and −0 stays −0
+    /// on every platform (x86 <c>maxps</c> and ARM <c>fmax</c> disagree on signed zeros).
+    /// </summary>
+    static abstract TF ClampOrdered(TF value, TF min, TF max);
 
     /// <summary>Float to int32 rounding to nearest, ties to even, for values inside the int32 range (one instruction where the ISA has it).</summary>
     static abstract TI ConvertToInt32RoundEven(TF value);

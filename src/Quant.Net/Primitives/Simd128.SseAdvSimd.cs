@@ -17,6 +17,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     public static Vector128<float> Subtract(Vector128<float> left, Vector128<float> right) => left - right;
     public static Vector128<float> Multiply(Vector128<float> left, Vector128<float> right) => left * right;
     public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     public static Vector128<float> MinNative(Vector128<float> left, Vector128<float> right) => Vector128.MinNative(left, right);
     public static Vector128<float> MaxNative(Vector128<float> left, Vector128<float> right) => Vector128.MaxNative(left, right);
     public static float MinAcross(Vector128<float> value)
@@ -43,6 +44,12 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
                 ? AdvSimd.MinNumber(AdvSimd.MaxNumber(value, min), max) // fmaxnm returns the number when one operand is NaN
                 : Vector128.ConditionalSelect(Vector128.Equals(value, value), Vector128.MinNative(Vector128.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector128<float> ClampOrdered(Vector128<float> value, Vector128<float> min, Vector128<float> max)
+    {
+        value = Vector128.ConditionalSelect(Vector128.GreaterThan(min, value), min, value);
+        return Vector128.ConditionalSelect(Vector128.LessThan(max, value), max, value);
+    }
+
     public static Vector128<int> ConvertToInt32RoundEven(Vector128<float> value) =>
         Sse2.IsSupported ? Sse2.ConvertToVector128Int32(value) : AdvSimd.IsSupported ? AdvSimd.ConvertToInt32RoundToEven(value) : Vector128.ConvertToInt32Native(Vector128.Round(value));
     public static Vector128<int> ToInt32(Vector128<float> value) => Vector128.ConvertToInt32Native(value);

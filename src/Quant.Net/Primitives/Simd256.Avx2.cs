@@ -16,6 +16,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
     public static Vector256<float> Multiply(Vector256<float> left, Vector256<float> right) => left * right;
     public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
     public static Vector256<float> MinNative(Vector256<float> left, Vector256<float> right) => Vector256.MinNative(left, right);
     public static Vector256<float> MaxNative(Vector256<float> left, Vector256<float> right) => Vector256.MaxNative(left, right);
     public static float MinAcross(Vector256<float> value)
@@ -40,6 +41,12 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
             ? Avx.Min(Avx.Max(value, min), max) // maxps returns its second operand when either is NaN
             : Vector256.ConditionalSelect(Vector256.Equals(value, value), Vector256.MinNative(Vector256.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector256<float> ClampOrdered(Vector256<float> value, Vector256<float> min, Vector256<float> max)
+    {
+        value = Vector256.ConditionalSelect(Vector256.GreaterThan(min, value), min, value);
+        return Vector256.ConditionalSelect(Vector256.LessThan(max, value), max, value);
+    }
+
     public static Vector256<int> ConvertToInt32RoundEven(Vector256<float> value) =>
         Avx.IsSupported ? Avx.ConvertToVector256Int32(value) : Vector256.ConvertToInt32Native(Vector256.Round(value));
     public static Vector256<int> ToInt32(Vector256<float> value) => Vector256.ConvertToInt32Native(value);

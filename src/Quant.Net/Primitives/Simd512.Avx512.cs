@@ -16,6 +16,7 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
     public static Vector512<float> Multiply(Vector512<float> left, Vector512<float> right) => left * right;
     public static Vector512<float> Divide(Vector512<float> left, Vector512<float> right) => left / right;
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
     public static Vector512<float> MinNative(Vector512<float> left, Vector512<float> right) => Vector512.MinNative(left, right);
     public static Vector512<float> MaxNative(Vector512<float> left, Vector512<float> right) => Vector512.MaxNative(left, right);
     public static float MinAcross(Vector512<float> value)
@@ -40,6 +41,12 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
             ? Avx512F.Min(Avx512F.Max(value, min), max) // maxps returns its second operand when either is NaN
             : Vector512.ConditionalSelect(Vector512.Equals(value, value), Vector512.MinNative(Vector512.MaxNative(value, min), max), min);
     // x86 converts with the MXCSR rounding mode, which .NET keeps at round-to-nearest-even.
+    public static Vector512<float> ClampOrdered(Vector512<float> value, Vector512<float> min, Vector512<float> max)
+    {
+        value = Vector512.ConditionalSelect(Vector512.GreaterThan(min, value), min, value);
+        return Vector512.ConditionalSelect(Vector512.LessThan(max, value), max, value);
+    }
+
     public static Vector512<int> ConvertToInt32RoundEven(Vector512<float> value) =>
         Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32(value) : Vector512.ConvertToInt32Native(Vector512.Round(value));
     public static Vector512<int> ToInt32(Vector512<float> value) => Vector512.ConvertToInt32Native(value);

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>
+/// FP32 matrix multiplication <c>C = clamp(A · B + bias)</c> with packed B, register-blocked FMA microkernels
+/// (6×32 AVX-512, 6×16 AVX2, 6×8 SSE/AdvSimd, scalar). The honest FP32 side of every int8 comparison, and the engine of
+/// simulation and AdaRound. Every path performs the same FMAs in the same order, so all give the same bits.
+/// </summary>
+public static class Fp32Gemm
+{
+    /// <summary>C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]).</summary>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A, ≥ 0.</param>
+    /// <param name="b">Packed B.</param>
+    /// <param name="bias">Empty or N values.</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    /// <param name="activation">The clamp fused into the output.</param>
+    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        if (a.Length != (long)m * b.K) throw new ArgumentException($"A must hold M·K = {(long)m * b.K} values, got {a.Length}.", nameof(a));
+        if (c.Length != (long)m * b.N) throw new ArgumentException($"C must hold M·N = {(long)m * b.N} values, got {c.Length}.", nameof(c));
+        if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
+        Run(a, m, b, bias, c, activation);
+    }
+
+    internal static int PanelWidth(SimdLevel level) => level switch
+    {
+        SimdLevel.Vector512 => 32,
+        SimdLevel.Vector256 => 16,
+        _ => 8,
+    };
+
+    internal static void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    {
+        if (m == 0) return;
+        const int MR = Fp32Gemm6xNRFma.MR;
+        int k = b.K, n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
+        float[] paddedBias = ArrayPool<float>.Shared.Rent(panels * nr);
+        float[] aTail = ArrayPool<float>.Shared.Rent(MR * k);
+        float[] cTile = ArrayPool<float>.Shared.Rent(MR * nr);
+        try
+        {
+            Array.Clear(paddedBias, 0, panels * nr);
+            bias.CopyTo(paddedBias);
+            int panelsPerBlock = Math.Max(1, (512 * 1024) / (k * nr * sizeof(float))); // keep a column block of B in L2
+            for (int p0 = 0; p0 < panels; p0 += panelsPerBlock)
+            {
+                int p1 = Math.Min(panels, p0 + panelsPerBlock);
+                for (int m0 = 0; m0 < m; m0 += MR)
+                {
+                    int rows = Math.Min(MR, m - m0);
+                    ref float aTile = ref Unsafe.AsRef(in a[m0 * k]);
+                    if (rows < MR)
+                    {
+                        Array.Clear(aTail, 0, MR * k);
+                        a.Slice(m0 * k, rows * k).CopyTo(aTail);
+                        aTile = ref aTail[0];
+                    }
+                    for (int p = p0; p < p1; p++)
+                    {
+                        int col0 = p * nr, cols = Math.Min(nr, n - col0);
+                        bool direct = rows == MR && cols == nr;
+                        ref float target = ref direct ? ref c[m0 * n + col0] : ref cTile[0];
+                        Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref target, direct ? n : nr);
+                        if (!direct)
+                        {
+                            for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(paddedBias);
+            ArrayPool<float>.Shared.Return(aTail);
+            ArrayPool<float>.Shared.Return(cTile);
+        }
+    }
+
+    private static void Kernel(SimdLevel level, ref float a, nint aStride, ref float b, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
+    {
+        switch (level)
+        {
+            case SimdLevel.Vector512: Fp32Gemm6xNRFma.Compute<Simd512, Vector512<float>, Vector512<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector256: Fp32Gemm6xNRFma.Compute<Simd256, Vector256<float>, Vector256<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector128: Fp32Gemm6xNRFma.Compute<Simd128, Vector128<float>, Vector128<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            default: Fp32Gemm6xNRFma.ComputeScalar(ref a, aStride, ref b, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+        }
+    }
+}

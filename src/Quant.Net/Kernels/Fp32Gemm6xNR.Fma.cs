@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>
+/// 6 × (2 vectors) FP32 tile with fused multiply-add, written once over <see cref="ISimd{TF, TI}"/>: 6×32 on
+/// AVX-512, 6×16 on AVX2/FMA, 6×8 on SSE/AdvSimd. Each output accumulates over k in order with one FMA per step, so
+/// every width (and the scalar path, which uses <see cref="MathF.FusedMultiplyAdd"/>) gives the same bits.
+/// </summary>
+internal static class Fp32Gemm6xNRFma
+{
+    public const int MR = 6;
+
+    /// <summary>C tile = clamp(A[6, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>.</summary>
+    public static void Compute<TV, TF, TI>(ref float a, nint aStride, ref float b, int k, ref float bias, float min, float max, ref float c, nint cStride)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct
+    {
+        nint nr = 2 * TV.Count;
+        TF c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TF c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        ref float a1 = ref Unsafe.Add(ref a, aStride);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * aStride);
+        ref float a3 = ref Unsafe.Add(ref a, 3 * aStride);
+        ref float a4 = ref Unsafe.Add(ref a, 4 * aStride);
+        ref float a5 = ref Unsafe.Add(ref a, 5 * aStride);
+        for (nint t = 0; t < k; t++)
+        {
+            ref float bt = ref Unsafe.Add(ref b, t * nr);
+            TF b0 = TV.Load(ref bt), b1 = TV.Load(ref Unsafe.Add(ref bt, TV.Count));
+            TF v = TV.Splat(Unsafe.Add(ref a, t));
+            c00 = TV.MultiplyAdd(v, b0, c00); c01 = TV.MultiplyAdd(v, b1, c01);
+            v = TV.Splat(Unsafe.Add(ref a1, t));
+            c10 = TV.MultiplyAdd(v, b0, c10); c11 = TV.MultiplyAdd(v, b1, c11);
+            v = TV.Splat(Unsafe.Add(ref a2, t));
+            c20 = TV.MultiplyAdd(v, b0, c20); c21 = TV.MultiplyAdd(v, b1, c21);
+            v = TV.Splat(Unsafe.Add(ref a3, t));
+            c30 = TV.MultiplyAdd(v, b0, c30); c31 = TV.MultiplyAdd(v, b1, c31);
+            v = TV.Splat(Unsafe.Add(ref a4, t));
+            c40 = TV.MultiplyAdd(v, b0, c40); c41 = TV.MultiplyAdd(v, b1, c41);
+            v = TV.Splat(Unsafe.Add(ref a5, t));
+            c50 = TV.MultiplyAdd(v, b0, c50); c51 = TV.MultiplyAdd(v, b1, c51);
+        }
+        TF bias0 = TV.Load(ref bias), bias1 = TV.Load(ref Unsafe.Add(ref bias, TV.Count));
+        TF lo = TV.Splat(min), hi = TV.Splat(max);
+        StoreRow<TV, TF, TI>(c00, c01, ref c, bias0, bias1, lo, hi);
+        StoreRow<TV, TF, TI>(c10, c11, ref Unsafe.Add(ref c, cStride), bias0, bias1, lo, hi);
+        StoreRow<TV, TF, TI>(c20, c21, ref Unsafe.Add(ref c, 2 * cStride), bias0, bias1, lo, hi);
+        StoreRow<TV, TF, TI>(c30, c31, ref Unsafe.Add(ref c, 3 * cStride), bias0, bias1, lo, hi);
+        StoreRow<TV, TF, TI>(c40, c41, ref Unsafe.Add(ref c, 4 * cStride), bias0, bias1, lo, hi);
+        StoreRow<TV, TF, TI>(c50, c51, ref Unsafe.Add(ref c, 5 * cStride), bias0, bias1, lo, hi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TV, TF, TI>(TF left, TF right, ref float row, TF bias0, TF bias1, TF lo, TF hi)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct
+    {
+        TV.Store(TV.ClampOrdered(TV.Add(left, bias0), lo, hi), ref row);
+        TV.Store(TV.ClampOrdered(TV.Add(right, bias1), lo, hi), ref Unsafe.Add(ref row, TV.Count));
+    }
+
+    /// <summary>The scalar path: same order of FMAs per output element.</summary>
+    public static void ComputeScalar(ref float a, nint aStride, ref float b, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
+    {
+        for (int r = 0; r < MR; r++)
+        {
+            for (int j = 0; j < nr; j++)
+            {
+                float acc = 0f;
+                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aStride + t), Unsafe.Add(ref b, t * nr + j), acc);
+                float y = acc + Unsafe.Add(ref bias, j);
+                y = min > y ? min : y;
+                Unsafe.Add(ref c, r * cStride + j) = max < y ? max : y;
+            }
+        }
+    }
+}
