@@ -18,6 +18,44 @@ internal static class OnnxModelBytes
     public static byte[] DequantizeLinear(int length, float scale, int zeroPoint, int quantizedType) =>
         OneNode("DequantizeLinear", length, quantizedType, Float, scale, zeroPoint, quantizedType);
 
+    /// <summary>y = MatMulInteger(x, B, x_zero_point, B_zero_point) with uint8 x [M, K] and an int8 initializer B [K, N].</summary>
+    public static byte[] MatMulInteger(int m, int k, int n, ReadOnlySpan<sbyte> b, byte aZeroPoint)
+    {
+        var node = new Proto().Str(1, "x").Str(1, "B").Str(1, "x_zero_point").Str(1, "B_zero_point").Str(2, "y").Str(3, "mmi").Str(4, "MatMulInteger");
+        var graph = new Proto()
+            .Msg(1, node).Str(2, "matmulinteger")
+            .Msg(5, Tensor("B", Int8, [k, n], System.Runtime.InteropServices.MemoryMarshal.AsBytes(b)))
+            .Msg(5, Tensor("x_zero_point", UInt8, [], [aZeroPoint]))
+            .Msg(5, Tensor("B_zero_point", Int8, [], [0]))
+            .Msg(11, ValueInfo("x", UInt8, [m, k]))
+            .Msg(12, ValueInfo("y", Int32, [m, n]));
+        return Model(graph);
+    }
+
+    /// <summary>y = MatMul(x, B) with float x [M, K] and a float initializer B [K, N].</summary>
+    public static byte[] MatMul(int m, int k, int n, ReadOnlySpan<float> b)
+    {
+        var node = new Proto().Str(1, "x").Str(1, "B").Str(2, "y").Str(3, "mm").Str(4, "MatMul");
+        var graph = new Proto()
+            .Msg(1, node).Str(2, "matmul")
+            .Msg(5, Tensor("B", Float, [k, n], System.Runtime.InteropServices.MemoryMarshal.AsBytes(b)))
+            .Msg(11, ValueInfo("x", Float, [m, k]))
+            .Msg(12, ValueInfo("y", Float, [m, n]));
+        return Model(graph);
+    }
+
+    public const int Int32 = 6;
+
+    private static Proto Tensor(string name, int type, int[] dims, ReadOnlySpan<byte> raw)
+    {
+        var t = new Proto();
+        foreach (int d in dims) t.Varint(1, d);
+        return t.Varint(2, type).Str(8, name).Bytes(9, raw);
+    }
+
+    private static byte[] Model(Proto graph) =>
+        new Proto().Varint(1, 9).Msg(8, new Proto().Str(1, "").Varint(2, 19)).Str(2, "Quant.Net.Benchmarks").Msg(7, graph).ToArray();
+
     private static byte[] OneNode(string op, int length, int inputType, int outputType, float scale, int zeroPoint, int zeroPointType)
     {
         var node = new Proto().Str(1, "x").Str(1, "scale").Str(1, "zero_point").Str(2, "y").Str(3, op).Str(4, op);
@@ -33,10 +71,12 @@ internal static class OnnxModelBytes
         return new Proto().Varint(1, 9).Msg(8, opset).Str(2, "Quant.Net.Benchmarks").Msg(7, graph).ToArray();
     }
 
-    private static Proto ValueInfo(string name, int elemType, int length)
+    private static Proto ValueInfo(string name, int elemType, int length) => ValueInfo(name, elemType, [length]);
+
+    private static Proto ValueInfo(string name, int elemType, int[] dims)
     {
-        var dim = new Proto().Varint(1, length);
-        var shape = new Proto().Msg(1, dim);
+        var shape = new Proto();
+        foreach (int d in dims) shape.Msg(1, new Proto().Varint(1, d));
         var tensorType = new Proto().Varint(1, elemType).Msg(2, shape);
         return new Proto().Str(1, name).Msg(2, new Proto().Msg(1, tensorType));
     }

@@ -18,14 +18,16 @@ public static class Fp32Gemm
     /// <param name="bias">Empty or N values.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output.</param>
-    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
+    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism)
     {
         ArgumentNullException.ThrowIfNull(b);
+        Parallelism.Validate(maxDegreeOfParallelism);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         if (a.Length != (long)m * b.K) throw new ArgumentException($"A must hold M·K = {(long)m * b.K} values, got {a.Length}.", nameof(a));
         if (c.Length != (long)m * b.N) throw new ArgumentException($"C must hold M·N = {(long)m * b.N} values, got {c.Length}.", nameof(c));
         if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
-        Run(a, m, b, bias, c, activation);
+        Run(a, m, b, bias, c, activation, maxDegreeOfParallelism);
     }
 
     internal static int PanelWidth(SimdLevel level) => level switch
@@ -35,51 +37,97 @@ public static class Fp32Gemm
         _ => 8,
     };
 
-    internal static void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1)
     {
         if (m == 0) return;
-        const int MR = Fp32Gemm6xNRFma.MR;
-        int k = b.K, n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
+        int n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
         float[] paddedBias = ArrayPool<float>.Shared.Rent(panels * nr);
-        float[] aTail = ArrayPool<float>.Shared.Rent(MR * k);
-        float[] cTile = ArrayPool<float>.Shared.Rent(MR * nr);
         try
         {
             Array.Clear(paddedBias, 0, panels * nr);
             bias.CopyTo(paddedBias);
-            int panelsPerBlock = Math.Max(1, (512 * 1024) / (k * nr * sizeof(float))); // keep a column block of B in L2
-            for (int p0 = 0; p0 < panels; p0 += panelsPerBlock)
+            fixed (float* input = a)
+            fixed (float* output = c)
             {
-                int p1 = Math.Min(panels, p0 + panelsPerBlock);
-                for (int m0 = 0; m0 < m; m0 += MR)
-                {
-                    int rows = Math.Min(MR, m - m0);
-                    ref float aTile = ref Unsafe.AsRef(in a[m0 * k]);
-                    if (rows < MR)
-                    {
-                        Array.Clear(aTail, 0, MR * k);
-                        a.Slice(m0 * k, rows * k).CopyTo(aTail);
-                        aTile = ref aTail[0];
-                    }
-                    for (int p = p0; p < p1; p++)
-                    {
-                        int col0 = p * nr, cols = Math.Min(nr, n - col0);
-                        bool direct = rows == MR && cols == nr;
-                        ref float target = ref direct ? ref c[m0 * n + col0] : ref cTile[0];
-                        Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref target, direct ? n : nr);
-                        if (!direct)
-                        {
-                            for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
-                        }
-                    }
-                }
+                var sweep = new Sweep(b, input, m, paddedBias, activation, output);
+                int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * b.K, panels);
+                if (threads == 1) sweep.Run(0, panels);
+                else Parallelism.ForEachRange(panels, threads, sweep.Run);
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(paddedBias);
-            ArrayPool<float>.Shared.Return(aTail);
-            ArrayPool<float>.Shared.Return(cTile);
+        }
+    }
+
+    /// <summary>One thread's share: a contiguous range of column panels for every row tile (columns are independent).</summary>
+    private sealed unsafe class Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output)
+    {
+        public void Run(int panelStart, int panelEnd)
+        {
+            const int MR = Fp32Gemm6xNRFma.MR;
+            int k = b.K, n = b.N, nr = b.NR;
+            var a = new ReadOnlySpan<float>(input, m * k);
+            var c = new Span<float>(output, m * n);
+            float[] aTail = ArrayPool<float>.Shared.Rent(MR * k);
+            float[] cTile = ArrayPool<float>.Shared.Rent(MR * nr);
+            try
+            {
+                // Keep a column block of B in L2 while the row tiles sweep it; with a single row tile there is no reuse to protect.
+                int panelsPerBlock = m <= MR ? panelEnd - panelStart : Math.Max(1, (512 * 1024) / (k * nr * sizeof(float)));
+                for (int p0 = panelStart; p0 < panelEnd; p0 += panelsPerBlock)
+                {
+                    int p1 = Math.Min(panelEnd, p0 + panelsPerBlock);
+                    for (int m0 = 0; m0 < m; m0 += MR)
+                    {
+                        int rows = Math.Min(MR, m - m0);
+                        ref float aTile = ref Unsafe.AsRef(in a[m0 * k]);
+                        if (rows < MR)
+                        {
+                            Array.Clear(aTail, 0, MR * k);
+                            a.Slice(m0 * k, rows * k).CopyTo(aTail);
+                            aTile = ref aTail[0];
+                        }
+                        int p = p0;
+                        if (rows <= 2 && b.Level != SimdLevel.Scalar)
+                        {
+                            // Decode-sized M: one row across four whole panels at a time (GEMV), straight into C.
+                            for (; p + 4 <= p1 && (p + 4) * nr <= n; p += 4)
+                            {
+                                for (int r = 0; r < rows; r++)
+                                    GemvKernel(b.Level, ref Unsafe.Add(ref aTile, r * k), ref b.Data[(long)p * k * nr], k, (nint)k * nr, ref paddedBias[p * nr], activation, ref c[(m0 + r) * n + p * nr]);
+                            }
+                        }
+                        for (; p < p1; p++)
+                        {
+                            int col0 = p * nr, cols = Math.Min(nr, n - col0);
+                            bool direct = rows == MR && cols == nr;
+                            ref float target = ref direct ? ref c[m0 * n + col0] : ref cTile[0];
+                            Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref target, direct ? n : nr);
+                            if (!direct)
+                            {
+                                for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(aTail);
+                ArrayPool<float>.Shared.Return(cTile);
+            }
+        }
+    }
+
+    private static void GemvKernel(SimdLevel level, ref float a, ref float b, int k, nint panelStride, ref float bias, OutputClamp clamp, ref float c)
+    {
+        switch (level)
+        {
+            case SimdLevel.Vector512: Fp32Gemm1x4NRFma.Compute<Simd512, Vector512<float>, Vector512<int>>(ref a, ref b, k, panelStride, ref bias, clamp.Min, clamp.Max, ref c); break;
+            case SimdLevel.Vector256: Fp32Gemm1x4NRFma.Compute<Simd256, Vector256<float>, Vector256<int>>(ref a, ref b, k, panelStride, ref bias, clamp.Min, clamp.Max, ref c); break;
+            default: Fp32Gemm1x4NRFma.Compute<Simd128, Vector128<float>, Vector128<int>>(ref a, ref b, k, panelStride, ref bias, clamp.Min, clamp.Max, ref c); break;
         }
     }
 

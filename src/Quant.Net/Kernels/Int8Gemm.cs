@@ -30,10 +30,11 @@ public static class Int8Gemm
     /// <param name="aZeroPoint">A's zero point, in [0, 255].</param>
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
-    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c)
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism)
     {
-        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length);
-        Run(false, a, m, aZeroPoint, b, c, default);
+        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
+        Run(false, a, m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
     }
 
     /// <summary>C = (A − aZeroPoint)(B − bZeroPoint) for int8 A, int32 output.</summary>
@@ -42,10 +43,11 @@ public static class Int8Gemm
     /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
-    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c)
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism)
     {
-        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length);
-        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default);
+        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
     }
 
     /// <summary>
@@ -60,11 +62,13 @@ public static class Int8Gemm
     /// <param name="bias">Empty or one float per output channel.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output (<see cref="OutputClamp.None"/>, <see cref="OutputClamp.Relu"/>, …).</param>
-    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
+        int maxDegreeOfParallelism)
     {
-        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length);
+        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
         var stage = new FloatStage(aScale, b, bias, activation);
-        Run(false, a, m, aZeroPoint, b, default, stage, c);
+        Run(false, a, m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
     }
 
     /// <summary>Dequantized float output for int8 A (see the uint8 overload).</summary>
@@ -76,15 +80,18 @@ public static class Int8Gemm
     /// <param name="bias">Empty or one float per output channel.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output.</param>
-    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation)
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
+        int maxDegreeOfParallelism)
     {
-        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length);
+        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
         var stage = new FloatStage(aScale, b, bias, activation);
-        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
     }
 
-    private static void Validate(int aLength, int m, int aZeroPoint, int zpMin, int zpMax, PackedInt8Weights b, int cLength)
+    private static void Validate(int aLength, int m, int aZeroPoint, int zpMin, int zpMax, PackedInt8Weights b, int cLength, int maxDegreeOfParallelism)
     {
+        Parallelism.Validate(maxDegreeOfParallelism);
         ArgumentNullException.ThrowIfNull(b);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
 #pragma warning disable CA2208 // the exceptions name the caller's parameters a and c, whose lengths this helper checks
@@ -120,7 +127,7 @@ public static class Int8Gemm
     /// shifted or widened, zero-padded to whole tiles), then blocks of columns small enough for B to stay in L2 are
     /// swept by every row tile while its A rows stay in L1.
     /// </summary>
-    internal static void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, FloatStage? stage, Span<float> cFloat = default)
+    internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, FloatStage? stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1)
     {
         if (m == 0) return;
         var tile = b.Tile;
@@ -146,11 +153,41 @@ public static class Int8Gemm
                 anyWeightZeroPoint |= bzp != 0;
             }
             Span<int> target = stage is null ? c : accumulators.AsSpan(0, m * n);
-            Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
-            int panelsPerBlock = Math.Max(1, (512 * 1024) / Math.Max(1, b.PanelBytes)); // ~512 KiB of B per column block
-            for (int p0 = 0; p0 < panels; p0 += panelsPerBlock)
+            fixed (int* output = target)
             {
-                int p1 = Math.Min(panels, p0 + panelsPerBlock);
+                var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, tiles, anyWeightZeroPoint, output);
+                int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * k, panels);
+                if (threads == 1) sweep.Run(0, panels);
+                else Parallelism.ForEachRange(panels, threads, sweep.Run);
+            }
+            if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat, n);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(aPacked);
+            ArrayPool<int>.Shared.Return(rowSums);
+            ArrayPool<int>.Shared.Return(columnTerms);
+            if (accumulators.Length > 0) ArrayPool<int>.Shared.Return(accumulators);
+        }
+    }
+
+    /// <summary>
+    /// Everything one thread needs to compute a contiguous range of column panels for every row tile. Columns are
+    /// independent, so the result is the same whatever the split.
+    /// </summary>
+    private sealed unsafe class Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, int tiles, bool anyWeightZeroPoint, int* output)
+    {
+        public void Run(int panelStart, int panelEnd)
+        {
+            var tile = b.Tile;
+            int n = b.N, kGroups = tile.PaddedK(b.K) / tile.KR;
+            var target = new Span<int>(output, m * n);
+            Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
+            // ~512 KiB of B per column block while the row tiles sweep it; with a single row tile there is no reuse to protect.
+            int panelsPerBlock = tiles == 1 ? panelEnd - panelStart : Math.Max(1, (512 * 1024) / Math.Max(1, b.PanelBytes));
+            for (int p0 = panelStart; p0 < panelEnd; p0 += panelsPerBlock)
+            {
+                int p1 = Math.Min(panelEnd, p0 + panelsPerBlock);
                 for (int t = 0; t < tiles; t++)
                 {
                     int m0 = t * tile.MR, rows = Math.Min(tile.MR, m - m0);
@@ -159,12 +196,21 @@ public static class Int8Gemm
                     {
                         int col0 = p * tile.NR, cols = Math.Min(tile.NR, n - col0);
                         ref byte panel = ref b.Data[(long)p * b.PanelBytes];
-                        if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kp / tile.KR,
+                        if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kGroups,
                                 ref columnTerms[col0], ref target[m0 * n + col0], n))
                         {
                             continue;
                         }
-                        Kernel(b.Path, ref aTile, aStride, ref panel, kp / tile.KR, ref tileBuffer[0]);
+                        if (rows <= 2 && b.Path == Int8GemmPath.AvxVnni)
+                        {
+                            // Decode-sized M: one row at a time with the latency-hiding GEMV kernel.
+                            for (int r = 0; r < rows; r++)
+                                Int8Gemm1x16c4AvxVnni.Compute(ref Unsafe.Add(ref aTile, r * aStride), ref panel, kGroups, ref tileBuffer[r * tile.NR]);
+                        }
+                        else
+                        {
+                            Kernel(b.Path, ref aTile, aStride, ref panel, kGroups, ref tileBuffer[0]);
+                        }
                         var terms = columnTerms.AsSpan(col0, cols);
                         for (int r = 0; r < rows; r++)
                         {
@@ -176,14 +222,6 @@ public static class Int8Gemm
                     }
                 }
             }
-            if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat, n);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(aPacked);
-            ArrayPool<int>.Shared.Return(rowSums);
-            ArrayPool<int>.Shared.Return(columnTerms);
-            if (accumulators.Length > 0) ArrayPool<int>.Shared.Return(accumulators);
         }
     }
 

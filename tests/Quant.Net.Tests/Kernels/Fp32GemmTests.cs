@@ -53,6 +53,28 @@ public sealed class Fp32GemmTests
 
     [Theory]
     [MemberData(nameof(Levels))]
+    public void The_gemv_kernel_for_one_or_two_rows_gives_the_same_bits(int levelValue)
+    {
+        var level = (SimdLevel)levelValue;
+        foreach (int m in new[] { 1, 2, 3 })
+        {
+            foreach (int n in new[] { 128, 131, 300, 520 })
+            {
+                int k = 37;
+                float[] a = TestData.Floats(m * k, m + n, spread: 2f, withSpecials: false);
+                float[] b = TestData.Floats(k * n, n, spread: 2f, withSpecials: false);
+                float[] bias = TestData.Floats(n, 3, spread: 1f, withSpecials: false);
+                var expected = new float[m * n];
+                var actual = new float[m * n];
+                Fp32Gemm.Run(a, m, PackedFloatWeights.Pack(SimdLevel.Scalar, b, k, n, WeightLayout.NByK), bias, expected, OutputClamp.Relu6);
+                Fp32Gemm.Run(a, m, PackedFloatWeights.Pack(level, b, k, n, WeightLayout.NByK), bias, actual, OutputClamp.Relu6);
+                TestData.BitwiseEqual(expected, actual);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Levels))]
     public void NaN_propagates_and_relu_keeps_signed_zero_like_the_scalar_path(int levelValue)
     {
         var level = (SimdLevel)levelValue;
@@ -71,16 +93,36 @@ public sealed class Fp32GemmTests
     }
 
     [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        int m = 40, n = 333, k = 301;
+        float[] a = TestData.Floats(m * k, 31, spread: 1f, withSpecials: false);
+        float[] b = TestData.Floats(k * n, 32, spread: 1f, withSpecials: false);
+        var packed = PackedFloatWeights.Pack(b, k, n, WeightLayout.KByN);
+        var one = new float[m * n];
+        var two = new float[m * n];
+        Fp32Gemm.Multiply(a, m, packed, [], one, OutputClamp.None, 1);
+        Fp32Gemm.Multiply(a, m, packed, [], two, OutputClamp.None, 2);
+        TestData.BitwiseEqual(one, two);
+        var gemv1 = new float[n];
+        var gemv2 = new float[n];
+        Fp32Gemm.Multiply(a.AsSpan(0, k), 1, packed, [], gemv1, OutputClamp.None, 1);
+        Fp32Gemm.Multiply(a.AsSpan(0, k), 1, packed, [], gemv2, OutputClamp.None, -1);
+        TestData.BitwiseEqual(gemv1, gemv2);
+        TestData.BitwiseEqual(one.AsSpan(0, n), gemv1);
+    }
+
+    [Fact]
     public void Bad_arguments_are_rejected()
     {
         var act = () => PackedFloatWeights.Pack(new float[5], 2, 3, WeightLayout.KByN);
         act.Should().Throw<ArgumentException>().WithParameterName("weights");
         var packed = PackedFloatWeights.Pack(new float[6], 2, 3, WeightLayout.KByN);
-        var act2 = () => Fp32Gemm.Multiply(new float[3], 2, packed, [], new float[6], OutputClamp.None);
+        var act2 = () => Fp32Gemm.Multiply(new float[3], 2, packed, [], new float[6], OutputClamp.None, 1);
         act2.Should().Throw<ArgumentException>().WithParameterName("a");
-        var act3 = () => Fp32Gemm.Multiply(new float[4], 2, packed, [1f], new float[6], OutputClamp.None);
+        var act3 = () => Fp32Gemm.Multiply(new float[4], 2, packed, [1f], new float[6], OutputClamp.None, 1);
         act3.Should().Throw<ArgumentException>().WithParameterName("bias");
-        var act4 = () => Fp32Gemm.Multiply(new float[4], 2, packed, [], new float[5], OutputClamp.None);
+        var act4 = () => Fp32Gemm.Multiply(new float[4], 2, packed, [], new float[5], OutputClamp.None, 1);
         act4.Should().Throw<ArgumentException>().WithParameterName("c");
     }
 }

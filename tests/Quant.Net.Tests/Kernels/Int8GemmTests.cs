@@ -78,12 +78,35 @@ public sealed class Int8GemmTests
         var packed = PackedInt8Weights.Pack(b, k, n, WeightLayout.NByK, [3], [0.5f]);
         packed.Path.Should().Be(Int8GemmConfig.Best);
         var c = new int[m * n];
-        Int8Gemm.Multiply(a, m, -7, packed, c);
+        Int8Gemm.Multiply(a, m, -7, packed, c, maxDegreeOfParallelism: 1);
         var bKByN = new sbyte[k * n];
         for (int j = 0; j < n; j++) for (int t = 0; t < k; t++) bKByN[t * n + j] = b[j * k + t];
         c.Should().Equal(Int8GemmReference.Multiply(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()), true, m, k, -7, bKByN, n, Enumerable.Repeat(3, n).ToArray()));
         var empty = Array.Empty<int>();
-        Int8Gemm.Multiply(ReadOnlySpan<sbyte>.Empty, 0, 0, packed, empty); // M = 0 is a valid no-op
+        Int8Gemm.Multiply(ReadOnlySpan<sbyte>.Empty, 0, 0, packed, empty, -1); // M = 0 is a valid no-op
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        int m = 70, n = 300, k = 257; // ~5.4M multiply-adds: enough work for several threads
+        var a = TestData.Codes<byte>(m * k, 21);
+        var b = TestData.Codes<sbyte>(k * n, 22);
+        var packed = PackedInt8Weights.Pack(b, k, n, WeightLayout.KByN, [5], [0.01f]);
+        var one = new int[m * n];
+        var two = new int[m * n];
+        var all = new int[m * n];
+        Int8Gemm.Multiply(a, m, 3, packed, one, 1);
+        Int8Gemm.Multiply(a, m, 3, packed, two, 2);
+        Int8Gemm.Multiply(a, m, 3, packed, all, -1);
+        two.Should().Equal(one);
+        all.Should().Equal(one);
+        one.Should().Equal(Int8GemmReference.Multiply(a, false, m, k, 3, b, n, Enumerable.Repeat(5, n).ToArray()));
+        var f1 = new float[m * n];
+        var f2 = new float[m * n];
+        Int8Gemm.Multiply(a, m, 3, 0.5f, packed, [], f1, OutputClamp.None, 1);
+        Int8Gemm.Multiply(a, m, 3, 0.5f, packed, [], f2, OutputClamp.None, 2);
+        TestData.BitwiseEqual(f1, f2);
     }
 
     [Fact]
@@ -101,16 +124,18 @@ public sealed class Int8GemmTests
         var act5 = () => PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [], [0f]);
         act5.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("scales");
         var packed = PackedInt8Weights.Pack(b, 3, 4, WeightLayout.KByN, [], []);
-        var act6 = () => Int8Gemm.Multiply(new byte[5], 2, 0, packed, new int[8]);
+        var act6 = () => Int8Gemm.Multiply(new byte[5], 2, 0, packed, new int[8], 1);
         act6.Should().Throw<ArgumentException>().WithParameterName("a");
-        var act7 = () => Int8Gemm.Multiply(new byte[6], 2, 0, packed, new int[7]);
+        var act7 = () => Int8Gemm.Multiply(new byte[6], 2, 0, packed, new int[7], 1);
         act7.Should().Throw<ArgumentException>().WithParameterName("c");
-        var act8 = () => Int8Gemm.Multiply(new byte[6], 2, 256, packed, new int[8]);
+        var act8 = () => Int8Gemm.Multiply(new byte[6], 2, 256, packed, new int[8], 1);
         act8.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("aZeroPoint");
-        var act9 = () => Int8Gemm.Multiply(new byte[6], 2, 0, 1f, packed, [], new float[8], OutputClamp.None);
+        var act9 = () => Int8Gemm.Multiply(new byte[6], 2, 0, 1f, packed, [], new float[8], OutputClamp.None, 1);
         act9.Should().Throw<ArgumentException>().WithParameterName("b").WithMessage("*scales*");
         var act10 = () => new OutputClamp(1f, 0f);
         act10.Should().Throw<ArgumentOutOfRangeException>();
+        var act11 = () => Int8Gemm.Multiply(new byte[6], 2, 0, packed, new int[8], 0);
+        act11.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("maxDegreeOfParallelism");
     }
 
     private static void Check(Int8GemmPath path, Random random, int m, int n, int k, bool aSigned, bool bUnsigned, WeightLayout layout, bool extremes)
