@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -144,7 +145,6 @@ public static class Int8Gemm
         int[] accumulators = stage is null ? [] : ArrayPool<int>.Shared.Rent(m * n);
         try
         {
-            PackA(a, m, k, kp, width, aSigned, shift, tiles * tile.MR, aPacked, rowSums);
             bool anyWeightZeroPoint = false;
             for (int col = 0; col < n; col++)
             {
@@ -152,6 +152,7 @@ public static class Int8Gemm
                 columnTerms[col] = k * zp * bzp - zp * b.ColumnSums[col];
                 anyWeightZeroPoint |= bzp != 0;
             }
+            PackA(a, m, k, kp, width, aSigned, shift, tiles * tile.MR, aPacked, anyWeightZeroPoint ? rowSums : null);
             Span<int> target = stage is null ? c : accumulators.AsSpan(0, m * n);
             fixed (int* output = target)
             {
@@ -256,40 +257,42 @@ public static class Int8Gemm
         }
     }
 
-    /// <summary>Copies every row of A (zero rows up to a whole number of tiles, zero columns past K), shifted or widened, with their row sums.</summary>
-    private static void PackA(ReadOnlySpan<byte> a, int m, int k, int kp, int width, bool aSigned, int shift, int paddedRows, byte[] buffer, int[] rowSums)
+    /// <summary>
+    /// Copies every row of A (zero rows up to a whole number of tiles, zero columns past K), shifted by xor 0x80 or
+    /// widened to int16, and their row sums when weight zero points need them (null otherwise).
+    /// </summary>
+    private static void PackA(ReadOnlySpan<byte> a, int m, int k, int kp, int width, bool aSigned, int shift, int paddedRows, byte[] buffer, int[]? rowSums)
     {
         int stride = kp * width;
         Array.Clear(buffer, m * stride, (paddedRows - m) * stride);
         for (int r = 0; r < m; r++)
         {
             var row = a.Slice(r * k, k);
-            int sum = 0;
             if (width == 2)
             {
                 var target = MemoryMarshal.Cast<byte, short>(buffer.AsSpan(r * stride, stride));
-                for (int i = 0; i < k; i++)
-                {
-                    int v = aSigned ? (sbyte)row[i] : row[i];
-                    target[i] = (short)v;
-                    sum += v;
-                }
+                if (aSigned) TensorPrimitives.ConvertChecked(MemoryMarshal.Cast<byte, sbyte>(row), target[..k]);
+                else TensorPrimitives.ConvertChecked(row, target[..k]);
                 target[k..].Clear();
             }
             else
             {
                 var target = buffer.AsSpan(r * stride, stride);
-                for (int i = 0; i < k; i++)
-                {
-                    int v = (aSigned ? (sbyte)row[i] : row[i]) + shift; // uint8 ↔ int8 by ±128, i.e. xor 0x80
-                    target[i] = (byte)v;
-                    sum += v;
-                }
+                if (shift == 0) row.CopyTo(target);
+                else TensorPrimitives.Xor(row, (byte)0x80, target[..k]); // uint8 ↔ int8: v ± 128 is v xor 0x80
                 target[k..].Clear();
             }
-            rowSums[r] = sum;
+            if (rowSums is not null) rowSums[r] = RowSum(row, aSigned) + k * shift;
         }
-        for (int r = m; r < paddedRows; r++) rowSums[r] = 0;
+        if (rowSums is not null) Array.Clear(rowSums, m, paddedRows - m);
+    }
+
+    private static int RowSum(ReadOnlySpan<byte> row, bool signed)
+    {
+        int sum = 0;
+        if (signed) foreach (sbyte v in MemoryMarshal.Cast<byte, sbyte>(row)) sum += v;
+        else foreach (byte v in row) sum += v;
+        return sum;
     }
 
     /// <summary>Full tiles on the x86 paths: the kernel adds the column terms and stores into C itself. False where a path has no such variant.</summary>
