@@ -1,0 +1,167 @@
+using System.Buffers;
+using Quant.Net.Kernels;
+
+namespace Quant.Net.Layers;
+
+/// <summary>
+/// A fully connected layer running in int8: <c>y = x · Wᵀ + b</c> with W quantized once (int8, per output channel by
+/// default) and x quantized to uint8 on every call — dynamically from the batch's own range, or with a fixed
+/// calibrated encoding — then multiplied exactly in integers and dequantized to float.
+/// </summary>
+public sealed class QuantizedLinear
+{
+    private readonly PackedInt8Weights _weights;
+    private readonly float[] _bias;
+
+    /// <summary>Quantizes FP32 weights and builds the layer.</summary>
+    /// <param name="weights">[outFeatures, inFeatures], row-major (PyTorch/ONNX Gemm with transB = 1).</param>
+    /// <param name="inFeatures">Input features, ≥ 1.</param>
+    /// <param name="outFeatures">Output features, ≥ 1.</param>
+    /// <param name="bias">Empty or one per output feature.</param>
+    /// <param name="weightScheme">An 8-bit signed scheme, per tensor or per channel along axis 0 (default: <see cref="QuantScheme.Int8SymmetricPerChannel"/>).</param>
+    /// <param name="inputEncoding">A fixed uint8 encoding for the input, or null to quantize each batch from its own min/max.</param>
+    public QuantizedLinear(ReadOnlySpan<float> weights, int inFeatures, int outFeatures, ReadOnlySpan<float> bias, QuantScheme? weightScheme = null, QuantParams? inputEncoding = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        if (weights.Length != (long)inFeatures * outFeatures) throw new ArgumentException($"Expected {(long)inFeatures * outFeatures} weights, got {weights.Length}.", nameof(weights));
+        if (!bias.IsEmpty && bias.Length != outFeatures) throw new ArgumentException($"Bias must be empty or hold {outFeatures} values, got {bias.Length}.", nameof(bias));
+        var scheme = weightScheme ?? QuantScheme.Int8SymmetricPerChannel(axis: 0);
+        WeightEncoding = LayerQuantization.QuantizeWeights(weights, [outFeatures, inFeatures], scheme, nameof(weightScheme), out sbyte[] q);
+        InputEncoding = LayerQuantization.CheckInputEncoding(inputEncoding, nameof(inputEncoding));
+        _weights = PackedInt8Weights.Pack(q, inFeatures, outFeatures, WeightLayout.NByK, WeightEncoding.ZeroPoints, WeightEncoding.Scales);
+        _bias = bias.IsEmpty ? [] : bias.ToArray();
+        (InFeatures, OutFeatures) = (inFeatures, outFeatures);
+    }
+
+    /// <summary>Input features.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Output features.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>The weights' encoding (per channel or per tensor).</summary>
+    public QuantEncoding WeightEncoding { get; }
+
+    /// <summary>The fixed input encoding, or null for dynamic quantization.</summary>
+    public QuantParams? InputEncoding { get; }
+
+    /// <summary>Bytes of int8 weights this layer holds (FP32 would need four times as many).</summary>
+    public long WeightBytes => (long)InFeatures * OutFeatures;
+
+    /// <summary>y = clamp(x · Wᵀ + b) for a batch of rows.</summary>
+    /// <param name="input">[batch, InFeatures].</param>
+    /// <param name="output">[batch, OutFeatures].</param>
+    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    {
+        if (input.Length % InFeatures != 0) throw new ArgumentException($"Input length {input.Length} is not a whole number of rows of {InFeatures}.", nameof(input));
+        int batch = input.Length / InFeatures;
+        if (output.Length != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {output.Length}.", nameof(output));
+        byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
+        try
+        {
+            var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
+            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p.ZeroPoint, p.Scale, _weights, _bias, output, activation, maxDegreeOfParallelism);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes);
+        }
+    }
+}
+
+/// <summary>
+/// A 2-D convolution (NCHW) running in int8: weights quantized once (int8 per output channel by default), the input
+/// quantized to uint8 per call (dynamically, or with a fixed encoding), im2col + exact int8 GEMM, float output.
+/// </summary>
+public sealed class QuantizedConv2d
+{
+    private readonly Conv2d _conv;
+
+    /// <summary>Quantizes FP32 weights and builds the layer.</summary>
+    /// <param name="shape">The convolution geometry.</param>
+    /// <param name="weights">[OutChannels, InChannels / Groups, KH, KW], row-major.</param>
+    /// <param name="bias">Empty or one per output channel.</param>
+    /// <param name="weightScheme">An 8-bit signed scheme, per tensor or per channel along axis 0 (default: per channel, symmetric, narrow).</param>
+    /// <param name="inputEncoding">A fixed uint8 encoding for the input, or null for dynamic quantization.</param>
+    public QuantizedConv2d(Conv2dShape shape, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, QuantScheme? weightScheme = null, QuantParams? inputEncoding = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (weights.Length != (long)shape.OutChannels * shape.GroupK) throw new ArgumentException($"Expected {(long)shape.OutChannels * shape.GroupK} weights, got {weights.Length}.", nameof(weights));
+        var scheme = weightScheme ?? QuantScheme.Int8SymmetricPerChannel(axis: 0);
+        WeightEncoding = LayerQuantization.QuantizeWeights(weights, [shape.OutChannels, shape.GroupK], scheme, nameof(weightScheme), out sbyte[] q);
+        InputEncoding = LayerQuantization.CheckInputEncoding(inputEncoding, nameof(inputEncoding));
+        _conv = Conv2d.CreateQuantized(shape, q, WeightEncoding.Scales, WeightEncoding.ZeroPoints, bias);
+    }
+
+    /// <summary>The geometry.</summary>
+    public Conv2dShape Shape => _conv.Shape;
+
+    /// <summary>The weights' encoding.</summary>
+    public QuantEncoding WeightEncoding { get; }
+
+    /// <summary>The fixed input encoding, or null for dynamic quantization.</summary>
+    public QuantParams? InputEncoding { get; }
+
+    /// <summary>Forward pass over a batch of NCHW images.</summary>
+    /// <param name="input">[batch, InChannels, height, width].</param>
+    /// <param name="batch">Images.</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="output">[batch, OutChannels, OH, OW].</param>
+    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
+    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    {
+        byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
+        try
+        {
+            var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
+            _conv.Run(codes.AsSpan(0, input.Length), p.ZeroPoint, p.Scale, batch, height, width, output, activation, maxDegreeOfParallelism);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes);
+        }
+    }
+}
+
+/// <summary>The quantization steps the layers share.</summary>
+internal static class LayerQuantization
+{
+    public static QuantEncoding QuantizeWeights(ReadOnlySpan<float> weights, int[] shape, QuantScheme scheme, string schemeName, out sbyte[] codes)
+    {
+        if (scheme.BitWidth != 8 || !scheme.IsSigned)
+            throw new ArgumentException($"Layer weights must use a signed 8-bit scheme, not {scheme}.", schemeName);
+        var g = scheme.Granularity;
+        if (!(g.Kind == QuantGranularityKind.PerTensor || (g.Kind == QuantGranularityKind.PerChannel && (g.Axis == 0 || g.Axis == -shape.Length))))
+            throw new ArgumentException($"Layer weights are quantized per tensor or per output channel (axis 0), not {g}.", schemeName);
+        var encoding = QuantEncoding.FromTensor(scheme, weights, shape);
+        codes = new sbyte[weights.Length];
+        QuantOps.Quantize<sbyte>(weights, shape, encoding, codes);
+        return encoding;
+    }
+
+    public static QuantParams? CheckInputEncoding(QuantParams? encoding, string name)
+    {
+        if (encoding is QuantParams p && (p.QMin < 0 || p.QMax > 255))
+            throw new ArgumentException($"The input encoding must fit uint8, not [{p.QMin}, {p.QMax}].", name);
+        return encoding;
+    }
+
+    /// <summary>Quantizes the input with the fixed encoding, or one computed from the input's own finite min/max.</summary>
+    public static QuantParams QuantizeInput(ReadOnlySpan<float> input, Span<byte> codes, QuantParams? fixedEncoding)
+    {
+        QuantParams p;
+        if (fixedEncoding is QuantParams given) p = given;
+        else
+        {
+            var range = RangeKernels.Compute(SimdConfig.Best, input);
+            p = range.FiniteCount == 0 ? QuantParams.FromRange(0, 0, QuantScheme.UInt8Asymmetric) : QuantParams.FromRange(range.Min, range.Max, QuantScheme.UInt8Asymmetric);
+        }
+        QuantOps.Quantize(input, codes, p);
+        return p;
+    }
+}

@@ -1,0 +1,128 @@
+using FluentAssertions;
+using Quant.Net.Kernels;
+
+namespace Quant.Net.Tests.Kernels;
+
+[Trait("Category", "Kernel")]
+public sealed class Conv2dTests
+{
+    private static IEnumerable<(Conv2dShape Shape, int H, int W)> Geometries(int count, int seed)
+    {
+        var r = new Random(seed);
+        yield return (new Conv2dShape(3, 8, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 9, 7);           // ResNet-style 3×3
+        yield return (new Conv2dShape(6, 6, 3, 3, groups: 6, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1), 8, 8); // depthwise, stride 2
+        yield return (new Conv2dShape(4, 6, 1, 1, groups: 2), 5, 3);                                                   // grouped 1×1
+        yield return (new Conv2dShape(2, 3, 3, 2, dilationHeight: 2, dilationWidth: 3, padBottom: 2, padRight: 1), 7, 9); // dilated, asymmetric pads
+        for (int i = 0; i < count; i++)
+        {
+            int groups = r.Next(1, 3), cin = groups * r.Next(1, 4), cout = groups * r.Next(1, 5);
+            int kh = r.Next(1, 4), kw = r.Next(1, 4);
+            var shape = new Conv2dShape(cin, cout, kh, kw, groups, r.Next(1, 3), r.Next(1, 3), r.Next(0, 3), r.Next(0, 3), r.Next(0, 3), r.Next(0, 3), r.Next(1, 3), r.Next(1, 3));
+            int h = shape.DilationHeight * (kh - 1) + r.Next(1, 8), w = shape.DilationWidth * (kw - 1) + r.Next(1, 8);
+            yield return (shape, h, w);
+        }
+    }
+
+    [Fact]
+    public void Fp32_convolution_matches_a_double_precision_reference()
+    {
+        foreach (var (shape, h, w) in Geometries(12, 1))
+        {
+            const int batch = 2;
+            float[] input = TestData.Floats(batch * shape.InChannels * h * w, h * 31 + w, spread: 1f, withSpecials: false);
+            float[] weights = TestData.Floats(shape.OutChannels * shape.GroupK, h + w, spread: 1f, withSpecials: false);
+            float[] bias = TestData.Floats(shape.OutChannels, 5, spread: 1f, withSpecials: false);
+            var conv = Conv2d.CreateFloat(shape, weights, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var output = new float[batch * shape.OutChannels * oh * ow];
+            conv.Run(input, batch, h, w, output, OutputClamp.None, 1);
+            var (expected, magnitude) = Reference(shape, batch, h, w, (c, i) => input[c * h * w + i], weights.Select(v => (double)v).ToArray(), bias);
+            for (int i = 0; i < output.Length; i++)
+                Math.Abs(output[i] - expected[i]).Should().BeLessThanOrEqualTo((shape.GroupK + 2) * Math.ScaleB(1, -24) * magnitude[i] + 1e-30, $"{shape} element {i}");
+        }
+    }
+
+    [Fact]
+    public void Int8_convolution_is_exact_before_dequantization()
+    {
+        foreach (var (shape, h, w) in Geometries(12, 2))
+        {
+            const int batch = 2;
+            byte[] input = TestData.Codes<byte>(batch * shape.InChannels * h * w, h * 7 + w);
+            sbyte[] weights = TestData.Codes<sbyte>(shape.OutChannels * shape.GroupK, h + 3 * w);
+            float[] scales = Enumerable.Range(0, shape.OutChannels).Select(i => 0.001f * (i + 1)).ToArray();
+            int[] zeroPoints = Enumerable.Range(0, shape.OutChannels).Select(i => i % 3 - 1).ToArray();
+            float[] bias = TestData.Floats(shape.OutChannels, 9, spread: 1f, withSpecials: false);
+            const int inputZeroPoint = 131;
+            const float inputScale = 0.02f;
+            var conv = Conv2d.CreateQuantized(shape, weights, scales, zeroPoints, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var output = new float[batch * shape.OutChannels * oh * ow];
+            conv.Run(input, inputZeroPoint, inputScale, batch, h, w, output, OutputClamp.Relu, 1);
+
+            // Integer reference: padding contributes (zp − zp) = 0; weights centred by their zero points.
+            var centred = new double[weights.Length];
+            for (int i = 0; i < weights.Length; i++) centred[i] = weights[i] - zeroPoints[i / shape.GroupK];
+            var (acc, _) = Reference(shape, batch, h, w, (c, i) => input[c * h * w + i] - inputZeroPoint, centred, new float[shape.OutChannels]);
+            int positions = oh * ow;
+            for (int i = 0; i < output.Length; i++)
+            {
+                int channel = i / positions % shape.OutChannels;
+                float expected = Math.Clamp((int)acc[i] * (inputScale * scales[channel]) + bias[channel], 0f, float.PositiveInfinity);
+                BitConverter.SingleToInt32Bits(output[i]).Should().Be(BitConverter.SingleToInt32Bits(expected), $"{shape} element {i}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Bad_geometry_and_buffers_are_rejected()
+    {
+        var act = () => new Conv2dShape(3, 4, 3, 3, groups: 2);
+        act.Should().Throw<ArgumentException>().WithParameterName("inChannels");
+        var act2 = () => new Conv2dShape(2, 4, 3, 3, strideHeight: 0);
+        act2.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("strideHeight");
+        var shape = new Conv2dShape(2, 4, 3, 3);
+        var act3 = () => shape.OutputSize(2, 5);
+        act3.Should().Throw<ArgumentException>().WithParameterName("height");
+        var act4 = () => Conv2d.CreateFloat(shape, new float[10], []);
+        act4.Should().Throw<ArgumentException>().WithParameterName("weights");
+        var conv = Conv2d.CreateFloat(shape, new float[4 * 18], []);
+        var act5 = () => conv.Run(new float[2 * 5 * 5 - 1], 1, 5, 5, new float[4 * 9], OutputClamp.None, 1);
+        act5.Should().Throw<ArgumentException>().WithParameterName("input");
+        var act6 = () => conv.Run(new float[2 * 5 * 5], 1, 5, 5, new float[4 * 9 + 1], OutputClamp.None, 1);
+        act6.Should().Throw<ArgumentException>().WithParameterName("output");
+        var act7 = () => conv.Run(new byte[50], 0, 1f, 1, 5, 5, new float[36], OutputClamp.None, 1);
+        act7.Should().Throw<InvalidOperationException>();
+    }
+
+    /// <summary>Direct convolution in double: returns the outputs and Σ|x·w| per output (for error bounds).</summary>
+    private static (double[] Output, double[] Magnitude) Reference(Conv2dShape s, int batch, int h, int w, Func<int, int, double> input, double[] weights, float[] bias)
+    {
+        var (oh, ow) = s.OutputSize(h, w);
+        int cg = s.InChannels / s.Groups, coutG = s.OutChannels / s.Groups;
+        var output = new double[batch * s.OutChannels * oh * ow];
+        var magnitude = new double[output.Length];
+        for (int b = 0; b < batch; b++)
+            for (int co = 0; co < s.OutChannels; co++)
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++)
+                    {
+                        int g = co / coutG;
+                        double sum = bias[co], mag = Math.Abs(bias[co]);
+                        for (int c = 0; c < cg; c++)
+                            for (int ky = 0; ky < s.KernelHeight; ky++)
+                                for (int kx = 0; kx < s.KernelWidth; kx++)
+                                {
+                                    int iy = y * s.StrideHeight - s.PadTop + ky * s.DilationHeight, ix = x * s.StrideWidth - s.PadLeft + kx * s.DilationWidth;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    double v = input(b * s.InChannels + g * cg + c, iy * w + ix) * weights[((co * cg + c) * s.KernelHeight + ky) * s.KernelWidth + kx];
+                                    sum += v;
+                                    mag += Math.Abs(v);
+                                }
+                        int o = ((b * s.OutChannels + co) * oh + y) * ow + x;
+                        output[o] = sum;
+                        magnitude[o] = mag;
+                    }
+        return (output, magnitude);
+    }
+}
