@@ -90,6 +90,70 @@ public static class Int8Gemm
         Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
     }
 
+    /// <summary>
+    /// Requantized output for uint8 A, as ONNX QLinearMatMul/QLinearConv: <c>C = saturate(round_half_to_even((acc + bias[n]) ·
+    /// multiplier[n]) + cZeroPoint)</c>, with <c>multiplier = aScale · bScale[n] / cScale</c> and the int32 bias quantized
+    /// with scale <c>aScale · bScale[n]</c>.
+    /// </summary>
+    /// <typeparam name="TOut"><see cref="byte"/> or <see cref="sbyte"/>.</typeparam>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A.</param>
+    /// <param name="aZeroPoint">A's zero point, in [0, 255].</param>
+    /// <param name="b">Packed B.</param>
+    /// <param name="bias">Empty or N int32 values.</param>
+    /// <param name="multipliers">One, or one per output channel; finite and &gt; 0.</param>
+    /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply<TOut>(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+    {
+        Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
+        Requantized(false, a, m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
+    }
+
+    /// <summary>Requantized output for int8 A (see the uint8 overload).</summary>
+    /// <typeparam name="TOut"><see cref="byte"/> or <see cref="sbyte"/>.</typeparam>
+    /// <param name="a">A, row-major [M, K].</param>
+    /// <param name="m">Rows of A.</param>
+    /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
+    /// <param name="b">Packed B.</param>
+    /// <param name="bias">Empty or N int32 values.</param>
+    /// <param name="multipliers">One, or one per output channel; finite and &gt; 0.</param>
+    /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
+    /// <param name="c">C, row-major [M, N].</param>
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply<TOut>(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+    {
+        Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
+        Requantized(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
+    }
+
+    private static void Requantized<TOut>(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias,
+        ReadOnlySpan<float> multipliers, int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+    {
+        if (typeof(TOut) != typeof(byte) && typeof(TOut) != typeof(sbyte))
+            throw new NotSupportedException($"Requantized GEMM output must be byte or sbyte, not {typeof(TOut).Name}.");
+        if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
+        if (multipliers.Length != 1 && multipliers.Length != b.N) throw new ArgumentException($"Expected 1 or {b.N} multipliers, got {multipliers.Length}.", nameof(multipliers));
+        int[] accumulators = ArrayPool<int>.Shared.Rent(m * b.N);
+        try
+        {
+            var acc = accumulators.AsSpan(0, m * b.N);
+            Run(aSigned, a, m, aZeroPoint, b, acc, null, default, maxDegreeOfParallelism);
+            if (!bias.IsEmpty)
+            {
+                for (int row = 0; row < m; row++) TensorPrimitives.Add(acc.Slice(row * b.N, b.N), bias, acc.Slice(row * b.N, b.N));
+            }
+            if (m > 0) QuantOps.Requantize(acc, c, multipliers, cZeroPoint);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(accumulators);
+        }
+    }
+
     private static void Validate(int aLength, int m, int aZeroPoint, int zpMin, int zpMax, PackedInt8Weights b, int cLength, int maxDegreeOfParallelism)
     {
         Parallelism.Validate(maxDegreeOfParallelism);

@@ -87,6 +87,36 @@ public sealed class Int8GemmTests
     }
 
     [Fact]
+    public void Requantized_output_follows_qlinear_semantics()
+    {
+        int m = 11, n = 23, k = 50;
+        var a = TestData.Codes<byte>(m * k, 41);
+        var b = TestData.Codes<sbyte>(k * n, 42);
+        var packed = PackedInt8Weights.Pack(b, k, n, WeightLayout.KByN, [], []);
+        int[] bias = Enumerable.Range(0, n).Select(i => (i - 11) * 300).ToArray();
+        float[] multipliers = Enumerable.Range(0, n).Select(i => 0.0005f * (i + 1)).ToArray();
+        int[] acc = Int8GemmReference.Multiply(a, false, m, k, 120, b, n, new int[n]);
+        for (int i = 0; i < acc.Length; i++) acc[i] += bias[i % n];
+
+        var expected = new sbyte[m * n];
+        QuantOps.Requantize(acc, expected, multipliers, -3);
+        var actual = new sbyte[m * n];
+        Int8Gemm.Multiply(a, m, 120, packed, bias, multipliers, -3, actual, 1);
+        actual.Should().Equal(expected);
+
+        var expectedU = new byte[m * n];
+        QuantOps.Requantize(acc.Select((v, i) => v - bias[i % n]).ToArray(), expectedU, [0.01f], 128);
+        var actualU = new byte[m * n];
+        Int8Gemm.Multiply(a, m, 120, packed, [], [0.01f], 128, actualU, 2);
+        actualU.Should().Equal(expectedU);
+
+        var act = () => Int8Gemm.Multiply(a, m, 120, packed, [], [0.01f], 0, new short[m * n], 1);
+        act.Should().Throw<NotSupportedException>();
+        var act2 = () => Int8Gemm.Multiply(a, m, 120, packed, [], [0.01f, 0.02f], 0, new sbyte[m * n], 1);
+        act2.Should().Throw<ArgumentException>().WithParameterName("multipliers");
+    }
+
+    [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
         int m = 70, n = 300, k = 257; // ~5.4M multiply-adds: enough work for several threads
