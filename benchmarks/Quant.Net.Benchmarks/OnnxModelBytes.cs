@@ -46,6 +46,49 @@ internal static class OnnxModelBytes
 
     public const int Int32 = 6;
 
+    /// <summary>y = Conv(x, W, B), NCHW, square kernel, stride 1, symmetric padding.</summary>
+    public static byte[] Conv(int channels, int outChannels, int height, int width, int kernel, int pad, ReadOnlySpan<float> w, ReadOnlySpan<float> bias)
+    {
+        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        var node = new Proto().Str(1, "x").Str(1, "W").Str(1, "B").Str(2, "y").Str(3, "conv").Str(4, "Conv")
+            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", 1, 1));
+        var graph = new Proto().Msg(1, node).Str(2, "conv")
+            .Msg(5, Tensor("W", Float, [outChannels, channels, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
+            .Msg(5, Tensor("B", Float, [outChannels], System.Runtime.InteropServices.MemoryMarshal.AsBytes(bias)))
+            .Msg(11, ValueInfo("x", Float, [1, channels, height, width]))
+            .Msg(12, ValueInfo("y", Float, [1, outChannels, oh, ow]));
+        return Model(graph);
+    }
+
+    /// <summary>y = QLinearConv(x u8, W s8 per-channel, B int32) → u8, NCHW, square kernel, stride 1, symmetric padding.</summary>
+    public static byte[] QLinearConv(int channels, int outChannels, int height, int width, int kernel, int pad, float xScale, byte xZeroPoint,
+        ReadOnlySpan<sbyte> w, ReadOnlySpan<float> wScales, ReadOnlySpan<int> bias, float yScale, byte yZeroPoint)
+    {
+        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        var node = new Proto().Str(1, "x").Str(1, "x_scale").Str(1, "x_zero_point").Str(1, "W").Str(1, "w_scale").Str(1, "w_zero_point")
+            .Str(1, "y_scale").Str(1, "y_zero_point").Str(1, "B").Str(2, "y").Str(3, "qconv").Str(4, "QLinearConv")
+            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", 1, 1));
+        var graph = new Proto().Msg(1, node).Str(2, "qlinearconv")
+            .Msg(5, Tensor("x_scale", Float, [], BitConverter.GetBytes(xScale)))
+            .Msg(5, Tensor("x_zero_point", UInt8, [], [xZeroPoint]))
+            .Msg(5, Tensor("W", Int8, [outChannels, channels, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
+            .Msg(5, Tensor("w_scale", Float, [outChannels], System.Runtime.InteropServices.MemoryMarshal.AsBytes(wScales)))
+            .Msg(5, Tensor("w_zero_point", Int8, [outChannels], new byte[outChannels]))
+            .Msg(5, Tensor("y_scale", Float, [], BitConverter.GetBytes(yScale)))
+            .Msg(5, Tensor("y_zero_point", UInt8, [], [yZeroPoint]))
+            .Msg(5, Tensor("B", Int32, [outChannels], System.Runtime.InteropServices.MemoryMarshal.AsBytes(bias)))
+            .Msg(11, ValueInfo("x", UInt8, [1, channels, height, width]))
+            .Msg(12, ValueInfo("y", UInt8, [1, outChannels, oh, ow]));
+        return Model(graph);
+    }
+
+    private static Proto Ints(string name, params int[] values)
+    {
+        var a = new Proto().Str(1, name).Varint(20, 7); // AttributeProto.type = INTS
+        foreach (int v in values) a.Varint(8, v);
+        return a;
+    }
+
     private static Proto Tensor(string name, int type, int[] dims, ReadOnlySpan<byte> raw)
     {
         var t = new Proto();

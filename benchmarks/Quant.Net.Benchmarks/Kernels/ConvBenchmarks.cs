@@ -1,0 +1,86 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.ML.OnnxRuntime;
+using Quant.Net.Kernels;
+
+namespace Quant.Net.Benchmarks.Kernels;
+
+/// <summary>
+/// ResNet-style 3×3 convolutions (stride 1, pad 1, C→C channels, batch 1), one thread each: ours FP32 and int8
+/// (im2col + GEMM; uint8 input, int8 per-channel weights, float output) against ONNX Runtime's FP32 Conv and its int8
+/// QLinearConv (uint8 output) through InferenceSession.
+/// </summary>
+public class ConvBenchmarks
+{
+    private float[] _x = [];
+    private byte[] _xq = [];
+    private float[] _y = [];
+    private Conv2d? _fp32;
+    private Conv2d? _int8;
+    private OrtSingleOp? _ortFloat;
+    private OrtSingleOp? _ortInt8;
+
+    /// <summary>Channels × height × width of the layer (ResNet-18 stages 1-3).</summary>
+    [Params("64x56x56", "128x28x28", "256x14x14")]
+    public string Layer { get; set; } = "";
+
+    private (int C, int H, int W) Dims
+    {
+        get
+        {
+            int[] d = Layer.Split('x').Select(int.Parse).ToArray();
+            return (d[0], d[1], d[2]);
+        }
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (c, h, w) = Dims;
+        var random = new Random(3);
+        _x = Enumerable.Range(0, c * h * w).Select(_ => (float)Math.Max(0, random.NextDouble() * 2 - 0.5)).ToArray();
+        var weights = Enumerable.Range(0, c * c * 9).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray();
+        var bias = Enumerable.Range(0, c).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray();
+        var shape = new Conv2dShape(c, c, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1);
+        _fp32 = Conv2d.CreateFloat(shape, weights, bias);
+        var wEncoding = QuantEncoding.FromTensor(QuantScheme.Int8SymmetricPerChannel(0), weights, [c, c * 9]);
+        var wq = new sbyte[weights.Length];
+        QuantOps.Quantize<sbyte>(weights, [c, c * 9], wEncoding, wq);
+        _int8 = Conv2d.CreateQuantized(shape, wq, wEncoding.Scales, wEncoding.ZeroPoints, bias);
+        var xParams = QuantParams.FromRange(0, 1.5f, QuantScheme.UInt8Asymmetric);
+        _xq = new byte[_x.Length];
+        QuantOps.Quantize(_x, _xq, xParams);
+        _y = new float[c * h * w];
+        long[] shapeX = [1, c, h, w];
+        _ortFloat = new OrtSingleOp(OnnxModelBytes.Conv(c, c, h, w, 3, 1, weights, bias),
+            OrtValue.CreateTensorValueFromMemory(_x, shapeX), OrtValue.CreateTensorValueFromMemory(new float[c * h * w], shapeX));
+        int[] biasQ = bias.Select((b, i) => (int)Math.Round(b / (xParams.Scale * wEncoding.Scales[i]))).ToArray();
+        _ortInt8 = new OrtSingleOp(OnnxModelBytes.QLinearConv(c, c, h, w, 3, 1, xParams.Scale, (byte)xParams.ZeroPoint, wq, wEncoding.Scales.ToArray(), biasQ, 0.05f, 128),
+            OrtValue.CreateTensorValueFromMemory(_xq, shapeX), OrtValue.CreateTensorValueFromMemory(new byte[c * h * w], shapeX));
+        _ortFloat.Run();
+        _ortInt8.Run();
+        _xScale = xParams.Scale;
+        _xZeroPoint = xParams.ZeroPoint;
+    }
+
+    private float _xScale;
+    private int _xZeroPoint;
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _ortFloat?.Dispose();
+        _ortInt8?.Dispose();
+    }
+
+    [Benchmark(Description = "Quant.Net int8 conv")]
+    public void OursInt8() => _int8!.Run(_xq, _xZeroPoint, _xScale, 1, Dims.H, Dims.W, _y, OutputClamp.None, 1);
+
+    [Benchmark(Description = "ORT QLinearConv")]
+    public void OrtInt8() => _ortInt8!.Run();
+
+    [Benchmark(Description = "Quant.Net FP32 conv")]
+    public void OursFp32() => _fp32!.Run(_x, 1, Dims.H, Dims.W, _y, OutputClamp.None, 1);
+
+    [Benchmark(Baseline = true, Description = "ORT FP32 Conv")]
+    public void OrtFp32() => _ortFloat!.Run();
+}
