@@ -9,11 +9,11 @@ namespace Quant.Net.Kernels;
 /// </summary>
 public sealed class Conv2d
 {
-    private readonly PackedFloatWeights[]? _float;
+    private readonly float[]? _float; // [OutChannels, GroupK], the GEMM's A operand
     private readonly PackedInt8Weights[]? _int8;
     private readonly float[] _bias;
 
-    private Conv2d(Conv2dShape shape, PackedFloatWeights[]? f, PackedInt8Weights[]? q, float[] bias)
+    private Conv2d(Conv2dShape shape, float[]? f, PackedInt8Weights[]? q, float[] bias)
     {
         Shape = shape;
         _float = f;
@@ -34,11 +34,8 @@ public sealed class Conv2d
     public static Conv2d CreateFloat(Conv2dShape shape, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        int coutG = CheckWeights(shape, weights.Length, bias.Length);
-        var packed = new PackedFloatWeights[shape.Groups];
-        for (int g = 0; g < shape.Groups; g++)
-            packed[g] = PackedFloatWeights.Pack(weights.Slice(g * coutG * shape.GroupK, coutG * shape.GroupK), shape.GroupK, coutG, WeightLayout.NByK);
-        return new Conv2d(shape, packed, null, bias.IsEmpty ? new float[shape.OutChannels] : bias.ToArray());
+        CheckWeights(shape, weights.Length, bias.Length);
+        return new Conv2d(shape, weights.ToArray(), null, bias.IsEmpty ? new float[shape.OutChannels] : bias.ToArray());
     }
 
     /// <summary>An int8 convolution with per-output-channel (or one) weight scales and zero points.</summary>
@@ -63,7 +60,10 @@ public sealed class Conv2d
         return new Conv2d(shape, null, packed, bias.IsEmpty ? new float[shape.OutChannels] : bias.ToArray());
     }
 
-    /// <summary>FP32 forward pass over a batch.</summary>
+    /// <summary>
+    /// FP32 forward pass over a batch. Per image and group: the patches are packed straight into GEMM B panels
+    /// (contiguous copies for stride 1), the weights [Cout/groups, K] are A, and the product lands in NCHW order.
+    /// </summary>
     /// <param name="input">[batch, InChannels, height, width].</param>
     /// <param name="batch">Images, ≥ 0.</param>
     /// <param name="height">Input height.</param>
@@ -74,9 +74,11 @@ public sealed class Conv2d
     public void Run(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
     {
         if (_float is null) throw new InvalidOperationException("This convolution has int8 weights; pass quantized input.");
+        Parallelism.Validate(maxDegreeOfParallelism);
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        float[] columns = ArrayPool<float>.Shared.Rent(oh * ow * k);
-        float[] result = ArrayPool<float>.Shared.Rent(oh * ow * coutG);
+        var level = SimdConfig.Best;
+        int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow, panels = (positions + nr - 1) / nr;
+        float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
         try
         {
             for (int b = 0; b < batch; b++)
@@ -84,16 +86,43 @@ public sealed class Conv2d
                 var image = input.Slice(b * Shape.InChannels * height * width, Shape.InChannels * height * width);
                 for (int g = 0; g < Shape.Groups; g++)
                 {
-                    Shape.Im2Col(image, height, width, g, 0f, columns.AsSpan(0, oh * ow * k));
-                    Fp32Gemm.Multiply(columns.AsSpan(0, oh * ow * k), oh * ow, _float[g], _bias.AsSpan(g * coutG, coutG), result.AsSpan(0, oh * ow * coutG), activation, maxDegreeOfParallelism);
-                    Scatter(result, oh * ow, coutG, output.Slice((b * Shape.OutChannels + g * coutG) * oh * ow, coutG * oh * ow));
+                    Shape.PackPatches(image, height, width, g, 0f, nr, packed.AsSpan(0, panels * k * nr), default);
+                    var patches = PackedFloatWeights.Wrap(level, k, positions, packed);
+                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
+                    Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], result, OutputClamp.None, maxDegreeOfParallelism);
+                    for (int r = 0; r < coutG; r++) AddBiasAndClamp(result.Slice(r * positions, positions), _bias[g * coutG + r], activation);
                 }
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(columns);
-            ArrayPool<float>.Shared.Return(result);
+            ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>row = clamp(row + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized.</summary>
+    private static void AddBiasAndClamp(Span<float> row, float bias, OutputClamp clamp)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var vb = new System.Numerics.Vector<float>(bias);
+            var lo = new System.Numerics.Vector<float>(clamp.Min);
+            var hi = new System.Numerics.Vector<float>(clamp.Max);
+            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(row);
+            for (int v = 0; v < vectors.Length; v++)
+            {
+                var y = vectors[v] + vb;
+                y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
+                vectors[v] = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y);
+            }
+            i = vectors.Length * System.Numerics.Vector<float>.Count;
+        }
+        for (; i < row.Length; i++)
+        {
+            float y = row[i] + bias;
+            y = clamp.Min > y ? clamp.Min : y;
+            row[i] = clamp.Max < y ? clamp.Max : y;
         }
     }
 

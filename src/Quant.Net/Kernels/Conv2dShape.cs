@@ -101,6 +101,79 @@ public sealed record Conv2dShape
     }
 
     /// <summary>
+    /// Packs the patches of one group straight into GEMM B panels of <paramref name="nr"/> output positions: for reduction
+    /// index k = (c·KH + ky)·KW + kx and position q = y·OW + x, the value <c>input[group·Cg + c, y·sh − pt + ky·dh,
+    /// x·sw − pl + kx·dw]</c> (or <paramref name="padding"/>) goes to <c>panels[(q / nr)·K·nr + k·nr + q % nr]</c>.
+    /// Stride-1 rows inside the image are contiguous copies. Optionally sums each position's column (for zero points).
+    /// </summary>
+    internal void PackPatches<T>(ReadOnlySpan<T> image, int height, int width, int group, T padding, int nr, Span<T> panels, Span<int> columnSums)
+        where T : unmanaged
+    {
+        var (oh, ow) = OutputSize(height, width);
+        int cg = InChannels / Groups, k = GroupK, positions = oh * ow;
+        int paddedPositions = (positions + nr - 1) / nr * nr;
+        for (int c = 0; c < cg; c++)
+        {
+            var plane = image.Slice((group * cg + c) * height * width, height * width);
+            for (int ky = 0; ky < KernelHeight; ky++)
+            {
+                for (int kx = 0; kx < KernelWidth; kx++)
+                {
+                    int kIndex = (c * KernelHeight + ky) * KernelWidth + kx;
+                    // x range whose input column lies inside the image: 0 ≤ x·sw − pl + kx·dw < width.
+                    int offset = kx * DilationWidth - PadLeft;
+                    int xFirst = offset >= 0 ? 0 : (-offset + StrideWidth - 1) / StrideWidth;
+                    int xEnd = Math.Min(ow, width - 1 - offset < 0 ? 0 : (width - 1 - offset) / StrideWidth + 1);
+                    for (int y = 0; y < oh; y++)
+                    {
+                        int iy = y * StrideHeight - PadTop + ky * DilationHeight;
+                        int q0 = y * ow;
+                        if ((uint)iy >= (uint)height || xFirst >= xEnd)
+                        {
+                            Fill(panels, nr, k, kIndex, q0, q0 + ow, padding);
+                            continue;
+                        }
+                        Fill(panels, nr, k, kIndex, q0, q0 + xFirst, padding);
+                        var row = plane.Slice(iy * width, width);
+                        for (int x = xFirst; x < xEnd;)
+                        {
+                            int q = q0 + x, lane = q % nr;
+                            int run = Math.Min(xEnd - x, nr - lane); // stay inside one panel
+                            var destination = panels.Slice((q / nr) * k * nr + kIndex * nr + lane, run);
+                            int ix = x * StrideWidth + offset;
+                            if (StrideWidth == 1) row.Slice(ix, run).CopyTo(destination);
+                            else for (int i = 0; i < run; i++) destination[i] = row[ix + i * StrideWidth];
+                            x += run;
+                        }
+                        Fill(panels, nr, k, kIndex, q0 + xEnd, q0 + ow, padding);
+                    }
+                    Fill(panels, nr, k, kIndex, positions, paddedPositions, default); // panel tail past the last position
+                }
+            }
+        }
+        if (!columnSums.IsEmpty)
+        {
+            for (int q = 0; q < positions; q++)
+            {
+                int sum = 0;
+                var panel = panels.Slice((q / nr) * k * nr + q % nr);
+                for (int t = 0; t < k; t++) sum += ScalarReference.Widen(panel[t * nr]);
+                columnSums[q] = sum;
+            }
+        }
+    }
+
+    private static void Fill<T>(Span<T> panels, int nr, int k, int kIndex, int from, int to, T value) where T : unmanaged
+    {
+        for (int q = from; q < to;)
+        {
+            int lane = q % nr, run = Math.Min(to - q, nr - lane);
+            panels.Slice((q / nr) * k * nr + kIndex * nr + lane, run).Fill(value);
+            q += run;
+        }
+    }
+
+    /// <summary>
     /// Lays out the patches of one group as rows: <c>columns[y·OW + x, (c·KH + ky)·KW + kx] =
     /// input[group·Cg + c, y·sh − pt + ky·dh, x·sw − pl + kx·dw]</c>, or <paramref name="padding"/> outside the image.
     /// </summary>

@@ -34,6 +34,9 @@ public sealed class PackedFloatWeights
     public static PackedFloatWeights Pack(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout) =>
         Pack(SimdConfig.Best, weights, k, n, layout);
 
+    /// <summary>Wraps panels that a caller has already laid out (for example patches packed straight from an image).</summary>
+    internal static PackedFloatWeights Wrap(SimdLevel level, int k, int n, float[] data) => new(level, k, n, data);
+
     internal static PackedFloatWeights Pack(SimdLevel level, ReadOnlySpan<float> weights, int k, int n, WeightLayout layout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
