@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Quant.Net.Kernels;
 
@@ -10,10 +11,10 @@ namespace Quant.Net.Kernels;
 public sealed class Conv2d
 {
     private readonly float[]? _float; // [OutChannels, GroupK], the GEMM's A operand
-    private readonly PackedInt8Weights[]? _int8;
+    private readonly Int8ConvWeights? _int8;
     private readonly float[] _bias;
 
-    private Conv2d(Conv2dShape shape, float[]? f, PackedInt8Weights[]? q, float[] bias)
+    private Conv2d(Conv2dShape shape, float[]? f, Int8ConvWeights? q, float[] bias)
     {
         Shape = shape;
         _float = f;
@@ -38,27 +39,42 @@ public sealed class Conv2d
         return new Conv2d(shape, weights.ToArray(), null, bias.IsEmpty ? new float[shape.OutChannels] : bias.ToArray());
     }
 
-    /// <summary>An int8 convolution with per-output-channel (or one) weight scales and zero points.</summary>
+    /// <summary>An int8 convolution with per-output-channel (or one) weight scales and one weight zero point.</summary>
     /// <param name="shape">The geometry.</param>
     /// <param name="weights">int8 [OutChannels, InChannels / Groups, KH, KW], row-major.</param>
     /// <param name="scales">One per output channel, or one for all; finite and &gt; 0.</param>
-    /// <param name="zeroPoints">Empty (all 0), one, or one per output channel, in [-128, 127].</param>
+    /// <param name="zeroPoints">Empty (0), one, or one per output channel that are all equal (symmetric weights have 0), in [-128, 127].</param>
     /// <param name="bias">Empty or one float per output channel (added after dequantization).</param>
     public static Conv2d CreateQuantized(Conv2dShape shape, ReadOnlySpan<sbyte> weights, ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints, ReadOnlySpan<float> bias)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        int coutG = CheckWeights(shape, weights.Length, bias.Length);
-        if (scales.Length != 1 && scales.Length != shape.OutChannels) throw new ArgumentException($"Expected 1 or {shape.OutChannels} scales, got {scales.Length}.", nameof(scales));
-        if (zeroPoints.Length > 1 && zeroPoints.Length != shape.OutChannels) throw new ArgumentException($"Expected 0, 1 or {shape.OutChannels} zero points, got {zeroPoints.Length}.", nameof(zeroPoints));
-        var packed = new PackedInt8Weights[shape.Groups];
-        for (int g = 0; g < shape.Groups; g++)
+        CheckWeights(shape, weights.Length, bias.Length);
+        int cout = shape.OutChannels;
+        if (scales.Length != 1 && scales.Length != cout) throw new ArgumentException($"Expected 1 or {cout} scales, got {scales.Length}.", nameof(scales));
+        foreach (float sc in scales) QuantParams.ValidateScale(sc, nameof(scales));
+        if (zeroPoints.Length > 1 && zeroPoints.Length != cout) throw new ArgumentException($"Expected 0, 1 or {cout} zero points, got {zeroPoints.Length}.", nameof(zeroPoints));
+        int zeroPoint = zeroPoints.IsEmpty ? 0 : zeroPoints[0];
+        foreach (int z in zeroPoints)
         {
-            var s = scales.Length == 1 ? scales : scales.Slice(g * coutG, coutG);
-            var z = zeroPoints.Length <= 1 ? zeroPoints : zeroPoints.Slice(g * coutG, coutG);
-            packed[g] = PackedInt8Weights.Pack(weights.Slice(g * coutG * shape.GroupK, coutG * shape.GroupK), shape.GroupK, coutG, WeightLayout.NByK, z, s);
+            if (z != zeroPoint) throw new ArgumentException("The weights of a convolution must share one zero point (per-channel scales are fine).", nameof(zeroPoints));
         }
-        return new Conv2d(shape, null, packed, bias.IsEmpty ? new float[shape.OutChannels] : bias.ToArray());
+        if (zeroPoint is < -128 or > 127) throw new ArgumentOutOfRangeException(nameof(zeroPoints), zeroPoint, "The weight zero point must lie in [-128, 127].");
+
+        // Reorder each output channel's weights from (c, ky, kx) to (ky, kx, c): four channels of one pixel then form one
+        // group of the int8 kernels' layout when the image is staged channels-last.
+        int cg = shape.InChannels / shape.Groups, k = shape.GroupK, kh = shape.KernelHeight, kw = shape.KernelWidth;
+        var reordered = new sbyte[weights.Length];
+        for (int co = 0; co < cout; co++)
+            for (int c = 0; c < cg; c++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++)
+                        reordered[co * k + (ky * kw + kx) * cg + c] = weights[co * k + (c * kh + ky) * kw + kx];
+        float[] perChannel = scales.Length == 1 ? Enumerable.Repeat(scales[0], cout).ToArray() : scales.ToArray();
+        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint), bias.IsEmpty ? new float[cout] : bias.ToArray());
     }
+
+    /// <summary>Int8 weights reordered to (ky, kx, c) per output channel, their scales and their shared zero point.</summary>
+    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint);
 
     /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the patches are packed straight into GEMM B panels
@@ -126,7 +142,12 @@ public sealed class Conv2d
         }
     }
 
-    /// <summary>Int8 forward pass over a batch of uint8 activations, dequantized to float (scale products, bias, clamp).</summary>
+    /// <summary>
+    /// Int8 forward pass over a batch of uint8 activations, dequantized to float (scale products, bias, clamp). Per image:
+    /// the image is staged channels-last, each group's patches are packed straight into the int8 kernel's B layout
+    /// (four channels of a pixel per 4-byte group on VNNI/Dp), the weights are A, and the exact int32 products
+    /// [Cout/groups, OH·OW] are dequantized row by row into NCHW.
+    /// </summary>
     /// <param name="input">[batch, InChannels, height, width] uint8 codes.</param>
     /// <param name="inputZeroPoint">The activations' zero point (also the padding value), in [0, 255].</param>
     /// <param name="inputScale">The activations' scale, finite and &gt; 0.</param>
@@ -140,29 +161,141 @@ public sealed class Conv2d
     {
         if (_int8 is null) throw new InvalidOperationException("This convolution has FP32 weights; pass float input.");
         if (inputZeroPoint is < 0 or > 255) throw new ArgumentOutOfRangeException(nameof(inputZeroPoint), inputZeroPoint, "The zero point must lie in [0, 255].");
+        QuantParams.ValidateScale(inputScale, nameof(inputScale));
+        Parallelism.Validate(maxDegreeOfParallelism);
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        byte[] columns = ArrayPool<byte>.Shared.Rent(oh * ow * k);
-        float[] result = ArrayPool<float>.Shared.Rent(oh * ow * coutG);
+        var path = Int8GemmConfig.Best;
+        var tile = Int8GemmTile.Of(path);
+        int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.WideOperands ? 2 : 1;
+        int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;
+        int channels = Shape.InChannels;
+        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * channels);
+        byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
+        int[] columnSums = ArrayPool<int>.Shared.Rent(positions);
+        int[] zeroPoints = ArrayPool<int>.Shared.Rent(positions);
+        int[] accumulators = ArrayPool<int>.Shared.Rent(coutG * positions);
         try
         {
+            // Byte layouts hold int8: the uint8 image is stored shifted by −128 (xor 0x80), and so is its zero point.
+            bool shifted = !tile.WideOperands;
+            Array.Fill(zeroPoints, shifted ? inputZeroPoint - 128 : inputZeroPoint, 0, positions);
             for (int b = 0; b < batch; b++)
             {
-                var image = input.Slice(b * Shape.InChannels * height * width, Shape.InChannels * height * width);
+                var image = input.Slice(b * channels * height * width, channels * height * width);
+                for (int c = 0; c < channels; c++)
+                {
+                    var plane = image.Slice(c * height * width, height * width);
+                    for (int p = 0; p < plane.Length; p++) nhwc[p * channels + c] = plane[p];
+                }
                 for (int g = 0; g < Shape.Groups; g++)
                 {
-                    // Padding holds the code of real 0: the zero point.
-                    Shape.Im2Col(image, height, width, g, (byte)inputZeroPoint, columns.AsSpan(0, oh * ow * k));
-                    Int8Gemm.Multiply(columns.AsSpan(0, oh * ow * k), oh * ow, inputZeroPoint, inputScale, _int8[g], _bias.AsSpan(g * coutG, coutG),
-                        result.AsSpan(0, oh * ow * coutG), activation, maxDegreeOfParallelism);
-                    Scatter(result, oh * ow, coutG, output.Slice((b * Shape.OutChannels + g * coutG) * oh * ow, coutG * oh * ow));
+                    Array.Clear(data, 0, dataLength);
+                    PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                    var patches = PackedInt8Weights.Wrap(path, k, positions, data, columnSums, zeroPoints);
+                    var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
+                    var acc = accumulators.AsSpan(0, coutG * positions);
+                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, null, default, maxDegreeOfParallelism);
+                    for (int r = 0; r < coutG; r++)
+                    {
+                        int co = g * coutG + r;
+                        Dequantize(acc.Slice(r * positions, positions), inputScale * _int8.Scales[co], _bias[co], activation,
+                            output.Slice(((b * Shape.OutChannels) + co) * positions, positions));
+                    }
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(columns);
-            ArrayPool<float>.Shared.Return(result);
+            ArrayPool<byte>.Shared.Return(nhwc);
+            ArrayPool<byte>.Shared.Return(data);
+            ArrayPool<int>.Shared.Return(columnSums);
+            ArrayPool<int>.Shared.Return(zeroPoints);
+            ArrayPool<int>.Shared.Return(accumulators);
         }
+    }
+
+    /// <summary>
+    /// Packs one group's patches from the channels-last image into the int8 kernel's B layout: reduction index
+    /// k = (ky·KW + kx)·Cg + c, position q in panel q / NR, lane q % NR; element (k, q) sits at
+    /// <c>panel·Kp·NR + (k / KR)·NR·KR + lane·KR + k % KR</c>. Padding holds the zero point. Also sums each position's column.
+    /// </summary>
+    private void PackInt8Patches(byte[] nhwc, int height, int width, int group, byte padding, Int8GemmTile tile, bool shifted, byte[] data, int[] columnSums)
+    {
+        var (oh, ow) = Shape.OutputSize(height, width);
+        int cg = Shape.InChannels / Shape.Groups, channels = Shape.InChannels, kp = tile.PaddedK(Shape.GroupK);
+        int nr = tile.NR, kr = tile.KR, shift = shifted ? 128 : 0, k = Shape.GroupK;
+        // When a pixel's channels split into whole KR groups, each group is KR contiguous bytes of the channels-last image
+        // landing in one KR-wide slot: one 4-byte copy (with the xor) on the byte layouts, KR widened values otherwise.
+        bool grouped = cg % kr == 0;
+        uint flip = shifted ? 0x80808080u : 0u, paddingWord = (padding * 0x01010101u) ^ flip;
+        ref byte image = ref nhwc[0];
+        ref byte bytes = ref data[0];
+        ref short shorts = ref Unsafe.As<byte, short>(ref data[0]);
+        for (int q = 0; q < oh * ow; q++)
+        {
+            int y = q / ow, x = q % ow, lane = q % nr, panelBase = (q / nr) * kp * nr, rawSum = 0;
+            for (int ky = 0; ky < Shape.KernelHeight; ky++)
+            {
+                int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
+                for (int kx = 0; kx < Shape.KernelWidth; kx++)
+                {
+                    int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
+                    bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
+                    int source = (iy * width + ix) * channels + group * cg;
+                    int kBase = (ky * Shape.KernelWidth + kx) * cg;
+                    if (grouped && kr == 4 && shifted)
+                    {
+                        int index = panelBase + kBase / 4 * nr * 4 + lane * 4;
+                        for (int c = 0; c < cg; c += 4, index += nr * 4)
+                        {
+                            uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
+                            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index), word);
+                        }
+                        rawSum += inside ? SumBytes(ref Unsafe.Add(ref image, source), cg) : padding * cg;
+                        continue;
+                    }
+                    for (int c = 0; c < cg; c++)
+                    {
+                        int raw = inside ? Unsafe.Add(ref image, source + c) : padding, kIndex = kBase + c;
+                        int index = panelBase + (kIndex / kr) * nr * kr + lane * kr + kIndex % kr;
+                        if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw - shift);
+                        else Unsafe.Add(ref shorts, index) = (short)raw;
+                        rawSum += raw;
+                    }
+                }
+            }
+            columnSums[q] = rawSum - shift * k;
+        }
+    }
+
+    private static int SumBytes(ref byte start, int count)
+    {
+        int sum = 0;
+        for (int i = 0; i < count; i++) sum += Unsafe.Add(ref start, i);
+        return sum;
+    }
+
+    /// <summary>output = clamp((float)acc · scale + bias), the same operations as the GEMM's float stage.</summary>
+    private static void Dequantize(ReadOnlySpan<int> acc, float scale, float bias, OutputClamp clamp, Span<float> output)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var s = new System.Numerics.Vector<float>(scale);
+            var vb = new System.Numerics.Vector<float>(bias);
+            var lo = new System.Numerics.Vector<float>(clamp.Min);
+            var hi = new System.Numerics.Vector<float>(clamp.Max);
+            var a = System.Runtime.InteropServices.MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(acc);
+            var o = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(output);
+            for (int v = 0; v < a.Length && v < o.Length; v++)
+            {
+                var y = System.Numerics.Vector.ConvertToSingle(a[v]) * s + vb;
+                y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(y, lo), lo, y);
+                o[v] = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(y, hi), hi, y);
+            }
+            i = Math.Min(a.Length, o.Length) * System.Numerics.Vector<float>.Count;
+        }
+        for (; i < acc.Length; i++) output[i] = Math.Clamp(acc[i] * scale + bias, clamp.Min, clamp.Max);
     }
 
     private static int CheckWeights(Conv2dShape shape, int weights, int bias)
@@ -186,10 +319,4 @@ public sealed class Conv2d
         return (oh, ow, Shape.GroupK, Shape.OutChannels / Shape.Groups);
     }
 
-    /// <summary>[positions, channels] → [channels, positions].</summary>
-    private static void Scatter(float[] result, int positions, int channels, Span<float> output)
-    {
-        for (int p = 0; p < positions; p++)
-            for (int c = 0; c < channels; c++) output[c * positions + p] = result[p * channels + c];
-    }
 }

@@ -172,35 +172,4 @@ public sealed record Conv2dShape
             q += run;
         }
     }
-
-    /// <summary>
-    /// Lays out the patches of one group as rows: <c>columns[y·OW + x, (c·KH + ky)·KW + kx] =
-    /// input[group·Cg + c, y·sh − pt + ky·dh, x·sw − pl + kx·dw]</c>, or <paramref name="padding"/> outside the image.
-    /// </summary>
-    internal void Im2Col<T>(ReadOnlySpan<T> image, int height, int width, int group, T padding, Span<T> columns) where T : unmanaged
-    {
-        var (oh, ow) = OutputSize(height, width);
-        int cg = InChannels / Groups, k = GroupK;
-        for (int y = 0; y < oh; y++)
-        {
-            for (int x = 0; x < ow; x++)
-            {
-                var row = columns.Slice((y * ow + x) * k, k);
-                int i = 0;
-                for (int c = 0; c < cg; c++)
-                {
-                    var plane = image.Slice((group * cg + c) * height * width, height * width);
-                    for (int ky = 0; ky < KernelHeight; ky++)
-                    {
-                        int iy = y * StrideHeight - PadTop + ky * DilationHeight;
-                        for (int kx = 0; kx < KernelWidth; kx++)
-                        {
-                            int ix = x * StrideWidth - PadLeft + kx * DilationWidth;
-                            row[i++] = (uint)iy < (uint)height && (uint)ix < (uint)width ? plane[iy * width + ix] : padding;
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

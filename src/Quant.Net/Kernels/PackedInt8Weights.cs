@@ -77,6 +77,10 @@ public sealed class PackedInt8Weights
         ReadOnlySpan<int> zeroPoints, ReadOnlySpan<float> scales) =>
         Pack(Int8GemmConfig.Best, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(weights), k, n, layout, zeroPoints, scales, flip: true);
 
+    /// <summary>Wraps panels a caller has already laid out in <paramref name="path"/>'s format (for example image patches).</summary>
+    internal static PackedInt8Weights Wrap(Int8GemmPath path, int k, int n, byte[] data, int[] columnSums, int[] zeroPoints) =>
+        new(path, k, n, data, columnSums, zeroPoints, []);
+
     internal static PackedInt8Weights Pack(Int8GemmPath path, ReadOnlySpan<sbyte> weights, int k, int n, WeightLayout layout,
         ReadOnlySpan<int> zeroPoints, ReadOnlySpan<float> scales, bool flip)
     {

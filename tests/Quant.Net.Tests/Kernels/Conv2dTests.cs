@@ -13,6 +13,8 @@ public sealed class Conv2dTests
         yield return (new Conv2dShape(6, 6, 3, 3, groups: 6, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1), 8, 8); // depthwise, stride 2
         yield return (new Conv2dShape(4, 6, 1, 1, groups: 2), 5, 3);                                                   // grouped 1×1
         yield return (new Conv2dShape(2, 3, 3, 2, dilationHeight: 2, dilationWidth: 3, padBottom: 2, padRight: 1), 7, 9); // dilated, asymmetric pads
+        yield return (new Conv2dShape(8, 5, 3, 3, padTop: 1, padLeft: 2, padBottom: 1, padRight: 0), 6, 7);            // channels in whole groups of 4
+        yield return (new Conv2dShape(16, 6, 3, 3, groups: 2, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1), 9, 8);
         for (int i = 0; i < count; i++)
         {
             int groups = r.Next(1, 3), cin = groups * r.Next(1, 4), cout = groups * r.Next(1, 5);
@@ -51,7 +53,7 @@ public sealed class Conv2dTests
             byte[] input = TestData.Codes<byte>(batch * shape.InChannels * h * w, h * 7 + w);
             sbyte[] weights = TestData.Codes<sbyte>(shape.OutChannels * shape.GroupK, h + 3 * w);
             float[] scales = Enumerable.Range(0, shape.OutChannels).Select(i => 0.001f * (i + 1)).ToArray();
-            int[] zeroPoints = Enumerable.Range(0, shape.OutChannels).Select(i => i % 3 - 1).ToArray();
+            int[] zeroPoints = Enumerable.Repeat(h % 3 - 1, shape.OutChannels).ToArray(); // one shared weight zero point: −1, 0 or 1
             float[] bias = TestData.Floats(shape.OutChannels, 9, spread: 1f, withSpecials: false);
             const int inputZeroPoint = 131;
             const float inputScale = 0.02f;
@@ -93,6 +95,8 @@ public sealed class Conv2dTests
         act6.Should().Throw<ArgumentException>().WithParameterName("output");
         var act7 = () => conv.Run(new byte[50], 0, 1f, 1, 5, 5, new float[36], OutputClamp.None, 1);
         act7.Should().Throw<InvalidOperationException>();
+        var act8 = () => Conv2d.CreateQuantized(shape, new sbyte[4 * 18], [1f], [0, 1, 0, 0], []);
+        act8.Should().Throw<ArgumentException>().WithParameterName("zeroPoints");
     }
 
     /// <summary>Direct convolution in double: returns the outputs and Σ|x·w| per output (for error bounds).</summary>
