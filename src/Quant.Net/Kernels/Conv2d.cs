@@ -194,7 +194,7 @@ public sealed class Conv2d
                     var patches = PackedInt8Weights.Wrap(path, k, positions, data, columnSums, zeroPoints);
                     var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
                     var acc = accumulators.AsSpan(0, coutG * positions);
-                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, null, default, maxDegreeOfParallelism);
+                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism);
                     for (int r = 0; r < coutG; r++)
                     {
                         int co = g * coutG + r;

@@ -62,7 +62,7 @@ public static class Fp32Gemm
     }
 
     /// <summary>One thread's share: a contiguous range of column panels for every row tile (columns are independent).</summary>
-    private sealed unsafe class Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output)
+    private readonly unsafe struct Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output)
     {
         public void Run(int panelStart, int panelEnd)
         {

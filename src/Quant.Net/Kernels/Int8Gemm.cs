@@ -141,7 +141,7 @@ public static class Int8Gemm
         try
         {
             var acc = accumulators.AsSpan(0, m * b.N);
-            Run(aSigned, a, m, aZeroPoint, b, acc, null, default, maxDegreeOfParallelism);
+            Run(aSigned, a, m, aZeroPoint, b, acc, default, default, maxDegreeOfParallelism);
             if (!bias.IsEmpty)
             {
                 for (int row = 0; row < m; row++) TensorPrimitives.Add(acc.Slice(row * b.N, b.N), bias, acc.Slice(row * b.N, b.N));
@@ -166,24 +166,24 @@ public static class Int8Gemm
         if (aZeroPoint < zpMin || aZeroPoint > zpMax) throw new ArgumentOutOfRangeException(nameof(aZeroPoint), aZeroPoint, $"A's zero point must lie in [{zpMin}, {zpMax}].");
     }
 
-    /// <summary>Float output stage: scale per column, bias, clamp.</summary>
-    internal readonly struct FloatStage
+    /// <summary>Float output stage: <c>clamp(acc · (aScale · bScale[n]) + bias[n])</c>, reading the caller's spans in place.</summary>
+    internal readonly ref struct FloatStage
     {
-        public readonly float[] Scales;
-        public readonly float[]? Bias;
+        public readonly float AScale;
+        public readonly ReadOnlySpan<float> BScales;
+        public readonly ReadOnlySpan<float> Bias;
         public readonly float Min, Max;
+        public readonly bool Active;
 
         public FloatStage(float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, OutputClamp activation)
         {
-            (float min, float max) = (activation.Min, activation.Max);
             QuantParams.ValidateScale(aScale, nameof(aScale));
             if (b.Scales.IsEmpty) throw new ArgumentException("Float output needs weights packed with scales.", nameof(b));
             if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
-            Scales = new float[b.N];
-            for (int n = 0; n < b.N; n++) Scales[n] = aScale * b.Scales[n];
-            Bias = bias.IsEmpty ? null : bias.ToArray();
-            Min = min;
-            Max = max;
+            AScale = aScale;
+            BScales = b.Scales;
+            Bias = bias;
+            (Min, Max, Active) = (activation.Min, activation.Max, true);
         }
     }
 
@@ -192,7 +192,7 @@ public static class Int8Gemm
     /// shifted or widened, zero-padded to whole tiles), then blocks of columns small enough for B to stay in L2 are
     /// swept by every row tile while its A rows stay in L1.
     /// </summary>
-    internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, FloatStage? stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1)
+    internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, scoped FloatStage stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1)
     {
         if (m == 0) return;
         var tile = b.Tile;
@@ -206,7 +206,7 @@ public static class Int8Gemm
         byte[] aPacked = ArrayPool<byte>.Shared.Rent(tiles * tile.MR * aStride);
         int[] rowSums = ArrayPool<int>.Shared.Rent(tiles * tile.MR);
         int[] columnTerms = ArrayPool<int>.Shared.Rent(n);
-        int[] accumulators = stage is null ? [] : ArrayPool<int>.Shared.Rent(m * n);
+        int[] accumulators = stage.Active ? ArrayPool<int>.Shared.Rent(m * n) : [];
         try
         {
             bool anyWeightZeroPoint = false;
@@ -217,15 +217,15 @@ public static class Int8Gemm
                 anyWeightZeroPoint |= bzp != 0;
             }
             PackA(a, m, k, kp, width, aSigned, shift, tiles * tile.MR, aPacked, anyWeightZeroPoint ? rowSums : null);
-            Span<int> target = stage is null ? c : accumulators.AsSpan(0, m * n);
+            Span<int> target = stage.Active ? accumulators.AsSpan(0, m * n) : c;
             fixed (int* output = target)
             {
                 var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, tiles, anyWeightZeroPoint, output);
                 int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * k, panels);
-                if (threads == 1) sweep.Run(0, panels);
+                if (threads == 1) sweep.Run(0, panels); // no allocation on the single-threaded path
                 else Parallelism.ForEachRange(panels, threads, sweep.Run);
             }
-            if (stage is FloatStage s) ApplyFloatStage(s, target, cFloat, n);
+            if (stage.Active) ApplyFloatStage(stage, target, cFloat, n);
         }
         finally
         {
@@ -240,7 +240,7 @@ public static class Int8Gemm
     /// Everything one thread needs to compute a contiguous range of column panels for every row tile. Columns are
     /// independent, so the result is the same whatever the split.
     /// </summary>
-    private sealed unsafe class Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, int tiles, bool anyWeightZeroPoint, int* output)
+    private readonly unsafe struct Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, int tiles, bool anyWeightZeroPoint, int* output)
     {
         public void Run(int panelStart, int panelEnd)
         {
@@ -311,12 +311,12 @@ public static class Int8Gemm
         for (int i = 0; i < destination.Length; i++) destination[i] -= zeroPoints[i] * rowSum;
     }
 
-    private static void ApplyFloatStage(FloatStage stage, ReadOnlySpan<int> acc, Span<float> c, int n)
+    private static void ApplyFloatStage(scoped FloatStage stage, ReadOnlySpan<int> acc, Span<float> c, int n)
     {
         for (int i = 0; i < acc.Length; i++)
         {
             int col = i % n;
-            float y = acc[i] * stage.Scales[col] + (stage.Bias is null ? 0f : stage.Bias[col]);
+            float y = acc[i] * (stage.AScale * stage.BScales[col]) + (stage.Bias.IsEmpty ? 0f : stage.Bias[col]);
             c[i] = Math.Clamp(y, stage.Min, stage.Max);
         }
     }

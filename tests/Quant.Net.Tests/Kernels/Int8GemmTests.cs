@@ -42,7 +42,7 @@ public sealed class Int8GemmTests
         int[] bZp = [127, 127, 127];
         var packed = PackedInt8Weights.Pack(path, b, k, n, WeightLayout.KByN, bZp, [], flip: false);
         var c = new int[m * n];
-        Int8Gemm.Run(false, a, m, 0, packed, c, null);
+        Int8Gemm.Run(false, a, m, 0, packed, c, default);
         c.Should().OnlyContain(v => v == -255L * 255 * k);
         c.Should().Equal(Int8GemmReference.Multiply(a, false, m, k, 0, b, n, bZp));
     }
@@ -114,6 +114,29 @@ public sealed class Int8GemmTests
         act.Should().Throw<NotSupportedException>();
         var act2 = () => Int8Gemm.Multiply(a, m, 120, packed, [], [0.01f, 0.02f], 0, new sbyte[m * n], 1);
         act2.Should().Throw<ArgumentException>().WithParameterName("multipliers");
+    }
+
+    [Fact]
+    public void A_single_threaded_call_allocates_nothing_in_steady_state()
+    {
+        int m = 13, n = 40, k = 96;
+        var a = TestData.Codes<byte>(m * k, 51);
+        var packed = PackedInt8Weights.Pack(TestData.Codes<sbyte>(k * n, 52), k, n, WeightLayout.KByN, [], [0.1f]);
+        var c = new int[m * n];
+        var f = new float[m * n];
+        var fp32 = PackedFloatWeights.Pack(TestData.Floats(k * n, 53, withSpecials: false), k, n, WeightLayout.KByN);
+        var x = TestData.Floats(m * k, 54, withSpecials: false);
+        for (int warm = 0; warm < 3; warm++)
+        {
+            Int8Gemm.Multiply(a, m, 7, packed, c, 1);
+            Int8Gemm.Multiply(a, m, 7, 0.5f, packed, [], f, OutputClamp.Relu, 1);
+            Fp32Gemm.Multiply(x, m, fp32, [], f, OutputClamp.None, 1);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Int8Gemm.Multiply(a, m, 7, packed, c, 1);
+        Int8Gemm.Multiply(a, m, 7, 0.5f, packed, [], f, OutputClamp.Relu, 1);
+        Fp32Gemm.Multiply(x, m, fp32, [], f, OutputClamp.None, 1);
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
     }
 
     [Fact]
@@ -194,7 +217,7 @@ public sealed class Int8GemmTests
 
         var packed = PackedInt8Weights.Pack(path, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bRaw.AsSpan()), k, n, layout, bZp, [], flip: bUnsigned);
         var c = new int[m * n];
-        Int8Gemm.Run(aSigned, a, m, aZp, packed, c, null);
+        Int8Gemm.Run(aSigned, a, m, aZp, packed, c, default);
         c.Should().Equal(expected, $"path {path} M={m} N={n} K={k} aSigned={aSigned} bUnsigned={bUnsigned} {layout}");
     }
 }
