@@ -231,40 +231,50 @@ public sealed class Conv2d
         ref byte image = ref nhwc[0];
         ref byte bytes = ref data[0];
         ref short shorts = ref Unsafe.As<byte, short>(ref data[0]);
-        for (int q = 0; q < oh * ow; q++)
+        // Each pixel's channel sum once, so a position's column sum is KH·KW lookups instead of K additions.
+        int[] pixelSums = ArrayPool<int>.Shared.Rent(height * width);
+        for (int p = 0; p < height * width; p++) pixelSums[p] = SumBytes(ref Unsafe.Add(ref image, p * channels + group * cg), cg);
+        try
         {
-            int y = q / ow, x = q % ow, lane = q % nr, panelBase = (q / nr) * kp * nr, rawSum = 0;
-            for (int ky = 0; ky < Shape.KernelHeight; ky++)
+            for (int q = 0; q < oh * ow; q++)
             {
-                int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
-                for (int kx = 0; kx < Shape.KernelWidth; kx++)
+                int y = q / ow, x = q % ow, lane = q % nr, panelBase = (q / nr) * kp * nr, rawSum = 0;
+                for (int ky = 0; ky < Shape.KernelHeight; ky++)
                 {
-                    int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
-                    bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
-                    int source = (iy * width + ix) * channels + group * cg;
-                    int kBase = (ky * Shape.KernelWidth + kx) * cg;
-                    if (grouped && kr == 4 && shifted)
+                    int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
+                    for (int kx = 0; kx < Shape.KernelWidth; kx++)
                     {
-                        int index = panelBase + kBase / 4 * nr * 4 + lane * 4;
-                        for (int c = 0; c < cg; c += 4, index += nr * 4)
+                        int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
+                        bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
+                        int source = (iy * width + ix) * channels + group * cg;
+                        int kBase = (ky * Shape.KernelWidth + kx) * cg;
+                        if (grouped && kr == 4 && shifted)
                         {
-                            uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
-                            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index), word);
+                            int index = panelBase + kBase / 4 * nr * 4 + lane * 4;
+                            for (int c = 0; c < cg; c += 4, index += nr * 4)
+                            {
+                                uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
+                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index), word);
+                            }
+                            rawSum += inside ? pixelSums[iy * width + ix] : padding * cg;
+                            continue;
                         }
-                        rawSum += inside ? SumBytes(ref Unsafe.Add(ref image, source), cg) : padding * cg;
-                        continue;
-                    }
-                    for (int c = 0; c < cg; c++)
-                    {
-                        int raw = inside ? Unsafe.Add(ref image, source + c) : padding, kIndex = kBase + c;
-                        int index = panelBase + (kIndex / kr) * nr * kr + lane * kr + kIndex % kr;
-                        if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw - shift);
-                        else Unsafe.Add(ref shorts, index) = (short)raw;
-                        rawSum += raw;
+                        for (int c = 0; c < cg; c++)
+                        {
+                            int raw = inside ? Unsafe.Add(ref image, source + c) : padding, kIndex = kBase + c;
+                            int index = panelBase + (kIndex / kr) * nr * kr + lane * kr + kIndex % kr;
+                            if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw - shift);
+                            else Unsafe.Add(ref shorts, index) = (short)raw;
+                            rawSum += raw;
+                        }
                     }
                 }
+                columnSums[q] = rawSum - shift * k;
             }
-            columnSums[q] = rawSum - shift * k;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(pixelSums);
         }
     }
 
