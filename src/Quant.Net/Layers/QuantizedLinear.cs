@@ -70,6 +70,48 @@ public sealed class QuantizedLinear
             ArrayPool<byte>.Shared.Return(codes);
         }
     }
+    /// <summary>
+    /// y = x · Wᵀ + b requantized to uint8 with <paramref name="outputEncoding"/>, as ONNX QLinearMatMul/QLinearGemm:
+    /// the bias is rounded to int32 at scale <c>inputScale · weightScale[n]</c>, then
+    /// <c>q = saturate(round((acc + bias) · inputScale · weightScale[n] / outputScale) + outputZeroPoint)</c>.
+    /// For chaining int8 layers without a float round trip.
+    /// </summary>
+    /// <param name="input">[batch, InFeatures].</param>
+    /// <param name="output">[batch, OutFeatures] uint8 codes.</param>
+    /// <param name="outputEncoding">The output's uint8 encoding.</param>
+    /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
+    public void Forward(ReadOnlySpan<float> input, Span<byte> output, QuantParams outputEncoding, int maxDegreeOfParallelism)
+    {
+        if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
+            throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
+        if (input.Length % InFeatures != 0) throw new ArgumentException($"Input length {input.Length} is not a whole number of rows of {InFeatures}.", nameof(input));
+        int batch = input.Length / InFeatures;
+        if (output.Length != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {output.Length}.", nameof(output));
+        byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
+        int[] bias = ArrayPool<int>.Shared.Rent(OutFeatures);
+        float[] multipliers = ArrayPool<float>.Shared.Rent(OutFeatures);
+        try
+        {
+            var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
+            for (int n = 0; n < OutFeatures; n++)
+            {
+                float accumulatorScale = p.Scale * _weights.Scales[n];
+                bias[n] = _bias.Length == 0 ? 0 : (int)Math.Clamp(Math.Round(_bias[n] / (double)accumulatorScale, MidpointRounding.ToEven), int.MinValue / 2, int.MaxValue / 2);
+                multipliers[n] = accumulatorScale / outputEncoding.Scale;
+            }
+            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p.ZeroPoint, _weights, bias.AsSpan(0, OutFeatures), multipliers.AsSpan(0, OutFeatures),
+                outputEncoding.ZeroPoint, output, maxDegreeOfParallelism);
+            // Narrow ranges (QMin > 0 or QMax < 255) saturate further.
+            if (outputEncoding.QMin > 0 || outputEncoding.QMax < 255)
+                foreach (ref byte v in output) v = (byte)Math.Clamp(v, outputEncoding.QMin, outputEncoding.QMax);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes);
+            ArrayPool<int>.Shared.Return(bias);
+            ArrayPool<float>.Shared.Return(multipliers);
+        }
+    }
 }
 
 /// <summary>

@@ -44,6 +44,32 @@ public sealed class QuantizedLayerTests
     }
 
     [Fact]
+    public void Linear_requantized_output_agrees_with_quantizing_its_float_output()
+    {
+        const int batch = 4, inFeatures = 64, outFeatures = 33;
+        float[] x = Distributions.Relu(batch * inFeatures, 11);
+        float[] w = Distributions.Gaussian(outFeatures * inFeatures, 12, sigma: 0.1);
+        float[] bias = Distributions.Gaussian(outFeatures, 13, sigma: 0.2);
+        var layer = new QuantizedLinear(w, inFeatures, outFeatures, bias);
+        var y = new float[batch * outFeatures];
+        layer.Forward(x, y, OutputClamp.None, 1);
+        var outputEncoding = QuantParams.FromRange(y.Min(), y.Max(), QuantScheme.UInt8Asymmetric);
+        var expected = new byte[y.Length];
+        QuantOps.Quantize(y, expected, outputEncoding);
+        var actual = new byte[y.Length];
+        layer.Forward(x, actual, outputEncoding, 1);
+        int same = 0;
+        for (int i = 0; i < y.Length; i++)
+        {
+            Math.Abs(actual[i] - expected[i]).Should().BeLessThanOrEqualTo(1, $"element {i}: the int32 bias rounds by at most half an accumulator step");
+            if (actual[i] == expected[i]) same++;
+        }
+        same.Should().BeGreaterThan(y.Length * 9 / 10);
+        var act = () => layer.Forward(x, actual, QuantParams.ForType<sbyte>(1f, 0), 1);
+        act.Should().Throw<ArgumentException>().WithParameterName("outputEncoding");
+    }
+
+    [Fact]
     public void A_fixed_input_encoding_clips_like_quantize_linear()
     {
         float[] w = [1f, -1f, 0.5f, 0.25f];
