@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Quant.Net;
 
 /// <summary>
@@ -157,11 +155,9 @@ public sealed class QuantEncoding
             var run = _data.Slice(offset, length);
             if (!varying)
             {
-                if (run.IsEmpty) return;
-                float lo = TensorPrimitives.Min(run), hi = TensorPrimitives.Max(run);
-                if (!float.IsFinite(lo) || !float.IsFinite(hi)) (lo, hi) = FiniteMinMax(run);
-                min[parameterIndex] = Math.Min(min[parameterIndex], lo);
-                max[parameterIndex] = Math.Max(max[parameterIndex], hi);
+                var range = RangeKernels.Compute(SimdConfig.Best, run); // finite values only; empty gives (+∞, −∞)
+                min[parameterIndex] = Math.Min(min[parameterIndex], range.Min);
+                max[parameterIndex] = Math.Max(max[parameterIndex], range.Max);
                 return;
             }
             for (int i = 0; i < run.Length; i++)
@@ -172,18 +168,6 @@ public sealed class QuantEncoding
                 if (v < lo) lo = v;
                 if (v > hi) hi = v;
             }
-        }
-
-        private static (float Min, float Max) FiniteMinMax(ReadOnlySpan<float> run)
-        {
-            float lo = 0f, hi = 0f;
-            foreach (float v in run)
-            {
-                if (!float.IsFinite(v)) continue;
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            return (lo, hi);
         }
     }
 }

@@ -50,8 +50,7 @@ public sealed class Conv2d
         ArgumentNullException.ThrowIfNull(shape);
         CheckWeights(shape, weights.Length, bias.Length);
         int cout = shape.OutChannels;
-        if (scales.Length != 1 && scales.Length != cout) throw new ArgumentException($"Expected 1 or {cout} scales, got {scales.Length}.", nameof(scales));
-        foreach (float sc in scales) QuantParams.ValidateScale(sc, nameof(scales));
+        float[] perChannel = PackedInt8Weights.PerChannelScales(scales, cout, nameof(scales));
         if (zeroPoints.Length > 1 && zeroPoints.Length != cout) throw new ArgumentException($"Expected 0, 1 or {cout} zero points, got {zeroPoints.Length}.", nameof(zeroPoints));
         int zeroPoint = zeroPoints.IsEmpty ? 0 : zeroPoints[0];
         foreach (int z in zeroPoints)
@@ -69,7 +68,6 @@ public sealed class Conv2d
                 for (int ky = 0; ky < kh; ky++)
                     for (int kx = 0; kx < kw; kx++)
                         reordered[co * k + (ky * kw + kx) * cg + c] = weights[co * k + (c * kh + ky) * kw + kx];
-        float[] perChannel = scales.Length == 1 ? Enumerable.Repeat(scales[0], cout).ToArray() : scales.ToArray();
         return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint), bias.IsEmpty ? new float[cout] : bias.ToArray());
     }
 

@@ -127,7 +127,8 @@ public sealed class PackedInt8Weights
         return values.ToArray();
     }
 
-    private static float[] PerChannelScales(ReadOnlySpan<float> values, int n, string name)
+    /// <summary>Validates 1 or <paramref name="n"/> scales and expands them to one per channel.</summary>
+    internal static float[] PerChannelScales(ReadOnlySpan<float> values, int n, string name)
     {
         foreach (float s in values) QuantParams.ValidateScale(s, name);
         if (values.Length == 1) return Enumerable.Repeat(values[0], n).ToArray();

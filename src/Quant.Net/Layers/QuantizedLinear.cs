@@ -56,9 +56,7 @@ public sealed class QuantizedLinear
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
     public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
     {
-        if (input.Length % InFeatures != 0) throw new ArgumentException($"Input length {input.Length} is not a whole number of rows of {InFeatures}.", nameof(input));
-        int batch = input.Length / InFeatures;
-        if (output.Length != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {output.Length}.", nameof(output));
+        int batch = Rows(input.Length, output.Length);
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         try
         {
@@ -70,6 +68,17 @@ public sealed class QuantizedLinear
             ArrayPool<byte>.Shared.Return(codes);
         }
     }
+    /// <summary>The batch size, after checking that input and output hold whole rows of the same batch.</summary>
+    private int Rows(int inputLength, int outputLength)
+    {
+#pragma warning disable CA2208 // the exceptions name the callers' parameters input and output
+        if (inputLength % InFeatures != 0) throw new ArgumentException($"Input length {inputLength} is not a whole number of rows of {InFeatures}.", "input");
+        int batch = inputLength / InFeatures;
+        if (outputLength != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {outputLength}.", "output");
+#pragma warning restore CA2208
+        return batch;
+    }
+
     /// <summary>
     /// y = x · Wᵀ + b requantized to uint8 with <paramref name="outputEncoding"/>, as ONNX QLinearMatMul/QLinearGemm:
     /// the bias is rounded to int32 at scale <c>inputScale · weightScale[n]</c>, then
@@ -84,9 +93,7 @@ public sealed class QuantizedLinear
     {
         if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
             throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
-        if (input.Length % InFeatures != 0) throw new ArgumentException($"Input length {input.Length} is not a whole number of rows of {InFeatures}.", nameof(input));
-        int batch = input.Length / InFeatures;
-        if (output.Length != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {output.Length}.", nameof(output));
+        int batch = Rows(input.Length, output.Length);
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         int[] bias = ArrayPool<int>.Shared.Rent(OutFeatures);
         float[] multipliers = ArrayPool<float>.Shared.Rent(OutFeatures);
