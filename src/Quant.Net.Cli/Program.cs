@@ -8,9 +8,13 @@ internal static class Program
         quant — neural-network quantization for .NET
 
         Usage:
-          quant [demo]      Quantize a built-in weight matrix and activation tensor under the common schemes
+          quant [quantize]  Quantize an ONNX model (with no arguments: the built-in Fashion-MNIST CNN) and compare
+                            it with FP32. 'quant quantize --help' lists the options.
+          quant demo        Quantize a built-in weight matrix and activation tensor under the common schemes
                             and compare each against FP32 (size, SQNR, max error).
           quant --help      Show this help.
+
+        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
         """;
 
     public static int Main(string[] args)
@@ -18,9 +22,11 @@ internal static class Program
         var console = AnsiConsole.Console;
         try
         {
-            string command = args.Length == 0 ? "demo" : args[0];
+            string command = args.Length == 0 ? "quantize" : args[0];
             switch (command)
             {
+                case "quantize":
+                    return QuantizeCommand.Run(console, args.Skip(1).ToList());
                 case "demo":
                     return DemoCommand.Run(console);
                 case "--help" or "-h" or "help":
@@ -31,10 +37,17 @@ internal static class Program
                     return 2;
             }
         }
-        catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException)
+        catch (UsageException e)
         {
             console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException or FormatException or InvalidOperationException or UnauthorizedAccessException or InvalidDataException)
+        {
+            console.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
             return 1;
         }
     }
+
+    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

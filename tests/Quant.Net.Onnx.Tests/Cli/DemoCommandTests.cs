@@ -2,7 +2,7 @@ using FluentAssertions;
 using Quant.Net.Cli;
 using Spectre.Console;
 
-namespace Quant.Net.Tests.Cli;
+namespace Quant.Net.Onnx.Tests.Cli;
 
 public sealed class DemoCommandTests
 {

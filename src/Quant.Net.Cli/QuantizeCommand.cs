@@ -1,0 +1,318 @@
+using System.Globalization;
+using Quant.Net.Onnx;
+using Spectre.Console;
+
+namespace Quant.Net.Cli;
+
+/// <summary><c>quant quantize</c>: post-training quantization of an ONNX model (or of the built-in default).</summary>
+internal static class QuantizeCommand
+{
+    public const string Help = """
+        quant quantize — post-training quantization of an FP32 ONNX model to a QDQ int8/int16 model
+
+        Usage:
+          quant quantize                         Quantize the built-in Fashion-MNIST CNN and compare it with FP32
+                                                 (accuracy on 500 shipped test images, size, latency, SQNR).
+          quant quantize MODEL.onnx --calibration DIR --output OUT.onnx [options]
+
+        Options:
+          --calibration DIR        .npy files (one sample each, named <input>.<id>.npy; any names for one input)
+                                   or images (PNG/JPEG/BMP/GIF/TGA) for a model with one image input
+          --output OUT.onnx        Where to write the quantized model (written atomically)
+          --weights TYPE           int8 (default) | int4 | int16
+          --activations TYPE       uint8 (default) | int8 | int16
+          --per-tensor             One scale per weight tensor instead of per output channel
+          --observer NAME          minmax (default) | mse | entropy | percentile | sqnr
+          --encodings FILE.json    Also write AIMET encodings (format 1.0.0; --encodings-version 0.6.1 for the old one)
+          --config FILE.json       Quantization config (defaults, op-type overrides, excluded nodes, supergroups)
+          --dynamic                Dynamic quantization of MatMul/Gemm (no calibration needed)
+          --mean a,b,c / --std a,b,c   Image normalization after scaling to [0, 1]
+          --eval-samples N         Samples compared against FP32 after quantizing (default 32; 0 skips)
+          --threads N              ONNX Runtime threads for the latency figures (default 1)
+          -h, --help               Show this help.
+
+        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
+        """;
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
+    {
+        var options = Options.Parse(args);
+        if (options.Help)
+        {
+            console.WriteLine(Help);
+            return 0;
+        }
+
+        var config = options.ConfigPath is null ? new QuantizationConfig() : QuantizationConfig.Load(options.ConfigPath);
+        config = config with
+        {
+            Mode = options.Dynamic ? QuantizationMode.Dynamic : config.Mode,
+            Weights = options.Weights ?? config.Weights,
+            Activations = options.Activations ?? config.Activations,
+            PerChannelWeights = !options.PerTensor && config.PerChannelWeights,
+            WeightBlockSize = options.PerTensor ? null : config.WeightBlockSize,
+            Observer = options.Observer ?? config.Observer,
+        };
+        config.Validated();
+        return options.Model is null ? RunDefault(console, config, options) : RunModel(console, config, options);
+    }
+
+    private static int RunDefault(IAnsiConsole console, QuantizationConfig config, Options options)
+    {
+        var model = DefaultModel.Load();
+        var calibration = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, DefaultModel.CalibrationImages());
+        var (images, labels) = DefaultModel.TestSet();
+        console.MarkupLine("[bold]Quantizing the built-in Fashion-MNIST CNN[/] (3 Conv+BatchNorm+ReLU, 2 MaxPool, 2 Gemm; 256 calibration images, 500 test images)");
+        var result = WithProgress(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
+        var test = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, images);
+        var report = WithProgress(console, "comparing with FP32", p => ModelComparer.Compare(model, result, test, options.Threads, 100, progress: p));
+        double fp32Accuracy = Accuracy(model, images, labels), int8Accuracy = Accuracy(result.Model, images, labels);
+        PrintSummary(console, result, report, (fp32Accuracy, int8Accuracy, images.Count));
+        Save(console, result, options);
+        return 0;
+    }
+
+    private static int RunModel(IAnsiConsole console, QuantizationConfig config, Options options)
+    {
+        if (options.Output is null)
+        {
+            throw new UsageException("--output OUT.onnx is required when a model is given.");
+        }
+
+        if (options.Calibration is null && config.Mode == QuantizationMode.Static)
+        {
+            throw new UsageException("--calibration DIR is required for static quantization (or use --dynamic).");
+        }
+
+        var model = OnnxModel.Load(options.Model!);
+        FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
+        console.MarkupLineInterpolated($"[bold]Quantizing {Path.GetFileName(options.Model!)}[/] ({model.Nodes.Count} nodes, opset {model.OpsetVersion}, {data?.Count ?? 0} calibration samples)");
+        var result = WithProgress(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
+        Save(console, result, options);
+        if (data is not null && options.EvalSamples > 0)
+        {
+            var subset = new InMemoryCalibrationData(data.GetSamples().Take(options.EvalSamples));
+            var report = WithProgress(console, "comparing with FP32", p => ModelComparer.Compare(model, result, subset, options.Threads, 50, progress: p));
+            PrintSummary(console, result, report, null);
+        }
+
+        return 0;
+    }
+
+    private static void Save(IAnsiConsole console, QuantizationResult result, Options options)
+    {
+        if (options.Output is not null)
+        {
+            result.Model.Save(options.Output);
+            console.MarkupLineInterpolated($"wrote [green]{options.Output}[/] ({new FileInfo(options.Output).Length / 1024.0:F1} KiB)");
+        }
+
+        if (options.Encodings is not null)
+        {
+            AimetEncodingsFile.Save(result, options.Encodings, options.EncodingsVersion);
+            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {(options.EncodingsVersion == AimetEncodingsVersion.Version100 ? "1.0.0" : "0.6.1")})");
+        }
+    }
+
+    private static T WithProgress<T>(IAnsiConsole console, string what, Func<IProgress<QuantizationProgress>, T> work)
+    {
+        T result = default!;
+        console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(what, maxValue: 1);
+                result = work(new Reporter(task));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    private sealed class Reporter(ProgressTask task) : IProgress<QuantizationProgress>
+    {
+        public void Report(QuantizationProgress value)
+        {
+            task.Description = value.Stage;
+            task.MaxValue = Math.Max(1, value.Total ?? value.Done + 1);
+            task.Value = value.Done;
+        }
+    }
+
+    private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels)
+    {
+        using var runner = new ModelRunner(model);
+        int correct = 0;
+        for (int start = 0; start < images.Count; start += 100)
+        {
+            var batch = images.Skip(start).Take(100).ToList();
+            var data = batch.SelectMany(b => (float[])b.Data).ToArray();
+            var output = runner.Run(new Dictionary<string, InputTensor> { [DefaultModel.InputName] = InputTensor.FromFloats(data, batch.Count, 1, 28, 28) });
+            var logits = output[runner.OutputNames[0]].Data;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var row = logits.AsSpan(i * 10, 10);
+                int best = 0;
+                for (int c = 1; c < 10; c++)
+                {
+                    best = row[c] > row[best] ? c : best;
+                }
+
+                correct += best == labels[start + i] ? 1 : 0;
+            }
+        }
+
+        return 100.0 * correct / images.Count;
+    }
+
+    private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, int Count)? accuracy)
+    {
+        var prep = result.Preparation;
+        console.MarkupLineInterpolated($"prepared: opset {prep.OpsetFrom} → {prep.OpsetTo}, {prep.FoldedBatchNorms.Count} BatchNorm folded; {result.QuantizedNodes.Count} nodes quantized, {result.Encodings.Count} tensors encoded");
+        string label = result.Config.Mode == QuantizationMode.Dynamic ? "INT8 dynamic" : $"W{Bits(result.Config.Weights)}A{Bits(result.Config.Activations)}";
+        var table = new Table().Title($"FP32 vs {label} ({report.Samples} samples, ONNX Runtime CPU, {report.Threads} thread(s))")
+            .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn(label).RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
+        if (accuracy is { } a)
+        {
+            table.AddRow($"top-1 accuracy ({a.Count} test images)", $"{a.Fp32.ToString("F1", Inv)}%", $"{a.Int8.ToString("F1", Inv)}%", $"{(a.Int8 - a.Fp32).ToString("+0.0;-0.0", Inv)} pt");
+        }
+
+        table.AddRow("model size", Kib(report.Fp32ModelBytes), Kib(report.QuantizedModelBytes), $"{((double)report.QuantizedModelBytes / report.Fp32ModelBytes).ToString("F2", Inv)}×");
+        table.AddRow("latency, batch 1 (median)", Ms(report.Fp32Latency), Ms(report.QuantizedLatency), $"{(report.QuantizedLatency / report.Fp32Latency).ToString("F2", Inv)}×");
+        foreach (var o in report.Outputs)
+        {
+            table.AddRow($"output '{Markup.Escape(o.Name)}' SQNR", "", $"{o.SqnrDecibels.ToString("F1", Inv)} dB", "");
+            table.AddRow($"output '{Markup.Escape(o.Name)}' cosine", "", o.CosineSimilarity.ToString("F5", Inv), "");
+            if (o.Top1Agreement is { } t)
+            {
+                table.AddRow($"output '{Markup.Escape(o.Name)}' top-1 agreement", "", $"{(t * 100).ToString("F1", Inv)}%", "");
+            }
+        }
+
+        console.Write(table);
+        if (report.Layers.Count > 0)
+        {
+            var layers = new Table().Title("where the error enters: SQNR of each quantized activation vs FP32 (all earlier layers quantized)")
+                .AddColumn("tensor").AddColumn("node").AddColumn(new TableColumn("SQNR dB").RightAligned()).AddColumn(new TableColumn("cosine").RightAligned());
+            foreach (var l in report.Layers)
+            {
+                layers.AddRow(Markup.Escape(l.Tensor), Markup.Escape(l.Node), l.SqnrDecibels.ToString("F1", Inv), l.CosineSimilarity.ToString("F5", Inv));
+            }
+
+            console.Write(layers);
+        }
+    }
+
+    private static int Bits(WeightType w) => w switch { WeightType.Int4 => 4, WeightType.Int16 => 16, _ => 8 };
+
+    private static int Bits(ActivationType a) => a is ActivationType.Int16 or ActivationType.UInt16 ? 16 : 8;
+
+    private static string Kib(long bytes) => $"{(bytes / 1024.0).ToString("F1", Inv)} KiB";
+
+    private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds.ToString("F3", Inv)} ms";
+
+    private sealed record Options
+    {
+        public string? Model { get; private set; }
+        public string? Calibration { get; private set; }
+        public string? Output { get; private set; }
+        public string? Encodings { get; private set; }
+        public AimetEncodingsVersion EncodingsVersion { get; private set; } = AimetEncodingsVersion.Version100;
+        public string? ConfigPath { get; private set; }
+        public WeightType? Weights { get; private set; }
+        public ActivationType? Activations { get; private set; }
+        public ObserverKind? Observer { get; private set; }
+        public bool PerTensor { get; private set; }
+        public bool Dynamic { get; private set; }
+        public bool Help { get; private set; }
+        public float[]? Mean { get; private set; }
+        public float[]? Std { get; private set; }
+        public int EvalSamples { get; private set; } = 32;
+        public int Threads { get; private set; } = 1;
+
+        public static Options Parse(IReadOnlyList<string> args)
+        {
+            var o = new Options();
+            for (int i = 0; i < args.Count; i++)
+            {
+                string a = args[i];
+                string Value() => i + 1 < args.Count ? args[++i] : throw new UsageException($"{a} needs a value.");
+                switch (a)
+                {
+                    case "-h" or "--help": o.Help = true; break;
+                    case "--calibration": o.Calibration = Value(); break;
+                    case "--output" or "-o": o.Output = Value(); break;
+                    case "--encodings": o.Encodings = Value(); break;
+                    case "--encodings-version":
+                        o.EncodingsVersion = Value() switch
+                        {
+                            "1.0.0" => AimetEncodingsVersion.Version100,
+                            "0.6.1" => AimetEncodingsVersion.Version061,
+                            var v => throw new UsageException($"--encodings-version must be 1.0.0 or 0.6.1, not '{v}'."),
+                        };
+                        break;
+                    case "--config": o.ConfigPath = Value(); break;
+                    case "--weights":
+                        o.Weights = Value() switch
+                        {
+                            "int8" => WeightType.Int8, "int4" => WeightType.Int4, "int16" => WeightType.Int16,
+                            var v => throw new UsageException($"--weights must be int8, int4 or int16, not '{v}'."),
+                        };
+                        break;
+                    case "--activations":
+                        o.Activations = Value() switch
+                        {
+                            "uint8" => ActivationType.UInt8, "int8" => ActivationType.Int8, "int16" => ActivationType.Int16, "uint16" => ActivationType.UInt16,
+                            var v => throw new UsageException($"--activations must be uint8, int8 or int16, not '{v}'."),
+                        };
+                        break;
+                    case "--observer":
+                        o.Observer = Value() switch
+                        {
+                            "minmax" => ObserverKind.MinMax, "mse" => ObserverKind.Mse, "entropy" => ObserverKind.Entropy,
+                            "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, "moving-average" => ObserverKind.MovingAverage,
+                            var v => throw new UsageException($"--observer must be minmax, mse, entropy, percentile or sqnr, not '{v}'."),
+                        };
+                        break;
+                    case "--per-tensor": o.PerTensor = true; break;
+                    case "--dynamic": o.Dynamic = true; break;
+                    case "--mean": o.Mean = Floats(a, Value()); break;
+                    case "--std": o.Std = Floats(a, Value()); break;
+                    case "--eval-samples": o.EvalSamples = Int(a, Value(), 0); break;
+                    case "--threads": o.Threads = Int(a, Value(), 0); break;
+                    default:
+                        if (a.StartsWith('-'))
+                        {
+                            throw new UsageException($"unknown option '{a}'. Run 'quant quantize --help'.");
+                        }
+
+                        o.Model = o.Model is null ? a : throw new UsageException($"unexpected argument '{a}' (the model is '{o.Model}').");
+                        break;
+                }
+            }
+
+            return o;
+        }
+
+        private static float[] Floats(string option, string value)
+        {
+            var parts = value.Split(',', StringSplitOptions.TrimEntries);
+            var result = new float[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (!float.TryParse(parts[i], NumberStyles.Float, Inv, out result[i]))
+                {
+                    throw new UsageException($"{option} takes comma-separated numbers, not '{value}'.");
+                }
+            }
+
+            return result;
+        }
+
+        private static int Int(string option, string value, int min) =>
+            int.TryParse(value, NumberStyles.None, Inv, out int v) && v >= min ? v : throw new UsageException($"{option} takes a whole number ≥ {min}, not '{value}'.");
+    }
+}
+
+/// <summary>Wrong command-line usage (exit code 2).</summary>
+internal sealed class UsageException(string message) : Exception(message);

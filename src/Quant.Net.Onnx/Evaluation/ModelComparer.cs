@@ -1,0 +1,164 @@
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>How a quantized model output compares with the FP32 one, over all samples.</summary>
+/// <param name="Name">Output name.</param>
+/// <param name="SqnrDecibels">10·log10(Σ reference² / Σ error²) over every element of every sample.</param>
+/// <param name="CosineSimilarity">Cosine between the concatenated reference and quantized outputs.</param>
+/// <param name="Top1Agreement">Fraction of rows whose arg-max over the last axis agrees (null for single-value rows).</param>
+/// <param name="MaxAbsoluteError">Largest absolute difference.</param>
+public sealed record OutputComparison(string Name, double SqnrDecibels, double CosineSimilarity, double? Top1Agreement, double MaxAbsoluteError);
+
+/// <summary>Error of one quantized activation inside the network (quantization of all earlier layers included).</summary>
+/// <param name="Tensor">Activation tensor name.</param>
+/// <param name="Node">The node that quantizes it.</param>
+/// <param name="SqnrDecibels">SQNR of the quantized model's tensor against the FP32 model's.</param>
+/// <param name="CosineSimilarity">Cosine similarity of the two.</param>
+public sealed record LayerComparison(string Tensor, string Node, double SqnrDecibels, double CosineSimilarity);
+
+/// <summary>FP32 against quantized: accuracy of outputs, where error enters, size and latency.</summary>
+/// <param name="Samples">Samples compared.</param>
+/// <param name="Outputs">Per-output comparison (fused quantized model, as deployed).</param>
+/// <param name="Layers">Per-quantized-activation comparison, in graph order.</param>
+/// <param name="Fp32ModelBytes">Serialized size of the FP32 model.</param>
+/// <param name="QuantizedModelBytes">Serialized size of the quantized model.</param>
+/// <param name="Fp32Latency">Median batch-1 latency of the FP32 model in ONNX Runtime.</param>
+/// <param name="QuantizedLatency">Median batch-1 latency of the quantized model.</param>
+/// <param name="Threads">ONNX Runtime intra-op threads used for latency.</param>
+public sealed record ComparisonReport(int Samples, IReadOnlyList<OutputComparison> Outputs, IReadOnlyList<LayerComparison> Layers,
+    long Fp32ModelBytes, long QuantizedModelBytes, TimeSpan Fp32Latency, TimeSpan QuantizedLatency, int Threads);
+
+/// <summary>Runs FP32 and quantized models on the same inputs and reports what quantization cost and bought.</summary>
+public static class ModelComparer
+{
+    /// <summary>Compares <paramref name="fp32"/> with the quantized model of <paramref name="result"/> on <paramref name="samples"/>.</summary>
+    /// <param name="fp32">The original FP32 model.</param>
+    /// <param name="result">The quantization result (its prepared FP32 model gives the per-layer references).</param>
+    /// <param name="samples">Inputs (each sample must fit the model's inputs).</param>
+    /// <param name="latencyThreads">Intra-op threads for latency measurement (1 = single core).</param>
+    /// <param name="latencyRuns">Timed runs per model (median reported); 0 skips latency.</param>
+    /// <param name="perLayer">Also measure per-layer SQNR (runs unfused copies with intermediate outputs).</param>
+    /// <param name="progress">Receives progress.</param>
+    /// <param name="cancellationToken">Stops the comparison.</param>
+    public static ComparisonReport Compare(OnnxModel fp32, QuantizationResult result, ICalibrationDataSource samples, int latencyThreads = 1,
+        int latencyRuns = 50, bool perLayer = true, IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fp32);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(samples);
+        var layers = perLayer
+            ? result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation && !new GraphIndex(result.PreparedModel.Graph).GraphInputs.Contains(e.Tensor.Name)).Select(e => e.Tensor).ToList()
+            : [];
+        var layerNames = layers.Select(l => l.Name).Where(n => !fp32.Outputs.Any(o => o.Name == n)).ToList();
+        using var reference = new ModelRunner(fp32, latencyThreads);
+        using var quantized = new ModelRunner(result.Model, latencyThreads);
+        using var referenceLayers = layerNames.Count > 0 ? new ModelRunner(result.PreparedModel, 0, layerNames) : null;
+        using var quantizedLayers = layerNames.Count > 0 ? new ModelRunner(result.Model, 0, layerNames) : null;
+        var outputStats = fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
+        var layerStats = layers.ToDictionary(l => l.Name, _ => new Accumulator(), StringComparer.Ordinal);
+        int count = 0;
+        IReadOnlyDictionary<string, InputTensor>? first = null;
+        foreach (var sample in samples.GetSamples(cancellationToken))
+        {
+            first ??= sample;
+            var a = reference.Run(sample);
+            var b = quantized.Run(sample);
+            foreach (var (name, acc) in outputStats)
+            {
+                acc.Add(a[name], b[name]);
+            }
+
+            if (referenceLayers is not null)
+            {
+                var ra = referenceLayers.Run(sample);
+                var qa = quantizedLayers!.Run(sample);
+                foreach (var (name, acc) in layerStats)
+                {
+                    if (ra.TryGetValue(name, out var x) && qa.TryGetValue(name, out var y))
+                    {
+                        acc.Add(x, y);
+                    }
+                }
+            }
+
+            progress?.Report(new QuantizationProgress("evaluation", ++count, samples.Count));
+        }
+
+        if (first is null)
+        {
+            throw new InvalidDataException("The comparison source yielded no samples.");
+        }
+
+        var fp32Latency = latencyRuns > 0 ? reference.MedianLatency(first, latencyRuns) : TimeSpan.Zero;
+        var quantizedLatency = latencyRuns > 0 ? quantized.MedianLatency(first, latencyRuns) : TimeSpan.Zero;
+        return new ComparisonReport(count,
+            [.. outputStats.Select(kv => kv.Value.ToOutput(kv.Key))],
+            [.. layers.Where(l => layerStats[l.Name].Count > 0).Select(l => new LayerComparison(l.Name, l.Node, layerStats[l.Name].Sqnr, layerStats[l.Name].Cosine))],
+            fp32.Proto.CalculateSize(), result.Model.Proto.CalculateSize(), fp32Latency, quantizedLatency, latencyThreads);
+    }
+
+    private sealed class Accumulator
+    {
+        private double _signal, _noise, _dot, _normA, _normB, _maxError;
+        private long _rows, _agree;
+
+        public long Count { get; private set; }
+
+        public double Sqnr => _noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(_signal / _noise);
+
+        public double Cosine => _normA == 0 || _normB == 0 ? (_normA == _normB ? 1 : 0) : _dot / Math.Sqrt(_normA * _normB);
+
+        public void Add((float[] Data, int[] Shape) reference, (float[] Data, int[] Shape) quantized)
+        {
+            var a = reference.Data;
+            var b = quantized.Data;
+            if (a.Length != b.Length)
+            {
+                throw new InvalidDataException($"Output lengths differ between the FP32 ({a.Length}) and quantized ({b.Length}) models.");
+            }
+
+            for (int i = 0; i < a.Length; i++)
+            {
+                double x = a[i], y = b[i], e = x - y;
+                _signal += x * x;
+                _noise += e * e;
+                _dot += x * y;
+                _normA += x * x;
+                _normB += y * y;
+                _maxError = Math.Max(_maxError, Math.Abs(e));
+            }
+
+            int row = reference.Shape.Length > 0 ? reference.Shape[^1] : 1;
+            if (row > 1)
+            {
+                for (int r = 0; r + row <= a.Length; r += row)
+                {
+                    _rows++;
+                    if (ArgMax(a.AsSpan(r, row)) == ArgMax(b.AsSpan(r, row)))
+                    {
+                        _agree++;
+                    }
+                }
+            }
+
+            Count++;
+        }
+
+        public OutputComparison ToOutput(string name) => new(name, Sqnr, Cosine, _rows > 0 ? (double)_agree / _rows : null, _maxError);
+
+        private static int ArgMax(ReadOnlySpan<float> values)
+        {
+            int best = 0;
+            for (int i = 1; i < values.Length; i++)
+            {
+                if (values[i] > values[best])
+                {
+                    best = i;
+                }
+            }
+
+            return best;
+        }
+    }
+}

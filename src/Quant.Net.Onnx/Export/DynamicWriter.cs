@@ -1,0 +1,123 @@
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>
+/// Dynamic quantization of MatMul/Gemm with constant weights: weights stored int8 (symmetric, per output column or per
+/// tensor), activations quantized at run time by DynamicQuantizeLinear, then MatMulInteger → Cast → Mul by
+/// (activation scale × weight scale) — the pattern ONNX Runtime fuses into MatMulIntegerToFloat.
+/// </summary>
+internal static class DynamicWriter
+{
+    public static (OnnxModel Model, List<TensorEncoding> Weights, List<string> Nodes) Write(OnnxModel prepared, QuantizationConfig config)
+    {
+        var model = prepared.Clone();
+        var graph = model.Graph;
+        var index = new GraphIndex(graph);
+        var names = new NameSet(graph);
+        var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
+        var weights = new List<TensorEncoding>();
+        var quantized = new List<string>();
+        foreach (var node in graph.Node.ToList())
+        {
+            if (node.OpType is not ("MatMul" or "Gemm") || excluded.Contains(node.Name) || node.Input.Count < 2
+                || !index.Initializers.TryGetValue(node.Input[1], out var init) || init.Dims.Count != 2 || !index.IsFloat(node.Input[1])
+                || index.IsInitializer(node.Input[0]) || !index.IsFloat(node.Input[0])
+                || (node.OpType == "Gemm" && OpCatalog.Attribute(node, "transA", 0L) != 0))
+            {
+                continue;
+            }
+
+            bool transB = node.OpType == "Gemm" && OpCatalog.Attribute(node, "transB", 0L) != 0;
+            var w = TensorData.ToFloats(init);
+            var shape = TensorData.Shape(init);
+            int k = transB ? shape[1] : shape[0], n = transB ? shape[0] : shape[1];
+            if (transB)
+            {
+                var t = new float[w.Length];
+                for (int r = 0; r < n; r++)
+                {
+                    for (int c = 0; c < k; c++)
+                    {
+                        t[(c * n) + r] = w[(r * k) + c];
+                    }
+                }
+
+                w = t;
+            }
+
+            bool perChannel = config.For(node.OpType).PerChannelWeights ?? config.PerChannelWeights;
+            var scheme = new QuantScheme(8, true, true, true, perChannel ? QuantGranularity.PerChannel(1) : QuantGranularity.PerTensor);
+            var encoding = QuantEncoding.FromTensor(scheme, w, [k, n]);
+            var codes = new sbyte[w.Length];
+            QuantOps.Quantize<sbyte>(w, [k, n], encoding, codes);
+            string baseName = node.Input[1];
+            string wq = names.Make(baseName + "_quantized"), wz = names.Make(baseName + "_zero_point"), ws = names.Make(baseName + "_scale");
+            graph.Initializer.Add(TensorData.Create<sbyte>(wq, codes, [k, n]));
+            graph.Initializer.Add(TensorData.Create<sbyte>(wz, new sbyte[encoding.Count], perChannel ? [n] : []));
+            float alpha = node.OpType == "Gemm" ? OpCatalog.Attribute(node, "alpha", 1f) : 1f;
+            graph.Initializer.Add(TensorData.Create<float>(ws, [.. encoding.Scales.ToArray().Select(s => s * alpha)], perChannel ? [n] : []));
+            weights.Add(new TensorEncoding(new PlannedTensor(baseName, TensorRole.Weight, scheme, node.Name), encoding));
+
+            string x = node.Input[0], y = node.Output[0];
+            string xq = names.Make(x + "_quantized"), xs = names.Make(x + "_scale"), xz = names.Make(x + "_zero_point");
+            string acc = names.Make(y + "_int32"), accf = names.Make(y + "_int32_float"), scale = names.Make(y + "_scale");
+            bool hasBias = node.OpType == "Gemm" && node.Input.Count > 2 && node.Input[2].Length > 0;
+            string product = hasBias ? names.Make(y + "_without_bias") : y;
+            var nodes = new List<NodeProto>
+            {
+                Node("DynamicQuantizeLinear", names.Make(node.Name + "_DynamicQuantizeLinear"), [x], [xq, xs, xz]),
+                Node("MatMulInteger", names.Make(node.Name + "_MatMulInteger"), [xq, wq, xz, wz], [acc]),
+                Node("Cast", names.Make(node.Name + "_Cast"), [acc], [accf]),
+                Node("Mul", names.Make(node.Name + "_ScaleProduct"), [xs, ws], [scale]),
+                Node("Mul", names.Make(node.Name + "_Rescale"), [accf, scale], [product]),
+            };
+            nodes[2].Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Float });
+            if (hasBias)
+            {
+                string bias = node.Input[2];
+                float beta = OpCatalog.Attribute(node, "beta", 1f);
+                if (beta != 1f)
+                {
+                    if (!index.Initializers.TryGetValue(bias, out var b))
+                    {
+                        continue;
+                    }
+
+                    string scaled = names.Make(bias + "_times_beta");
+                    graph.Initializer.Add(TensorData.Create<float>(scaled, [.. TensorData.ToFloats(b).Select(v => v * beta)], TensorData.Shape(b)));
+                    bias = scaled;
+                }
+
+                nodes.Add(Node("Add", names.Make(node.Name + "_Bias"), [product, bias], [y]));
+            }
+
+            int position = graph.Node.IndexOf(node);
+            graph.Node.RemoveAt(position);
+            for (int i = 0; i < nodes.Count; i++)
+            {
+                graph.Node.Insert(position + i, nodes[i]);
+            }
+
+            quantized.Add(node.Name);
+        }
+
+        // Float weights no longer read by any node are dropped.
+        var used = graph.Node.SelectMany(nd => nd.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var i in graph.Initializer.Where(i => !used.Contains(i.Name)).ToList())
+        {
+            graph.Initializer.Remove(i);
+        }
+
+        QdqWriter.Finish(model, 13);
+        return (model, weights, quantized);
+    }
+
+    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs)
+    {
+        var node = new NodeProto { OpType = op, Name = name };
+        node.Input.Add(inputs);
+        node.Output.Add(outputs);
+        return node;
+    }
+}

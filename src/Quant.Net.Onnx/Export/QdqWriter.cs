@@ -1,0 +1,219 @@
+using Quant.Net.Onnx.Protobuf;
+using DataType = Quant.Net.Onnx.Protobuf.TensorProto.Types.DataType;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>
+/// Writes a QDQ model: float weights become integer initializers followed by DequantizeLinear (per-channel with
+/// <c>axis</c>, per-block with <c>block_size</c>), biases become int32 with scale = input scale × weight scale, and every
+/// quantized activation passes through QuantizeLinear → DequantizeLinear. This is the layout ONNX Runtime's CPU
+/// provider fuses into QLinearConv, QLinearMatMul, QGemm, QLinearAdd and friends.
+/// </summary>
+internal static class QdqWriter
+{
+    public static OnnxModel Write(OnnxModel prepared, QuantizationPlan plan, IReadOnlyDictionary<string, TensorEncoding> encodings, int opset)
+    {
+        var model = prepared.Clone();
+        var graph = model.Graph;
+        var names = new NameSet(graph);
+        var index = new GraphIndex(graph);
+        var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var added = new List<NodeProto>();
+        foreach (var planned in plan.Tensors)
+        {
+            var encoding = encodings[planned.Name];
+            string t = planned.Name;
+            switch (planned.Role)
+            {
+                case TensorRole.Weight or TensorRole.Constant:
+                {
+                    var init = initializers[t];
+                    var data = TensorData.ToFloats(init);
+                    var shape = TensorData.Shape(init);
+                    var enc = encoding.Encoding!;
+                    string q = names.Make(t + "_quantized"), s = names.Make(t + "_scale"), z = names.Make(t + "_zero_point");
+                    var parameterShape = enc.GetParameterShape(shape);
+                    graph.Initializer.Add(Codes(q, data, shape, enc));
+                    graph.Initializer.Add(TensorData.Create<float>(s, enc.Scales, parameterShape));
+                    graph.Initializer.Add(ZeroPoints(z, enc, parameterShape));
+                    graph.Initializer.Remove(init);
+                    added.Add(Dequantize(names.Make(t + "_DequantizeLinear"), [q, s, z], t, enc.Scheme.Granularity));
+                    break;
+                }
+
+                case TensorRole.Bias:
+                {
+                    var init = initializers[t];
+                    var data = TensorData.ToFloats(init);
+                    var scales = encoding.BiasScales!;
+                    var codes = new int[data.Length];
+                    for (int i = 0; i < data.Length; i++)
+                    {
+                        double v = Math.Round((double)data[i] / scales[scales.Count == 1 ? 0 : i], MidpointRounding.ToEven);
+                        codes[i] = (int)Math.Clamp(v, int.MinValue, int.MaxValue);
+                    }
+
+                    string q = names.Make(t + "_quantized"), s = names.Make(t + "_scale");
+                    graph.Initializer.Add(TensorData.Create<int>(q, codes, [data.Length]));
+                    graph.Initializer.Add(TensorData.Create<float>(s, [.. scales], scales.Count == 1 ? [] : [scales.Count]));
+                    graph.Initializer.Remove(init);
+                    added.Add(Dequantize(names.Make(t + "_DequantizeLinear"), [q, s], t,
+                        scales.Count == 1 ? QuantGranularity.PerTensor : QuantGranularity.PerChannel(0)));
+                    break;
+                }
+
+                default:
+                {
+                    var enc = encoding.Encoding!;
+                    string s = names.Make(t + "_scale"), z = names.Make(t + "_zero_point"), q = names.Make(t + "_quantized");
+                    graph.Initializer.Add(TensorData.Create<float>(s, enc.Scales, []));
+                    graph.Initializer.Add(ZeroPoints(z, enc, []));
+                    string source = t, target = t;
+                    if (index.Producer(t) is { } producer)
+                    {
+                        source = names.Make(t + "_float");
+                        for (int i = 0; i < producer.Output.Count; i++)
+                        {
+                            if (producer.Output[i] == t)
+                            {
+                                producer.Output[i] = source;
+                            }
+                        }
+                    }
+                    else
+                    {
+                        target = names.Make(t + "_dequantized");
+                        foreach (var consumer in index.Consumers(t))
+                        {
+                            for (int i = 0; i < consumer.Input.Count; i++)
+                            {
+                                if (consumer.Input[i] == t)
+                                {
+                                    consumer.Input[i] = target;
+                                }
+                            }
+                        }
+                    }
+
+                    var quantize = new NodeProto { Name = names.Make(t + "_QuantizeLinear"), OpType = "QuantizeLinear" };
+                    quantize.Input.Add([source, s, z]);
+                    quantize.Output.Add(q);
+                    added.Add(quantize);
+                    added.Add(Dequantize(names.Make(t + "_DequantizeLinear"), [q, s, z], target, QuantGranularity.PerTensor));
+                    break;
+                }
+            }
+        }
+
+        graph.Node.AddRange(added);
+        Finish(model, opset);
+        return model;
+    }
+
+    /// <summary>Sets the opset (and a matching IR version), sorts the nodes and stamps the producer.</summary>
+    internal static void Finish(OnnxModel model, int opset)
+    {
+        var defaultOpset = model.Proto.OpsetImport.First(o => o.Domain is "" or "ai.onnx");
+        defaultOpset.Version = Math.Max(defaultOpset.Version, opset);
+        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion, defaultOpset.Version >= 21 ? 10 : 7);
+        ModelPreparer.SortTopologically(model.Graph);
+        model.Proto.MetadataProps.Add(new StringStringEntryProto { Key = "quantized_by", Value = "Quant.Net " + typeof(QdqWriter).Assembly.GetName().Version });
+    }
+
+    internal static NodeProto Dequantize(string name, string[] inputs, string output, QuantGranularity granularity)
+    {
+        var node = new NodeProto { Name = name, OpType = "DequantizeLinear" };
+        node.Input.Add(inputs);
+        node.Output.Add(output);
+        if (granularity.Kind != QuantGranularityKind.PerTensor)
+        {
+            node.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = granularity.Axis });
+        }
+
+        if (granularity.Kind == QuantGranularityKind.PerBlock)
+        {
+            node.Attribute.Add(new AttributeProto { Name = "block_size", Type = AttributeProto.Types.AttributeType.Int, I = granularity.BlockSize });
+        }
+
+        return node;
+    }
+
+    private static TensorProto Codes(string name, float[] data, int[] shape, QuantEncoding encoding)
+    {
+        var scheme = encoding.Scheme;
+        switch (scheme.BitWidth, scheme.IsSigned)
+        {
+            case (4, _):
+                var packed = new byte[Int4Packing.PackedLength(data.Length)];
+                QuantOps.QuantizeInt4(data, shape, encoding, packed);
+                return TensorData.CreateInt4(name, packed, shape, scheme.IsSigned);
+            case (8, true):
+                var s8 = new sbyte[data.Length];
+                QuantOps.Quantize<sbyte>(data, shape, encoding, s8);
+                return TensorData.Create<sbyte>(name, s8, shape);
+            case (8, false):
+                var u8 = new byte[data.Length];
+                QuantOps.Quantize<byte>(data, shape, encoding, u8);
+                return TensorData.Create<byte>(name, u8, shape);
+            case (16, true):
+                var s16 = new short[data.Length];
+                QuantOps.Quantize<short>(data, shape, encoding, s16);
+                return TensorData.Create<short>(name, s16, shape);
+            case (16, false):
+                var u16 = new ushort[data.Length];
+                QuantOps.Quantize<ushort>(data, shape, encoding, u16);
+                return TensorData.Create<ushort>(name, u16, shape);
+            default:
+                throw new NotSupportedException($"Tensor '{name}': {scheme.BitWidth}-bit codes have no ONNX type (4, 8 and 16 bits do).");
+        }
+    }
+
+    internal static TensorProto ZeroPoints(string name, QuantEncoding encoding, int[] shape)
+    {
+        var zp = encoding.ZeroPoints;
+        var scheme = encoding.Scheme;
+        switch (scheme.BitWidth, scheme.IsSigned)
+        {
+            case (4, _):
+                var values = new sbyte[zp.Length];
+                for (int i = 0; i < zp.Length; i++)
+                {
+                    values[i] = (sbyte)zp[i];
+                }
+
+                var packed = new byte[Int4Packing.PackedLength(zp.Length)];
+                Int4Packing.Pack(values, packed);
+                return TensorData.CreateInt4(name, packed, shape, scheme.IsSigned);
+            case (8, true):
+                return TensorData.Create<sbyte>(name, [.. zp.ToArray().Select(v => (sbyte)v)], shape);
+            case (8, false):
+                return TensorData.Create<byte>(name, [.. zp.ToArray().Select(v => (byte)v)], shape);
+            case (16, true):
+                return TensorData.Create<short>(name, [.. zp.ToArray().Select(v => (short)v)], shape);
+            default:
+                return TensorData.Create<ushort>(name, [.. zp.ToArray().Select(v => (ushort)v)], shape);
+        }
+    }
+}
+
+/// <summary>Fresh tensor and node names that collide with nothing in the graph.</summary>
+internal sealed class NameSet
+{
+    private readonly HashSet<string> _names;
+
+    public NameSet(GraphProto graph) =>
+        _names = graph.Initializer.Select(i => i.Name).Concat(graph.Input.Select(i => i.Name)).Concat(graph.Output.Select(o => o.Name))
+            .Concat(graph.Node.SelectMany(n => n.Output)).Concat(graph.Node.SelectMany(n => n.Input)).Concat(graph.Node.Select(n => n.Name))
+            .ToHashSet(StringComparer.Ordinal);
+
+    public string Make(string name)
+    {
+        string candidate = name;
+        for (int k = 1; !_names.Add(candidate); k++)
+        {
+            candidate = $"{name}_{k}";
+        }
+
+        return candidate;
+    }
+}

@@ -1,0 +1,295 @@
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>What preparation changed in a model.</summary>
+/// <param name="OpsetFrom">The model's default-domain opset before.</param>
+/// <param name="OpsetTo">The opset after (raised when the quantized operators need it).</param>
+/// <param name="FoldedBatchNorms">Names of the BatchNormalization nodes folded into the Conv/Gemm before them.</param>
+/// <param name="NamedNodes">How many unnamed nodes were given names (<c>OpType_index</c>).</param>
+public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes);
+
+/// <summary>
+/// Makes a model ready for quantization, on a copy: names every node, checks that every input is produced and sorts
+/// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), raises
+/// the opset where needed (refusing operators whose meaning changed) and folds BatchNormalization into the
+/// preceding Conv/Gemm.
+/// </summary>
+public static class ModelPreparer
+{
+    /// <summary>Prepares a copy of <paramref name="model"/>; the original is not changed.</summary>
+    /// <param name="model">The FP32 model.</param>
+    /// <param name="minimumOpset">Raise the default-domain opset to at least this (13 for per-channel Q/DQ, 21 for int4/int16).</param>
+    /// <param name="foldBatchNorm">Fold BatchNormalization into the preceding Conv/Gemm where possible.</param>
+    /// <returns>The prepared copy and what was done.</returns>
+    /// <exception cref="OnnxFormatException">A node reads a tensor nothing produces, the graph has a cycle, or an
+    /// operator cannot be moved to <paramref name="minimumOpset"/>; the message names the node.</exception>
+    public static (OnnxModel Model, PreparationReport Report) Prepare(OnnxModel model, int minimumOpset = 13, bool foldBatchNorm = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumOpset, 1);
+        var copy = model.Clone();
+        var graph = copy.Graph;
+        int named = NameNodes(graph);
+        SortTopologically(graph);
+        RemoveInitializersFromInputs(graph);
+        int from = copy.OpsetVersion;
+        if (from < minimumOpset)
+        {
+            UpgradeOpset(copy.Proto, from, minimumOpset);
+        }
+
+        var folded = foldBatchNorm ? FoldBatchNorms(graph) : [];
+        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named));
+    }
+
+    private static int NameNodes(GraphProto graph)
+    {
+        var used = graph.Node.Where(n => n.Name.Length > 0).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        int named = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Node.Count; i++)
+        {
+            var node = graph.Node[i];
+            if (node.Name.Length > 0 && seen.Add(node.Name))
+            {
+                continue;
+            }
+
+            string baseName = node.Name.Length > 0 ? node.Name : $"{node.OpType}_{i}";
+            string name = baseName;
+            for (int k = 1; used.Contains(name) && name != node.Name || !seen.Add(name); k++)
+            {
+                name = $"{baseName}_{k}";
+            }
+
+            used.Add(name);
+            node.Name = name;
+            named++;
+        }
+
+        return named;
+    }
+
+    /// <summary>Kahn's algorithm, keeping the original order among ready nodes; reports the first unresolvable input.</summary>
+    internal static void SortTopologically(GraphProto graph)
+    {
+        var available = graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
+        available.Add("");
+        var pending = graph.Node.ToList();
+        var sorted = new List<NodeProto>(pending.Count);
+        while (pending.Count > 0)
+        {
+            int before = sorted.Count;
+            for (int i = 0; i < pending.Count; i++)
+            {
+                var node = pending[i];
+                if (node.Input.All(available.Contains))
+                {
+                    sorted.Add(node);
+                    foreach (var o in node.Output)
+                    {
+                        available.Add(o);
+                    }
+
+                    pending.RemoveAt(i);
+                    i--;
+                }
+            }
+
+            if (sorted.Count == before)
+            {
+                var produced = graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+                var node = pending[0];
+                string missing = node.Input.First(i => !available.Contains(i));
+                throw new OnnxFormatException(produced.Contains(missing)
+                    ? $"Node '{node.Name}' ({node.OpType}) is part of a cycle through tensor '{missing}'."
+                    : $"Node '{node.Name}' ({node.OpType}) reads tensor '{missing}', which is neither a graph input, an initializer nor the output of a node (missing initializer?).");
+            }
+        }
+
+        foreach (var output in graph.Output)
+        {
+            if (!available.Contains(output.Name))
+            {
+                throw new OnnxFormatException($"Graph output '{output.Name}' is not produced by any node.");
+            }
+        }
+
+        graph.Node.Clear();
+        graph.Node.AddRange(sorted);
+    }
+
+    private static void RemoveInitializersFromInputs(GraphProto graph)
+    {
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var keep = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        graph.Input.Clear();
+        graph.Input.AddRange(keep);
+    }
+
+    private static void UpgradeOpset(ModelProto model, int from, int to)
+    {
+        foreach (var node in model.Graph.Node)
+        {
+            if (OpCatalog.UpgradeBlocker(node, from, to) is { } why)
+            {
+                throw new OnnxFormatException(
+                    $"Node '{node.Name}' cannot be moved from opset {from} to {to} (needed for the quantized operators): {why}. Re-export the model at opset {to} or later.");
+            }
+        }
+
+        foreach (var node in model.Graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx"))
+        {
+            var keep = node.Attribute.Where(a => a.Name is not ("spatial" or "is_test" or "consumed_inputs")).ToList();
+            node.Attribute.Clear();
+            node.Attribute.AddRange(keep);
+        }
+
+        var opset = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
+        if (opset is null)
+        {
+            model.OpsetImport.Add(opset = new OperatorSetIdProto { Domain = "" });
+        }
+
+        opset.Version = to;
+        // The IR version must be able to express the opset (ONNX's versioning table).
+        long ir = to >= 21 ? 10 : to >= 19 ? 9 : to >= 15 ? 8 : 7;
+        model.IrVersion = Math.Max(model.IrVersion, ir);
+    }
+
+    private static List<string> FoldBatchNorms(GraphProto graph)
+    {
+        var folded = new List<string>();
+        var index = new GraphIndex(graph);
+        foreach (var bn in graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx").ToList())
+        {
+            if (bn.Input.Count < 5 || OpCatalog.Attribute(bn, "training_mode", 0L) != 0 || OpCatalog.Attribute(bn, "spatial", 1L) != 1
+                || bn.Output.Skip(1).Any(o => o.Length > 0 && index.Consumers(o).Count > 0 || index.GraphOutputs.Contains(o))
+                || index.Producer(bn.Input[0]) is not { OpType: "Conv" or "Gemm" } producer
+                || index.Consumers(bn.Input[0]).Count != 1 || index.GraphOutputs.Contains(bn.Input[0])
+                || !bn.Input.Skip(1).Take(4).All(index.IsInitializer)
+                || !index.Initializers.TryGetValue(producer.Input[1], out var weight) || (TensorProto.Types.DataType)weight.DataType != TensorProto.Types.DataType.Float)
+            {
+                continue;
+            }
+
+            var gamma = TensorData.ToFloats(index.Initializers[bn.Input[1]]);
+            var beta = TensorData.ToFloats(index.Initializers[bn.Input[2]]);
+            var mean = TensorData.ToFloats(index.Initializers[bn.Input[3]]);
+            var variance = TensorData.ToFloats(index.Initializers[bn.Input[4]]);
+            float epsilon = OpCatalog.Attribute(bn, "epsilon", 1e-5f);
+            int channels = gamma.Length;
+            if (beta.Length != channels || mean.Length != channels || variance.Length != channels)
+            {
+                throw new OnnxFormatException($"BatchNormalization '{bn.Name}': scale, bias, mean and variance lengths differ ({channels}, {beta.Length}, {mean.Length}, {variance.Length}).");
+            }
+
+            var w = TensorData.ToFloats(weight);
+            var shape = TensorData.Shape(weight);
+            bool gemm = producer.OpType == "Gemm";
+            bool transB = gemm && OpCatalog.Attribute(producer, "transB", 0L) != 0;
+            if (gemm && (shape.Length != 2 || OpCatalog.Attribute(producer, "transA", 0L) != 0))
+            {
+                continue;
+            }
+
+            int outAxis = gemm && !transB ? 1 : 0;
+            if (shape[outAxis] != channels)
+            {
+                continue;
+            }
+
+            float gemmBeta = gemm ? OpCatalog.Attribute(producer, "beta", 1f) : 1f;
+            float[]? bias = null;
+            if (producer.Input.Count > 2 && producer.Input[2].Length > 0)
+            {
+                if (!index.Initializers.TryGetValue(producer.Input[2], out var b))
+                {
+                    continue;
+                }
+
+                bias = TensorData.ToFloats(b);
+                if (bias.Length != channels)
+                {
+                    continue; // a broadcast scalar or [N, F] bias: leave the BatchNorm in place
+                }
+            }
+
+            var factor = new double[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                factor[c] = gamma[c] / Math.Sqrt((double)variance[c] + epsilon);
+            }
+
+            int inner = w.Length / shape[0];
+            for (int i = 0; i < w.Length; i++)
+            {
+                int c = outAxis == 0 ? i / inner : i % shape[1];
+                w[i] = (float)(w[i] * factor[c]);
+            }
+
+            var newBias = new float[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                double b0 = bias is null ? 0 : (double)bias[c] * gemmBeta;
+                newBias[c] = (float)((b0 - mean[c]) * factor[c] + beta[c]);
+            }
+
+            string wName = Unique(graph, producer.Input[1] + "_bn_folded");
+            string bName = Unique(graph, (producer.Input.Count > 2 && producer.Input[2].Length > 0 ? producer.Input[2] : producer.Name + "_bias") + "_bn_folded");
+            graph.Initializer.Add(TensorData.Create<float>(wName, w, shape));
+            graph.Initializer.Add(TensorData.Create<float>(bName, newBias, [channels]));
+            string oldWeight = producer.Input[1];
+            string? oldBias = producer.Input.Count > 2 && producer.Input[2].Length > 0 ? producer.Input[2] : null;
+            producer.Input[1] = wName;
+            while (producer.Input.Count < 3)
+            {
+                producer.Input.Add("");
+            }
+
+            producer.Input[2] = bName;
+            if (gemm)
+            {
+                var betaAttr = producer.Attribute.FirstOrDefault(a => a.Name == "beta");
+                if (betaAttr is not null)
+                {
+                    betaAttr.F = 1f;
+                }
+            }
+
+            producer.Output[0] = bn.Output[0];
+            graph.Node.Remove(bn);
+            index = new GraphIndex(graph);
+            foreach (var name in new[] { oldWeight, oldBias, bn.Input[1], bn.Input[2], bn.Input[3], bn.Input[4] })
+            {
+                if (name is not null && index.Consumers(name).Count == 0 && !index.GraphOutputs.Contains(name))
+                {
+                    var init = graph.Initializer.FirstOrDefault(i => i.Name == name);
+                    if (init is not null)
+                    {
+                        graph.Initializer.Remove(init);
+                    }
+                }
+            }
+
+            index = new GraphIndex(graph);
+            folded.Add(bn.Name);
+        }
+
+        return folded;
+    }
+
+    internal static string Unique(GraphProto graph, string name)
+    {
+        var names = graph.Initializer.Select(i => i.Name).Concat(graph.Node.SelectMany(n => n.Output)).Concat(graph.Input.Select(i => i.Name))
+            .ToHashSet(StringComparer.Ordinal);
+        string candidate = name;
+        for (int k = 1; names.Contains(candidate); k++)
+        {
+            candidate = $"{name}_{k}";
+        }
+
+        return candidate;
+    }
+}

@@ -1,0 +1,191 @@
+using Google.Protobuf;
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>
+/// ONNX external data: tensors whose bytes live in a side file (<c>location</c>, <c>offset</c>, <c>length</c> keys).
+/// Read in at load; written out at save when asked or when the model would exceed protobuf's 2 GiB limit.
+/// </summary>
+internal static class ExternalData
+{
+    public static void ReadInto(GraphProto graph, string? directory, string source)
+    {
+        var open = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var tensor in AllTensors(graph))
+            {
+                if (tensor.DataLocation != TensorProto.Types.DataLocation.External)
+                {
+                    continue;
+                }
+
+                var keys = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+                if (!keys.TryGetValue("location", out var location) || string.IsNullOrEmpty(location))
+                {
+                    throw new OnnxFormatException($"Tensor '{tensor.Name}' uses external data without a location.");
+                }
+
+                if (directory is null)
+                {
+                    throw new OnnxFormatException($"Tensor '{tensor.Name}' uses external data ('{location}') but the model was not loaded from a file; use OnnxModel.Load(path).");
+                }
+
+                string full = Path.GetFullPath(Path.Combine(directory, location));
+                string root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
+                if (!full.StartsWith(root, StringComparison.Ordinal) || Path.IsPathRooted(location))
+                {
+                    throw new OnnxFormatException($"Tensor '{tensor.Name}': external data location '{location}' points outside the model's folder.");
+                }
+
+                if (!open.TryGetValue(full, out var file))
+                {
+                    if (!File.Exists(full))
+                    {
+                        throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is missing beside '{source}'.");
+                    }
+
+                    file = File.OpenRead(full);
+                    open[full] = file;
+                }
+
+                long offset = keys.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                long length = keys.TryGetValue("length", out var l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : file.Length - offset;
+                if (offset < 0 || length < 0 || offset + length > file.Length || length > int.MaxValue)
+                {
+                    throw new OnnxFormatException($"Tensor '{tensor.Name}': external data range [{offset}, {offset + length}) is outside '{location}' ({file.Length} bytes).");
+                }
+
+                var bytes = new byte[length];
+                file.Position = offset;
+                file.ReadExactly(bytes);
+                tensor.RawData = ByteString.CopyFrom(bytes);
+                tensor.ExternalData.Clear();
+                tensor.DataLocation = TensorProto.Types.DataLocation.Default;
+            }
+        }
+        finally
+        {
+            foreach (var file in open.Values)
+            {
+                file.Dispose();
+            }
+        }
+    }
+
+    public static void Save(ModelProto model, string path, OnnxSaveOptions options)
+    {
+        string directory = Path.GetDirectoryName(path) ?? ".";
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"Cannot write '{path}': folder '{directory}' does not exist.");
+        }
+
+        var copy = model;
+        bool external = options.UseExternalData || model.CalculateSize() >= OnnxModel.ProtobufLimit;
+        string dataName = Path.GetFileName(path) + ".data";
+        string tempModel = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string tempData = tempModel + ".data";
+        try
+        {
+            if (external)
+            {
+                copy = model.Clone();
+                using var data = new FileStream(tempData, FileMode.CreateNew, FileAccess.Write);
+                foreach (var tensor in AllTensors(copy.Graph))
+                {
+                    if (tensor.RawData.Length < Math.Max(1, options.ExternalDataThreshold))
+                    {
+                        continue;
+                    }
+
+                    // Align each tensor to 4 KiB so runtimes can memory-map it.
+                    long offset = (data.Position + 4095) / 4096 * 4096;
+                    data.SetLength(offset);
+                    data.Position = offset;
+                    tensor.RawData.WriteTo(data);
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                    tensor.DataLocation = TensorProto.Types.DataLocation.External;
+                    tensor.RawData = ByteString.Empty;
+                }
+            }
+
+            if (copy.CalculateSize() >= OnnxModel.ProtobufLimit)
+            {
+                throw new InvalidOperationException($"Cannot write '{path}': the graph itself (without tensor data) exceeds 2 GiB.");
+            }
+
+            using (var stream = new FileStream(tempModel, FileMode.CreateNew, FileAccess.Write))
+            {
+                copy.WriteTo(stream);
+            }
+
+            if (external)
+            {
+                File.Move(tempData, Path.Combine(directory, dataName), overwrite: true);
+            }
+
+            File.Move(tempModel, path, overwrite: true);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"Cannot write '{path}': {e.Message}", e);
+        }
+        finally
+        {
+            TryDelete(tempModel);
+            TryDelete(tempData);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>Initializers and the tensors of Constant nodes, including those of subgraphs.</summary>
+    private static IEnumerable<TensorProto> AllTensors(GraphProto graph)
+    {
+        foreach (var t in graph.Initializer)
+        {
+            yield return t;
+        }
+
+        foreach (var node in graph.Node)
+        {
+            foreach (var a in node.Attribute)
+            {
+                if (a.T is not null)
+                {
+                    yield return a.T;
+                }
+
+                foreach (var t in a.Tensors)
+                {
+                    yield return t;
+                }
+
+                var subgraphs = a.G is null ? a.Graphs : a.Graphs.Append(a.G);
+                foreach (var g in subgraphs)
+                {
+                    foreach (var t in AllTensors(g))
+                    {
+                        yield return t;
+                    }
+                }
+            }
+        }
+    }
+}

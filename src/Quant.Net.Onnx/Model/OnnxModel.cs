@@ -1,0 +1,175 @@
+using Google.Protobuf;
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>
+/// An ONNX model held in memory: the graph, its initializers (external data already read in) and its opsets.
+/// Loading never changes the file; every transformation in this package works on a copy.
+/// </summary>
+public sealed class OnnxModel
+{
+    /// <summary>Protobuf refuses single messages above 2 GiB; larger models must keep tensors in external data.</summary>
+    internal const long ProtobufLimit = int.MaxValue;
+
+    internal OnnxModel(ModelProto proto) => Proto = proto;
+
+    internal ModelProto Proto { get; }
+
+    internal GraphProto Graph => Proto.Graph;
+
+    /// <summary>The IR version of the file format.</summary>
+    public long IrVersion => Proto.IrVersion;
+
+    /// <summary>The version of the default (<c>ai.onnx</c>) operator set the model uses.</summary>
+    public int OpsetVersion => (int)(Proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0);
+
+    /// <summary>The tool that wrote the model (for example <c>pytorch</c>, <c>CNTK</c>, <c>Quant.Net</c>).</summary>
+    public string ProducerName => Proto.ProducerName;
+
+    /// <summary>The graph inputs that are fed at run time (initializers listed as inputs are left out).</summary>
+    public IReadOnlyList<OnnxValueInfo> Inputs
+    {
+        get
+        {
+            var initializers = Graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+            return [.. Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(OnnxValueInfo.From)];
+        }
+    }
+
+    /// <summary>The graph outputs.</summary>
+    public IReadOnlyList<OnnxValueInfo> Outputs => [.. Graph.Output.Select(OnnxValueInfo.From)];
+
+    /// <summary>The nodes in graph order.</summary>
+    public IReadOnlyList<OnnxNode> Nodes => [.. Graph.Node.Select(n => new OnnxNode(n.Name, n.OpType, n.Domain, [.. n.Input], [.. n.Output]))];
+
+    /// <summary>The names of the graph's initializers (weights, biases, constants).</summary>
+    public IReadOnlyList<string> InitializerNames => [.. Graph.Initializer.Select(i => i.Name)];
+
+    /// <summary>Bytes taken by all initializers' data: the figure compared between FP32 and quantized models.</summary>
+    public long InitializerBytes => Graph.Initializer.Sum(TensorData.ByteSize);
+
+    /// <summary>Number of nodes of each operator type.</summary>
+    public IReadOnlyDictionary<string, int> CountOperators() =>
+        Graph.Node.GroupBy(n => n.OpType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
+    /// <summary>Reads a model file; tensors stored as external data are read from files beside it.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="OnnxFormatException">The file is not a valid ONNX model or its external data is missing.</exception>
+    public static OnnxModel Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
+        }
+
+        using var stream = File.OpenRead(path);
+        return Load(stream, Path.GetDirectoryName(Path.GetFullPath(path)), path);
+    }
+
+    /// <summary>Reads a model from a stream; external data, if any, is resolved against <paramref name="externalDataDirectory"/>.</summary>
+    /// <exception cref="OnnxFormatException">The bytes are not a valid ONNX model or its external data is missing.</exception>
+    public static OnnxModel Load(Stream stream, string? externalDataDirectory = null) => Load(stream, externalDataDirectory, "stream");
+
+    /// <summary>Reads a model from its serialized bytes (no external data).</summary>
+    /// <exception cref="OnnxFormatException">The bytes are not a valid ONNX model.</exception>
+    public static OnnxModel FromBytes(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        using var stream = new MemoryStream(bytes, writable: false);
+        return Load(stream, null, "bytes");
+    }
+
+    private static OnnxModel Load(Stream stream, string? directory, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxFormatException($"'{source}' is not a valid ONNX model (protobuf parse failed: {e.Message}).", e);
+        }
+
+        if (proto.Graph is null || proto.IrVersion <= 0 || (proto.Graph.Node.Count == 0 && proto.Graph.Output.Count == 0))
+        {
+            throw new OnnxFormatException($"'{source}' is not an ONNX model: it has no graph, IR version or nodes.");
+        }
+
+        ExternalData.ReadInto(proto.Graph, directory, source);
+        return new OnnxModel(proto);
+    }
+
+    /// <summary>A deep copy: transformations on the copy never touch this model.</summary>
+    public OnnxModel Clone() => new(Proto.Clone());
+
+    /// <summary>The serialized model (initializers inline).</summary>
+    /// <exception cref="InvalidOperationException">The model exceeds protobuf's 2 GiB limit; use <see cref="Save"/>.</exception>
+    public byte[] ToBytes()
+    {
+        long size = Proto.CalculateSize();
+        if (size >= ProtobufLimit || size < 0)
+        {
+            throw new InvalidOperationException("The model exceeds 2 GiB; save it with external data instead.");
+        }
+
+        return Proto.ToByteArray();
+    }
+
+    /// <summary>
+    /// Writes the model atomically: everything goes to temporary files in the destination folder and is moved into
+    /// place only when complete, so a failure never leaves a partial model behind.
+    /// </summary>
+    /// <param name="path">Destination <c>.onnx</c> file.</param>
+    /// <param name="options">External-data choices; by default external data is used only above 2 GiB.</param>
+    /// <exception cref="IOException">The destination cannot be written (the message names it).</exception>
+    public void Save(string path, OnnxSaveOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ExternalData.Save(Proto, Path.GetFullPath(path), options ?? new OnnxSaveOptions());
+    }
+}
+
+/// <summary>How <see cref="OnnxModel.Save"/> lays out tensor data.</summary>
+public sealed record OnnxSaveOptions
+{
+    /// <summary>Write large tensors to a separate data file even when the model is below 2 GiB.</summary>
+    public bool UseExternalData { get; init; }
+
+    /// <summary>Tensors at least this many bytes go to the data file when external data is used.</summary>
+    public int ExternalDataThreshold { get; init; } = 1024;
+}
+
+/// <summary>A graph input or output: name, element type and shape (dimensions are null when symbolic).</summary>
+/// <param name="Name">Tensor name.</param>
+/// <param name="ElementType">ONNX element type name (<c>FLOAT</c>, <c>INT64</c>, ...).</param>
+/// <param name="Shape">Dimensions; null entries are symbolic or unknown (for example the batch).</param>
+/// <param name="DimensionNames">Symbolic names of dimensions, null where a dimension is fixed or unnamed.</param>
+public sealed record OnnxValueInfo(string Name, string ElementType, IReadOnlyList<long?> Shape, IReadOnlyList<string?> DimensionNames)
+{
+    internal static OnnxValueInfo From(ValueInfoProto v)
+    {
+        var tensor = v.Type?.TensorType;
+        var dims = tensor?.Shape?.Dim;
+        return new OnnxValueInfo(
+            v.Name,
+            tensor is null ? "UNDEFINED" : ((TensorProto.Types.DataType)tensor.ElemType).ToString().ToUpperInvariant(),
+            dims is null ? [] : [.. dims.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : (long?)null)],
+            dims is null ? [] : [.. dims.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam ? d.DimParam : null)]);
+    }
+
+    /// <summary>The shape as text, symbolic dimensions shown by name (or <c>?</c>).</summary>
+    public override string ToString() =>
+        $"{Name}: {ElementType}[{string.Join(", ", Shape.Select((d, i) => d?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? DimensionNames[i] ?? "?"))}]";
+}
+
+/// <summary>A graph node as seen from outside.</summary>
+/// <param name="Name">Node name (the preparation step names unnamed nodes <c>OpType_index</c>).</param>
+/// <param name="OpType">Operator type.</param>
+/// <param name="Domain">Operator domain ("" for <c>ai.onnx</c>).</param>
+/// <param name="Inputs">Input tensor names ("" for an omitted optional input).</param>
+/// <param name="Outputs">Output tensor names.</param>
+public sealed record OnnxNode(string Name, string OpType, string Domain, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);

@@ -1,0 +1,154 @@
+namespace Quant.Net.Onnx;
+
+/// <summary>The outcome of quantizing a model.</summary>
+public sealed class QuantizationResult
+{
+    internal QuantizationResult(OnnxModel model, OnnxModel prepared, PreparationReport preparation, QuantizationConfig config,
+        IReadOnlyList<TensorEncoding> encodings, IReadOnlyList<string> quantizedNodes)
+    {
+        Model = model;
+        PreparedModel = prepared;
+        Preparation = preparation;
+        Config = config;
+        Encodings = encodings;
+        QuantizedNodes = quantizedNodes;
+    }
+
+    /// <summary>The quantized model (QDQ for static mode; MatMulInteger-based for dynamic mode).</summary>
+    public OnnxModel Model { get; }
+
+    /// <summary>The FP32 model after preparation (BatchNorm folded, opset raised): the exact FP32 counterpart of <see cref="Model"/>.</summary>
+    public OnnxModel PreparedModel { get; }
+
+    /// <summary>What preparation changed.</summary>
+    public PreparationReport Preparation { get; }
+
+    /// <summary>The configuration used.</summary>
+    public QuantizationConfig Config { get; }
+
+    /// <summary>Every quantized tensor with its encoding, in graph order.</summary>
+    public IReadOnlyList<TensorEncoding> Encodings { get; }
+
+    /// <summary>Names of the nodes that run quantized.</summary>
+    public IReadOnlyList<string> QuantizedNodes { get; }
+}
+
+/// <summary>
+/// Post-training quantization of an ONNX model in one call: prepare (BN folding, opset), plan from the config, calibrate
+/// activation ranges in ONNX Runtime, compute weight and bias encodings, write the QDQ model.
+/// </summary>
+public static class OnnxQuantizer
+{
+    /// <summary>Quantizes a copy of <paramref name="model"/>; the model itself is never modified.</summary>
+    /// <param name="model">The FP32 model.</param>
+    /// <param name="calibrationData">Samples for activation ranges (not needed in dynamic mode, or when
+    /// <paramref name="fixedEncodings"/> covers every activation).</param>
+    /// <param name="config">What to quantize and how; defaults to W8 per-channel, A8 asymmetric uint8, MinMax.</param>
+    /// <param name="fixedEncodings">Encodings to use as given (for example imported from AIMET) instead of computing them.</param>
+    /// <param name="progress">Receives calibration progress.</param>
+    /// <param name="cancellationToken">Stops the work; nothing is written.</param>
+    /// <exception cref="ArgumentException">The config names nodes that do not exist, or a fixed encoding does not fit its tensor.</exception>
+    /// <exception cref="InvalidDataException">Calibration data does not match the model's inputs.</exception>
+    /// <exception cref="OnnxFormatException">The model is malformed (the message names the node or tensor).</exception>
+    public static QuantizationResult Quantize(OnnxModel model, ICalibrationDataSource? calibrationData, QuantizationConfig? config = null,
+        IReadOnlyDictionary<string, QuantEncoding>? fixedEncodings = null, IProgress<QuantizationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        config = (config ?? new QuantizationConfig()).Validated();
+        fixedEncodings ??= new Dictionary<string, QuantEncoding>();
+        int opset = RequiredOpset(config);
+        var (prepared, report) = ModelPreparer.Prepare(model, opset);
+        if (config.Mode == QuantizationMode.Dynamic)
+        {
+            var (dynamicModel, weights, nodes) = DynamicWriter.Write(prepared, config);
+            return new QuantizationResult(dynamicModel, prepared, report, config, weights, nodes);
+        }
+
+        var plan = QuantizationPlan.Build(prepared, config);
+        var index = new GraphIndex(prepared.Graph);
+        var encodings = new Dictionary<string, TensorEncoding>(StringComparer.Ordinal);
+        var toObserve = plan.Observed.Where(t => !fixedEncodings.ContainsKey(t.Name)).ToList();
+        if (toObserve.Count > 0)
+        {
+            if (calibrationData is null)
+            {
+                throw new ArgumentNullException(nameof(calibrationData), $"Static quantization needs calibration data for {toObserve.Count} activation tensors (for example '{toObserve[0].Name}').");
+            }
+
+            var observers = Calibrator.Observe(prepared, toObserve, calibrationData, config, progress, cancellationToken);
+            foreach (var t in toObserve)
+            {
+                encodings[t.Name] = new TensorEncoding(t, observers[t.Name].ComputeEncoding(t.Scheme));
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var t in plan.Tensors)
+        {
+            if (fixedEncodings.TryGetValue(t.Name, out var given) && t.Role != TensorRole.Bias)
+            {
+                encodings[t.Name] = new TensorEncoding(t, Check(t, given, index));
+            }
+            else if (t.SharesEncodingWith is { } root)
+            {
+                encodings[t.Name] = new TensorEncoding(t, encodings[root].Encoding);
+            }
+            else if (t.Role is TensorRole.Weight or TensorRole.Constant)
+            {
+                var init = index.Initializers[t.Name];
+                encodings[t.Name] = new TensorEncoding(t, QuantEncoding.FromTensor(t.Scheme, TensorData.ToFloats(init), TensorData.Shape(init)));
+            }
+        }
+
+        foreach (var t in plan.Tensors.Where(t => t.Role == TensorRole.Bias))
+        {
+            float input = encodings[t.BiasInput!].Encoding!.Scales[0];
+            var weight = encodings[t.BiasWeight!].Encoding!.Scales;
+            int channels = (int)index.Initializers[t.Name].Dims[0];
+            var scales = new float[weight.Length == 1 ? 1 : channels];
+            if (weight.Length != 1 && weight.Length != channels)
+            {
+                throw new OnnxFormatException($"Bias '{t.Name}' has {channels} channels but weight '{t.BiasWeight}' has {weight.Length} scales.");
+            }
+
+            for (int c = 0; c < scales.Length; c++)
+            {
+                scales[c] = Math.Max(input * weight[c], QuantParams.MinScale);
+            }
+
+            encodings[t.Name] = new TensorEncoding(t, null, scales);
+        }
+
+        var quantized = QdqWriter.Write(prepared, plan, encodings, opset);
+        return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
+    }
+
+    private static QuantEncoding Check(PlannedTensor t, QuantEncoding given, GraphIndex index)
+    {
+        if (given.Scheme.BitWidth != t.Scheme.BitWidth || given.Scheme.IsSigned != t.Scheme.IsSigned)
+        {
+            throw new ArgumentException($"Fixed encoding for '{t.Name}' is {given.Scheme}; the config quantizes it as {t.Scheme}.", nameof(given));
+        }
+
+        if (index.Initializers.TryGetValue(t.Name, out var init))
+        {
+            int expected = given.GetParameterShape(TensorData.Shape(init)).Aggregate(1, (a, b) => a * b);
+            if (expected != given.Count)
+            {
+                throw new ArgumentException($"Fixed encoding for '{t.Name}' has {given.Count} scales; its shape needs {expected}.", nameof(given));
+            }
+        }
+
+        return given;
+    }
+
+    /// <summary>13 for per-channel int8 Q/DQ; 21 when int4/int16 types or blocked scales are used.</summary>
+    internal static int RequiredOpset(QuantizationConfig config)
+    {
+        bool Needs21(WeightType? w, ActivationType? a, int? block) =>
+            w is WeightType.Int4 or WeightType.Int16 || a is ActivationType.Int16 or ActivationType.UInt16 || block is not null;
+        return Needs21(config.Weights, config.Activations, config.WeightBlockSize)
+            || config.OpTypes.Values.Any(o => Needs21(o.Weights, o.Activations, o.WeightBlockSize)) ? 21 : 13;
+    }
+}

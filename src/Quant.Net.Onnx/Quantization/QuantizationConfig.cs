@@ -1,0 +1,253 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Quant.Net.Onnx;
+
+// The members name ONNX element types on purpose (CA1720 would have them renamed away from what users look for).
+#pragma warning disable CA1720
+/// <summary>Data type of quantized activations.</summary>
+public enum ActivationType
+{
+    /// <summary>uint8 codes [0, 255] (ONNX Runtime's fastest CPU path with int8 weights).</summary>
+    UInt8,
+
+    /// <summary>int8 codes [-128, 127].</summary>
+    Int8,
+
+    /// <summary>uint16 codes (needs opset 21).</summary>
+    UInt16,
+
+    /// <summary>int16 codes (needs opset 21).</summary>
+    Int16,
+}
+
+/// <summary>Data type of quantized weights (always signed; symmetric around zero).</summary>
+public enum WeightType
+{
+    /// <summary>int8, narrow range [-127, 127].</summary>
+    Int8,
+
+    /// <summary>int4 [-8, 7], packed two per byte (needs opset 21).</summary>
+    Int4,
+
+    /// <summary>int16, narrow range [-32767, 32767] (needs opset 21).</summary>
+    Int16,
+}
+
+#pragma warning restore CA1720
+
+/// <summary>How activation ranges are chosen from calibration data.</summary>
+public enum ObserverKind
+{
+    /// <summary>Smallest and largest value seen.</summary>
+    MinMax,
+
+    /// <summary>Moving average of per-batch min and max.</summary>
+    MovingAverage,
+
+    /// <summary>Range minimizing the expected quantization MSE over the histogram.</summary>
+    Mse,
+
+    /// <summary>Range minimizing the KL divergence of the quantized histogram (TensorRT's entropy calibration).</summary>
+    Entropy,
+
+    /// <summary>Range covering a percentile of the values (<see cref="QuantizationConfig.Percentile"/>).</summary>
+    Percentile,
+
+    /// <summary>Range maximizing SQNR with a clipping penalty (AIMET's TF-enhanced style search).</summary>
+    Sqnr,
+}
+
+/// <summary>Static (calibrated activation ranges) or dynamic (activation ranges computed at run time) quantization.</summary>
+public enum QuantizationMode
+{
+    /// <summary>Calibrated QDQ model: every activation gets a fixed encoding.</summary>
+    Static,
+
+    /// <summary>MatMul/Gemm weights int8, activations quantized at run time (DynamicQuantizeLinear + MatMulInteger); no calibration.</summary>
+    Dynamic,
+}
+
+/// <summary>Per-operator-type settings; unset members fall back to the defaults in <see cref="QuantizationConfig"/>.</summary>
+public sealed record OpTypeConfig
+{
+    /// <summary>Quantize the op's float inputs (false keeps them in float).</summary>
+    public bool? QuantizeInputs { get; init; }
+
+    /// <summary>Quantize the op's output.</summary>
+    public bool? QuantizeOutput { get; init; }
+
+    /// <summary>Weight data type for this op type.</summary>
+    public WeightType? Weights { get; init; }
+
+    /// <summary>Per-channel weights for this op type.</summary>
+    public bool? PerChannelWeights { get; init; }
+
+    /// <summary>Block size for blocked weights along the reduction axis (int4); null for per-channel/per-tensor.</summary>
+    public int? WeightBlockSize { get; init; }
+
+    /// <summary>Activation data type for this op type's inputs and output.</summary>
+    public ActivationType? Activations { get; init; }
+}
+
+/// <summary>
+/// What to quantize and how, in the spirit of AIMET's quantsim config: default weight and activation schemes, per-op-type
+/// overrides, excluded nodes, supergroups that quantizers must not split, model input/output quantization. Loadable from
+/// and savable to JSON (camelCase names, enums as strings; unknown properties are rejected so typos do not pass silently).
+/// </summary>
+public sealed record QuantizationConfig
+{
+    /// <summary>Static (default) or dynamic quantization.</summary>
+    public QuantizationMode Mode { get; init; } = QuantizationMode.Static;
+
+    /// <summary>Activation data type (default uint8).</summary>
+    public ActivationType Activations { get; init; } = ActivationType.UInt8;
+
+    /// <summary>Symmetric activation encodings (zero point at the middle code); default asymmetric.</summary>
+    public bool SymmetricActivations { get; init; }
+
+    /// <summary>Weight data type (default int8).</summary>
+    public WeightType Weights { get; init; } = WeightType.Int8;
+
+    /// <summary>One scale per output channel (default) instead of one per tensor.</summary>
+    public bool PerChannelWeights { get; init; } = true;
+
+    /// <summary>Blocks of this many weights along the reduction axis share a scale (int4 weights); null: per-channel or per-tensor.</summary>
+    public int? WeightBlockSize { get; init; }
+
+    /// <summary>Default observer for activation ranges.</summary>
+    public ObserverKind Observer { get; init; } = ObserverKind.MinMax;
+
+    /// <summary>Percentile used by <see cref="ObserverKind.Percentile"/>.</summary>
+    public double Percentile { get; init; } = 99.99;
+
+    /// <summary>Observer overrides for individual tensors (tensor name → observer).</summary>
+    public IReadOnlyDictionary<string, ObserverKind> TensorObservers { get; init; } = new Dictionary<string, ObserverKind>();
+
+    /// <summary>Per-op-type overrides (op type → settings).</summary>
+    public IReadOnlyDictionary<string, OpTypeConfig> OpTypes { get; init; } = new Dictionary<string, OpTypeConfig>();
+
+    /// <summary>Nodes left in FP32 (by node name).</summary>
+    public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
+
+    /// <summary>
+    /// Op sequences fused by runtimes: no quantizer is placed between their members (for example Conv+Relu runs as one
+    /// QLinearConv with the ReLU folded into the output range).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>> Supergroups { get; init; } =
+        [["Conv", "Relu"], ["Conv", "Clip"], ["ConvTranspose", "Relu"], ["Gemm", "Relu"], ["MatMul", "Relu"], ["Add", "Relu"], ["Gemm", "Clip"], ["Add", "Clip"]];
+
+    /// <summary>Quantize model inputs that feed quantized ops.</summary>
+    public bool QuantizeModelInputs { get; init; } = true;
+
+    /// <summary>Quantize model outputs produced by quantized ops.</summary>
+    public bool QuantizeModelOutputs { get; init; } = true;
+
+    /// <summary>Quantize biases to int32 with scale = input scale × weight scale (what integer runtimes need).</summary>
+    public bool QuantizeBias { get; init; } = true;
+
+    /// <summary>Samples per ONNX Runtime call during calibration (models with a fixed batch of 1 run one at a time).</summary>
+    public int CalibrationBatchSize { get; init; } = 16;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
+    };
+
+    /// <summary>The configuration as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a configuration from JSON; missing members keep their defaults.</summary>
+    /// <exception cref="ArgumentException">The JSON is malformed, has an unknown member or an invalid value (the message names it).</exception>
+    public static QuantizationConfig FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        QuantizationConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<QuantizationConfig>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"Invalid quantization config{(e.Path is null ? "" : $" at '{e.Path}'")}: {e.Message}", nameof(json), e);
+        }
+
+        return (config ?? throw new ArgumentException("The quantization config is empty (null).", nameof(json))).Validated();
+    }
+
+    /// <summary>Reads a configuration from a JSON file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">The JSON is invalid (see <see cref="FromJson"/>).</exception>
+    public static QuantizationConfig Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return File.Exists(path) ? FromJson(File.ReadAllText(path)) : throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
+    }
+
+    /// <summary>Checks value ranges; returns this configuration.</summary>
+    /// <exception cref="ArgumentException">A value is out of range (the message names it).</exception>
+    public QuantizationConfig Validated()
+    {
+        if (Percentile is <= 50 or > 100 || double.IsNaN(Percentile))
+        {
+            throw new ArgumentException($"percentile must be in (50, 100]; got {Percentile}.", nameof(Percentile));
+        }
+
+        if (CalibrationBatchSize < 1)
+        {
+            throw new ArgumentException($"calibrationBatchSize must be at least 1; got {CalibrationBatchSize}.", nameof(CalibrationBatchSize));
+        }
+
+        foreach (var (op, c) in OpTypes.Select(kv => (kv.Key, (int?)kv.Value.WeightBlockSize)).Append(("default", WeightBlockSize)))
+        {
+            if (c is { } b && (b < 2 || (b & (b - 1)) != 0))
+            {
+                throw new ArgumentException($"weightBlockSize for '{op}' must be a power of two of at least 2; got {b}.", nameof(WeightBlockSize));
+            }
+        }
+
+        foreach (var group in Supergroups)
+        {
+            if (group is null || group.Count < 2)
+            {
+                throw new ArgumentException("every supergroup must list at least two op types.", nameof(Supergroups));
+            }
+        }
+
+        return this;
+    }
+
+    internal OpTypeConfig For(string opType) => OpTypes.TryGetValue(opType, out var c) ? c : new OpTypeConfig();
+
+    /// <summary>The weight scheme for one op, with its channel axis (or block axis) resolved.</summary>
+    internal QuantScheme WeightScheme(string opType, int channelAxis, int reductionAxis)
+    {
+        var c = For(opType);
+        var type = c.Weights ?? Weights;
+        int? block = c.WeightBlockSize ?? WeightBlockSize;
+        bool perChannel = c.PerChannelWeights ?? PerChannelWeights;
+        var granularity = block is { } b ? QuantGranularity.PerBlock(reductionAxis, b)
+            : perChannel ? QuantGranularity.PerChannel(channelAxis) : QuantGranularity.PerTensor;
+        return type switch
+        {
+            WeightType.Int4 => new QuantScheme(4, true, true, false, granularity),
+            WeightType.Int16 => new QuantScheme(16, true, true, true, granularity),
+            _ => new QuantScheme(8, true, true, true, granularity),
+        };
+    }
+
+    internal QuantScheme ActivationScheme(string? opType)
+    {
+        var type = (opType is null ? null : For(opType).Activations) ?? Activations;
+        return type switch
+        {
+            ActivationType.Int8 => new QuantScheme(8, true, SymmetricActivations),
+            ActivationType.UInt16 => new QuantScheme(16, false, SymmetricActivations),
+            ActivationType.Int16 => new QuantScheme(16, true, SymmetricActivations),
+            _ => new QuantScheme(8, false, SymmetricActivations),
+        };
+    }
+}

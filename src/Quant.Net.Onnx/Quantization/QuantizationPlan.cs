@@ -1,0 +1,215 @@
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>The role of a quantized tensor in the graph.</summary>
+public enum TensorRole
+{
+    /// <summary>A run-time tensor whose range comes from calibration.</summary>
+    Activation,
+
+    /// <summary>A weight initializer of Conv/ConvTranspose/Gemm/MatMul.</summary>
+    Weight,
+
+    /// <summary>A bias initializer, stored as int32 with scale = input scale × weight scale.</summary>
+    Bias,
+
+    /// <summary>A constant initializer feeding an element-wise op (quantized like an activation, range from its values).</summary>
+    Constant,
+}
+
+/// <summary>One tensor the quantizer will quantize.</summary>
+/// <param name="Name">Tensor name in the prepared FP32 model.</param>
+/// <param name="Role">Activation, weight, bias or constant.</param>
+/// <param name="Scheme">Bit width, signedness, symmetry and granularity (biases: the weight's granularity, 32 bits implied).</param>
+/// <param name="Node">The node that made the decision (consumer for inputs, producer for outputs).</param>
+/// <param name="Observer">Observer for activations.</param>
+/// <param name="SharesEncodingWith">For outputs of MaxPool/Reshape/...: the tensor whose encoding they reuse.</param>
+/// <param name="BiasInput">For biases: the node's activation input.</param>
+/// <param name="BiasWeight">For biases: the node's weight.</param>
+public sealed record PlannedTensor(string Name, TensorRole Role, QuantScheme Scheme, string Node, ObserverKind Observer = ObserverKind.MinMax,
+    string? SharesEncodingWith = null, string? BiasInput = null, string? BiasWeight = null);
+
+/// <summary>Which tensors of a prepared model are quantized, and how: the config applied to the graph.</summary>
+internal sealed class QuantizationPlan
+{
+    private readonly Dictionary<string, PlannedTensor> _tensors = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+
+    public IEnumerable<PlannedTensor> Tensors => _order.Select(n => _tensors[n]);
+
+    public IReadOnlyList<string> QuantizedNodes { get; private set; } = [];
+
+    public PlannedTensor? this[string name] => _tensors.GetValueOrDefault(name);
+
+    /// <summary>Tensors needing calibration (activations with their own encoding).</summary>
+    public IEnumerable<PlannedTensor> Observed => Tensors.Where(t => t.Role == TensorRole.Activation && t.SharesEncodingWith is null);
+
+    private void Add(PlannedTensor tensor)
+    {
+        if (_tensors.TryAdd(tensor.Name, tensor))
+        {
+            _order.Add(tensor.Name);
+        }
+    }
+
+    public static QuantizationPlan Build(OnnxModel prepared, QuantizationConfig config)
+    {
+        var graph = prepared.Graph;
+        var index = new GraphIndex(graph);
+        var nodes = graph.Node.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        foreach (var name in config.ExcludedNodes)
+        {
+            if (!nodes.ContainsKey(name))
+            {
+                throw new ArgumentException($"Excluded node '{name}' is not in the model.", nameof(config));
+            }
+        }
+
+        var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
+        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx" && OpCatalog.QuantizedInputCount(n.OpType) is not null;
+
+        // Tensors inside a supergroup (Conv -> Relu): never quantized; the group's tail output is.
+        var inside = new HashSet<string>(StringComparer.Ordinal);
+        var tails = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node.Where(Quantizable))
+        {
+            foreach (var group in config.Supergroups.Where(g => g[0] == node.OpType))
+            {
+                var chain = new List<NodeProto> { node };
+                for (int k = 1; k < group.Count; k++)
+                {
+                    var last = chain[^1];
+                    if (last.Output.Count == 0 || index.GraphOutputs.Contains(last.Output[0]) || index.Consumers(last.Output[0]) is not [var next]
+                        || next.OpType != group[k] || !Quantizable(next) || next.Input.Count == 0 || next.Input[0] != last.Output[0])
+                    {
+                        chain.Clear();
+                        break;
+                    }
+
+                    chain.Add(next);
+                }
+
+                if (chain.Count == group.Count)
+                {
+                    foreach (var member in chain.Take(chain.Count - 1))
+                    {
+                        inside.Add(member.Output[0]);
+                    }
+
+                    foreach (var member in chain.Skip(1))
+                    {
+                        tails.Add(member.Name);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        var plan = new QuantizationPlan();
+        var quantizedNodes = new List<string>();
+        var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
+        ObserverKind ObserverFor(string tensor) => config.TensorObservers.TryGetValue(tensor, out var o) ? o : config.Observer;
+        foreach (var node in graph.Node)
+        {
+            if (!Quantizable(node))
+            {
+                continue;
+            }
+
+            var settings = config.For(node.OpType);
+            var activation = config.ActivationScheme(node.OpType);
+            var role = OpCatalog.Weight(node);
+            bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
+            if (settings.QuantizeInputs ?? true)
+            {
+                int count = Math.Min(OpCatalog.QuantizedInputCount(node.OpType)!.Value, node.Input.Count);
+                for (int i = 0; i < count; i++)
+                {
+                    string t = node.Input[i];
+                    if (t.Length == 0 || inside.Contains(t) || !index.IsFloat(t))
+                    {
+                        continue;
+                    }
+
+                    if (index.Initializers.TryGetValue(t, out var init))
+                    {
+                        if (role is { } r && r.WeightInput == i)
+                        {
+                            int rank = init.Dims.Count;
+                            int channelAxis = r.ChannelAxis < 0 ? rank + r.ChannelAxis : r.ChannelAxis;
+                            int reductionAxis = node.OpType switch
+                            {
+                                "Conv" => 1,
+                                "ConvTranspose" => 0,
+                                "Gemm" => OpCatalog.Attribute(node, "transB", 0L) != 0 ? 1 : 0,
+                                _ => rank - 2,
+                            };
+                            var scheme = config.WeightScheme(node.OpType, channelAxis, reductionAxis);
+                            if (rank < 2 || (scheme.Granularity.Kind == QuantGranularityKind.PerBlock && init.Dims[reductionAxis] % scheme.Granularity.BlockSize != 0 && rank < 2))
+                            {
+                                scheme = scheme.WithGranularity(QuantGranularity.PerTensor);
+                            }
+
+                            plan.Add(new PlannedTensor(t, TensorRole.Weight, scheme, node.Name));
+                        }
+                        else
+                        {
+                            plan.Add(new PlannedTensor(t, TensorRole.Constant, activation, node.Name));
+                        }
+                    }
+                    else
+                    {
+                        if (index.GraphInputs.Contains(t) && !config.QuantizeModelInputs)
+                        {
+                            continue;
+                        }
+
+                        plan.Add(new PlannedTensor(t, TensorRole.Activation, activation, node.Name, ObserverFor(t)));
+                    }
+
+                    quantized = true;
+                }
+            }
+
+            if (!quantized)
+            {
+                continue;
+            }
+
+            quantizedNodes.Add(node.Name);
+            quantizedSet.Add(node.Name);
+            if (settings.QuantizeOutput ?? true)
+            {
+                foreach (var output in node.OpType == "Split" ? node.Output : node.Output.Take(1))
+                {
+                    if (output.Length == 0 || inside.Contains(output) || !index.IsFloat(output) || (index.GraphOutputs.Contains(output) && !config.QuantizeModelOutputs))
+                    {
+                        continue;
+                    }
+
+                    if (OpCatalog.SharesInputEncoding(node.OpType) && plan[node.Input[0]] is { Role: TensorRole.Activation } source)
+                    {
+                        plan.Add(new PlannedTensor(output, TensorRole.Activation, source.Scheme, node.Name, source.Observer, source.SharesEncodingWith ?? source.Name));
+                    }
+                    else
+                    {
+                        plan.Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(output)));
+                    }
+                }
+            }
+
+            if (config.QuantizeBias && role is { BiasInput: >= 0 } br && node.Input.Count > br.BiasInput && node.Input[br.BiasInput] is { Length: > 0 } bias
+                && index.Initializers.TryGetValue(bias, out var biasInit) && biasInit.Dims.Count == 1 && index.IsFloat(bias)
+                && plan[node.Input[br.WeightInput]] is { Role: TensorRole.Weight } weight && weight.Scheme.Granularity.Kind != QuantGranularityKind.PerBlock
+                && plan[node.Input[0]] is { Role: TensorRole.Activation } input)
+            {
+                plan.Add(new PlannedTensor(bias, TensorRole.Bias, weight.Scheme, node.Name, BiasInput: input.Name, BiasWeight: weight.Name));
+            }
+        }
+
+        plan.QuantizedNodes = quantizedNodes;
+        return plan;
+    }
+}
