@@ -1,0 +1,182 @@
+using FluentAssertions;
+using Quant.Net.Onnx.Tests.Support;
+using static Quant.Net.Onnx.Tests.Support.GraphBuilder;
+
+namespace Quant.Net.Onnx.Tests.Onnx;
+
+/// <summary>
+/// One model per supported op pattern: the QDQ model loads in ONNX Runtime, runs (fused integer kernels where ORT has
+/// them), and agrees with our own fake-quant simulation of the same encodings within one output quantization step.
+/// </summary>
+public sealed class QdqPatternTests
+{
+    public static TheoryData<string> Patterns => new(["conv", "conv-relu", "depthwise-conv", "strided-conv-nobias", "gemm-relu", "gemm-notrans", "matmul",
+        "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm"]);
+
+    internal static (OnnxModel Model, int[] Shape) Build(string pattern)
+    {
+        var g = new GraphBuilder(seed: pattern.Length);
+        string x;
+        int[] shape;
+        string y;
+        switch (pattern)
+        {
+            case "conv":
+                x = g.Input("x", 1, 3, 9, 7);
+                shape = [1, 3, 9, 7];
+                y = g.Conv(x, 3, 8, output: "y");
+                g.Output(y);
+                break;
+            case "conv-relu":
+                x = g.Input("x", 1, 4, 8, 8);
+                shape = [1, 4, 8, 8];
+                y = g.Node("Relu", [g.Conv(x, 4, 6)], "y");
+                g.Output(y);
+                break;
+            case "depthwise-conv":
+                x = g.Input("x", 1, 8, 6, 6);
+                shape = [1, 8, 6, 6];
+                y = g.Conv(x, 8, 8, group: 8, output: "y");
+                g.Output(y);
+                break;
+            case "strided-conv-nobias":
+                x = g.Input("x", 1, 5, 11, 11);
+                shape = [1, 5, 11, 11];
+                y = g.Conv(x, 5, 7, kernel: 3, stride: 2, bias: false, output: "y");
+                g.Output(y);
+                break;
+            case "gemm-relu":
+                x = g.Input("x", 1, 24);
+                shape = [1, 24];
+                y = g.Node("Relu", [g.Gemm(x, 24, 10)], "y");
+                g.Output(y);
+                break;
+            case "gemm-notrans":
+                x = g.Input("x", 1, 17);
+                shape = [1, 17];
+                y = g.Gemm(x, 17, 9, transB: false, output: "y");
+                g.Output(y);
+                break;
+            case "matmul":
+                x = g.Input("x", 1, 16);
+                shape = [1, 16];
+                y = g.Node("MatMul", [x, g.Random("w", 0.4f, 16, 12)], "y");
+                g.Output(y);
+                break;
+            case "add-const-relu":
+                x = g.Input("x", 1, 4, 5, 5);
+                shape = [1, 4, 5, 5];
+                y = g.Node("Relu", [g.Node("Add", [x, g.Random("c", 0.5f, 1, 4, 1, 1)])], "y");
+                g.Output(y);
+                break;
+            case "mul-const":
+                x = g.Input("x", 1, 6);
+                shape = [1, 6];
+                y = g.Node("Mul", [x, g.Random("c", 2f, 1, 6)], "y");
+                g.Output(y);
+                break;
+            case "maxpool":
+                x = g.Input("x", 1, 3, 8, 8);
+                shape = [1, 3, 8, 8];
+                y = g.Node("MaxPool", [x], "y", All(Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
+                g.Output(y);
+                break;
+            case "averagepool":
+                x = g.Input("x", 1, 3, 8, 8);
+                shape = [1, 3, 8, 8];
+                y = g.Node("AveragePool", [x], "y", All(Ints("kernel_shape", 3, 3), Ints("strides", 1, 1)));
+                g.Output(y);
+                break;
+            case "globalaveragepool":
+                x = g.Input("x", 1, 5, 6, 6);
+                shape = [1, 5, 6, 6];
+                y = g.Node("GlobalAveragePool", [x], "y");
+                g.Output(y);
+                break;
+            case "sigmoid":
+                x = g.Input("x", 1, 32);
+                shape = [1, 32];
+                y = g.Node("Sigmoid", [x], "y");
+                g.Output(y);
+                break;
+            default:
+                x = g.Input("x", 1, 2, 4, 4);
+                shape = [1, 2, 4, 4];
+                y = g.Gemm(g.Node("Flatten", [x]), 32, 5, output: "y");
+                g.Output(y);
+                break;
+        }
+
+        return (g.Build(), shape);
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void Qdq_model_runs_in_onnx_runtime_and_matches_our_fake_quant_simulation_within_one_step(string pattern)
+    {
+        var (model, shape) = Build(pattern);
+        var calibration = Samples.For("x", shape, 24, seed: 3, scale: 2f);
+        var result = OnnxQuantizer.Quantize(model, calibration);
+
+        result.QuantizedNodes.Should().NotBeEmpty();
+        result.Model.Nodes.Should().Contain(n => n.OpType == "QuantizeLinear").And.Contain(n => n.OpType == "DequantizeLinear");
+        var test = Samples.For("x", shape, 6, seed: 11, scale: 2f);
+        float step = Simulation.OutputStep(result);
+        using var ort = new ModelRunner(result.Model, intraOpThreads: 1);
+        foreach (var sample in test.GetSamples())
+        {
+            var actual = ort.Run(sample)["y"].Data;
+            var expected = Simulation.Run(result, "x", sample["x"]);
+            actual.Length.Should().Be(expected.Length);
+            for (int i = 0; i < actual.Length; i++)
+            {
+                Math.Abs(actual[i] - expected[i]).Should().BeLessThanOrEqualTo(step * 1.001f, $"{pattern}: element {i} ({actual[i]} vs {expected[i]}, step {step})");
+            }
+        }
+    }
+
+    [Fact]
+    public void Weights_are_int8_per_channel_with_axis_and_biases_int32_with_input_times_weight_scale()
+    {
+        var (model, shape) = Build("conv");
+        var result = OnnxQuantizer.Quantize(model, Samples.For("x", shape, 8));
+        var proto = result.Model.Proto.Graph;
+        var weight = result.Encodings.Single(e => e.Tensor.Role == TensorRole.Weight);
+        var bias = result.Encodings.Single(e => e.Tensor.Role == TensorRole.Bias);
+        var input = result.Encodings.Single(e => e.Tensor.Name == "x");
+        weight.Encoding!.Count.Should().Be(8);
+        weight.Encoding.ZeroPoints.ToArray().Should().OnlyContain(z => z == 0);
+        proto.Initializer.Single(i => i.Name == weight.Tensor.Name + "_quantized").DataType.Should().Be((int)Protobuf.TensorProto.Types.DataType.Int8);
+        proto.Initializer.Single(i => i.Name == bias.Tensor.Name + "_quantized").DataType.Should().Be((int)Protobuf.TensorProto.Types.DataType.Int32);
+        for (int c = 0; c < 8; c++)
+        {
+            bias.BiasScales![c].Should().Be(input.Encoding!.Scales[0] * weight.Encoding.Scales[c]);
+        }
+
+        var dq = proto.Node.Single(n => n.OpType == "DequantizeLinear" && n.Output[0] == weight.Tensor.Name);
+        dq.Attribute.Single(a => a.Name == "axis").I.Should().Be(0);
+        proto.Initializer.Should().NotContain(i => i.Name == weight.Tensor.Name, "the float weight is replaced");
+    }
+
+    [Fact]
+    public void Onnx_runtime_fuses_conv_relu_into_an_integer_kernel()
+    {
+        var (model, shape) = Build("conv-relu");
+        var result = OnnxQuantizer.Quantize(model, Samples.For("x", shape, 8));
+        string path = Path.Combine(Path.GetTempPath(), $"qn-fused-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { OptimizedModelFilePath = path, GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
+            using (new Microsoft.ML.OnnxRuntime.InferenceSession(result.Model.ToBytes(), options))
+            {
+            }
+
+            var optimized = OnnxModel.Load(path);
+            optimized.Nodes.Select(n => n.OpType).Should().Contain("QLinearConv").And.NotContain("Conv").And.NotContain("Relu");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
