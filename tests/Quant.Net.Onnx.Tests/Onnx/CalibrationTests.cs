@@ -1,0 +1,163 @@
+using FluentAssertions;
+using Quant.Net.Onnx.Tests.Support;
+
+namespace Quant.Net.Onnx.Tests.Onnx;
+
+public sealed class CalibrationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("qn-cal-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static OnnxModel DynamicBatchConv()
+    {
+        var g = new GraphBuilder(seed: 3);
+        string x = g.Input("x", 0, 2, 6, 6);
+        g.Output(g.Node("Relu", [g.Conv(x, 2, 4)], "y"), 0, 4, 6, 6);
+        return g.Build();
+    }
+
+    [Fact]
+    public void Batched_and_one_by_one_calibration_give_the_same_encodings_and_report_progress()
+    {
+        var model = DynamicBatchConv();
+        var data = Samples.For("x", [1, 2, 6, 6], 37, scale: 3f);
+        var progress = new List<QuantizationProgress>();
+        var batched = OnnxQuantizer.Quantize(model, data, new QuantizationConfig { CalibrationBatchSize = 16 }, progress: new SyncProgress(progress));
+        var single = OnnxQuantizer.Quantize(model, data, new QuantizationConfig { CalibrationBatchSize = 1 });
+
+        batched.Encodings.Select(e => (e.Tensor.Name, e.Encoding?.Scales.ToArray().Sum(), e.Encoding?.ZeroPoints.ToArray().Sum()))
+            .Should().Equal(single.Encodings.Select(e => (e.Tensor.Name, e.Encoding?.Scales.ToArray().Sum(), e.Encoding?.ZeroPoints.ToArray().Sum())));
+        progress.Select(p => p.Done).Should().Equal(0, 16, 32, 37);
+        progress.Should().OnlyContain(p => p.Total == 37 && p.Stage == "calibration");
+    }
+
+    [Fact]
+    public void Every_observer_kind_produces_a_runnable_model()
+    {
+        var model = DynamicBatchConv();
+        var data = Samples.For("x", [1, 2, 6, 6], 8);
+        foreach (var kind in Enum.GetValues<ObserverKind>())
+        {
+            var result = OnnxQuantizer.Quantize(model, data, new QuantizationConfig { Observer = kind });
+            using var runner = new ModelRunner(result.Model);
+            runner.Run(data.GetSamples().First())["y"].Data.Should().OnlyContain(v => float.IsFinite(v), kind.ToString());
+        }
+    }
+
+    [Fact]
+    public void Samples_with_wrong_names_shapes_or_types_are_rejected_naming_the_input()
+    {
+        var model = DynamicBatchConv();
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, InMemoryCalibrationData.ForSingleInput("image", [InputTensor.FromFloats(new float[72], 1, 2, 6, 6)])))
+            .Should().Throw<InvalidDataException>().WithMessage("*'image'*does not have*");
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats(new float[75], 1, 3, 5, 5)])))
+            .Should().Throw<InvalidDataException>().WithMessage("*'x' has shape [1, 3, 5, 5]*");
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromInt64(new long[72], 1, 2, 6, 6)])))
+            .Should().Throw<InvalidDataException>().WithMessage("*'x' is INT64*FLOAT*");
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, new InMemoryCalibrationData([])))
+            .Should().Throw<InvalidDataException>().WithMessage("*no samples*");
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, null)).Should().Throw<ArgumentNullException>().WithMessage("*calibration*");
+    }
+
+    [Fact]
+    public void Calibration_can_be_cancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(DynamicBatchConv(), Samples.For("x", [1, 2, 6, 6], 8), cancellationToken: cts.Token))
+            .Should().Throw<OperationCanceledException>();
+    }
+
+    [Fact]
+    public void A_folder_of_npy_files_is_read_per_input_and_checked()
+    {
+        var model = DynamicBatchConv();
+        var random = new Random(1);
+        for (int i = 0; i < 5; i++)
+        {
+            NpyFile.Write(Path.Combine(_dir, $"x.{i:D3}.npy"), [.. Enumerable.Range(0, 72).Select(_ => (float)random.NextDouble())], [1, 2, 6, 6]);
+        }
+
+        var data = FolderCalibrationData.Open(_dir, model);
+        data.Count.Should().Be(5);
+        var first = data.GetSamples().First();
+        first["x"].Shape.Should().Equal(1, 2, 6, 6);
+        NpyFile.Read(Path.Combine(_dir, "x.000.npy")).Floats().Should().Equal(first["x"].Floats());
+        OnnxQuantizer.Quantize(model, data).Model.Nodes.Should().Contain(n => n.OpType == "QuantizeLinear");
+
+        File.WriteAllBytes(Path.Combine(_dir, "x.bad.npy"), [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, 4, 0, (byte)'{', (byte)'}', 0, 0]);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, FolderCalibrationData.Open(_dir, model))).Should().Throw<InvalidDataException>().WithMessage("*x.bad.npy*");
+    }
+
+    [Fact]
+    public void Multi_input_npy_folders_need_every_input_per_sample()
+    {
+        var g = new GraphBuilder();
+        g.Output(g.Node("Add", [g.Input("a", 1, 4), g.Input("b", 1, 4)], "y"));
+        var model = g.Build();
+        NpyFile.Write(Path.Combine(_dir, "a.s1.npy"), [1, 2, 3, 4], [1, 4]);
+        NpyFile.Write(Path.Combine(_dir, "b.s1.npy"), [1, 2, 3, 4], [1, 4]);
+        NpyFile.Write(Path.Combine(_dir, "a.s2.npy"), [1, 2, 3, 4], [1, 4]);
+        FluentActions.Invoking(() => FolderCalibrationData.Open(_dir, model)).Should().Throw<InvalidDataException>().WithMessage("*'s2'*b*");
+        File.Delete(Path.Combine(_dir, "a.s2.npy"));
+        var result = OnnxQuantizer.Quantize(model, FolderCalibrationData.Open(_dir, model));
+        result.Encodings.Select(e => e.Tensor.Name).Should().Contain(["a", "b", "y"]);
+    }
+
+    [Fact]
+    public void An_image_folder_is_decoded_resized_and_normalized_for_the_input()
+    {
+        var g = new GraphBuilder();
+        g.Output(g.Node("Relu", [g.Conv(g.Input("img", 1, 3, 8, 8), 3, 2)], "y"));
+        var model = g.Build();
+        Bmp.Write(Path.Combine(_dir, "a.bmp"), 16, 16, (x, y) => (255, 0, 0));
+        Bmp.Write(Path.Combine(_dir, "b.bmp"), 5, 7, (x, y) => ((byte)(x * 50), (byte)(y * 30), 128));
+        var data = FolderCalibrationData.Open(_dir, model, mean: [0.5f], std: [0.5f]);
+        var red = data.GetSamples().First()["img"];
+        red.Shape.Should().Equal(1, 3, 8, 8);
+        red.Floats()[..64].Should().OnlyContain(v => Math.Abs(v - 1f) < 1e-6f, "red 255 -> 1 -> (1 - 0.5) / 0.5");
+        red.Floats()[64..].Should().OnlyContain(v => Math.Abs(v + 1f) < 1e-6f);
+        OnnxQuantizer.Quantize(model, data).QuantizedNodes.Should().NotBeEmpty();
+
+        File.WriteAllText(Path.Combine(_dir, "c.png"), "not an image");
+        FluentActions.Invoking(() => FolderCalibrationData.Open(_dir, model).GetSamples().ToList()).Should().Throw<InvalidDataException>().WithMessage("*c.png*");
+    }
+
+    private sealed class SyncProgress(List<QuantizationProgress> into) : IProgress<QuantizationProgress>
+    {
+        public void Report(QuantizationProgress value) => into.Add(value);
+    }
+}
+
+/// <summary>Writes 24-bit BMP files (a format the image decoder reads and tests can produce without a library).</summary>
+internal static class Bmp
+{
+    public static void Write(string path, int width, int height, Func<int, int, (byte R, byte G, byte B)> pixel)
+    {
+        int stride = ((width * 3) + 3) & ~3;
+        var bytes = new byte[54 + (stride * height)];
+        bytes[0] = (byte)'B';
+        bytes[1] = (byte)'M';
+        BitConverter.TryWriteBytes(bytes.AsSpan(2), bytes.Length);
+        BitConverter.TryWriteBytes(bytes.AsSpan(10), 54);
+        BitConverter.TryWriteBytes(bytes.AsSpan(14), 40);
+        BitConverter.TryWriteBytes(bytes.AsSpan(18), width);
+        BitConverter.TryWriteBytes(bytes.AsSpan(22), height);
+        BitConverter.TryWriteBytes(bytes.AsSpan(26), (short)1);
+        BitConverter.TryWriteBytes(bytes.AsSpan(28), (short)24);
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                var (r, g, b) = pixel(x, height - 1 - y);
+                int o = 54 + (y * stride) + (x * 3);
+                bytes[o] = b;
+                bytes[o + 1] = g;
+                bytes[o + 2] = r;
+            }
+        }
+
+        File.WriteAllBytes(path, bytes);
+    }
+}
