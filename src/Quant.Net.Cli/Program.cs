@@ -17,9 +17,10 @@ internal static class Program
         Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
         """;
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(AnsiConsole.Console, args);
+
+    internal static int Run(IAnsiConsole console, string[] args)
     {
-        var console = AnsiConsole.Console;
         try
         {
             string command = args.Length == 0 ? "quantize" : args[0];
@@ -33,8 +34,7 @@ internal static class Program
                     console.WriteLine(Usage);
                     return 0;
                 default:
-                    console.MarkupLineInterpolated($"[red]error:[/] unknown command '{command}'. Run 'quant --help'.");
-                    return 2;
+                    throw new UsageException($"unknown command '{command}'. Run 'quant --help'.");
             }
         }
         catch (UsageException e)

@@ -1,0 +1,92 @@
+using System.Globalization;
+using FluentAssertions;
+using Quant.Net.Cli;
+using Quant.Net.Onnx.Tests.Support;
+using Spectre.Console;
+
+namespace Quant.Net.Onnx.Tests.Cli;
+
+public sealed class QuantizeCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("qn-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 200;
+        int code = Program.Run(console, args);
+        return (code, writer.ToString());
+    }
+
+    [Fact]
+    public void With_no_arguments_it_quantizes_the_shipped_model_and_compares_with_fp32()
+    {
+        var (code, output) = Run("quantize", "--output", Path.Combine(_dir, "fashion.int8.onnx"), "--encodings", Path.Combine(_dir, "fashion.encodings"));
+
+        code.Should().Be(0, output);
+        output.Should().Contain("3 BatchNorm folded").And.Contain("model size").And.Contain("latency").And.Contain("where the error enters");
+        string row = output.Split('\n').Single(l => l.Contains("top-1 accuracy", StringComparison.Ordinal));
+        var cells = row.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        double fp32 = double.Parse(cells[1].TrimEnd('%'), CultureInfo.InvariantCulture), int8 = double.Parse(cells[2].TrimEnd('%'), CultureInfo.InvariantCulture);
+        fp32.Should().BeGreaterThan(90);
+        int8.Should().BeGreaterThan(fp32 - 1.0, "W8A8 stays within a point of FP32 on the 500 shipped test images");
+        OnnxModel.Load(Path.Combine(_dir, "fashion.int8.onnx")).Nodes.Should().Contain(n => n.OpType == "QuantizeLinear");
+        AimetEncodingsFile.Load(Path.Combine(_dir, "fashion.encodings")).Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public void A_user_model_with_an_npy_calibration_folder_is_quantized_to_the_output_path()
+    {
+        var (model, shape) = Onnx.QdqPatternTests.Build("conv-relu");
+        string modelPath = Path.Combine(_dir, "m.onnx"), calibration = Path.Combine(_dir, "cal"), output = Path.Combine(_dir, "m.int8.onnx");
+        model.Save(modelPath);
+        Directory.CreateDirectory(calibration);
+        int i = 0;
+        foreach (var s in Samples.For("x", shape, 6).GetSamples())
+        {
+            NpyFile.Write(Path.Combine(calibration, $"sample{i++}.npy"), s["x"].Floats(), shape);
+        }
+
+        var (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--output", output, "--observer", "mse", "--per-tensor", "--encodings", output + ".json", "--encodings-version", "0.6.1");
+        code.Should().Be(0, text);
+        text.Should().Contain("wrote").And.Contain("SQNR");
+        OnnxModel.Load(output).Nodes.Should().Contain(n => n.OpType == "DequantizeLinear");
+        File.ReadAllText(output + ".json").Should().Contain("\"0.6.1\"");
+    }
+
+    [Theory]
+    [InlineData(1, "quantize", "missing.onnx", "--calibration", ".", "--output", "x.onnx")]
+    [InlineData(2, "quantize", "--weights", "int3")]
+    [InlineData(2, "quantize", "--frobnicate")]
+    [InlineData(2, "quantize", "model.onnx", "--calibration", "dir")]
+    [InlineData(2, "nonsense")]
+    public void Bad_input_exits_non_zero_with_a_one_line_error(int expected, params string[] args)
+    {
+        var (code, output) = Run(args);
+        code.Should().Be(expected);
+        output.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("error:");
+    }
+
+    [Fact]
+    public void A_garbage_model_gives_exit_code_1_and_writes_nothing()
+    {
+        string modelPath = Path.Combine(_dir, "garbage.onnx"), output = Path.Combine(_dir, "out.onnx");
+        File.WriteAllText(modelPath, "this is not a model");
+        Directory.CreateDirectory(Path.Combine(_dir, "cal"));
+        var (code, text) = Run("quantize", modelPath, "--calibration", Path.Combine(_dir, "cal"), "--output", output);
+        code.Should().Be(1);
+        text.Should().Contain("garbage.onnx");
+        File.Exists(output).Should().BeFalse();
+        Directory.GetFiles(_dir).Should().NotContain(f => f.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_command_has_help()
+    {
+        Run("quantize", "--help").Output.Should().Contain("--calibration").And.Contain("--observer");
+        Run("--help").Output.Should().Contain("quantize").And.Contain("demo");
+    }
+}
