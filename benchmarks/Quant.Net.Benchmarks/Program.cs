@@ -12,6 +12,12 @@ internal static class Program
             Observers.ObserverAccuracyReport.Run();
             return;
         }
+
+        if (args is ["model-report"])
+        {
+            Onnx.ModelQuantizationReport.Run();
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args,
             DefaultConfig.Instance.WithOptions(ConfigOptions.JoinSummary).AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams));
     }

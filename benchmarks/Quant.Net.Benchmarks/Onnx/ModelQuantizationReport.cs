@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using Quant.Net.Onnx;
+
+namespace Quant.Net.Benchmarks.Onnx;
+
+/// <summary>
+/// `dotnet run -c Release -- model-report`: the accuracy side of the ONNX adapter on real data. Fashion-MNIST: the
+/// shipped CNN, FP32 vs quantized accuracy on the full 10k test set. ResNet-18: W8A8 per-channel feature cosine and
+/// SQNR vs FP32 on natural photographs, plus per-layer SQNR. Latency is measured separately by ResNet18Benchmarks.
+/// </summary>
+internal static class ModelQuantizationReport
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static void Run()
+    {
+        FashionMnist();
+        ResNet18();
+    }
+
+    private static void FashionMnist()
+    {
+        var model = Quant.Net.Cli.DefaultModel.Load();
+        var (train, _) = RealModels.FashionMnist(train: true, count: 1000);
+        var (test, labels) = RealModels.FashionMnist(train: false);
+        var calibration = InMemoryCalibrationData.ForSingleInput("image", train);
+        double fp32 = Accuracy(model, test, labels);
+        Console.WriteLine($"Fashion-MNIST CNN, full test set ({test.Count} images); calibration: first 1000 training images");
+        Console.WriteLine("| model | top-1 accuracy | Δ vs FP32 | initializer bytes |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        Console.WriteLine($"| FP32 | {fp32.ToString("F2", Inv)}% | | {model.InitializerBytes:N0} |");
+        foreach (var (name, config) in new (string, QuantizationConfig)[]
+        {
+            ("W8A8 per-channel, MinMax", new QuantizationConfig()),
+            ("W8A8 per-tensor, MinMax", new QuantizationConfig { PerChannelWeights = false }),
+            ("W8A8 per-channel, MSE", new QuantizationConfig { Observer = ObserverKind.Mse }),
+            ("W8A8 per-channel, entropy", new QuantizationConfig { Observer = ObserverKind.Entropy }),
+            ("W8A16 per-channel", new QuantizationConfig { Activations = ActivationType.Int16 }),
+            ("W4A8 per-channel (nearest; AdaRound comes with PTQ techniques)", new QuantizationConfig { Weights = WeightType.Int4 }),
+            ("dynamic int8 (Gemm only)", new QuantizationConfig { Mode = QuantizationMode.Dynamic }),
+        })
+        {
+            var result = OnnxQuantizer.Quantize(model, calibration, config);
+            double accuracy = Accuracy(result.Model, test, labels);
+            Console.WriteLine($"| {name} | {accuracy.ToString("F2", Inv)}% | {(accuracy - fp32).ToString("+0.00;-0.00", Inv)} pt | {result.Model.InitializerBytes:N0} |");
+        }
+
+        Console.WriteLine();
+    }
+
+    private static void ResNet18()
+    {
+        var model = OnnxModel.Load(RealModels.ResNet18Path);
+        var (calibration, evaluation) = RealModels.ResNetInputs();
+        string input = model.Inputs[0].Name;
+        var sw = Stopwatch.StartNew();
+        var result = OnnxQuantizer.Quantize(model, InMemoryCalibrationData.ForSingleInput(input, calibration));
+        var quantizeTime = sw.Elapsed;
+        var report = ModelComparer.Compare(model, result, InMemoryCalibrationData.ForSingleInput(input, evaluation), latencyThreads: 1, latencyRuns: 30);
+        var o = report.Outputs[0];
+        Console.WriteLine($"ResNet-18 (CNTK, opset {model.OpsetVersion} -> {result.Preparation.OpsetTo}, {result.Preparation.FoldedBatchNorms.Count} BatchNorms folded), W8A8 per-channel, MinMax;");
+        Console.WriteLine($"calibration: {calibration.Count} crops, evaluation: {evaluation.Count} other crops of {RealModels.SkimageFolder} photographs; quantized in {quantizeTime.TotalSeconds.ToString("F1", Inv)} s");
+        Console.WriteLine($"| metric | value |");
+        Console.WriteLine($"| --- | ---: |");
+        Console.WriteLine($"| feature cosine similarity vs FP32 | {o.CosineSimilarity.ToString("F5", Inv)} |");
+        Console.WriteLine($"| feature SQNR vs FP32 | {o.SqnrDecibels.ToString("F1", Inv)} dB |");
+        Console.WriteLine($"| model bytes FP32 / INT8 | {report.Fp32ModelBytes:N0} / {report.QuantizedModelBytes:N0} ({((double)report.QuantizedModelBytes / report.Fp32ModelBytes).ToString("F2", Inv)}×) |");
+        Console.WriteLine($"| latency batch 1, 1 thread FP32 / INT8 (median of 30) | {report.Fp32Latency.TotalMilliseconds.ToString("F2", Inv)} / {report.QuantizedLatency.TotalMilliseconds.ToString("F2", Inv)} ms ({(report.QuantizedLatency / report.Fp32Latency).ToString("F2", Inv)}×) |");
+        Console.WriteLine();
+        Console.WriteLine("| per-layer tensor | node | SQNR dB | cosine |");
+        Console.WriteLine("| --- | --- | ---: | ---: |");
+        foreach (var l in report.Layers)
+        {
+            Console.WriteLine($"| {l.Tensor} | {l.Node} | {l.SqnrDecibels.ToString("F1", Inv)} | {l.CosineSimilarity.ToString("F5", Inv)} |");
+        }
+    }
+
+    internal static double Accuracy(OnnxModel model, List<InputTensor> images, byte[] labels)
+    {
+        using var runner = new ModelRunner(model);
+        int correct = 0;
+        for (int start = 0; start < images.Count; start += 500)
+        {
+            var batch = images.Skip(start).Take(500).ToList();
+            var data = batch.SelectMany(b => (float[])b.Data).ToArray();
+            var logits = runner.Run(new Dictionary<string, InputTensor> { ["image"] = InputTensor.FromFloats(data, batch.Count, 1, 28, 28) })[runner.OutputNames[0]].Data;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var row = logits.AsSpan(i * 10, 10);
+                int best = 0;
+                for (int c = 1; c < 10; c++)
+                {
+                    best = row[c] > row[best] ? c : best;
+                }
+
+                correct += best == labels[start + i] ? 1 : 0;
+            }
+        }
+
+        return 100.0 * correct / images.Count;
+    }
+}
