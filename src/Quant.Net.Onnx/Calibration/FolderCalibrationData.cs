@@ -11,21 +11,22 @@ public sealed record DecodedImage(int Width, int Height, int Channels, byte[] Pi
 
 /// <summary>
 /// Calibration samples from a folder: NumPy <c>.npy</c> files (one sample per file, named
-/// <c>&lt;input name&gt;.&lt;anything&gt;.npy</c>; a model with one input may use any names) or image files
-/// (PNG, JPEG, BMP, GIF, TGA) for a model with one image input. Files are read lazily, in name order.
+/// <c>&lt;input name&gt;.&lt;anything&gt;.npy</c>; a model with one input may use any names), raw little-endian float32
+/// files (<c>.raw</c> or <c>.bin</c>, same naming, holding exactly one sample of the input's shape with batch 1), or
+/// image files (PNG, JPEG, BMP, GIF, TGA) for a model with one image input. Files are read lazily, in name order.
 /// </summary>
 public sealed class FolderCalibrationData : ICalibrationDataSource
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga"];
     private readonly List<List<(string Input, string Path)>> _samples;
     private readonly Func<DecodedImage, InputTensor>? _preprocess;
-    private readonly string? _imageInput;
+    private readonly Dictionary<string, OnnxValueInfo> _inputs;
 
-    private FolderCalibrationData(List<List<(string, string)>> samples, Func<DecodedImage, InputTensor>? preprocess, string? imageInput)
+    private FolderCalibrationData(List<List<(string, string)>> samples, Func<DecodedImage, InputTensor>? preprocess, IReadOnlyList<OnnxValueInfo> inputs)
     {
         _samples = samples;
         _preprocess = preprocess;
-        _imageInput = imageInput;
+        _inputs = inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
     }
 
     /// <inheritdoc/>
@@ -49,12 +50,12 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
 
         var inputs = model.Inputs;
         var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
-        var npy = files.Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)).ToList();
+        var npy = files.Where(f => Path.GetExtension(f).ToLowerInvariant() is ".npy" or ".raw" or ".bin").ToList();
         if (npy.Count > 0)
         {
             if (inputs.Count == 1 && !npy.Any(f => Path.GetFileName(f).StartsWith(inputs[0].Name + ".", StringComparison.Ordinal)))
             {
-                return new FolderCalibrationData([.. npy.Select(f => new List<(string, string)> { (inputs[0].Name, f) })], null, null);
+                return new FolderCalibrationData([.. npy.Select(f => new List<(string, string)> { (inputs[0].Name, f) })], null, inputs);
             }
 
             var groups = new SortedDictionary<string, List<(string, string)>>(StringComparer.Ordinal);
@@ -63,7 +64,7 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
                 string name = Path.GetFileName(file);
                 var input = inputs.Where(i => name.StartsWith(i.Name + ".", StringComparison.Ordinal)).MaxBy(i => i.Name.Length)
                     ?? throw new InvalidDataException($"Calibration file '{name}' does not start with a model input name followed by '.' (inputs: {string.Join(", ", inputs.Select(i => i.Name))}).");
-                string id = name[(input.Name.Length + 1)..^4];
+                string id = Path.GetFileNameWithoutExtension(name)[(input.Name.Length + 1)..];
                 if (!groups.TryGetValue(id, out var list))
                 {
                     groups[id] = list = [];
@@ -81,7 +82,7 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
                 }
             }
 
-            return new FolderCalibrationData([.. groups.Values], null, null);
+            return new FolderCalibrationData([.. groups.Values], null, inputs);
         }
 
         var images = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).ToList();
@@ -96,7 +97,7 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
         }
 
         var preprocess = imagePreprocess ?? ImagePreprocessing.ForInput(inputs[0], mean, std);
-        return new FolderCalibrationData([.. images.Select(f => new List<(string, string)> { (inputs[0].Name, f) })], preprocess, inputs[0].Name);
+        return new FolderCalibrationData([.. images.Select(f => new List<(string, string)> { (inputs[0].Name, f) })], preprocess, inputs);
     }
 
     /// <inheritdoc/>
@@ -108,13 +109,31 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
             var result = new Dictionary<string, InputTensor>(StringComparer.Ordinal);
             foreach (var (input, path) in sample)
             {
-                result[input] = _preprocess is null ? NpyFile.Read(path) : _preprocess(ImagePreprocessing.Decode(path));
+                result[input] = _preprocess is not null ? _preprocess(ImagePreprocessing.Decode(path))
+                    : path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? NpyFile.Read(path) : ReadRaw(path, _inputs[input]);
             }
 
             yield return result;
         }
+    }
 
-        _ = _imageInput;
+    /// <summary>A raw little-endian float32 file holding one sample: the input's shape with a free batch dimension of 1.</summary>
+    private static InputTensor ReadRaw(string path, OnnxValueInfo input)
+    {
+        if (input.ElementType != "FLOAT" || input.Shape.Skip(1).Any(d => d is null))
+        {
+            throw new InvalidDataException($"'{Path.GetFileName(path)}': raw files need a float input with fixed dimensions after the batch; '{input}' is not. Use .npy files.");
+        }
+
+        int[] shape = [.. input.Shape.Select((d, i) => i == 0 && d is null ? 1 : (int)d!.Value)];
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != count * 4)
+        {
+            throw new InvalidDataException($"'{Path.GetFileName(path)}' holds {bytes.Length} bytes; input '{input}' needs {count * 4} (float32).");
+        }
+
+        return InputTensor.FromFloats(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray(), shape);
     }
 }
 

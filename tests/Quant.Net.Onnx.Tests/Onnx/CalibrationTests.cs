@@ -91,6 +91,21 @@ public sealed class CalibrationTests : IDisposable
     }
 
     [Fact]
+    public void Raw_float32_files_take_the_inputs_shape_and_wrong_sizes_are_named()
+    {
+        var model = DynamicBatchConv();
+        var values = Enumerable.Range(0, 72).Select(i => i / 72f).ToArray();
+        File.WriteAllBytes(Path.Combine(_dir, "x.a.raw"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        var sample = FolderCalibrationData.Open(_dir, model).GetSamples().Single()["x"];
+        sample.Shape.Should().Equal(1, 2, 6, 6);
+        sample.Floats().Should().Equal(values);
+
+        File.WriteAllBytes(Path.Combine(_dir, "x.b.bin"), new byte[100]);
+        FluentActions.Invoking(() => FolderCalibrationData.Open(_dir, model).GetSamples().ToList()).Should().Throw<InvalidDataException>()
+            .WithMessage("*x.b.bin*100 bytes*288*");
+    }
+
+    [Fact]
     public void Multi_input_npy_folders_need_every_input_per_sample()
     {
         var g = new GraphBuilder();

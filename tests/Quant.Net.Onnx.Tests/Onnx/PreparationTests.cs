@@ -103,4 +103,29 @@ public sealed class PreparationTests
         FluentActions.Invoking(() => OnnxQuantizer.Quantize(g.Build(), Samples.For("x", [1, 4], 2))).Should().Throw<OnnxFormatException>()
             .WithMessage("*NoSuchOp*");
     }
+
+    [Theory]
+    [InlineData(13, 7)]
+    [InlineData(17, 8)]
+    [InlineData(19, 9)]
+    [InlineData(21, 10)]
+    public void Models_at_opsets_13_to_21_quantize_and_run(int opset, long ir)
+    {
+        var g = new GraphBuilder(opset, seed: opset, irVersion: ir);
+        string x = g.Input("x", 1, 3, 6, 6);
+        g.Output(g.Gemm(g.Node("Flatten", [g.Node("Relu", [g.BatchNorm(g.Conv(x, 3, 4, bias: false), 4)])]), 144, 3, output: "y"));
+        var result = OnnxQuantizer.Quantize(g.Build(), Samples.For("x", [1, 3, 6, 6], 4));
+        result.Model.OpsetVersion.Should().Be(opset);
+        using var runner = new ModelRunner(result.Model);
+        runner.Run(Samples.For("x", [1, 3, 6, 6], 1).GetSamples().First())["y"].Data.Should().HaveCount(3);
+    }
+
+    [Fact]
+    public void A_weight_whose_shape_does_not_fit_its_input_is_reported_by_name()
+    {
+        var g = new GraphBuilder();
+        g.Output(g.Node("Gemm", [g.Input("x", 1, 8), g.Random("w_bad", 0.1f, 5, 9)], "y", Int("transB", 1), name: "fc"));
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(g.Build(), Samples.For("x", [1, 8], 2)))
+            .Should().Throw<Exception>().Where(e => (e is OnnxFormatException || e is InvalidDataException) && e.Message.Contains("fc", StringComparison.Ordinal));
+    }
 }
