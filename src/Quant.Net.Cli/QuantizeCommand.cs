@@ -139,31 +139,8 @@ internal static class QuantizeCommand
         }
     }
 
-    private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels)
-    {
-        using var runner = new ModelRunner(model);
-        int correct = 0;
-        for (int start = 0; start < images.Count; start += 100)
-        {
-            var batch = images.Skip(start).Take(100).ToList();
-            var data = batch.SelectMany(b => (float[])b.Data).ToArray();
-            var output = runner.Run(new Dictionary<string, InputTensor> { [DefaultModel.InputName] = InputTensor.FromFloats(data, batch.Count, 1, 28, 28) });
-            var logits = output[runner.OutputNames[0]].Data;
-            for (int i = 0; i < batch.Count; i++)
-            {
-                var row = logits.AsSpan(i * 10, 10);
-                int best = 0;
-                for (int c = 1; c < 10; c++)
-                {
-                    best = row[c] > row[best] ? c : best;
-                }
-
-                correct += best == labels[start + i] ? 1 : 0;
-            }
-        }
-
-        return 100.0 * correct / images.Count;
-    }
+    private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels) =>
+        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)]);
 
     private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, int Count)? accuracy)
     {

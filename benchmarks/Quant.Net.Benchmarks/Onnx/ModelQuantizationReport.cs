@@ -76,28 +76,6 @@ internal static class ModelQuantizationReport
         }
     }
 
-    internal static double Accuracy(OnnxModel model, List<InputTensor> images, byte[] labels)
-    {
-        using var runner = new ModelRunner(model);
-        int correct = 0;
-        for (int start = 0; start < images.Count; start += 500)
-        {
-            var batch = images.Skip(start).Take(500).ToList();
-            var data = batch.SelectMany(b => (float[])b.Data).ToArray();
-            var logits = runner.Run(new Dictionary<string, InputTensor> { ["image"] = InputTensor.FromFloats(data, batch.Count, 1, 28, 28) })[runner.OutputNames[0]].Data;
-            for (int i = 0; i < batch.Count; i++)
-            {
-                var row = logits.AsSpan(i * 10, 10);
-                int best = 0;
-                for (int c = 1; c < 10; c++)
-                {
-                    best = row[c] > row[best] ? c : best;
-                }
-
-                correct += best == labels[start + i] ? 1 : 0;
-            }
-        }
-
-        return 100.0 * correct / images.Count;
-    }
+    private static double Accuracy(OnnxModel model, List<InputTensor> images, byte[] labels) =>
+        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], batchSize: 500);
 }

@@ -98,6 +98,46 @@ public static class ModelComparer
             fp32.Proto.CalculateSize(), result.Model.Proto.CalculateSize(), fp32Latency, quantizedLatency, latencyThreads);
     }
 
+    /// <summary>
+    /// Top-1 accuracy in percent of a single-input classifier: samples are run in batches along dimension 0 (one at a
+    /// time if the model's batch dimension is fixed) and the arg-max of the first output's last axis is compared with
+    /// the label.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has more than one input, or sample and label counts differ.</exception>
+    public static double Top1Accuracy(OnnxModel model, IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (samples.Count != labels.Count || samples.Count == 0)
+        {
+            throw new ArgumentException($"Need one label per sample and at least one sample; got {samples.Count} samples and {labels.Count} labels.", nameof(labels));
+        }
+
+        var inputs = model.Inputs;
+        if (inputs.Count != 1)
+        {
+            throw new ArgumentException($"Top-1 accuracy needs a model with one input; this one has {inputs.Count}.", nameof(model));
+        }
+
+        using var runner = new ModelRunner(model);
+        int step = inputs[0].Shape.Count > 0 && inputs[0].Shape[0] is null ? batchSize : 1;
+        int correct = 0;
+        for (int start = 0; start < samples.Count; start += step)
+        {
+            var batch = samples.Skip(start).Take(step).ToList();
+            var (logits, shape) = runner.Run(new Dictionary<string, InputTensor>(StringComparer.Ordinal) { [inputs[0].Name] = InputTensor.Concatenate(batch) })[runner.OutputNames[0]];
+            int classes = shape.Length > 0 ? shape[^1] : 1;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                correct += Accumulator.ArgMax(logits.AsSpan(i * classes, classes)) == labels[start + i] ? 1 : 0;
+            }
+        }
+
+        return 100.0 * correct / samples.Count;
+    }
+
     private sealed class Accumulator
     {
         private double _signal, _noise, _dot, _normA, _normB, _maxError;
@@ -147,7 +187,7 @@ public static class ModelComparer
 
         public OutputComparison ToOutput(string name) => new(name, Sqnr, Cosine, _rows > 0 ? (double)_agree / _rows : null, _maxError);
 
-        private static int ArgMax(ReadOnlySpan<float> values)
+        public static int ArgMax(ReadOnlySpan<float> values)
         {
             int best = 0;
             for (int i = 1; i < values.Length; i++)

@@ -1,0 +1,51 @@
+using FluentAssertions;
+using Quant.Net.Onnx.Tests.Support;
+
+namespace Quant.Net.Onnx.Tests.Onnx;
+
+public sealed class EvaluationTests
+{
+    [Fact]
+    public void Comparison_reports_output_error_per_layer_error_size_and_latency()
+    {
+        var g = new GraphBuilder(seed: 12);
+        string x = g.Input("x", 0, 3, 8, 8);
+        string h = g.Node("Relu", [g.Conv(g.Node("Relu", [g.Conv(x, 3, 16)]), 16, 16)]);
+        g.Output(g.Gemm(g.Node("Flatten", [g.Node("GlobalAveragePool", [h])]), 16, 10, output: "y"), 0, 10);
+        var model = g.Build();
+        var data = Samples.For("x", [1, 3, 8, 8], 16);
+        var result = OnnxQuantizer.Quantize(model, data);
+        var progress = new List<int>();
+        var report = ModelComparer.Compare(model, result, data, latencyRuns: 5, progress: new Progress(progress));
+
+        report.Samples.Should().Be(16);
+        progress.Should().Equal(Enumerable.Range(1, 16));
+        var y = report.Outputs.Single();
+        y.Name.Should().Be("y");
+        y.SqnrDecibels.Should().BeInRange(15, 60);
+        y.CosineSimilarity.Should().BeGreaterThan(0.99).And.BeLessThanOrEqualTo(1.0000001);
+        y.Top1Agreement.Should().BeInRange(0.5, 1.0);
+        report.Layers.Select(l => l.Tensor).Should().HaveCountGreaterThanOrEqualTo(4).And.NotContain("x");
+        report.Layers.Should().OnlyContain(l => l.SqnrDecibels > 10 && l.CosineSimilarity > 0.95);
+        report.QuantizedModelBytes.Should().BeLessThan(report.Fp32ModelBytes);
+        report.Fp32Latency.Should().BePositive();
+        report.QuantizedLatency.Should().BePositive();
+    }
+
+    [Fact]
+    public void Top1_accuracy_compares_the_arg_max_with_the_labels()
+    {
+        var g = new GraphBuilder();
+        g.Output(g.Node("Relu", [g.Input("x", 0, 4)], "y"), 0, 4);
+        var model = g.Build();
+        var samples = Enumerable.Range(0, 10).Select(i => InputTensor.FromFloats([.. Enumerable.Range(0, 4).Select(c => c == i % 4 ? 1f : 0f)], 1, 4)).ToList();
+        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i % 4)], batchSize: 3).Should().Be(100);
+        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i < 5 ? i % 4 : (i + 1) % 4)]).Should().Be(50);
+        FluentActions.Invoking(() => ModelComparer.Top1Accuracy(model, samples, [1, 2])).Should().Throw<ArgumentException>().WithMessage("*10 samples and 2 labels*");
+    }
+
+    private sealed class Progress(List<int> into) : IProgress<QuantizationProgress>
+    {
+        public void Report(QuantizationProgress value) => into.Add(value.Done);
+    }
+}
