@@ -11,7 +11,7 @@ internal static class OrtSessions
         string? tempDir = null;
         try
         {
-            if (model.Proto.CalculateSize() < OnnxModel.ProtobufLimit)
+            if (model.SerializedBytes < OnnxModel.ProtobufLimit)
             {
                 return options is null ? new InferenceSession(model.ToBytes()) : new InferenceSession(model.ToBytes(), options);
             }

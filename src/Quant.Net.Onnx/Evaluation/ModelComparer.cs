@@ -1,5 +1,3 @@
-using Quant.Net.Onnx.Protobuf;
-
 namespace Quant.Net.Onnx;
 
 /// <summary>How a quantized model output compares with the FP32 one, over all samples.</summary>
@@ -95,7 +93,7 @@ public static class ModelComparer
         return new ComparisonReport(count,
             [.. outputStats.Select(kv => kv.Value.ToOutput(kv.Key))],
             [.. layers.Where(l => layerStats[l.Name].Count > 0).Select(l => new LayerComparison(l.Name, l.Node, layerStats[l.Name].Sqnr, layerStats[l.Name].Cosine))],
-            fp32.Proto.CalculateSize(), result.Model.Proto.CalculateSize(), fp32Latency, quantizedLatency, latencyThreads);
+            fp32.SerializedBytes, result.Model.SerializedBytes, fp32Latency, quantizedLatency, latencyThreads);
     }
 
     /// <summary>

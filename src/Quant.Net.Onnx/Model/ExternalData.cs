@@ -83,7 +83,7 @@ internal static class ExternalData
         }
 
         var copy = model;
-        bool external = options.UseExternalData || model.CalculateSize() >= OnnxModel.ProtobufLimit;
+        bool external = options.UseExternalData || new OnnxModel(model).SerializedBytes >= OnnxModel.ProtobufLimit;
         string dataName = Path.GetFileName(path) + ".data";
         string tempModel = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         string tempData = tempModel + ".data";
@@ -113,7 +113,7 @@ internal static class ExternalData
                 }
             }
 
-            if (copy.CalculateSize() >= OnnxModel.ProtobufLimit)
+            if (new OnnxModel(copy).SerializedBytes >= OnnxModel.ProtobufLimit)
             {
                 throw new InvalidOperationException($"Cannot write '{path}': the graph itself (without tensor data) exceeds 2 GiB.");
             }
@@ -152,6 +152,34 @@ internal static class ExternalData
         }
         catch (UnauthorizedAccessException)
         {
+        }
+    }
+
+    /// <summary>Bytes of tensor data held inline (raw or typed fields), summed in 64 bits.</summary>
+    public static long TensorBytes(GraphProto graph) =>
+        AllTensors(graph).Where(t => t.DataLocation != TensorProto.Types.DataLocation.External).Sum(TensorData.ByteSize);
+
+    /// <summary>Serialized size of the model without its tensor data (the data is detached while measuring).</summary>
+    public static long StructureBytes(ModelProto model)
+    {
+        var detached = AllTensors(model.Graph).Select(t => (Tensor: t, t.RawData, Floats: t.FloatData.ToArray())).ToList();
+        try
+        {
+            foreach (var (t, _, _) in detached)
+            {
+                t.RawData = ByteString.Empty;
+                t.FloatData.Clear();
+            }
+
+            return model.CalculateSize();
+        }
+        finally
+        {
+            foreach (var (t, raw, floats) in detached)
+            {
+                t.RawData = raw;
+                t.FloatData.Add(floats);
+            }
         }
     }
 

@@ -49,6 +49,19 @@ public sealed class OnnxModel
     /// <summary>Bytes taken by all initializers' data: the figure compared between FP32 and quantized models.</summary>
     public long InitializerBytes => Graph.Initializer.Sum(TensorData.ByteSize);
 
+    /// <summary>
+    /// Bytes of the model serialized with inline data. Exact below 1 GiB of tensor data; above that, tensor bytes plus the
+    /// graph's structure (protobuf's own size computation overflows at 2 GiB).
+    /// </summary>
+    public long SerializedBytes
+    {
+        get
+        {
+            long tensors = ExternalData.TensorBytes(Graph);
+            return tensors < (1L << 30) ? Proto.CalculateSize() : tensors + ExternalData.StructureBytes(Proto);
+        }
+    }
+
     /// <summary>Number of nodes of each operator type.</summary>
     public IReadOnlyDictionary<string, int> CountOperators() =>
         Graph.Node.GroupBy(n => n.OpType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
@@ -110,8 +123,7 @@ public sealed class OnnxModel
     /// <exception cref="InvalidOperationException">The model exceeds protobuf's 2 GiB limit; use <see cref="Save"/>.</exception>
     public byte[] ToBytes()
     {
-        long size = Proto.CalculateSize();
-        if (size >= ProtobufLimit || size < 0)
+        if (SerializedBytes >= ProtobufLimit)
         {
             throw new InvalidOperationException("The model exceeds 2 GiB; save it with external data instead.");
         }
