@@ -64,6 +64,7 @@ internal interface ISimd<TF, TI>
     static abstract TI AddInt(TI left, TI right);
     static abstract TI MultiplyLow(TI left, TI right);
     static abstract TI Xor(TI left, TI right);
+    static abstract TI And(TI left, TI right);
     static abstract TI ShiftRightLogical(TI value, int count);
 
     /// <summary>Loads 4 × Count elements of <typeparamref name="T"/> (sbyte, byte, short, ushort) widened to int32.</summary>

@@ -59,6 +59,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     public static Vector128<int> AddInt(Vector128<int> left, Vector128<int> right) => left + right;
     public static Vector128<int> MultiplyLow(Vector128<int> left, Vector128<int> right) => left * right;
     public static Vector128<int> Xor(Vector128<int> left, Vector128<int> right) => left ^ right;
+    public static Vector128<int> And(Vector128<int> left, Vector128<int> right) => left & right;
     public static Vector128<int> ShiftRightLogical(Vector128<int> value, int count) => Vector128.ShiftRightLogical(value, count);
 
     public static void LoadWiden4<T>(ref T source, out Vector128<int> v0, out Vector128<int> v1, out Vector128<int> v2, out Vector128<int> v3)

@@ -56,6 +56,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     public static Vector256<int> AddInt(Vector256<int> left, Vector256<int> right) => left + right;
     public static Vector256<int> MultiplyLow(Vector256<int> left, Vector256<int> right) => left * right;
     public static Vector256<int> Xor(Vector256<int> left, Vector256<int> right) => left ^ right;
+    public static Vector256<int> And(Vector256<int> left, Vector256<int> right) => left & right;
     public static Vector256<int> ShiftRightLogical(Vector256<int> value, int count) => Vector256.ShiftRightLogical(value, count);
 
     public static void LoadWiden4<T>(ref T source, out Vector256<int> v0, out Vector256<int> v1, out Vector256<int> v2, out Vector256<int> v3)

@@ -56,6 +56,7 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     public static Vector512<int> AddInt(Vector512<int> left, Vector512<int> right) => left + right;
     public static Vector512<int> MultiplyLow(Vector512<int> left, Vector512<int> right) => left * right;
     public static Vector512<int> Xor(Vector512<int> left, Vector512<int> right) => left ^ right;
+    public static Vector512<int> And(Vector512<int> left, Vector512<int> right) => left & right;
     public static Vector512<int> ShiftRightLogical(Vector512<int> value, int count) => Vector512.ShiftRightLogical(value, count);
 
     public static void LoadWiden4<T>(ref T source, out Vector512<int> v0, out Vector512<int> v1, out Vector512<int> v2, out Vector512<int> v3)

@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>How the block GEMV/GEMM treats activations.</summary>
+public enum BlockGemmMode
+{
+    /// <summary>FP32 activations: each block is dequantized in registers and multiplied in float (ONNX Runtime's accuracy level 0/1).</summary>
+    FloatActivations,
+
+    /// <summary>
+    /// Activations quantized on the fly to int8 per block (symmetric, scale = absmax / 127), integer dot products
+    /// (VNNI / SDOT), then one float multiply-add per block with the product of the two scales (ORT's accuracy level 4).
+    /// Exact against the scalar reference on every path.
+    /// </summary>
+    Int8Activations,
+}
+
+/// <summary>The integer (mode b) block kernels, best first.</summary>
+internal enum BlockGemmPath
+{
+    Scalar = 0,
+    AdvSimdDp = 1,
+    Avx2 = 2,
+    AvxVnni = 3,
+}
+
+/// <summary>
+/// y[M, N] = x[M, K] · W̃ᵀ (+ bias) for block-quantized W (<see cref="BlockQuantizedWeights"/>): the decode-time GEMV
+/// (M = 1) and small-M GEMM of weight-only quantized LLM layers. Threads split the output columns in groups of 8.
+/// </summary>
+public static class BlockGemm
+{
+    internal static readonly BlockGemmPath BestPath = SupportedPaths()[^1];
+
+    internal static BlockGemmPath[] SupportedPaths()
+    {
+        var paths = new List<BlockGemmPath> { BlockGemmPath.Scalar };
+        if (Dp.IsSupported)
+        {
+            paths.Add(BlockGemmPath.AdvSimdDp);
+        }
+
+        if (Avx2.IsSupported)
+        {
+            paths.Add(BlockGemmPath.Avx2);
+        }
+
+        if (AvxVnni.IsSupported)
+        {
+            paths.Add(BlockGemmPath.AvxVnni);
+        }
+
+        return [.. paths];
+    }
+
+    /// <summary>Computes y = x · W̃ᵀ + bias.</summary>
+    /// <param name="x">Activations [m, K], row-major.</param>
+    /// <param name="m">Rows of x (1 for decoding; any positive number, best up to 16).</param>
+    /// <param name="weights">The packed block-quantized weights.</param>
+    /// <param name="bias">N biases, or empty.</param>
+    /// <param name="y">Output [m, N].</param>
+    /// <param name="mode">Float or int8 activations.</param>
+    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    /// <exception cref="ArgumentException">A span length does not match the shapes.</exception>
+    public static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
+        BlockGemmMode mode, int maxDegreeOfParallelism = 1) =>
+        Multiply(x, m, weights, bias, y, mode, maxDegreeOfParallelism, BestPath, SimdConfig.Best);
+
+    internal static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
+        BlockGemmMode mode, int maxDegreeOfParallelism, BlockGemmPath path, SimdLevel level)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+        Parallelism.Validate(maxDegreeOfParallelism);
+        int n = weights.N, k = weights.K;
+        if (x.Length != (long)m * k)
+        {
+            throw new ArgumentException($"x must hold m × K = {(long)m * k} values; it has {x.Length}.", nameof(x));
+        }
+
+        if (y.Length != (long)m * n)
+        {
+            throw new ArgumentException($"y must hold m × N = {(long)m * n} values; it has {y.Length}.", nameof(y));
+        }
+
+        if (bias.Length != 0 && bias.Length != n)
+        {
+            throw new ArgumentException($"bias must be empty or hold N = {n} values; it has {bias.Length}.", nameof(bias));
+        }
+
+        int kp = weights.BlockCount * weights.BlockSize;
+        int rowsPerPass = Math.Min(m, BlockGemmKernels.MaxRows);
+        var pool = ArrayPool<float>.Shared;
+        float[] padded = pool.Rent(m * kp);
+        float[] result = pool.Rent(m * weights.Groups * BlockQuantizedWeights.GroupColumns);
+        sbyte[]? xq = null;
+        float[]? xScales = null;
+        int[]? xSums = null;
+        try
+        {
+            Array.Clear(padded, 0, m * kp);
+            for (int r = 0; r < m; r++)
+            {
+                x.Slice(r * k, k).CopyTo(padded.AsSpan(r * kp, k));
+            }
+
+            var activations = new BlockActivations(padded, kp, null, null, null);
+            if (mode == BlockGemmMode.Int8Activations)
+            {
+                xq = ArrayPool<sbyte>.Shared.Rent(m * kp);
+                xScales = pool.Rent(m * weights.BlockCount);
+                xSums = ArrayPool<int>.Shared.Rent(m * weights.BlockCount);
+                BlockGemmKernels.QuantizeActivations(padded, m, kp, weights.BlockSize, xq, xScales, xSums);
+                activations = new BlockActivations(padded, kp, xq, xScales, xSums);
+            }
+
+            int groups = weights.Groups;
+            int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * k, groups);
+            var job = new BlockGemmJob(activations, m, rowsPerPass, weights, result, mode, path, level);
+            if (threads == 1)
+            {
+                job.Run(0, groups);
+            }
+            else
+            {
+                Parallelism.ForEachRange(groups, threads, job.Run);
+            }
+
+            int stride = groups * BlockQuantizedWeights.GroupColumns;
+            for (int r = 0; r < m; r++)
+            {
+                var row = result.AsSpan(r * stride, n);
+                var target = y.Slice(r * n, n);
+                if (bias.IsEmpty)
+                {
+                    row.CopyTo(target);
+                }
+                else
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, bias, target);
+                }
+            }
+        }
+        finally
+        {
+            pool.Return(padded);
+            pool.Return(result);
+            if (xq is not null)
+            {
+                ArrayPool<sbyte>.Shared.Return(xq);
+                pool.Return(xScales!);
+                ArrayPool<int>.Shared.Return(xSums!);
+            }
+        }
+    }
+
+    private sealed class BlockGemmJob(BlockActivations activations, int m, int rowsPerPass, BlockQuantizedWeights weights, float[] result,
+        BlockGemmMode mode, BlockGemmPath path, SimdLevel level)
+    {
+        public void Run(int firstGroup, int endGroup)
+        {
+            for (int r0 = 0; r0 < m; r0 += rowsPerPass)
+            {
+                int rows = Math.Min(rowsPerPass, m - r0);
+                if (mode == BlockGemmMode.Int8Activations)
+                {
+                    BlockGemmKernels.IntegerGroups(activations, r0, rows, weights, result, firstGroup, endGroup, path);
+                }
+                else
+                {
+                    BlockGemmKernels.FloatGroups(activations, r0, rows, weights, result, firstGroup, endGroup, level);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Activations of one call: padded float rows and, in integer mode, their per-block int8 codes, scales and code sums.</summary>
+internal readonly record struct BlockActivations(float[] Padded, int PaddedK, sbyte[]? Codes, float[]? Scales, int[]? Sums);

@@ -1,0 +1,371 @@
+namespace Quant.Net.Kernels;
+
+/// <summary>How block scales are stored (the kernels always compute with float32).</summary>
+public enum BlockScaleType
+{
+    /// <summary>float32 scales.</summary>
+    Fp32,
+
+    /// <summary>float16 scales: each scale is rounded to half precision when quantizing, halving scale storage.</summary>
+    Fp16,
+}
+
+/// <summary>How each block's scale (and zero point) is chosen.</summary>
+public enum BlockRounding
+{
+    /// <summary>Scale from the block's full range, values rounded to nearest.</summary>
+    Nearest,
+
+    /// <summary>Try a grid of clipping ratios of the block's range and keep the one with the smallest squared error.</summary>
+    MseSearch,
+}
+
+/// <summary>Options for <see cref="BlockQuantizedWeights.Quantize"/>.</summary>
+public sealed record BlockQuantizationOptions
+{
+    /// <summary>Bits per weight: 4 or 8.</summary>
+    public int Bits { get; init; } = 4;
+
+    /// <summary>Weights per block along K: 16, 32, 64, 128 or 256.</summary>
+    public int BlockSize { get; init; } = 32;
+
+    /// <summary>Symmetric blocks (zero point at the middle code, 8 or 128) instead of a zero point per block.</summary>
+    public bool Symmetric { get; init; } = true;
+
+    /// <summary>Scale storage.</summary>
+    public BlockScaleType ScaleType { get; init; } = BlockScaleType.Fp32;
+
+    /// <summary>Nearest or MSE-searched block ranges.</summary>
+    public BlockRounding Rounding { get; init; } = BlockRounding.Nearest;
+
+    /// <summary>Clipping ratios tried by <see cref="BlockRounding.MseSearch"/>: 1, 1 − s, 1 − 2s, ... down to <see cref="MinimumClipRatio"/>.</summary>
+    public int SearchSteps { get; init; } = 40;
+
+    /// <summary>Smallest clipping ratio tried by the MSE search.</summary>
+    public float MinimumClipRatio { get; init; } = 0.5f;
+
+    internal void Validate()
+    {
+        if (Bits is not (4 or 8))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Bits), Bits, "Block quantization supports 4 and 8 bits.");
+        }
+
+        if (BlockSize is not (16 or 32 or 64 or 128 or 256))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "Block size must be 16, 32, 64, 128 or 256.");
+        }
+
+        if (SearchSteps < 1 || !(MinimumClipRatio > 0 && MinimumClipRatio <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SearchSteps), "The MSE search needs at least one step and a minimum clip ratio in (0, 1].");
+        }
+    }
+}
+
+/// <summary>
+/// A weight matrix W[N, K] (N outputs, K inputs) quantized to 4 or 8 bits in blocks along K, each block with a scale and
+/// a zero point (unsigned codes: <c>w = (code − zero_point) · scale</c>; symmetric blocks use zero point 8 or 128).
+/// Packed once for the block GEMV/GEMM kernels: groups of 8 output columns, K in octets, two 4-bit codes per byte.
+/// K need not be a multiple of the block size (the last block is padded). <see cref="ToMatMulNBits"/> gives ONNX
+/// Runtime's MatMulNBits layout.
+/// </summary>
+public sealed class BlockQuantizedWeights
+{
+    internal const int GroupColumns = 8;
+
+    private BlockQuantizedWeights(int n, int k, BlockQuantizationOptions options)
+    {
+        N = n;
+        K = k;
+        Bits = options.Bits;
+        BlockSize = options.BlockSize;
+        IsSymmetric = options.Symmetric;
+        ScaleType = options.ScaleType;
+        BlockCount = (k + BlockSize - 1) / BlockSize;
+        Groups = (n + GroupColumns - 1) / GroupColumns;
+        Octets = BlockCount * BlockSize / 8;
+        Codes = new byte[(long)Groups * Octets * OctetBytes];
+        Scales = new float[Groups * BlockCount * GroupColumns];
+        ZeroPoints = new int[Groups * BlockCount * GroupColumns];
+    }
+
+    /// <summary>Output features (rows of W).</summary>
+    public int N { get; }
+
+    /// <summary>Input features (the reduction dimension).</summary>
+    public int K { get; }
+
+    /// <summary>4 or 8.</summary>
+    public int Bits { get; }
+
+    /// <summary>Weights per block along K.</summary>
+    public int BlockSize { get; }
+
+    /// <summary>Blocks per output row: ceil(K / BlockSize).</summary>
+    public int BlockCount { get; }
+
+    /// <summary>Whether every zero point is the middle code.</summary>
+    public bool IsSymmetric { get; }
+
+    /// <summary>How scales are stored.</summary>
+    public BlockScaleType ScaleType { get; }
+
+    /// <summary>Bytes of weight codes, scales (at their storage type) and zero points (packed like MatMulNBits; none if symmetric).</summary>
+    public long StorageBytes => ((long)N * BlockCount * BlockSize * Bits / 8) + ((long)N * BlockCount * (ScaleType == BlockScaleType.Fp16 ? 2 : 4))
+        + (IsSymmetric ? 0 : (long)N * ((BlockCount * Bits) + 7) / 8);
+
+    internal int Groups { get; }
+
+    internal int Octets { get; }
+
+    /// <summary>Bytes per group per octet: 8 columns × 8 codes × bits / 8.</summary>
+    internal int OctetBytes => Bits * 8;
+
+    /// <summary>[group][octet][lane × 4 bytes]: int4 byte t of a lane = code(k = 8o + t) | code(k = 8o + 4 + t) &lt;&lt; 4;
+    /// int8: 32 bytes for k = 8o..8o+3, then 32 for 8o+4..8o+7.</summary>
+    internal byte[] Codes { get; }
+
+    /// <summary>[group][block][lane]; 0 for padding columns.</summary>
+    internal float[] Scales { get; }
+
+    /// <summary>[group][block][lane], unsigned codes.</summary>
+    internal int[] ZeroPoints { get; }
+
+    /// <summary>Quantizes W. Values are rounded half to even; NaN or infinite weights are rejected.</summary>
+    /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="n">Output features.</param>
+    /// <param name="k">Input features.</param>
+    /// <param name="layout">[N, K] (Linear/Gemm transB) or [K, N] (MatMul's B).</param>
+    /// <param name="options">Bits, block size, symmetry, scale type, rounding.</param>
+    /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, or a weight is not finite (its index is named).</exception>
+    public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, BlockQuantizationOptions? options = null)
+    {
+        options ??= new BlockQuantizationOptions();
+        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (weights.Length != (long)n * k)
+        {
+            throw new ArgumentException($"Expected {n} × {k} = {(long)n * k} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!float.IsFinite(weights[i]))
+            {
+                throw new ArgumentException($"Weight {i} is {weights[i]}; block quantization needs finite weights.", nameof(weights));
+            }
+        }
+
+        var result = new BlockQuantizedWeights(n, k, options);
+        int qMax = (1 << options.Bits) - 1, middle = 1 << (options.Bits - 1);
+        var block = new float[options.BlockSize];
+        var codes = new byte[options.BlockSize];
+        for (int row = 0; row < n; row++)
+        {
+            for (int b = 0; b < result.BlockCount; b++)
+            {
+                int start = b * options.BlockSize, length = Math.Min(options.BlockSize, k - start);
+                for (int i = 0; i < length; i++)
+                {
+                    block[i] = layout == WeightLayout.NByK ? weights[(row * k) + start + i] : weights[((start + i) * n) + row];
+                }
+
+                var (scale, zeroPoint) = ChooseBlock(block.AsSpan(0, length), options, qMax, middle);
+                for (int i = 0; i < options.BlockSize; i++)
+                {
+                    codes[i] = i < length ? Code(block[i], scale, zeroPoint, qMax) : (byte)zeroPoint;
+                }
+
+                result.Store(row, b, codes, scale, zeroPoint);
+            }
+        }
+
+        return result;
+    }
+
+    private static byte Code(float value, float scale, int zeroPoint, int qMax) =>
+        (byte)Math.Clamp(Math.Round(value / scale, MidpointRounding.ToEven) + zeroPoint, 0, qMax);
+
+    /// <summary>Scale and zero point for one block: full range, or the clipping ratio with the smallest squared error.</summary>
+    private static (float Scale, int ZeroPoint) ChooseBlock(ReadOnlySpan<float> block, BlockQuantizationOptions options, int qMax, int middle)
+    {
+        float min = 0, max = 0;
+        foreach (float v in block)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+
+        (float, int) Candidate(float ratio)
+        {
+            float scale;
+            int zeroPoint;
+            if (options.Symmetric)
+            {
+                // As AIMET: the largest magnitude fits on both sides, codes [-middle, middle - 1] around the middle code.
+                scale = Math.Max(-min, max) * ratio / (middle - 1);
+                zeroPoint = middle;
+            }
+            else
+            {
+                scale = (max - min) * ratio / qMax;
+                zeroPoint = scale > 0 ? (int)Math.Clamp(Math.Round(-min * ratio / scale, MidpointRounding.ToEven), 0, qMax) : middle;
+            }
+
+            scale = scale > 0 && float.IsFinite(scale) ? Math.Max(scale, QuantParams.MinScale) : 1f;
+            if (options.ScaleType == BlockScaleType.Fp16)
+            {
+                float half = (float)(Half)scale;
+                scale = half > 0 && float.IsFinite(half) ? half : (float)Half.Epsilon;
+            }
+
+            return (scale, zeroPoint);
+        }
+
+        var best = Candidate(1f);
+        if (options.Rounding == BlockRounding.Nearest || (min == 0 && max == 0))
+        {
+            return best;
+        }
+
+        double bestError = Error(block, best.Item1, best.Item2, qMax);
+        float step = (1f - options.MinimumClipRatio) / options.SearchSteps;
+        for (int s = 1; s <= options.SearchSteps; s++)
+        {
+            var candidate = Candidate(1f - (s * step));
+            double error = Error(block, candidate.Item1, candidate.Item2, qMax);
+            if (error < bestError)
+            {
+                (best, bestError) = (candidate, error);
+            }
+        }
+
+        return best;
+    }
+
+    private static double Error(ReadOnlySpan<float> block, float scale, int zeroPoint, int qMax)
+    {
+        double error = 0;
+        foreach (float v in block)
+        {
+            double e = v - ((Code(v, scale, zeroPoint, qMax) - zeroPoint) * scale);
+            error += e * e;
+        }
+
+        return error;
+    }
+
+    private void Store(int row, int block, ReadOnlySpan<byte> codes, float scale, int zeroPoint)
+    {
+        int group = row / GroupColumns, lane = row % GroupColumns;
+        Scales[(((group * BlockCount) + block) * GroupColumns) + lane] = scale;
+        ZeroPoints[(((group * BlockCount) + block) * GroupColumns) + lane] = zeroPoint;
+        for (int i = 0; i < codes.Length; i++)
+        {
+            SetCode(group, lane, (block * BlockSize) + i, codes[i]);
+        }
+    }
+
+    private long CodeIndex(int group, int lane, int k, out int shift)
+    {
+        int octet = k / 8, t = k % 8;
+        long baseIndex = ((long)group * Octets + octet) * OctetBytes;
+        if (Bits == 4)
+        {
+            shift = t < 4 ? 0 : 4;
+            return baseIndex + (lane * 4) + (t % 4);
+        }
+
+        shift = 0;
+        return baseIndex + (t < 4 ? 0 : 32) + (lane * 4) + (t % 4);
+    }
+
+    private void SetCode(int group, int lane, int k, byte code)
+    {
+        long i = CodeIndex(group, lane, k, out int shift);
+        Codes[i] = Bits == 4 ? (byte)((Codes[i] & ~(0xF << shift)) | (code << shift)) : code;
+    }
+
+    /// <summary>The unsigned code of W[row, k].</summary>
+    public int GetCode(int row, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, N);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(k, BlockCount * BlockSize);
+        long i = CodeIndex(row / GroupColumns, row % GroupColumns, k, out int shift);
+        return Bits == 4 ? (Codes[i] >> shift) & 0xF : Codes[i];
+    }
+
+    /// <summary>Scale of block <paramref name="block"/> of row <paramref name="row"/>.</summary>
+    public float GetScale(int row, int block) => Scales[((((row / GroupColumns) * BlockCount) + block) * GroupColumns) + (row % GroupColumns)];
+
+    /// <summary>Zero point (unsigned code) of block <paramref name="block"/> of row <paramref name="row"/>.</summary>
+    public int GetZeroPoint(int row, int block) => ZeroPoints[((((row / GroupColumns) * BlockCount) + block) * GroupColumns) + (row % GroupColumns)];
+
+    /// <summary>The dequantized weights W̃[N, K], row-major.</summary>
+    public float[] Dequantize()
+    {
+        var w = new float[(long)N * K];
+        for (int row = 0; row < N; row++)
+        {
+            for (int k = 0; k < K; k++)
+            {
+                int b = k / BlockSize;
+                w[((long)row * K) + k] = (GetCode(row, k) - GetZeroPoint(row, b)) * GetScale(row, b);
+            }
+        }
+
+        return w;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's MatMulNBits layout: B [N, BlockCount, BlockSize·Bits/8] (4-bit: element 2i in the low nibble),
+    /// scales [N·BlockCount], zero points packed per row (ceil(BlockCount·Bits/8) bytes, 4-bit: low nibble first), or
+    /// null when symmetric (MatMulNBits' default zero point is the middle code).
+    /// </summary>
+    public (byte[] B, float[] Scales, byte[]? ZeroPoints) ToMatMulNBits()
+    {
+        int blob = BlockSize * Bits / 8, zpBytes = ((BlockCount * Bits) + 7) / 8;
+        var b = new byte[(long)N * BlockCount * blob];
+        var scales = new float[N * BlockCount];
+        byte[]? zps = IsSymmetric ? null : new byte[N * zpBytes];
+        for (int row = 0; row < N; row++)
+        {
+            for (int blk = 0; blk < BlockCount; blk++)
+            {
+                scales[(row * BlockCount) + blk] = GetScale(row, blk);
+                int zp = GetZeroPoint(row, blk);
+                if (zps is not null)
+                {
+                    if (Bits == 4)
+                    {
+                        zps[(row * zpBytes) + (blk / 2)] |= (byte)(zp << ((blk % 2) * 4));
+                    }
+                    else
+                    {
+                        zps[(row * zpBytes) + blk] = (byte)zp;
+                    }
+                }
+
+                long offset = (((long)row * BlockCount) + blk) * blob;
+                for (int i = 0; i < BlockSize; i++)
+                {
+                    int code = GetCode(row, (blk * BlockSize) + i);
+                    if (Bits == 4)
+                    {
+                        b[offset + (i / 2)] |= (byte)(code << ((i % 2) * 4));
+                    }
+                    else
+                    {
+                        b[offset + i] = (byte)code;
+                    }
+                }
+            }
+        }
+
+        return (b, scales, zps);
+    }
+}
