@@ -1,0 +1,188 @@
+using Quant.Net.Kernels;
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>How weight-only quantized MatMuls are written.</summary>
+public enum WeightOnlyFormat
+{
+    /// <summary>ONNX Runtime's <c>com.microsoft.MatMulNBits</c> (packed B, scales, optional packed zero points).</summary>
+    MatMulNBits,
+
+    /// <summary>Standard ONNX: an int4/uint4 (or int8/uint8) initializer, <c>DequantizeLinear</c> with <c>block_size</c> (opset 21), then the MatMul.</summary>
+    DequantizeLinear,
+}
+
+/// <summary>Options for <see cref="WeightOnlyQuantizer.Quantize"/>.</summary>
+public sealed record WeightOnlyOptions
+{
+    /// <summary>Bits, block size, symmetry, scale type, rounding of the weight blocks.</summary>
+    public BlockQuantizationOptions Blocks { get; init; } = new();
+
+    /// <summary>Output format.</summary>
+    public WeightOnlyFormat Format { get; init; } = WeightOnlyFormat.MatMulNBits;
+
+    /// <summary>MatMulNBits' <c>accuracy_level</c>: 0 (unset: float activations) to 4 (int8 activations per block).</summary>
+    public int AccuracyLevel { get; init; }
+
+    /// <summary>MatMul nodes left in FP32 (by name).</summary>
+    public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
+}
+
+/// <summary>What weight-only quantization did.</summary>
+/// <param name="Model">The quantized model.</param>
+/// <param name="QuantizedNodes">The MatMul nodes replaced.</param>
+/// <param name="Weights">The block-quantized weights per node (as our kernels run them).</param>
+public sealed record WeightOnlyResult(OnnxModel Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyDictionary<string, BlockQuantizedWeights> Weights);
+
+/// <summary>
+/// Weight-only quantization of MatMul layers with a constant [K, N] weight (the linear layers of exported LLMs): the
+/// weight goes to 4 or 8 bits in blocks along K, activations stay float. Written as MatMulNBits or as the opset-21
+/// DequantizeLinear alternative, so either ONNX Runtime path works.
+/// </summary>
+public static class WeightOnlyQuantizer
+{
+    /// <summary>Quantizes a copy of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">An excluded node does not exist, or an option is out of range.</exception>
+    /// <exception cref="OnnxFormatException">The model is malformed or cannot move to opset 21 (DequantizeLinear format).</exception>
+    public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new WeightOnlyOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.AccuracyLevel);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.AccuracyLevel, 4);
+        var (prepared, _) = ModelPreparer.Prepare(model, options.Format == WeightOnlyFormat.DequantizeLinear ? 21 : 1, foldBatchNorm: false);
+        var graph = prepared.Graph;
+        var index = new GraphIndex(graph);
+        var names = new NameSet(graph);
+        var nodes = graph.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var excluded in options.ExcludedNodes.Where(e => !nodes.Contains(e)))
+        {
+            throw new ArgumentException($"Excluded node '{excluded}' is not in the model.", nameof(options));
+        }
+
+        var weights = new Dictionary<string, BlockQuantizedWeights>(StringComparer.Ordinal);
+        foreach (var node in graph.Node.ToList())
+        {
+            if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || options.ExcludedNodes.Contains(node.Name) || node.Input.Count != 2
+                || !index.Initializers.TryGetValue(node.Input[1], out var init) || init.Dims.Count != 2 || !index.IsFloat(node.Input[1]))
+            {
+                continue;
+            }
+
+            int k = (int)init.Dims[0], n = (int)init.Dims[1];
+            var w = BlockQuantizedWeights.Quantize(TensorData.ToFloats(init), n, k, WeightLayout.KByN, options.Blocks);
+            weights[node.Name] = w;
+            string baseName = node.Input[1];
+            if (options.Format == WeightOnlyFormat.MatMulNBits)
+            {
+                var (b, scales, zeroPoints) = w.ToMatMulNBits();
+                string bName = names.Make(baseName + "_packed"), sName = names.Make(baseName + "_scales");
+                var bTensor = TensorData.Create<byte>(bName, b, [n, w.BlockCount, w.BlockSize * w.Bits / 8]);
+                graph.Initializer.Add(bTensor);
+                graph.Initializer.Add(TensorData.Create<float>(sName, scales, [n * w.BlockCount]));
+                var replacement = new NodeProto { Name = node.Name, OpType = "MatMulNBits", Domain = "com.microsoft" };
+                replacement.Input.Add([node.Input[0], bName, sName]);
+                if (zeroPoints is not null)
+                {
+                    string zName = names.Make(baseName + "_zero_points");
+                    graph.Initializer.Add(TensorData.Create<byte>(zName, zeroPoints, [zeroPoints.Length]));
+                    replacement.Input.Add(zName);
+                }
+
+                replacement.Output.Add(node.Output[0]);
+                foreach (var (attribute, value) in new (string, long)[] { ("K", k), ("N", n), ("bits", w.Bits), ("block_size", w.BlockSize), ("accuracy_level", options.AccuracyLevel) })
+                {
+                    replacement.Attribute.Add(new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.Int, I = value });
+                }
+
+                graph.Node[graph.Node.IndexOf(node)] = replacement;
+            }
+            else
+            {
+                WriteDequantizeLinear(graph, names, node, w, k, n);
+            }
+
+            graph.Initializer.Remove(init);
+        }
+
+        if (options.Format == WeightOnlyFormat.MatMulNBits && !prepared.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+        {
+            prepared.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        }
+
+        var used = graph.Node.SelectMany(nd => nd.Input).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in graph.Initializer.Where(i => !used.Contains(i.Name) && !graph.Output.Any(o => o.Name == i.Name)).ToList())
+        {
+            graph.Initializer.Remove(orphan);
+        }
+
+        QdqWriter.Finish(prepared, prepared.OpsetVersion);
+        return new WeightOnlyResult(prepared, [.. weights.Keys], weights);
+    }
+
+    /// <summary>W as [K, N] codes (int4/int8 signed if symmetric, else unsigned with zero points) + DequantizeLinear(axis 0, block_size).</summary>
+    private static void WriteDequantizeLinear(GraphProto graph, NameSet names, NodeProto node, BlockQuantizedWeights w, int k, int n)
+    {
+        bool signed = w.IsSymmetric;
+        int middle = 1 << (w.Bits - 1);
+        var codes = new sbyte[k * n];
+        var parameterShape = new[] { w.BlockCount, n };
+        var scales = new float[w.BlockCount * n];
+        var zeroPoints = new sbyte[w.BlockCount * n];
+        for (int row = 0; row < n; row++)
+        {
+            for (int i = 0; i < k; i++)
+            {
+                int code = w.GetCode(row, i);
+                codes[(i * n) + row] = (sbyte)(signed ? code - middle : code);
+            }
+
+            for (int blk = 0; blk < w.BlockCount; blk++)
+            {
+                scales[(blk * n) + row] = w.GetScale(row, blk);
+                zeroPoints[(blk * n) + row] = (sbyte)w.GetZeroPoint(row, blk);
+            }
+        }
+
+        string baseName = node.Input[1];
+        string q = names.Make(baseName + "_quantized"), s = names.Make(baseName + "_scale"), dequantized = names.Make(baseName + "_dequantized");
+        if (w.Bits == 4)
+        {
+            var packed = new byte[Int4Packing.PackedLength(codes.Length)];
+            Int4Packing.Pack(codes, packed);
+            graph.Initializer.Add(TensorData.CreateInt4(q, packed, [k, n], signed));
+        }
+        else if (signed)
+        {
+            graph.Initializer.Add(TensorData.Create<sbyte>(q, codes, [k, n]));
+        }
+        else
+        {
+            graph.Initializer.Add(TensorData.Create<byte>(q, [.. codes.Select(c => (byte)c)], [k, n]));
+        }
+
+        graph.Initializer.Add(TensorData.Create<float>(s, scales, parameterShape));
+        var inputs = new List<string> { q, s };
+        if (!signed)
+        {
+            string z = names.Make(baseName + "_zero_point");
+            if (w.Bits == 4)
+            {
+                var packed = new byte[Int4Packing.PackedLength(zeroPoints.Length)];
+                Int4Packing.Pack(zeroPoints, packed);
+                graph.Initializer.Add(TensorData.CreateInt4(z, packed, parameterShape, isSigned: false));
+            }
+            else
+            {
+                graph.Initializer.Add(TensorData.Create<byte>(z, [.. zeroPoints.Select(c => (byte)c)], parameterShape));
+            }
+
+            inputs.Add(z);
+        }
+
+        var dq = QdqWriter.Dequantize(names.Make(baseName + "_DequantizeLinear"), [.. inputs], dequantized, QuantGranularity.PerBlock(0, w.BlockSize));
+        graph.Node.Insert(graph.Node.IndexOf(node), dq);
+        node.Input[1] = dequantized;
+    }
+}
