@@ -15,7 +15,10 @@ internal static class BlockGemmKernels
     /// <summary>Rows handled together (codes are unpacked once for all of them).</summary>
     public const int MaxRows = 8;
 
-    /// <summary>Per row and block: scale = absmax / 127 (1 for an all-zero block), codes round-half-even, their sum.</summary>
+    /// <summary>
+    /// Per row and block: scale = absmax / 127 (1 for an all-zero or non-finite block), codes by <see cref="QuantOps"/>
+    /// (true division, round half to even, saturation to ±127, NaN to −127), and their sum.
+    /// </summary>
     public static void QuantizeActivations(float[] padded, int m, int kp, int blockSize, sbyte[] codes, float[] scales, int[] sums)
     {
         int blocks = kp / blockSize;
@@ -23,20 +26,15 @@ internal static class BlockGemmKernels
         {
             for (int b = 0; b < blocks; b++)
             {
-                var block = padded.AsSpan((r * kp) + (b * blockSize), blockSize);
-                float absMax = 0;
-                foreach (float v in block)
-                {
-                    absMax = Math.Max(absMax, Math.Abs(v));
-                }
-
+                int offset = (r * kp) + (b * blockSize);
+                var block = padded.AsSpan(offset, blockSize);
+                float absMax = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(block));
                 float scale = absMax > 0 && float.IsFinite(absMax) ? absMax / 127f : 1f;
+                var target = codes.AsSpan(offset, blockSize);
+                QuantOps.Quantize<sbyte>(block, target, new QuantParams(scale, 0, -127, 127));
                 int sum = 0;
-                for (int i = 0; i < blockSize; i++)
+                foreach (sbyte c in target)
                 {
-                    float q = MathF.Round(block[i] / scale, MidpointRounding.ToEven);
-                    int c = float.IsNaN(q) ? 0 : (int)Math.Clamp(q, -127f, 127f);
-                    codes[(r * kp) + (b * blockSize) + i] = (sbyte)c;
                     sum += c;
                 }
 
@@ -218,51 +216,108 @@ internal readonly struct Avx2WideDot : IDot256
     }
 }
 
-/// <summary>Integer mode, one group of 8 columns × up to <see cref="BlockGemmKernels.MaxRows"/> rows, 256-bit (AVX-VNNI or AVX2).</summary>
+/// <summary>
+/// Integer mode, one group of 8 columns, 256-bit (AVX-VNNI or AVX2): four rows at a time (then single rows), every
+/// accumulator a local so the JIT keeps them in registers.
+/// </summary>
 internal static class BlockGemm8c4Vector256
 {
-    [SkipLocalsInit]
     public static void Integer<TCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
         where TCodes : ICodes256
         where TDot : IDot256
     {
-        Span<Vector256<float>> acc = stackalloc Vector256<float>[BlockGemmKernels.MaxRows];
-        Span<Vector256<int>> dot = stackalloc Vector256<int>[BlockGemmKernels.MaxRows];
-        acc.Clear();
-        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount;
-        ref byte codes = ref w.Codes[(long)g * w.Octets * w.OctetBytes];
-        ref sbyte xq = ref x.Codes![0];
+        int r = r0;
+        for (; r + 4 <= r0 + rows; r += 4)
+        {
+            Rows4<TCodes, TDot>(x, r, w, result, g);
+        }
+
+        for (; r < r0 + rows; r++)
+        {
+            Row1<TCodes, TDot>(x, r, w, result, g);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Broadcast(ref sbyte source) => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref source))).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Epilogue(Vector256<int> dot, Vector256<int> zeroPoint, Vector256<float> scale, BlockActivations x, int q, Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * Vector256.Create(x.Sums![q]))), scale * Vector256.Create(x.Scales![q]), acc);
+
+    private static void Row1<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IDot256
+    {
+        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, octetBytes = w.OctetBytes;
+        ref byte codes = ref w.Codes[(long)g * w.Octets * octetBytes];
+        ref sbyte xr = ref x.Codes![r * x.PaddedK];
+        Vector256<float> acc = default;
         for (int b = 0; b < blocks; b++)
         {
-            dot[..rows].Clear();
-            for (int o = b * octetsPerBlock; o < (b + 1) * octetsPerBlock; o++)
+            // Four independent chains (two octets × low/high) hide vpdpbusd's latency; a block has an even number of octets.
+            Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o += 2)
             {
-                var (low, high) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)o * w.OctetBytes));
-                for (int r = 0; r < rows; r++)
-                {
-                    ref sbyte row = ref Unsafe.Add(ref xq, ((r0 + r) * x.PaddedK) + (o * 8));
-                    var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref row))).AsSByte();
-                    var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, 4)))).AsSByte();
-                    dot[r] = TDot.Dot(TDot.Dot(dot[r], low, x0), high, x1);
-                }
+                var (low, high) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)o * octetBytes));
+                var (low2, high2) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)(o + 1) * octetBytes));
+                ref sbyte xo = ref Unsafe.Add(ref xr, o * 8);
+                d0 = TDot.Dot(d0, low, Broadcast(ref xo));
+                d1 = TDot.Dot(d1, high, Broadcast(ref Unsafe.Add(ref xo, 4)));
+                d2 = TDot.Dot(d2, low2, Broadcast(ref Unsafe.Add(ref xo, 8)));
+                d3 = TDot.Dot(d3, high2, Broadcast(ref Unsafe.Add(ref xo, 12)));
             }
 
             int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
-            var scale = Vector256.LoadUnsafe(ref w.Scales[p]);
-            var zeroPoint = Vector256.LoadUnsafe(ref w.ZeroPoints[p]);
-            for (int r = 0; r < rows; r++)
-            {
-                int q = ((r0 + r) * blocks) + b;
-                var corrected = dot[r] - (zeroPoint * Vector256.Create(x.Sums![q]));
-                acc[r] = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(corrected), scale * Vector256.Create(x.Scales![q]), acc[r]);
-            }
+            acc = Epilogue((d0 + d1) + (d2 + d3), Vector256.LoadUnsafe(ref w.ZeroPoints[p]), Vector256.LoadUnsafe(ref w.Scales[p]), x, (r * blocks) + b, acc);
         }
 
-        int stride = w.Groups * BlockQuantizedWeights.GroupColumns;
-        for (int r = 0; r < rows; r++)
+        acc.StoreUnsafe(ref result[(r * w.Groups * BlockQuantizedWeights.GroupColumns) + (g * BlockQuantizedWeights.GroupColumns)]);
+    }
+
+    private static void Rows4<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IDot256
+    {
+        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, octetBytes = w.OctetBytes, kp = x.PaddedK;
+        ref byte codes = ref w.Codes[(long)g * w.Octets * octetBytes];
+        ref sbyte x0 = ref x.Codes![r * kp];
+        ref sbyte x1 = ref Unsafe.Add(ref x0, kp);
+        ref sbyte x2 = ref Unsafe.Add(ref x1, kp);
+        ref sbyte x3 = ref Unsafe.Add(ref x2, kp);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0; b < blocks; b++)
         {
-            acc[r].StoreUnsafe(ref result[((r0 + r) * stride) + (g * BlockQuantizedWeights.GroupColumns)]);
+            // Low and high halves in separate accumulators: eight independent vpdpbusd chains.
+            Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o++)
+            {
+                var (low, high) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)o * octetBytes));
+                int k = o * 8;
+                d0 = TDot.Dot(d0, low, Broadcast(ref Unsafe.Add(ref x0, k)));
+                e0 = TDot.Dot(e0, high, Broadcast(ref Unsafe.Add(ref x0, k + 4)));
+                d1 = TDot.Dot(d1, low, Broadcast(ref Unsafe.Add(ref x1, k)));
+                e1 = TDot.Dot(e1, high, Broadcast(ref Unsafe.Add(ref x1, k + 4)));
+                d2 = TDot.Dot(d2, low, Broadcast(ref Unsafe.Add(ref x2, k)));
+                e2 = TDot.Dot(e2, high, Broadcast(ref Unsafe.Add(ref x2, k + 4)));
+                d3 = TDot.Dot(d3, low, Broadcast(ref Unsafe.Add(ref x3, k)));
+                e3 = TDot.Dot(e3, high, Broadcast(ref Unsafe.Add(ref x3, k + 4)));
+            }
+
+            int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
+            var zeroPoint = Vector256.LoadUnsafe(ref w.ZeroPoints[p]);
+            var scale = Vector256.LoadUnsafe(ref w.Scales[p]);
+            a0 = Epilogue(d0 + e0, zeroPoint, scale, x, (r * blocks) + b, a0);
+            a1 = Epilogue(d1 + e1, zeroPoint, scale, x, ((r + 1) * blocks) + b, a1);
+            a2 = Epilogue(d2 + e2, zeroPoint, scale, x, ((r + 2) * blocks) + b, a2);
+            a3 = Epilogue(d3 + e3, zeroPoint, scale, x, ((r + 3) * blocks) + b, a3);
         }
+
+        int stride = w.Groups * BlockQuantizedWeights.GroupColumns, column = g * BlockQuantizedWeights.GroupColumns;
+        a0.StoreUnsafe(ref result[(r * stride) + column]);
+        a1.StoreUnsafe(ref result[((r + 1) * stride) + column]);
+        a2.StoreUnsafe(ref result[((r + 2) * stride) + column]);
+        a3.StoreUnsafe(ref result[((r + 3) * stride) + column]);
     }
 }
 
@@ -339,8 +394,9 @@ internal static class BlockGemm4c4AdvSimdDp
 }
 
 /// <summary>
-/// Float mode over <see cref="ISimd{TF, TI}"/> (8 or 4 lanes): codes are taken out of each lane's bytes with shifts and
-/// masks, converted to float, and multiplied in K order exactly as the scalar reference does.
+/// Float mode over <see cref="ISimd{TF, TI}"/> (8 or 4 lanes): codes are taken out of each lane's bytes with constant
+/// shifts and masks, converted to float once for up to four rows, and multiplied in K order exactly as the scalar
+/// reference does.
 /// </summary>
 internal static class BlockGemmFloat8Simd
 {
@@ -349,38 +405,117 @@ internal static class BlockGemmFloat8Simd
         where TF : struct
         where TI : struct
     {
-        int lanes = TSimd.Count, chunks = BlockQuantizedWeights.GroupColumns / lanes;
-        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, stride = w.Groups * BlockQuantizedWeights.GroupColumns;
-        var mask = TSimd.SplatInt(w.Bits == 4 ? 0x0F : 0xFF);
+        int chunks = BlockQuantizedWeights.GroupColumns / TSimd.Count;
         for (int chunk = 0; chunk < chunks; chunk++)
         {
-            for (int r = r0; r < r0 + rows; r++)
+            int r = r0;
+            for (; r + 4 <= r0 + rows; r += 4)
             {
-                TF acc = TSimd.Splat(0f);
-                ref float xr = ref x.Padded[r * x.PaddedK];
-                for (int b = 0; b < blocks; b++)
-                {
-                    int p = (((g * blocks) + b) * BlockQuantizedWeights.GroupColumns) + (chunk * lanes);
-                    TF zeroPoint = TSimd.ToSingle(TSimd.LoadInt(ref w.ZeroPoints[p]));
-                    TF d = TSimd.Splat(0f);
-                    for (int o = b * octetsPerBlock; o < (b + 1) * octetsPerBlock; o++)
-                    {
-                        ref byte octet = ref w.Codes[((((long)g * w.Octets) + o) * w.OctetBytes) + (chunk * lanes * 4)];
-                        TI low = TSimd.LoadInt(ref Unsafe.As<byte, int>(ref octet));
-                        TI high = w.Bits == 4 ? TSimd.ShiftRightLogical(low, 4) : TSimd.LoadInt(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref octet, 32)));
-                        for (int t = 0; t < 8; t++)
-                        {
-                            TI source = t < 4 ? low : high;
-                            TF code = TSimd.ToSingle(TSimd.And(TSimd.ShiftRightLogical(source, (t % 4) * 8), mask));
-                            d = TSimd.MultiplyAdd(TSimd.Subtract(code, zeroPoint), TSimd.Splat(Unsafe.Add(ref xr, (o * 8) + t)), d);
-                        }
-                    }
-
-                    acc = TSimd.MultiplyAdd(d, TSimd.Load(ref w.Scales[p]), acc);
-                }
-
-                TSimd.Store(acc, ref result[(r * stride) + (g * BlockQuantizedWeights.GroupColumns) + (chunk * lanes)]);
+                Rows<TSimd, TF, TI, Four>(x, r, w, result, g, chunk);
             }
+
+            for (; r < r0 + rows; r++)
+            {
+                Rows<TSimd, TF, TI, One>(x, r, w, result, g, chunk);
+            }
+        }
+    }
+
+    private interface IRowCount
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct One : IRowCount
+    {
+        public static int Count => 1;
+    }
+
+    private readonly struct Four : IRowCount
+    {
+        public static int Count => 4;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF Code<TSimd, TF, TI>(TI source, int shift, TI mask, TF zeroPoint)
+        where TSimd : ISimd<TF, TI>
+        where TF : struct
+        where TI : struct =>
+        TSimd.Subtract(TSimd.ToSingle(TSimd.And(TSimd.ShiftRightLogical(source, shift), mask)), zeroPoint);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TSimd, TF, TI, TRows>(TF c, int t, ref float k0, ref float k1, ref float k2, ref float k3, ref TF d0, ref TF d1, ref TF d2, ref TF d3)
+        where TSimd : ISimd<TF, TI>
+        where TF : struct
+        where TI : struct
+        where TRows : IRowCount
+    {
+        d0 = TSimd.MultiplyAdd(c, TSimd.Splat(Unsafe.Add(ref k0, t)), d0);
+        if (TRows.Count > 1)
+        {
+            d1 = TSimd.MultiplyAdd(c, TSimd.Splat(Unsafe.Add(ref k1, t)), d1);
+            d2 = TSimd.MultiplyAdd(c, TSimd.Splat(Unsafe.Add(ref k2, t)), d2);
+            d3 = TSimd.MultiplyAdd(c, TSimd.Splat(Unsafe.Add(ref k3, t)), d3);
+        }
+    }
+
+    private static void Rows<TSimd, TF, TI, TRows>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g, int chunk)
+        where TSimd : ISimd<TF, TI>
+        where TF : struct
+        where TI : struct
+        where TRows : IRowCount
+    {
+        int lanes = TSimd.Count, octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, stride = w.Groups * BlockQuantizedWeights.GroupColumns;
+        int kp = x.PaddedK, octetBytes = w.OctetBytes;
+        bool int4 = w.Bits == 4;
+        var mask = TSimd.SplatInt(int4 ? 0x0F : 0xFF);
+        ref float x0 = ref x.Padded[r * kp];
+        ref float x1 = ref Unsafe.Add(ref x0, TRows.Count > 1 ? kp : 0);
+        ref float x2 = ref Unsafe.Add(ref x1, TRows.Count > 1 ? kp : 0);
+        ref float x3 = ref Unsafe.Add(ref x2, TRows.Count > 1 ? kp : 0);
+        ref byte codes = ref w.Codes[((long)g * w.Octets * octetBytes) + (chunk * lanes * 4)];
+        TF a0 = TSimd.Splat(0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < blocks; b++)
+        {
+            int p = (((g * blocks) + b) * BlockQuantizedWeights.GroupColumns) + (chunk * lanes);
+            TF zeroPoint = TSimd.ToSingle(TSimd.LoadInt(ref w.ZeroPoints[p]));
+            TF d0 = TSimd.Splat(0f), d1 = d0, d2 = d0, d3 = d0;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o++)
+            {
+                ref byte octet = ref Unsafe.Add(ref codes, (nint)o * octetBytes);
+                TI low = TSimd.LoadInt(ref Unsafe.As<byte, int>(ref octet));
+                TI high = int4 ? TSimd.ShiftRightLogical(low, 4) : TSimd.LoadInt(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref octet, 32)));
+                ref float k0 = ref Unsafe.Add(ref x0, o * 8);
+                ref float k1 = ref Unsafe.Add(ref x1, o * 8);
+                ref float k2 = ref Unsafe.Add(ref x2, o * 8);
+                ref float k3 = ref Unsafe.Add(ref x3, o * 8);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(low, 0, mask, zeroPoint), 0, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(low, 8, mask, zeroPoint), 1, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(low, 16, mask, zeroPoint), 2, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(low, 24, mask, zeroPoint), 3, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(high, 0, mask, zeroPoint), 4, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(high, 8, mask, zeroPoint), 5, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(high, 16, mask, zeroPoint), 6, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step<TSimd, TF, TI, TRows>(Code<TSimd, TF, TI>(high, 24, mask, zeroPoint), 7, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+            }
+
+            TF scale = TSimd.Load(ref w.Scales[p]);
+            a0 = TSimd.MultiplyAdd(d0, scale, a0);
+            if (TRows.Count > 1)
+            {
+                a1 = TSimd.MultiplyAdd(d1, scale, a1);
+                a2 = TSimd.MultiplyAdd(d2, scale, a2);
+                a3 = TSimd.MultiplyAdd(d3, scale, a3);
+            }
+        }
+
+        int column = (g * BlockQuantizedWeights.GroupColumns) + (chunk * lanes);
+        TSimd.Store(a0, ref result[(r * stride) + column]);
+        if (TRows.Count > 1)
+        {
+            TSimd.Store(a1, ref result[((r + 1) * stride) + column]);
+            TSimd.Store(a2, ref result[((r + 2) * stride) + column]);
+            TSimd.Store(a3, ref result[((r + 3) * stride) + column]);
         }
     }
 }
