@@ -13,6 +13,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["block-accuracy"])
+        {
+            Kernels.BlockAccuracyReport.Run();
+            return;
+        }
+
         if (args is ["model-report"])
         {
             Onnx.ModelQuantizationReport.Run();

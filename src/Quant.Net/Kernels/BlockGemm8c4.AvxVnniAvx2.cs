@@ -1,0 +1,169 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>How codes of one group octet are read: two vectors of 8 lanes × 4 unsigned bytes (k 0..3 and k 4..7).</summary>
+internal interface ICodes256
+{
+    static abstract (Vector256<byte> Low, Vector256<byte> High) Load(ref byte octet);
+}
+
+internal readonly struct Int4Codes : ICodes256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<byte> Low, Vector256<byte> High) Load(ref byte octet)
+    {
+        var v = Vector256.LoadUnsafe(ref octet);
+        var mask = Vector256.Create((byte)0x0F);
+        return (v & mask, Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask);
+    }
+}
+
+internal readonly struct Int8Codes : ICodes256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<byte> Low, Vector256<byte> High) Load(ref byte octet) => (Vector256.LoadUnsafe(ref octet), Vector256.LoadUnsafe(ref octet, 32));
+}
+
+/// <summary>Adds to each int32 lane the dot product of its 4 unsigned code bytes with 4 signed activation bytes.</summary>
+internal interface IDot256
+{
+    static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x);
+}
+
+/// <summary><c>vpdpbusd ymm</c>: u8 × s8, exact.</summary>
+internal readonly struct VnniDot : IDot256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) =>
+        System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
+}
+
+/// <summary><c>vpmaddubsw</c> + <c>vpmaddwd</c>: exact for 4-bit codes (pair sums ≤ 2·15·127, far from int16 saturation).</summary>
+internal readonly struct Avx2SmallDot : IDot256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) =>
+        acc + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(codes, x), Vector256.Create((short)1));
+}
+
+/// <summary>8-bit codes on AVX2: widened to int16 (<c>vpmaddubsw</c> would saturate at 2·255·127), <c>vpmaddwd</c>, pairs added.</summary>
+internal readonly struct Avx2WideDot : IDot256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x)
+    {
+        var xs = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(x.GetLower());
+        var low = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(codes.GetLower()), xs);
+        var high = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(codes.GetUpper()), xs);
+        // hadd pairs within 128-bit halves gives lanes 0,1,4,5 | 2,3,6,7; the permute restores 0..7.
+        var sums = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(low, high);
+        return acc + System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32(sums, Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7));
+    }
+}
+
+/// <summary>
+/// Integer mode, one group of 8 columns, 256-bit (AVX-VNNI or AVX2): four rows at a time (then single rows), every
+/// accumulator a local so the JIT keeps them in registers.
+/// </summary>
+internal static class BlockGemm8c4Vector256
+{
+    public static void Integer<TCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IDot256
+    {
+        int r = r0;
+        for (; r + 4 <= r0 + rows; r += 4)
+        {
+            Rows4<TCodes, TDot>(x, r, w, result, g);
+        }
+
+        for (; r < r0 + rows; r++)
+        {
+            Row1<TCodes, TDot>(x, r, w, result, g);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Broadcast(ref sbyte source) => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref source))).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Epilogue(Vector256<int> dot, Vector256<int> zeroPoint, Vector256<float> scale, BlockActivations x, int q, Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * Vector256.Create(x.Sums![q]))), scale * Vector256.Create(x.Scales![q]), acc);
+
+    private static void Row1<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IDot256
+    {
+        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, octetBytes = w.OctetBytes;
+        ref byte codes = ref w.Codes[(long)g * w.Octets * octetBytes];
+        ref sbyte xr = ref x.Codes![r * x.PaddedK];
+        Vector256<float> acc = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            // Four independent chains (two octets × low/high) hide vpdpbusd's latency; a block has an even number of octets.
+            Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o += 2)
+            {
+                var (low, high) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)o * octetBytes));
+                var (low2, high2) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)(o + 1) * octetBytes));
+                ref sbyte xo = ref Unsafe.Add(ref xr, o * 8);
+                d0 = TDot.Dot(d0, low, Broadcast(ref xo));
+                d1 = TDot.Dot(d1, high, Broadcast(ref Unsafe.Add(ref xo, 4)));
+                d2 = TDot.Dot(d2, low2, Broadcast(ref Unsafe.Add(ref xo, 8)));
+                d3 = TDot.Dot(d3, high2, Broadcast(ref Unsafe.Add(ref xo, 12)));
+            }
+
+            int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
+            acc = Epilogue((d0 + d1) + (d2 + d3), Vector256.LoadUnsafe(ref w.ZeroPoints[p]), Vector256.LoadUnsafe(ref w.Scales[p]), x, (r * blocks) + b, acc);
+        }
+
+        acc.StoreUnsafe(ref result[(r * w.Groups * BlockQuantizedWeights.GroupColumns) + (g * BlockQuantizedWeights.GroupColumns)]);
+    }
+
+    private static void Rows4<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IDot256
+    {
+        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, octetBytes = w.OctetBytes, kp = x.PaddedK;
+        ref byte codes = ref w.Codes[(long)g * w.Octets * octetBytes];
+        ref sbyte x0 = ref x.Codes![r * kp];
+        ref sbyte x1 = ref Unsafe.Add(ref x0, kp);
+        ref sbyte x2 = ref Unsafe.Add(ref x1, kp);
+        ref sbyte x3 = ref Unsafe.Add(ref x2, kp);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            // Low and high halves in separate accumulators: eight independent vpdpbusd chains.
+            Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o++)
+            {
+                var (low, high) = TCodes.Load(ref Unsafe.Add(ref codes, (nint)o * octetBytes));
+                int k = o * 8;
+                d0 = TDot.Dot(d0, low, Broadcast(ref Unsafe.Add(ref x0, k)));
+                e0 = TDot.Dot(e0, high, Broadcast(ref Unsafe.Add(ref x0, k + 4)));
+                d1 = TDot.Dot(d1, low, Broadcast(ref Unsafe.Add(ref x1, k)));
+                e1 = TDot.Dot(e1, high, Broadcast(ref Unsafe.Add(ref x1, k + 4)));
+                d2 = TDot.Dot(d2, low, Broadcast(ref Unsafe.Add(ref x2, k)));
+                e2 = TDot.Dot(e2, high, Broadcast(ref Unsafe.Add(ref x2, k + 4)));
+                d3 = TDot.Dot(d3, low, Broadcast(ref Unsafe.Add(ref x3, k)));
+                e3 = TDot.Dot(e3, high, Broadcast(ref Unsafe.Add(ref x3, k + 4)));
+            }
+
+            int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
+            var zeroPoint = Vector256.LoadUnsafe(ref w.ZeroPoints[p]);
+            var scale = Vector256.LoadUnsafe(ref w.Scales[p]);
+            a0 = Epilogue(d0 + e0, zeroPoint, scale, x, (r * blocks) + b, a0);
+            a1 = Epilogue(d1 + e1, zeroPoint, scale, x, ((r + 1) * blocks) + b, a1);
+            a2 = Epilogue(d2 + e2, zeroPoint, scale, x, ((r + 2) * blocks) + b, a2);
+            a3 = Epilogue(d3 + e3, zeroPoint, scale, x, ((r + 3) * blocks) + b, a3);
+        }
+
+        int stride = w.Groups * BlockQuantizedWeights.GroupColumns, column = g * BlockQuantizedWeights.GroupColumns;
+        a0.StoreUnsafe(ref result[(r * stride) + column]);
+        a1.StoreUnsafe(ref result[((r + 1) * stride) + column]);
+        a2.StoreUnsafe(ref result[((r + 2) * stride) + column]);
+        a3.StoreUnsafe(ref result[((r + 3) * stride) + column]);
+    }
+}
