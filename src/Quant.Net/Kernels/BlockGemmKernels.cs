@@ -76,6 +76,13 @@ internal static class BlockGemmKernels
     {
         for (int g = g0; g < g1; g++)
         {
+            if (level == SimdLevel.Vector512 && g + 1 < g1)
+            {
+                BlockGemmFloat16Avx512.FloatPair(x, r0, rows, w, result, g);
+                g++;
+                continue;
+            }
+
             switch (level)
             {
                 case SimdLevel.Vector256 or SimdLevel.Vector512:
