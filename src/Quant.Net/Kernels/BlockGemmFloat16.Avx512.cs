@@ -28,9 +28,19 @@ internal static class BlockGemmFloat16Avx512
     private static Vector512<int> Pair(ref int first, nint secondOffset) =>
         Vector512.Create(Vector256.LoadUnsafe(ref first), Vector256.LoadUnsafe(ref Unsafe.Add(ref first, secondOffset)));
 
+    /// <summary>
+    /// code − zero point as float. 4-bit codes: one <c>vpermps</c> from a 16-entry table (it reads only the low 4 bits of
+    /// each index, so no mask and no int→float conversion; symmetric blocks put the −8 into the table). 8-bit: mask,
+    /// convert, subtract. Both give exactly the float the scalar reference computes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Code(Vector512<int> source, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift, Vector512<int> mask, Vector512<float> zeroPoint) =>
-        Vector512.ConvertToSingle(Vector512.ShiftRightLogical(source, shift) & mask) - zeroPoint;
+    private static Vector512<float> Code(Vector512<int> source, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift, Vector512<int> mask, Vector512<float> zeroPoint,
+        bool table, Vector512<float> values, bool subtract)
+    {
+        var shifted = shift == 0 ? source : Vector512.ShiftRightLogical(source, shift);
+        var code = table ? System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32(values, shifted) : Vector512.ConvertToSingle(shifted & mask);
+        return subtract ? code - zeroPoint : code;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Step(Vector512<float> c, int t, bool four, ref float k0, ref float k1, ref float k2, ref float k3,
@@ -51,6 +61,8 @@ internal static class BlockGemmFloat16Avx512
         int kp = x.PaddedK, octetBytes = w.OctetBytes;
         bool int4 = w.Bits == 4, four = count == 4;
         var mask = Vector512.Create(int4 ? 0x0F : 0xFF);
+        bool symmetricTable = int4 && w.IsSymmetric, subtract = !symmetricTable;
+        var values = Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f) - Vector512.Create(symmetricTable ? 8f : 0f);
         nint groupInts = (nint)w.Octets * octetBytes / 4, parameterStride = (nint)blocks * BlockQuantizedWeights.GroupColumns;
         ref float x0 = ref x.Padded[r * kp];
         ref float x1 = ref Unsafe.Add(ref x0, four ? kp : 0);
@@ -72,14 +84,14 @@ internal static class BlockGemmFloat16Avx512
                 ref float k1 = ref Unsafe.Add(ref x1, o * 8);
                 ref float k2 = ref Unsafe.Add(ref x2, o * 8);
                 ref float k3 = ref Unsafe.Add(ref x3, o * 8);
-                Step(Code(low, 0, mask, zeroPoint), 0, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(low, 8, mask, zeroPoint), 1, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(low, 16, mask, zeroPoint), 2, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(low, 24, mask, zeroPoint), 3, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(high, 0, mask, zeroPoint), 4, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(high, 8, mask, zeroPoint), 5, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(high, 16, mask, zeroPoint), 6, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
-                Step(Code(high, 24, mask, zeroPoint), 7, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(low, 0, mask, zeroPoint, int4, values, subtract), 0, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(low, 8, mask, zeroPoint, int4, values, subtract), 1, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(low, 16, mask, zeroPoint, int4, values, subtract), 2, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(low, 24, mask, zeroPoint, int4, values, subtract), 3, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(high, 0, mask, zeroPoint, int4, values, subtract), 4, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(high, 8, mask, zeroPoint, int4, values, subtract), 5, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(high, 16, mask, zeroPoint, int4, values, subtract), 6, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
+                Step(Code(high, 24, mask, zeroPoint, int4, values, subtract), 7, four, ref k0, ref k1, ref k2, ref k3, ref d0, ref d1, ref d2, ref d3);
             }
 
             var scale = Vector512.Create(Vector256.LoadUnsafe(ref w.Scales[p]), Vector256.LoadUnsafe(ref w.Scales[p + (int)parameterStride]));
