@@ -55,7 +55,7 @@ internal static class BlockGemm4c4AdvSimdDp
             for (int half = 0; half < 2; half++)
             {
                 var scale = Vector128.LoadUnsafe(ref w.Scales[p + (half * 4)]);
-                var zeroPoint = Vector128.LoadUnsafe(ref w.ZeroPoints[p + (half * 4)]) - Vector128.Create(zeroShift);
+                var zeroPoint = (w.IsSymmetric ? Vector128.Create(1 << (w.Bits - 1)) : Vector128.LoadUnsafe(ref w.ZeroPoints[p + (half * 4)])) - Vector128.Create(zeroShift);
                 for (int r = 0; r < rows; r++)
                 {
                     int q = ((r0 + r) * blocks) + b, i = (r * 2) + half;

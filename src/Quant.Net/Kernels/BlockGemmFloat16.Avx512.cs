@@ -73,7 +73,7 @@ internal static class BlockGemmFloat16Avx512
         for (int b = 0; b < blocks; b++)
         {
             int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
-            var zeroPoint = Vector512.ConvertToSingle(Pair(ref w.ZeroPoints[p], parameterStride));
+            var zeroPoint = w.IsSymmetric ? Vector512.Create((float)(1 << (w.Bits - 1))) : Vector512.ConvertToSingle(Pair(ref w.ZeroPoints[p], parameterStride));
             Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o++)
             {

@@ -87,7 +87,7 @@ internal static class BlockGemmFloat8Simd
         for (int b = 0; b < blocks; b++)
         {
             int p = (((g * blocks) + b) * BlockQuantizedWeights.GroupColumns) + (chunk * lanes);
-            TF zeroPoint = TSimd.ToSingle(TSimd.LoadInt(ref w.ZeroPoints[p]));
+            TF zeroPoint = w.IsSymmetric ? TSimd.Splat(1 << (w.Bits - 1)) : TSimd.ToSingle(TSimd.LoadInt(ref w.ZeroPoints[p]));
             TF d0 = TSimd.Splat(0f), d1 = d0, d2 = d0, d3 = d0;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end; o++)
             {

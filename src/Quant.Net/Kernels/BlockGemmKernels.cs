@@ -48,6 +48,28 @@ internal static class BlockGemmKernels
     {
         for (int g = g0; g < g1; g++)
         {
+            if (g + 1 < g1 && path is BlockGemmPath.AvxVnni or BlockGemmPath.Avx2)
+            {
+                switch (path, w.Bits)
+                {
+                    case (BlockGemmPath.AvxVnni, 4):
+                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, VnniDot>(x, r0, rows, w, result, g);
+                        break;
+                    case (BlockGemmPath.AvxVnni, _):
+                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, VnniDot>(x, r0, rows, w, result, g);
+                        break;
+                    case (_, 4):
+                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Avx2SmallDot>(x, r0, rows, w, result, g);
+                        break;
+                    default:
+                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
+                        break;
+                }
+
+                g++;
+                continue;
+            }
+
             switch (path)
             {
                 case BlockGemmPath.AvxVnni when w.Bits == 4:
