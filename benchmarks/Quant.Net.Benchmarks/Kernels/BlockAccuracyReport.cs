@@ -19,7 +19,8 @@ internal static class BlockAccuracyReport
         for (int i = 0; i < gaussian.Length; i++)
         {
             gaussian[i] = (float)(0.02 * Normal());
-            double chi2 = Normal() * Normal() + Normal() * Normal() + Normal() * Normal();
+            double z1 = Normal(), z2 = Normal(), z3 = Normal();
+            double chi2 = (z1 * z1) + (z2 * z2) + (z3 * z3);
             studentT[i] = (float)(0.02 * Normal() / Math.Sqrt(chi2 / 3));
         }
 
