@@ -1,0 +1,328 @@
+using Quant.Net.Kernels;
+
+namespace Quant.Net.Rounding;
+
+/// <summary>AdaRound settings; the defaults are AIMET's.</summary>
+public sealed record AdaRoundOptions
+{
+    /// <summary>Adam steps per layer.</summary>
+    public int Iterations { get; init; } = 10_000;
+
+    /// <summary>Samples per mini-batch (a sample contributes all of its rows, e.g. every output position of a convolution).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Weight λ of the rounding regularizer Σ(1 − |2h(V) − 1|^β).</summary>
+    public float RegularizationWeight { get; init; } = 0.01f;
+
+    /// <summary>β at the end of the warm start.</summary>
+    public float BetaStart { get; init; } = 20f;
+
+    /// <summary>β at the last iteration.</summary>
+    public float BetaEnd { get; init; } = 2f;
+
+    /// <summary>Fraction of iterations without the regularizer.</summary>
+    public float WarmStart { get; init; } = 0.2f;
+
+    /// <summary>Adam learning rate.</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>Seed of the mini-batch sampling: the same seed gives the same rounding.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Threads for the GEMMs (1: the calling thread; results do not depend on it).</summary>
+    public int MaxDegreeOfParallelism { get; init; } = 1;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Iterations, 1, nameof(Iterations));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+        if (!(RegularizationWeight >= 0) || !(BetaStart >= BetaEnd) || !(BetaEnd > 0) || !(WarmStart is >= 0 and < 1) || !(LearningRate > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RegularizationWeight), "Need λ ≥ 0, β start ≥ β end > 0, warm start in [0, 1) and a positive learning rate.");
+        }
+    }
+}
+
+/// <summary>What AdaRound produced for one layer.</summary>
+/// <param name="Codes">Integer codes of W [out, in] (zero point included), within the scheme's range.</param>
+/// <param name="Weights">The quantized weights (codes − zero point) · scale, [out, in].</param>
+/// <param name="NearestMse">Reconstruction MSE of the layer output with round-to-nearest weights (all rows given).</param>
+/// <param name="AdaRoundMse">Reconstruction MSE with the AdaRound weights.</param>
+/// <param name="ChangedFromNearest">How many weights round differently from round-to-nearest.</param>
+public sealed record AdaRoundResult(int[] Codes, float[] Weights, double NearestMse, double AdaRoundMse, int ChangedFromNearest);
+
+/// <summary>
+/// AdaRound (Nagel et al., 2020) for one layer written as y = f(x·W̃ᵀ + b), W [out, in] (a convolution as its patch
+/// matrix): learns for each weight whether to round down or up, minimizing ‖f(W̃x) − target‖² plus
+/// λ·Σ(1 − |2h(V) − 1|^β) with h the rectified sigmoid (ζ = 1.1, γ = −0.1), β annealed from 20 to 2 after a warm start,
+/// Adam on V. Gradients are in closed form; the GEMMs are <see cref="Fp32Gemm"/>.
+/// </summary>
+public sealed class AdaRound
+{
+    private const float Zeta = 1.1f, Gamma = -0.1f;
+    private readonly int _out, _in, _rows, _rowsPerSample;
+    private readonly float[] _floor, _scale, _bias;
+    private readonly float[] _inputs, _targets;
+    private readonly int _zeroPointMin, _qMin, _qMax;
+    private readonly int[] _zeroPoints;
+    private readonly bool _relu;
+
+    /// <summary>Prepares the optimization of one layer.</summary>
+    /// <param name="weights">W [out, in], row-major.</param>
+    /// <param name="outFeatures">Output channels.</param>
+    /// <param name="inFeatures">Inputs per output (for a convolution: in channels / groups × kernel height × width).</param>
+    /// <param name="bias">out biases, or empty.</param>
+    /// <param name="encoding">Per-tensor or per-channel (axis 0) encoding of W; its scales stay fixed.</param>
+    /// <param name="inputs">Layer inputs [rows, in], from the model with earlier layers already quantized.</param>
+    /// <param name="targets">FP32 layer outputs [rows, out] (after the fused ReLU when <paramref name="relu"/>).</param>
+    /// <param name="rowsPerSample">Rows that form one sample (1 for a linear layer; output positions for a convolution).</param>
+    /// <param name="relu">Reconstruct after a fused ReLU.</param>
+    /// <exception cref="ArgumentException">Lengths do not match the shapes, or the encoding is not per-tensor/per-channel on axis 0.</exception>
+    public AdaRound(ReadOnlySpan<float> weights, int outFeatures, int inFeatures, ReadOnlySpan<float> bias, QuantEncoding encoding,
+        float[] inputs, float[] targets, int rowsPerSample = 1, bool relu = false)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerSample, 1);
+        if (weights.Length != (long)outFeatures * inFeatures)
+        {
+            throw new ArgumentException($"Expected {outFeatures} × {inFeatures} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        if (bias.Length != 0 && bias.Length != outFeatures)
+        {
+            throw new ArgumentException($"bias must be empty or hold {outFeatures} values.", nameof(bias));
+        }
+
+        var g = encoding.Scheme.Granularity;
+        bool perChannel = g.Kind == QuantGranularityKind.PerChannel && (g.Axis == 0 || g.Axis == -2) && encoding.Count == outFeatures;
+        if (!(g.Kind == QuantGranularityKind.PerTensor || perChannel))
+        {
+            throw new ArgumentException("AdaRound needs a per-tensor or per-output-channel (axis 0) weight encoding.", nameof(encoding));
+        }
+
+        if (inputs.Length % inFeatures != 0 || inputs.Length / inFeatures * (long)outFeatures != targets.Length || inputs.Length == 0)
+        {
+            throw new ArgumentException($"inputs [rows, {inFeatures}] and targets [rows, {outFeatures}] must have the same number of rows.", nameof(targets));
+        }
+
+        _rows = inputs.Length / inFeatures;
+        if (_rows % rowsPerSample != 0)
+        {
+            throw new ArgumentException($"{_rows} rows are not a whole number of samples of {rowsPerSample} rows.", nameof(rowsPerSample));
+        }
+
+        (_out, _in, _rowsPerSample, _relu, _inputs, _targets) = (outFeatures, inFeatures, rowsPerSample, relu, inputs, targets);
+        _bias = bias.IsEmpty ? new float[outFeatures] : bias.ToArray();
+        (_qMin, _qMax) = (encoding.Scheme.QMin, encoding.Scheme.QMax);
+        _scale = new float[outFeatures];
+        _zeroPoints = new int[outFeatures];
+        _floor = new float[weights.Length];
+        Rest = new float[weights.Length];
+        for (int o = 0; o < outFeatures; o++)
+        {
+            var p = encoding[perChannel ? o : 0];
+            _scale[o] = p.Scale;
+            _zeroPoints[o] = p.ZeroPoint;
+            for (int i = 0; i < inFeatures; i++)
+            {
+                float v = weights[(o * inFeatures) + i] / p.Scale;
+                float f = MathF.Floor(v);
+                _floor[(o * inFeatures) + i] = f;
+                Rest[(o * inFeatures) + i] = v - f;
+            }
+        }
+
+        _zeroPointMin = _zeroPoints.Min();
+    }
+
+    /// <summary>Fractional parts of W / scale (the starting point of h(V)).</summary>
+    internal float[] Rest { get; }
+
+    internal int Samples => _rows / _rowsPerSample;
+
+    /// <summary>V such that h(V) equals the fractional part of W / scale (AIMET's initialization).</summary>
+    internal float[] InitialV()
+    {
+        var v = new float[Rest.Length];
+        for (int i = 0; i < v.Length; i++)
+        {
+            float r = Math.Clamp(Rest[i], 0.01f, 0.99f);
+            v[i] = -MathF.Log(((Zeta - Gamma) / (r - Gamma)) - 1f);
+        }
+
+        return v;
+    }
+
+    internal static float H(float v) => Math.Clamp((Sigmoid(v) * (Zeta - Gamma)) + Gamma, 0f, 1f);
+
+    private static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
+
+    /// <summary>Runs the optimization.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public AdaRoundResult Optimize(AdaRoundOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new AdaRoundOptions();
+        options.Validate();
+        var v = InitialV();
+        var m = new float[v.Length];
+        var s = new float[v.Length];
+        var grad = new float[v.Length];
+        var random = new Random(options.Seed);
+        int batchSamples = Math.Min(options.BatchSize, Samples);
+        var rows = new int[batchSamples * _rowsPerSample];
+        int warm = (int)(options.Iterations * options.WarmStart);
+        const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
+        for (int t = 0; t < options.Iterations; t++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (int b = 0; b < batchSamples; b++)
+            {
+                int sample = random.Next(Samples);
+                for (int r = 0; r < _rowsPerSample; r++)
+                {
+                    rows[(b * _rowsPerSample) + r] = (sample * _rowsPerSample) + r;
+                }
+            }
+
+            float beta = 0f, lambda = 0f;
+            if (t >= warm)
+            {
+                double progressRatio = (double)(t - warm) / Math.Max(1, options.Iterations - warm);
+                beta = (float)(options.BetaEnd + (0.5 * (options.BetaStart - options.BetaEnd) * (1 + Math.Cos(progressRatio * Math.PI))));
+                lambda = options.RegularizationWeight;
+            }
+
+            LossAndGradient(v, rows, beta, lambda, grad, options.MaxDegreeOfParallelism);
+            float correction1 = 1f - MathF.Pow(Beta1, t + 1), correction2 = 1f - MathF.Pow(Beta2, t + 1);
+            for (int i = 0; i < v.Length; i++)
+            {
+                m[i] = (Beta1 * m[i]) + ((1 - Beta1) * grad[i]);
+                s[i] = (Beta2 * s[i]) + ((1 - Beta2) * grad[i] * grad[i]);
+                v[i] -= options.LearningRate * (m[i] / correction1) / (MathF.Sqrt(s[i] / correction2) + Epsilon);
+            }
+
+            if ((t + 1) % 100 == 0 || t + 1 == options.Iterations)
+            {
+                progress?.Report(t + 1);
+            }
+        }
+
+        var hard = new float[v.Length];
+        int changed = 0;
+        for (int i = 0; i < v.Length; i++)
+        {
+            hard[i] = H(v[i]) >= 0.5f ? 1f : 0f;
+            changed += hard[i] != (Rest[i] >= 0.5f ? 1f : 0f) ? 1 : 0;
+        }
+
+        var codes = Codes(hard);
+        var rounded = Dequantize(codes);
+        var nearest = Dequantize(Codes([.. Rest.Select(r => MathF.Round(r, MidpointRounding.ToEven))]));
+        return new AdaRoundResult(codes, rounded, ReconstructionMse(nearest, options.MaxDegreeOfParallelism), ReconstructionMse(rounded, options.MaxDegreeOfParallelism), changed);
+    }
+
+    private int[] Codes(float[] up)
+    {
+        var codes = new int[up.Length];
+        for (int i = 0; i < up.Length; i++)
+        {
+            codes[i] = (int)Math.Clamp(_floor[i] + up[i] + _zeroPoints[i / _in], _qMin, _qMax);
+        }
+
+        return codes;
+    }
+
+    private float[] Dequantize(int[] codes)
+    {
+        var w = new float[codes.Length];
+        for (int i = 0; i < codes.Length; i++)
+        {
+            int o = i / _in;
+            w[i] = (codes[i] - _zeroPoints[o]) * _scale[o];
+        }
+
+        return w;
+    }
+
+    /// <summary>Mean squared error of f(X·Wᵀ + b) against the targets over every row.</summary>
+    public double ReconstructionMse(ReadOnlySpan<float> weights, int maxDegreeOfParallelism = 1)
+    {
+        var packed = PackedFloatWeights.Pack(weights, _in, _out, WeightLayout.NByK);
+        var y = new float[_rows * _out];
+        Fp32Gemm.Multiply(_inputs, _rows, packed, _bias, y, _relu ? OutputClamp.Relu : OutputClamp.None, maxDegreeOfParallelism);
+        double sum = 0;
+        for (int i = 0; i < y.Length; i++)
+        {
+            double d = y[i] - _targets[i];
+            sum += d * d;
+        }
+
+        return sum / y.Length;
+    }
+
+    /// <summary>
+    /// Loss of V on the given rows and its gradient: the reconstruction error as AIMET defines it (squared error summed
+    /// over output channels, averaged over rows) plus λ·Σ(1 − |2h − 1|^β) (λ = 0 during the warm start).
+    /// </summary>
+    internal double LossAndGradient(float[] v, int[] rows, float beta, float lambda, float[] grad, int threads)
+    {
+        int n = rows.Length;
+        var w = new float[v.Length];
+        var dwdv = new float[v.Length];
+        double regularizer = 0;
+        for (int i = 0; i < v.Length; i++)
+        {
+            int o = i / _in;
+            float sig = Sigmoid(v[i]), raw = (sig * (Zeta - Gamma)) + Gamma, h = Math.Clamp(raw, 0f, 1f);
+            float code = _floor[i] + h + _zeroPoints[o];
+            bool inRange = code >= _qMin && code <= _qMax;
+            w[i] = (Math.Clamp(code, _qMin, _qMax) - _zeroPoints[o]) * _scale[o];
+            float dh = raw is > 0f and < 1f ? (Zeta - Gamma) * sig * (1 - sig) : 0f;
+            dwdv[i] = inRange ? _scale[o] * dh : 0f;
+            grad[i] = 0f;
+            if (lambda > 0)
+            {
+                float u = (2 * h) - 1, a = MathF.Abs(u);
+                regularizer += 1 - MathF.Pow(a, beta);
+                // d/dh (1 − |2h − 1|^β) = −β·|2h − 1|^(β−1)·sign(2h − 1)·2
+                grad[i] = lambda * (a == 0 ? 0f : -beta * MathF.Pow(a, beta - 1) * MathF.Sign(u) * 2f) * dh;
+            }
+        }
+
+        var x = new float[n * _in];
+        for (int r = 0; r < n; r++)
+        {
+            Array.Copy(_inputs, (long)rows[r] * _in, x, (long)r * _in, _in);
+        }
+
+        var y = new float[n * _out];
+        Fp32Gemm.Multiply(x, n, PackedFloatWeights.Pack(w, _in, _out, WeightLayout.NByK), _bias, y, OutputClamp.None, threads);
+        double reconstruction = 0;
+        var dyT = new float[_out * n];
+        float norm = 2f / n;
+        for (int r = 0; r < n; r++)
+        {
+            for (int o = 0; o < _out; o++)
+            {
+                float pre = y[(r * _out) + o], a = _relu ? Math.Max(pre, 0f) : pre;
+                float d = a - _targets[((long)rows[r] * _out) + o];
+                reconstruction += (double)d * d;
+                dyT[(o * n) + r] = _relu && pre <= 0 ? 0f : norm * d;
+            }
+        }
+
+        // dL/dW = dYᵀ · X: [out, n] × [n, in].
+        var dw = new float[_out * _in];
+        Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Pack(x, n, _in, WeightLayout.KByN), [], dw, OutputClamp.None, threads);
+        for (int i = 0; i < v.Length; i++)
+        {
+            grad[i] += dw[i] * dwdv[i];
+        }
+
+        return (reconstruction / n) + (lambda * regularizer);
+    }
+}
