@@ -7,7 +7,8 @@ namespace Quant.Net.Onnx;
 /// <param name="OpsetTo">The opset after (raised when the quantized operators need it).</param>
 /// <param name="FoldedBatchNorms">Names of the BatchNormalization nodes folded into the Conv/Gemm before them.</param>
 /// <param name="NamedNodes">How many unnamed nodes were given names (<c>OpType_index</c>).</param>
-public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes);
+/// <param name="EqualizedPairs">Layer pairs equalized by cross-layer equalization (0 when it was not asked for).</param>
+public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes, int EqualizedPairs = 0);
 
 /// <summary>
 /// Makes a model ready for quantization, on a copy: names every node, checks that every input is produced and sorts
@@ -39,7 +40,7 @@ public static class ModelPreparer
             UpgradeOpset(copy.Proto, from, minimumOpset);
         }
 
-        var folded = foldBatchNorm ? FoldBatchNorms(graph) : [];
+        var folded = foldBatchNorm ? FoldBatchNorms(graph, copy.FoldedStatistics) : [];
         return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named));
     }
 
@@ -158,7 +159,7 @@ public static class ModelPreparer
         model.IrVersion = Math.Max(model.IrVersion, ir);
     }
 
-    private static List<string> FoldBatchNorms(GraphProto graph)
+    private static List<string> FoldBatchNorms(GraphProto graph, Dictionary<string, (float[] Beta, float[] Gamma)> statistics)
     {
         var folded = new List<string>();
         var index = new GraphIndex(graph);
@@ -259,6 +260,7 @@ public static class ModelPreparer
             }
 
             producer.Output[0] = bn.Output[0];
+            statistics[bn.Output[0]] = (beta, gamma);
             graph.Node.Remove(bn);
             index = new GraphIndex(graph);
             foreach (var name in new[] { oldWeight, oldBias, bn.Input[1], bn.Input[2], bn.Input[3], bn.Input[4] })

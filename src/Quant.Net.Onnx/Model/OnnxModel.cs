@@ -16,6 +16,9 @@ public sealed class OnnxModel
 
     internal ModelProto Proto { get; }
 
+    /// <summary>BatchNorm β and γ of folded BatchNorms, by the tensor they produced (for high-bias absorption).</summary>
+    internal Dictionary<string, (float[] Beta, float[] Gamma)> FoldedStatistics { get; } = new(StringComparer.Ordinal);
+
     internal GraphProto Graph => Proto.Graph;
 
     /// <summary>The IR version of the file format.</summary>

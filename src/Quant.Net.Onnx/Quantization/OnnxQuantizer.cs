@@ -59,6 +59,10 @@ public static class OnnxQuantizer
         fixedEncodings ??= new Dictionary<string, QuantEncoding>();
         int opset = RequiredOpset(config);
         var (prepared, report) = ModelPreparer.Prepare(model, opset);
+        if (config.CrossLayerEqualization)
+        {
+            report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
+        }
         if (config.Mode == QuantizationMode.Dynamic)
         {
             var (dynamicModel, weights, nodes) = DynamicWriter.Write(prepared, config);

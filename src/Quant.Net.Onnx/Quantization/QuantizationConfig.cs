@@ -146,6 +146,12 @@ public sealed record QuantizationConfig
     /// <summary>Quantize biases to int32 with scale = input scale × weight scale (what integer runtimes need).</summary>
     public bool QuantizeBias { get; init; } = true;
 
+    /// <summary>Cross-layer equalization of Conv/Gemm → [Relu] → Conv/Gemm pairs before calibration (the FP32 function is unchanged).</summary>
+    public bool CrossLayerEqualization { get; init; }
+
+    /// <summary>With <see cref="CrossLayerEqualization"/>: move biases that ReLU never cuts into the next layer (needs folded BatchNorm statistics).</summary>
+    public bool HighBiasAbsorption { get; init; } = true;
+
     /// <summary>Samples per ONNX Runtime call during calibration (models with a fixed batch of 1 run one at a time).</summary>
     public int CalibrationBatchSize { get; init; } = 16;
 
