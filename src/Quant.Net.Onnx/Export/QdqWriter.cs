@@ -11,7 +11,8 @@ namespace Quant.Net.Onnx;
 /// </summary>
 internal static class QdqWriter
 {
-    public static OnnxModel Write(OnnxModel prepared, QuantizationPlan plan, IReadOnlyDictionary<string, TensorEncoding> encodings, int opset)
+    public static OnnxModel Write(OnnxModel prepared, QuantizationPlan plan, IReadOnlyDictionary<string, TensorEncoding> encodings, int opset,
+        IReadOnlyDictionary<string, int[]>? fixedCodes = null)
     {
         var model = prepared.Clone();
         var graph = model.Graph;
@@ -33,7 +34,7 @@ internal static class QdqWriter
                     var enc = encoding.Encoding!;
                     string q = names.Make(t + "_quantized"), s = names.Make(t + "_scale"), z = names.Make(t + "_zero_point");
                     var parameterShape = enc.GetParameterShape(shape);
-                    graph.Initializer.Add(Codes(q, data, shape, enc));
+                    graph.Initializer.Add(fixedCodes is not null && fixedCodes.TryGetValue(t, out var given) ? FromCodes(q, given, shape, enc.Scheme) : Codes(q, data, shape, enc));
                     graph.Initializer.Add(TensorData.Create<float>(s, enc.Scales, parameterShape));
                     graph.Initializer.Add(ZeroPoints(z, enc, parameterShape));
                     graph.Initializer.Remove(init);
@@ -165,6 +166,27 @@ internal static class QdqWriter
                 return TensorData.Create<ushort>(name, u16, shape);
             default:
                 throw new NotSupportedException($"Tensor '{name}': {scheme.BitWidth}-bit codes have no ONNX type (4, 8 and 16 bits do).");
+        }
+    }
+
+    /// <summary>Integer codes chosen elsewhere (AdaRound), stored in the scheme's ONNX type.</summary>
+    private static TensorProto FromCodes(string name, int[] codes, int[] shape, QuantScheme scheme)
+    {
+        switch (scheme.BitWidth, scheme.IsSigned)
+        {
+            case (4, _):
+                var values = codes.Select(c => (sbyte)c).ToArray();
+                var packed = new byte[Int4Packing.PackedLength(values.Length)];
+                Int4Packing.Pack(values, packed);
+                return TensorData.CreateInt4(name, packed, shape, scheme.IsSigned);
+            case (8, true):
+                return TensorData.Create<sbyte>(name, [.. codes.Select(c => (sbyte)c)], shape);
+            case (8, false):
+                return TensorData.Create<byte>(name, [.. codes.Select(c => (byte)c)], shape);
+            case (16, true):
+                return TensorData.Create<short>(name, [.. codes.Select(c => (short)c)], shape);
+            default:
+                return TensorData.Create<ushort>(name, [.. codes.Select(c => (ushort)c)], shape);
         }
     }
 

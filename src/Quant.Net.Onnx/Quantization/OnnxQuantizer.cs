@@ -47,12 +47,13 @@ public static class OnnxQuantizer
     /// <param name="fixedEncodings">Encodings to use as given (for example imported from AIMET) instead of computing them.</param>
     /// <param name="progress">Receives calibration progress.</param>
     /// <param name="cancellationToken">Stops the work; nothing is written.</param>
+    /// <param name="adaRoundProgress">Receives one report per layer when <see cref="QuantizationConfig.AdaRound"/> is set.</param>
     /// <exception cref="ArgumentException">The config names nodes that do not exist, or a fixed encoding does not fit its tensor.</exception>
     /// <exception cref="InvalidDataException">Calibration data does not match the model's inputs.</exception>
     /// <exception cref="OnnxFormatException">The model is malformed (the message names the node or tensor).</exception>
     public static QuantizationResult Quantize(OnnxModel model, ICalibrationDataSource? calibrationData, QuantizationConfig? config = null,
         IReadOnlyDictionary<string, QuantEncoding>? fixedEncodings = null, IProgress<QuantizationProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        IProgress<AdaRoundLayerReport>? adaRoundProgress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         config = (config ?? new QuantizationConfig()).Validated();
@@ -124,7 +125,18 @@ public static class OnnxQuantizer
             encodings[t.Name] = new TensorEncoding(t, null, scales);
         }
 
-        var quantized = QdqWriter.Write(prepared, plan, encodings, opset);
+        IReadOnlyDictionary<string, int[]>? rounded = null;
+        if (config.AdaRound is { } adaRound)
+        {
+            if (calibrationData is null)
+            {
+                throw new ArgumentNullException(nameof(calibrationData), "AdaRound needs calibration data.");
+            }
+
+            rounded = AdaRoundPass.Run(prepared, plan, encodings, opset, calibrationData, adaRound, adaRoundProgress, cancellationToken);
+        }
+
+        var quantized = QdqWriter.Write(prepared, plan, encodings, opset, rounded);
         return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
     }
 

@@ -152,6 +152,9 @@ public sealed record QuantizationConfig
     /// <summary>With <see cref="CrossLayerEqualization"/>: move biases that ReLU never cuts into the next layer (needs folded BatchNorm statistics).</summary>
     public bool HighBiasAbsorption { get; init; } = true;
 
+    /// <summary>AdaRound settings; null keeps round-to-nearest weights. Runs after calibration, layer by layer, on the calibration data.</summary>
+    public Quant.Net.Rounding.AdaRoundOptions? AdaRound { get; init; }
+
     /// <summary>Samples per ONNX Runtime call during calibration (models with a fixed batch of 1 run one at a time).</summary>
     public int CalibrationBatchSize { get; init; } = 16;
 
