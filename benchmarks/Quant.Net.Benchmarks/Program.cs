@@ -19,6 +19,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["ptq-report"])
+        {
+            Onnx.PtqTechniquesReport.Run();
+            return;
+        }
+
         if (args is ["model-report"])
         {
             Onnx.ModelQuantizationReport.Run();

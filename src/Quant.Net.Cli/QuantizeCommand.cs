@@ -180,7 +180,7 @@ internal static class QuantizeCommand
         }
     }
 
-    private static int Bits(WeightType w) => w switch { WeightType.Int4 => 4, WeightType.Int16 => 16, _ => 8 };
+    private static int Bits(WeightType w) => w switch { WeightType.Int4 => 4, WeightType.Int3 => 3, WeightType.Int16 => 16, _ => 8 };
 
     private static int Bits(ActivationType a) => a is ActivationType.Int16 or ActivationType.UInt16 ? 16 : 8;
 

@@ -144,7 +144,7 @@ internal static class QdqWriter
         var scheme = encoding.Scheme;
         switch (scheme.BitWidth, scheme.IsSigned)
         {
-            case (4, _):
+            case (<= 4, _):
                 var packed = new byte[Int4Packing.PackedLength(data.Length)];
                 QuantOps.QuantizeInt4(data, shape, encoding, packed);
                 return TensorData.CreateInt4(name, packed, shape, scheme.IsSigned);
@@ -174,7 +174,7 @@ internal static class QdqWriter
     {
         switch (scheme.BitWidth, scheme.IsSigned)
         {
-            case (4, _):
+            case (<= 4, _):
                 var values = codes.Select(c => (sbyte)c).ToArray();
                 var packed = new byte[Int4Packing.PackedLength(values.Length)];
                 Int4Packing.Pack(values, packed);
@@ -196,7 +196,7 @@ internal static class QdqWriter
         var scheme = encoding.Scheme;
         switch (scheme.BitWidth, scheme.IsSigned)
         {
-            case (4, _):
+            case (<= 4, _):
                 var values = new sbyte[zp.Length];
                 for (int i = 0; i < zp.Length; i++)
                 {

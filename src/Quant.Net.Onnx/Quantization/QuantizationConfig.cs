@@ -32,6 +32,9 @@ public enum WeightType
 
     /// <summary>int16, narrow range [-32767, 32767] (needs opset 21).</summary>
     Int16,
+
+    /// <summary>3-bit [-4, 3], stored in an INT4 initializer (needs opset 21): for studying very low bit widths.</summary>
+    Int3,
 }
 
 #pragma warning restore CA1720
@@ -243,6 +246,7 @@ public sealed record QuantizationConfig
         return type switch
         {
             WeightType.Int4 => new QuantScheme(4, true, true, false, granularity),
+            WeightType.Int3 => new QuantScheme(3, true, true, false, granularity),
             WeightType.Int16 => new QuantScheme(16, true, true, true, granularity),
             _ => new QuantScheme(8, true, true, true, granularity),
         };
