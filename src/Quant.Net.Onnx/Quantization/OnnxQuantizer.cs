@@ -136,7 +136,19 @@ public static class OnnxQuantizer
             rounded = AdaRoundPass.Run(prepared, plan, encodings, opset, calibrationData, adaRound, adaRoundProgress, cancellationToken);
         }
 
-        var quantized = QdqWriter.Write(prepared, plan, encodings, opset, rounded);
+        var source = prepared;
+        if (config.BiasCorrection)
+        {
+            if (calibrationData is null)
+            {
+                throw new ArgumentNullException(nameof(calibrationData), "Bias correction needs calibration data.");
+            }
+
+            // Bias scales stay as computed; the int32 codes are taken from the corrected float biases.
+            source = BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, cancellationToken);
+        }
+
+        var quantized = QdqWriter.Write(source, plan, encodings, opset, rounded);
         return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
     }
 

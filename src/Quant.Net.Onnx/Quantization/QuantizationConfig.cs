@@ -155,6 +155,12 @@ public sealed record QuantizationConfig
     /// <summary>With <see cref="CrossLayerEqualization"/>: move biases that ReLU never cuts into the next layer (needs folded BatchNorm statistics).</summary>
     public bool HighBiasAbsorption { get; init; } = true;
 
+    /// <summary>
+    /// Empirical bias correction after rounding: each quantized layer's mean output shift on the calibration data is
+    /// absorbed into its bias (layers with a quantized bias).
+    /// </summary>
+    public bool BiasCorrection { get; init; }
+
     /// <summary>AdaRound settings; null keeps round-to-nearest weights. Runs after calibration, layer by layer, on the calibration data.</summary>
     public Quant.Net.Rounding.AdaRoundOptions? AdaRound { get; init; }
 
