@@ -66,6 +66,8 @@ public sealed class AdaRound
     private readonly int _zeroPointMin, _qMin, _qMax;
     private readonly int[] _zeroPoints;
     private readonly bool _relu;
+    private readonly int _nr, _panels;
+    private float[]? _packedSamples;
 
     /// <summary>Prepares the optimization of one layer.</summary>
     /// <param name="weights">W [out, in], row-major.</param>
@@ -137,6 +139,37 @@ public sealed class AdaRound
         }
 
         _zeroPointMin = _zeroPoints.Min();
+        _nr = Fp32Gemm.PanelWidth(SimdConfig.Best);
+        _panels = (_in + _nr - 1) / _nr;
+    }
+
+    /// <summary>
+    /// Every sample's input rows packed once as GEMM B panels ([sample][panel][row][NR]), so a mini-batch's packed Xᵀ for
+    /// the weight gradient is a few block copies instead of an element-by-element repack per iteration.
+    /// </summary>
+    private float[] PackedSamples()
+    {
+        if (_packedSamples is not null)
+        {
+            return _packedSamples;
+        }
+
+        int block = _rowsPerSample * _nr;
+        var packed = new float[(long)Samples * _panels * block];
+        for (int sample = 0; sample < Samples; sample++)
+        {
+            for (int r = 0; r < _rowsPerSample; r++)
+            {
+                long row = ((long)sample * _rowsPerSample) + r;
+                for (int i = 0; i < _in; i++)
+                {
+                    int panel = i / _nr;
+                    packed[((((long)sample * _panels) + panel) * block) + (r * _nr) + (i % _nr)] = _inputs[(row * _in) + i];
+                }
+            }
+        }
+
+        return _packedSamples = packed;
     }
 
     /// <summary>Fractional parts of W / scale (the starting point of h(V)).</summary>
@@ -173,7 +206,7 @@ public sealed class AdaRound
         var grad = new float[v.Length];
         var random = new Random(options.Seed);
         int batchSamples = Math.Min(options.BatchSize, Samples);
-        var rows = new int[batchSamples * _rowsPerSample];
+        var batch = new int[batchSamples];
         int warm = (int)(options.Iterations * options.WarmStart);
         const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
         for (int t = 0; t < options.Iterations; t++)
@@ -181,11 +214,7 @@ public sealed class AdaRound
             cancellationToken.ThrowIfCancellationRequested();
             for (int b = 0; b < batchSamples; b++)
             {
-                int sample = random.Next(Samples);
-                for (int r = 0; r < _rowsPerSample; r++)
-                {
-                    rows[(b * _rowsPerSample) + r] = (sample * _rowsPerSample) + r;
-                }
+                batch[b] = random.Next(Samples);
             }
 
             float beta = 0f, lambda = 0f;
@@ -196,7 +225,7 @@ public sealed class AdaRound
                 lambda = options.RegularizationWeight;
             }
 
-            LossAndGradient(v, rows, beta, lambda, grad, options.MaxDegreeOfParallelism);
+            LossAndGradient(v, batch, beta, lambda, grad, options.MaxDegreeOfParallelism);
             float correction1 = 1f - MathF.Pow(Beta1, t + 1), correction2 = 1f - MathF.Pow(Beta2, t + 1);
             for (int i = 0; i < v.Length; i++)
             {
@@ -265,14 +294,14 @@ public sealed class AdaRound
     }
 
     /// <summary>
-    /// Loss of V on the given rows and its gradient: the reconstruction error as AIMET defines it (squared error summed
+    /// Loss of V on the given samples and its gradient: the reconstruction error as AIMET defines it (squared error summed
     /// over output channels, averaged over rows) plus λ·Σ(1 − |2h − 1|^β) (λ = 0 during the warm start).
     /// </summary>
-    internal double LossAndGradient(float[] v, int[] rows, float beta, float lambda, float[] grad, int threads)
+    internal double LossAndGradient(float[] v, int[] samples, float beta, float lambda, float[] grad, int threads)
     {
-        int n = rows.Length;
-        var w = new float[v.Length];
-        var dwdv = new float[v.Length];
+        int n = samples.Length * _rowsPerSample, block = _rowsPerSample * _nr;
+        var w = Buffer(ref _w, v.Length);
+        var dwdv = Buffer(ref _dwdv, v.Length);
         double regularizer = 0;
         for (int i = 0; i < v.Length; i++)
         {
@@ -293,36 +322,59 @@ public sealed class AdaRound
             }
         }
 
-        var x = new float[n * _in];
-        for (int r = 0; r < n; r++)
+        var x = Buffer(ref _x, n * _in);
+        var packedSamples = PackedSamples();
+        var packedX = Buffer(ref _packedX, _panels * n * _nr);
+        for (int b = 0; b < samples.Length; b++)
         {
-            Array.Copy(_inputs, (long)rows[r] * _in, x, (long)r * _in, _in);
-        }
-
-        var y = new float[n * _out];
-        Fp32Gemm.Multiply(x, n, PackedFloatWeights.Pack(w, _in, _out, WeightLayout.NByK), _bias, y, OutputClamp.None, threads);
-        double reconstruction = 0;
-        var dyT = new float[_out * n];
-        float norm = 2f / n;
-        for (int r = 0; r < n; r++)
-        {
-            for (int o = 0; o < _out; o++)
+            Array.Copy(_inputs, (long)samples[b] * _rowsPerSample * _in, x, (long)b * _rowsPerSample * _in, _rowsPerSample * _in);
+            for (int p = 0; p < _panels; p++)
             {
-                float pre = y[(r * _out) + o], a = _relu ? Math.Max(pre, 0f) : pre;
-                float d = a - _targets[((long)rows[r] * _out) + o];
-                reconstruction += (double)d * d;
-                dyT[(o * n) + r] = _relu && pre <= 0 ? 0f : norm * d;
+                Array.Copy(packedSamples, (((long)samples[b] * _panels) + p) * block, packedX, ((long)p * n * _nr) + ((long)b * block), block);
             }
         }
 
-        // dL/dW = dYᵀ · X: [out, n] × [n, in].
-        var dw = new float[_out * _in];
-        Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Pack(x, n, _in, WeightLayout.KByN), [], dw, OutputClamp.None, threads);
+        var y = Buffer(ref _y, n * _out);
+        Fp32Gemm.Multiply(x, n, PackedFloatWeights.Pack(w, _in, _out, WeightLayout.NByK), _bias, y, OutputClamp.None, threads);
+        double reconstruction = 0;
+        var dyT = Buffer(ref _dyT, _out * n);
+        float norm = 2f / n;
+        for (int b = 0; b < samples.Length; b++)
+        {
+            for (int rr = 0; rr < _rowsPerSample; rr++)
+            {
+                int r = (b * _rowsPerSample) + rr;
+                long targetRow = ((long)samples[b] * _rowsPerSample) + rr;
+                for (int o = 0; o < _out; o++)
+                {
+                    float pre = y[(r * _out) + o], a = _relu ? Math.Max(pre, 0f) : pre;
+                    float d = a - _targets[(targetRow * _out) + o];
+                    reconstruction += (double)d * d;
+                    dyT[(o * n) + r] = _relu && pre <= 0 ? 0f : norm * d;
+                }
+            }
+        }
+
+        // dL/dW = dYᵀ · X: [out, n] × [n, in], X already packed as the GEMM's B panels.
+        var dw = Buffer(ref _dw, _out * _in);
+        Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Wrap(SimdConfig.Best, n, _in, packedX), [], dw, OutputClamp.None, threads);
         for (int i = 0; i < v.Length; i++)
         {
             grad[i] += dw[i] * dwdv[i];
         }
 
         return (reconstruction / n) + (lambda * regularizer);
+    }
+
+    private float[]? _w, _dwdv, _x, _packedX, _y, _dyT, _dw;
+
+    private static float[] Buffer(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length != length)
+        {
+            buffer = new float[length];
+        }
+
+        return buffer;
     }
 }
