@@ -29,6 +29,13 @@ public sealed record AdaRoundOptions
     /// <summary>Seed of the mini-batch sampling: the same seed gives the same rounding.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Rows drawn per sample and iteration (for a convolution: output positions); null uses every row, as AIMET does.
+    /// A random subset is an unbiased estimate of the same loss at a fraction of the cost — what makes AdaRound over a
+    /// whole ResNet fit a CPU budget.
+    /// </summary>
+    public int? RowsPerSample { get; init; }
+
     /// <summary>Threads for the GEMMs (1: the calling thread; results do not depend on it).</summary>
     public int MaxDegreeOfParallelism { get; init; } = 1;
 
@@ -36,6 +43,10 @@ public sealed record AdaRoundOptions
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Iterations, 1, nameof(Iterations));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+        if (RowsPerSample is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RowsPerSample), RowsPerSample, "Draw at least one row per sample (or null for all).");
+        }
         if (!(RegularizationWeight >= 0) || !(BetaStart >= BetaEnd) || !(BetaEnd > 0) || !(WarmStart is >= 0 and < 1) || !(LearningRate > 0))
         {
             throw new ArgumentOutOfRangeException(nameof(RegularizationWeight), "Need λ ≥ 0, β start ≥ β end > 0, warm start in [0, 1) and a positive learning rate.");
@@ -206,7 +217,8 @@ public sealed class AdaRound
         var grad = new float[v.Length];
         var random = new Random(options.Seed);
         int batchSamples = Math.Min(options.BatchSize, Samples);
-        var batch = new int[batchSamples];
+        int drawn = Math.Min(options.RowsPerSample ?? _rowsPerSample, _rowsPerSample);
+        var batch = new int[batchSamples * drawn];
         int warm = (int)(options.Iterations * options.WarmStart);
         const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
         for (int t = 0; t < options.Iterations; t++)
@@ -214,7 +226,11 @@ public sealed class AdaRound
             cancellationToken.ThrowIfCancellationRequested();
             for (int b = 0; b < batchSamples; b++)
             {
-                batch[b] = random.Next(Samples);
+                int sample = random.Next(Samples);
+                for (int r = 0; r < drawn; r++)
+                {
+                    batch[(b * drawn) + r] = (sample * _rowsPerSample) + (drawn == _rowsPerSample ? r : random.Next(_rowsPerSample));
+                }
             }
 
             float beta = 0f, lambda = 0f;
@@ -294,12 +310,12 @@ public sealed class AdaRound
     }
 
     /// <summary>
-    /// Loss of V on the given samples and its gradient: the reconstruction error as AIMET defines it (squared error summed
+    /// Loss of V on the given rows (global row indices) and its gradient: the reconstruction error as AIMET defines it (squared error summed
     /// over output channels, averaged over rows) plus λ·Σ(1 − |2h − 1|^β) (λ = 0 during the warm start).
     /// </summary>
-    internal double LossAndGradient(float[] v, int[] samples, float beta, float lambda, float[] grad, int threads)
+    internal double LossAndGradient(float[] v, int[] rows, float beta, float lambda, float[] grad, int threads)
     {
-        int n = samples.Length * _rowsPerSample, block = _rowsPerSample * _nr;
+        int n = rows.Length, block = _rowsPerSample * _nr;
         var w = Buffer(ref _w, v.Length);
         var dwdv = Buffer(ref _dwdv, v.Length);
         double regularizer = 0;
@@ -325,13 +341,30 @@ public sealed class AdaRound
         var x = Buffer(ref _x, n * _in);
         var packedSamples = PackedSamples();
         var packedX = Buffer(ref _packedX, _panels * n * _nr);
-        for (int b = 0; b < samples.Length; b++)
+        for (int start = 0; start < n;)
         {
-            Array.Copy(_inputs, (long)samples[b] * _rowsPerSample * _in, x, (long)b * _rowsPerSample * _in, _rowsPerSample * _in);
+            int row = rows[start], sample = row / _rowsPerSample;
+            bool wholeSample = row % _rowsPerSample == 0 && start + _rowsPerSample <= n && rows[start + _rowsPerSample - 1] == row + _rowsPerSample - 1;
+            if (wholeSample)
+            {
+                // A whole sample in order: one block copy per panel.
+                Array.Copy(_inputs, (long)row * _in, x, (long)start * _in, _rowsPerSample * _in);
+                for (int p = 0; p < _panels; p++)
+                {
+                    Array.Copy(packedSamples, (((long)sample * _panels) + p) * block, packedX, ((long)p * n * _nr) + ((long)start * _nr), block);
+                }
+
+                start += _rowsPerSample;
+                continue;
+            }
+
+            Array.Copy(_inputs, (long)row * _in, x, (long)start * _in, _in);
             for (int p = 0; p < _panels; p++)
             {
-                Array.Copy(packedSamples, (((long)samples[b] * _panels) + p) * block, packedX, ((long)p * n * _nr) + ((long)b * block), block);
+                Array.Copy(packedSamples, ((((long)sample * _panels) + p) * block) + ((row % _rowsPerSample) * _nr), packedX, ((long)p * n * _nr) + ((long)start * _nr), _nr);
             }
+
+            start++;
         }
 
         var y = Buffer(ref _y, n * _out);
@@ -339,19 +372,15 @@ public sealed class AdaRound
         double reconstruction = 0;
         var dyT = Buffer(ref _dyT, _out * n);
         float norm = 2f / n;
-        for (int b = 0; b < samples.Length; b++)
+        for (int r = 0; r < n; r++)
         {
-            for (int rr = 0; rr < _rowsPerSample; rr++)
+            long targetRow = rows[r];
+            for (int o = 0; o < _out; o++)
             {
-                int r = (b * _rowsPerSample) + rr;
-                long targetRow = ((long)samples[b] * _rowsPerSample) + rr;
-                for (int o = 0; o < _out; o++)
-                {
-                    float pre = y[(r * _out) + o], a = _relu ? Math.Max(pre, 0f) : pre;
-                    float d = a - _targets[(targetRow * _out) + o];
-                    reconstruction += (double)d * d;
-                    dyT[(o * n) + r] = _relu && pre <= 0 ? 0f : norm * d;
-                }
+                float pre = y[(r * _out) + o], a = _relu ? Math.Max(pre, 0f) : pre;
+                float d = a - _targets[(targetRow * _out) + o];
+                reconstruction += (double)d * d;
+                dyT[(o * n) + r] = _relu && pre <= 0 ? 0f : norm * d;
             }
         }
 

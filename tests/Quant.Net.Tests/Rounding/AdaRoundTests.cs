@@ -100,6 +100,19 @@ public sealed class AdaRoundTests
     }
 
     [Fact]
+    public void Drawing_a_subset_of_rows_per_sample_still_learns_and_stays_deterministic()
+    {
+        var scheme = new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0));
+        var (w, b, x, t, e) = Layer(16, 32, 512, 7, relu: true, scheme);
+        var options = new AdaRoundOptions { Iterations = 1500, Seed = 2, RowsPerSample = 4 };
+        var result = new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options);
+        result.AdaRoundMse.Should().BeLessThan(result.NearestMse * 0.5);
+        new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options).Codes.Should().Equal(result.Codes);
+        FluentActions.Invoking(() => new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16).Optimize(options with { RowsPerSample = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("RowsPerSample");
+    }
+
+    [Fact]
     public void Cancellation_progress_and_bad_input()
     {
         var (w, b, x, t, e) = Layer(4, 8, 16, 1, false, new QuantScheme(4, true, true));
