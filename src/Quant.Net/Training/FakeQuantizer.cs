@@ -1,0 +1,290 @@
+using Quant.Net.Observers;
+
+namespace Quant.Net.Training;
+
+/// <summary>How a <see cref="FakeQuantizer"/> treats its encoding in the learning phase.</summary>
+public enum RangeLearning
+{
+    /// <summary>Fixed encoding from the observer; gradients pass straight through inside the range (STE).</summary>
+    None,
+
+    /// <summary>Learned scale and zero point with LSQ gradients (Esser et al., 2020), scaled by 1/√(N·Q_P).</summary>
+    Lsq,
+
+    /// <summary>AIMET's range learning: the encoding's min and max are learned; scale and zero point follow from them.</summary>
+    MinMax,
+}
+
+/// <summary>Where a quantizer is in training.</summary>
+public enum FakeQuantizerPhase
+{
+    /// <summary>Ranges come from the observer (moving average by default); only the input gets a gradient.</summary>
+    Observing,
+
+    /// <summary>Encoding parameters are learned.</summary>
+    Learning,
+
+    /// <summary>Encoding fixed; only the input gets a gradient.</summary>
+    Frozen,
+}
+
+/// <summary>
+/// Fake quantization for quantization-aware training over spans: forward <c>y = (clamp(round(x / s) + ẑ, qmin, qmax) − ẑ)·s</c>
+/// (ẑ the zero point rounded to an integer, exactly <see cref="QuantOps.FakeQuantize(ReadOnlySpan{float}, Span{float}, QuantParams)"/>),
+/// backward with the straight-through estimator (∂y/∂x = 1 inside the range, 0 outside) and, while learning, gradients for
+/// the encoding parameters, accumulated until <see cref="ZeroGradients"/>. Per-tensor, per-channel or per-block as the
+/// scheme says. The caller's optimizer updates <see cref="Parameters"/> from <see cref="Gradients"/>.
+/// </summary>
+public sealed class FakeQuantizer
+{
+    private readonly IObserver _observer;
+    private float[] _a = [], _b = [];
+    private float[] _ga = [], _gb = [];
+
+    /// <summary>Creates a quantizer in the observing phase.</summary>
+    /// <param name="scheme">Bits, signedness, symmetry, granularity.</param>
+    /// <param name="learning">What the learning phase learns.</param>
+    /// <param name="observer">Range estimation for the observing phase (default: moving-average min/max, per channel when the scheme is).</param>
+    public FakeQuantizer(QuantScheme scheme, RangeLearning learning = RangeLearning.Lsq, IObserver? observer = null)
+    {
+        Scheme = scheme;
+        Learning = learning;
+        int? axis = scheme.Granularity.Kind == QuantGranularityKind.PerChannel ? scheme.Granularity.Axis : null;
+        _observer = observer ?? new MovingAverageMinMaxObserver(channelAxis: axis);
+    }
+
+    /// <summary>The quantization scheme.</summary>
+    public QuantScheme Scheme { get; }
+
+    /// <summary>What is learned in the learning phase.</summary>
+    public RangeLearning Learning { get; }
+
+    /// <summary>The current phase.</summary>
+    public FakeQuantizerPhase Phase { get; private set; } = FakeQuantizerPhase.Observing;
+
+    /// <summary>
+    /// The learned parameters, two per scale: LSQ → (scale, zero point as a float); MinMax → (min, max). Symmetric schemes
+    /// keep the zero point fixed (its gradient stays 0).
+    /// </summary>
+    public (float[] First, float[] Second) Parameters => (_a, _b);
+
+    /// <summary>Accumulated gradients of <see cref="Parameters"/>.</summary>
+    public (float[] First, float[] Second) Gradients => (_ga, _gb);
+
+    /// <summary>Ends observing: parameters start from the observed ranges.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was observed yet.</exception>
+    public void StartLearning()
+    {
+        if (_observer.FiniteCount == 0)
+        {
+            throw new InvalidOperationException("The quantizer has observed no data; run forward passes in the observing phase first.");
+        }
+
+        var encoding = _observer.ComputeEncoding(Scheme);
+        int n = encoding.Count;
+        _a = new float[n];
+        _b = new float[n];
+        _ga = new float[n];
+        _gb = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            var p = encoding[i];
+            (_a[i], _b[i]) = Learning == RangeLearning.MinMax ? (p.RepresentableMin, p.RepresentableMax) : (p.Scale, p.ZeroPoint);
+        }
+
+        Phase = FakeQuantizerPhase.Learning;
+    }
+
+    /// <summary>Fixes the encoding; later backward passes give input gradients only.</summary>
+    public void Freeze()
+    {
+        if (Phase == FakeQuantizerPhase.Observing)
+        {
+            StartLearning();
+        }
+
+        Phase = FakeQuantizerPhase.Frozen;
+    }
+
+    /// <summary>Sets the accumulated parameter gradients to zero.</summary>
+    public void ZeroGradients()
+    {
+        Array.Clear(_ga);
+        Array.Clear(_gb);
+    }
+
+    /// <summary>The current encoding (from the observer while observing).</summary>
+    public QuantEncoding ToEncoding()
+    {
+        if (Phase == FakeQuantizerPhase.Observing)
+        {
+            return _observer.ComputeEncoding(Scheme);
+        }
+
+        var scales = new float[_a.Length];
+        var zeroPoints = new int[_a.Length];
+        for (int i = 0; i < scales.Length; i++)
+        {
+            var (s, z) = ScaleAndZero(i);
+            scales[i] = s;
+            zeroPoints[i] = RoundedZero(z);
+        }
+
+        return new QuantEncoding(Scheme, scales, zeroPoints);
+    }
+
+    private int Middle => Scheme.IsSigned ? 0 : 1 << (Scheme.BitWidth - 1);
+
+    /// <summary>Scale and (float) zero point of parameter <paramref name="i"/>.</summary>
+    private (float Scale, float Zero) ScaleAndZero(int i)
+    {
+        if (Learning != RangeLearning.MinMax)
+        {
+            return (Math.Max(Math.Abs(_a[i]), QuantParams.MinScale), Scheme.IsSymmetric ? Middle : _b[i]);
+        }
+
+        float min = Math.Min(_a[i], 0f), max = Math.Max(_b[i], 0f);
+        if (Scheme.IsSymmetric)
+        {
+            float absMax = Math.Max(-min, max);
+            return (Math.Max(absMax / ((Scheme.QMax - Scheme.QMin) / 2), QuantParams.MinScale), Middle);
+        }
+
+        float scale = Math.Max((max - min) / (Scheme.QMax - Scheme.QMin), QuantParams.MinScale);
+        return (scale, Scheme.QMin - (min / scale));
+    }
+
+    private int RoundedZero(float z) => (int)Math.Clamp(MathF.Round(z, MidpointRounding.ToEven), Scheme.QMin, Scheme.QMax);
+
+    /// <summary>Fake-quantizes <paramref name="x"/> (observing first, in the observing phase).</summary>
+    /// <exception cref="ArgumentException">Lengths differ or the shape does not fit the scheme's granularity.</exception>
+    public void Forward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, Span<float> y)
+    {
+        if (x.Length != y.Length)
+        {
+            throw new ArgumentException($"x has {x.Length} values, y {y.Length}.", nameof(y));
+        }
+
+        if (Phase == FakeQuantizerPhase.Observing)
+        {
+            _observer.Observe(x, shape);
+            QuantOps.FakeQuantize(x, shape, _observer.ComputeEncoding(Scheme), y);
+            return;
+        }
+
+        QuantOps.FakeQuantize(x, shape, ToEncoding(), y);
+    }
+
+    /// <summary>
+    /// Straight-through backward: dx = dy inside the range, 0 where the value saturated; in the learning phase also
+    /// accumulates the parameter gradients (LSQ: ∂y/∂s = round(x/s) − x/s inside, qmin/qmax − ẑ outside; ∂y/∂z = −s
+    /// outside; both scaled by 1/√(N·Q_P). MinMax: through s(min, max) and z(min, max)).
+    /// </summary>
+    /// <exception cref="ArgumentException">Lengths differ or the shape does not fit the scheme's granularity.</exception>
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        if (x.Length != dy.Length || x.Length != dx.Length)
+        {
+            throw new ArgumentException($"x, dy and dx must have the same length ({x.Length}, {dy.Length}, {dx.Length}).", nameof(dx));
+        }
+
+        var encoding = ToEncoding();
+        var layout = TensorLayoutFor(shape, x.Length);
+        bool learn = Phase == FakeQuantizerPhase.Learning && Learning != RangeLearning.None;
+        var counts = new long[encoding.Count];
+        var gs = new double[encoding.Count];
+        var gz = new double[encoding.Count];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int p = layout[i];
+            var q = encoding[p];
+            float s = q.Scale;
+            float u = x[i] / s, r = MathF.Round(u, MidpointRounding.ToEven);
+            float code = r + q.ZeroPoint;
+            counts[p]++;
+            if (code < q.QMin || code > q.QMax || float.IsNaN(code))
+            {
+                dx[i] = 0f;
+                if (learn)
+                {
+                    int bound = code > q.QMax ? q.QMax : q.QMin;
+                    gs[p] += dy[i] * (bound - q.ZeroPoint);
+                    gz[p] += dy[i] * -s;
+                }
+            }
+            else
+            {
+                dx[i] = dy[i];
+                if (learn)
+                {
+                    gs[p] += dy[i] * (r - u);
+                }
+            }
+        }
+
+        if (!learn)
+        {
+            return;
+        }
+
+        for (int p = 0; p < encoding.Count; p++)
+        {
+            var (s, z) = ScaleAndZero(p);
+            double dScale = gs[p], dZero = Scheme.IsSymmetric ? 0 : gz[p];
+            if (Learning == RangeLearning.Lsq)
+            {
+                double g = 1.0 / Math.Sqrt(Math.Max(1, counts[p]) * Math.Max(1, Scheme.QMax));
+                _ga[p] += (float)(dScale * g * Math.Sign(_a[p] == 0 ? 1 : _a[p]));
+                _gb[p] += (float)(dZero * g);
+                continue;
+            }
+
+            int levels = Scheme.QMax - Scheme.QMin;
+            if (Scheme.IsSymmetric)
+            {
+                // s = max(|min|, max) / half: the larger side gets the whole gradient.
+                double dAbs = dScale / ((Scheme.QMax - Scheme.QMin) / 2);
+                if (-_a[p] > _b[p])
+                {
+                    _ga[p] -= (float)dAbs;
+                }
+                else
+                {
+                    _gb[p] += (float)dAbs;
+                }
+
+                continue;
+            }
+
+            // s = (max − min) / L, z = qmin − min / s.
+            float min = Math.Min(_a[p], 0f);
+            double dsdMin = -1.0 / levels, dsdMax = 1.0 / levels;
+            double dzdMin = (-1.0 / s) + (min / ((double)s * s) * dsdMin), dzdMax = min / ((double)s * s) * dsdMax;
+            _ga[p] += (float)((dScale * dsdMin) + (dZero * dzdMin));
+            _gb[p] += (float)((dScale * dsdMax) + (dZero * dzdMax));
+        }
+    }
+
+    /// <summary>Parameter index of every element.</summary>
+    private int[] TensorLayoutFor(ReadOnlySpan<int> shape, int length)
+    {
+        var layout = TensorLayout.Create(shape, length, Scheme.Granularity, nameof(shape));
+        var map = new int[length];
+        var fill = new MapFill(map);
+        layout.ForEachRun(ref fill);
+        return map;
+    }
+
+    private readonly ref struct MapFill(int[] map) : IRunAction
+    {
+        private readonly int[] _map = map;
+
+        public void Run(int offset, int length, int parameterIndex, bool varying)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                _map[offset + i] = varying ? parameterIndex + i : parameterIndex;
+            }
+        }
+    }
+}

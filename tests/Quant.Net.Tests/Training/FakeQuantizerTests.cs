@@ -1,0 +1,153 @@
+using FluentAssertions;
+using Quant.Net.Training;
+
+namespace Quant.Net.Tests.Training;
+
+public sealed class FakeQuantizerTests
+{
+    private static float[] Data(int n, int seed, float scale = 1f)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale)];
+    }
+
+    /// <summary>
+    /// The STE surrogate at a point: round() replaced by its value there as a constant offset, and the region (inside,
+    /// saturated low, saturated high) fixed to the one at the point, so its derivatives are exactly what the
+    /// straight-through estimator claims. Finite differences of it check the closed-form gradients.
+    /// </summary>
+    private static double Surrogate(double x, double s, double z, double x0, double s0, double z0, int qMin, int qMax)
+    {
+        double zr = Math.Clamp(Math.Round(z0, MidpointRounding.ToEven), qMin, qMax);
+        double r0 = Math.Round(x0 / s0, MidpointRounding.ToEven), code0 = r0 + zr;
+        double d1 = r0 + zr - (x0 / s0) - z0, d2 = zr - z0;
+        double code = code0 < qMin ? qMin : code0 > qMax ? qMax : (x / s) + z + d1;
+        return (code - (z + d2)) * s;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Lsq_gradients_match_finite_differences_of_the_straight_through_surrogate(bool perChannel)
+    {
+        var scheme = new QuantScheme(4, false, false, false, perChannel ? QuantGranularity.PerChannel(0) : QuantGranularity.PerTensor);
+        int channels = 3, inner = 40;
+        var x = Data(channels * inner, 1, 2f);
+        var q = new FakeQuantizer(scheme, RangeLearning.Lsq);
+        q.Forward(x.Select(v => v * 0.6f).ToArray(), [channels, inner], new float[x.Length]); // observe a narrower range: some x saturate
+        q.StartLearning();
+        var dy = Data(x.Length, 2);
+        var dx = new float[x.Length];
+        q.Backward(x, [channels, inner], dy, dx);
+        var (scale, zero) = q.Parameters;
+        var (gScale, gZero) = q.Gradients;
+        for (int p = 0; p < scale.Length; p++)
+        {
+            int count = perChannel ? inner : x.Length;
+            double g = 1 / Math.Sqrt(count * scheme.QMax);
+            double s0 = scale[p], z0 = zero[p], fdS = 0, fdZ = 0, h = 1e-4;
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (perChannel && i / inner != p)
+                {
+                    continue;
+                }
+
+                double x0 = x[i];
+                fdS += dy[i] * (Surrogate(x0, s0 + h, z0, x0, s0, z0, scheme.QMin, scheme.QMax) - Surrogate(x0, s0 - h, z0, x0, s0, z0, scheme.QMin, scheme.QMax)) / (2 * h);
+                fdZ += dy[i] * (Surrogate(x0, s0, z0 + h, x0, s0, z0, scheme.QMin, scheme.QMax) - Surrogate(x0, s0, z0 - h, x0, s0, z0, scheme.QMin, scheme.QMax)) / (2 * h);
+                double fdX = (Surrogate(x0 + h, s0, z0, x0, s0, z0, scheme.QMin, scheme.QMax) - Surrogate(x0 - h, s0, z0, x0, s0, z0, scheme.QMin, scheme.QMax)) / (2 * h);
+                ((double)dx[i]).Should().BeApproximately(dy[i] * fdX, 1e-3);
+            }
+
+            ((double)gScale[p]).Should().BeApproximately(fdS * g, (Math.Abs(fdS * g) * 1e-3) + 1e-6);
+            ((double)gZero[p]).Should().BeApproximately(fdZ * g, (Math.Abs(fdZ * g) * 1e-3) + 1e-6);
+        }
+
+        dx.Should().Contain(0f, "saturated values pass no gradient");
+    }
+
+    [Fact]
+    public void MinMax_range_learning_gradients_match_finite_differences_through_scale_and_zero_point()
+    {
+        var scheme = new QuantScheme(8, false, false);
+        var x = Data(200, 3, 3f);
+        var q = new FakeQuantizer(scheme, RangeLearning.MinMax);
+        q.Forward(x.Select(v => v * 0.5f).ToArray(), [200], new float[200]);
+        q.StartLearning();
+        var dy = Data(200, 4);
+        q.Backward(x, [200], dy, new float[200]);
+        var (min, max) = q.Parameters;
+        var (gMin, gMax) = q.Gradients;
+        double L = scheme.QMax - scheme.QMin;
+        double Loss(double mn, double mx, double mn0, double mx0)
+        {
+            double s = (mx - mn) / L, z = scheme.QMin - (mn / s), s0 = (mx0 - mn0) / L, z0 = scheme.QMin - (mn0 / s0), sum = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                sum += dy[i] * Surrogate(x[i], s, z, x[i], s0, z0, scheme.QMin, scheme.QMax);
+            }
+
+            return sum;
+        }
+
+        double h = 1e-4, a = min[0], b = max[0];
+        double fdMin = (Loss(a + h, b, a, b) - Loss(a - h, b, a, b)) / (2 * h), fdMax = (Loss(a, b + h, a, b) - Loss(a, b - h, a, b)) / (2 * h);
+        ((double)gMin[0]).Should().BeApproximately(fdMin, (Math.Abs(fdMin) * 2e-3) + 1e-4);
+        ((double)gMax[0]).Should().BeApproximately(fdMax, (Math.Abs(fdMax) * 2e-3) + 1e-4);
+    }
+
+    [Fact]
+    public void Phases_observe_then_learn_then_freeze()
+    {
+        var q = new FakeQuantizer(QuantScheme.UInt8Asymmetric);
+        FluentActions.Invoking(q.StartLearning).Should().Throw<InvalidOperationException>();
+        var x = Data(64, 5, 2f);
+        var y = new float[64];
+        q.Forward(x, [64], y);
+        q.Phase.Should().Be(FakeQuantizerPhase.Observing);
+        var expected = new float[64];
+        QuantOps.FakeQuantize(x, [64], q.ToEncoding(), expected);
+        y.Should().Equal(expected);
+        var dx = new float[64];
+        q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
+        q.Gradients.First.Should().BeEmpty("nothing is learned while observing");
+        q.StartLearning();
+        q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
+        q.Gradients.First[0].Should().NotBe(0f);
+        q.Freeze();
+        q.ZeroGradients();
+        q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
+        q.Gradients.First[0].Should().Be(0f);
+        q.Phase.Should().Be(FakeQuantizerPhase.Frozen);
+    }
+
+    [Fact]
+    public void Learning_the_scale_with_lsq_lowers_the_quantization_error_of_heavy_tailed_data()
+    {
+        var random = new Random(9);
+        var x = Enumerable.Range(0, 4096).Select(_ => (float)Math.Pow(random.NextDouble() * 2 - 1, 3) * 4).ToArray();
+        var q = new FakeQuantizer(new QuantScheme(3, true, true), RangeLearning.Lsq, new Quant.Net.Observers.MinMaxObserver());
+        var y = new float[x.Length];
+        q.Forward(x, [x.Length], y);
+        q.StartLearning();
+        double Mse()
+        {
+            q.Forward(x, [x.Length], y);
+            return x.Zip(y, (a, b) => (double)(a - b) * (a - b)).Average();
+        }
+
+        double before = Mse();
+        var dx = new float[x.Length];
+        for (int step = 0; step < 300; step++)
+        {
+            q.Forward(x, [x.Length], y);
+            var dy = x.Zip(y, (a, b) => 2 * (b - a) / x.Length).ToArray(); // d MSE / dy
+            q.ZeroGradients();
+            q.Backward(x, [x.Length], dy, dx);
+            q.Parameters.First[0] -= 0.05f * q.Gradients.First[0] * 64;
+        }
+
+        Mse().Should().BeLessThan(before * 0.8, "min/max is a poor range for 3-bit heavy-tailed data; LSQ finds a clipped one");
+    }
+}
