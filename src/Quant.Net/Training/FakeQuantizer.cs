@@ -189,36 +189,17 @@ public sealed class FakeQuantizer
         }
 
         var encoding = ToEncoding();
-        var layout = TensorLayoutFor(shape, x.Length);
+        var layout = TensorLayout.Create(shape, x.Length, Scheme.Granularity, nameof(shape));
         bool learn = Phase == FakeQuantizerPhase.Learning && Learning != RangeLearning.None;
         var counts = new long[encoding.Count];
         var gs = new double[encoding.Count];
         var gz = new double[encoding.Count];
-        for (int i = 0; i < x.Length; i++)
+        unsafe
         {
-            int p = layout[i];
-            var q = encoding[p];
-            float s = q.Scale;
-            float u = x[i] / s, r = MathF.Round(u, MidpointRounding.ToEven);
-            float code = r + q.ZeroPoint;
-            counts[p]++;
-            if (code < q.QMin || code > q.QMax || float.IsNaN(code))
+            fixed (float* px = x, pdy = dy, pdx = dx)
             {
-                dx[i] = 0f;
-                if (learn)
-                {
-                    int bound = code > q.QMax ? q.QMax : q.QMin;
-                    gs[p] += dy[i] * (bound - q.ZeroPoint);
-                    gz[p] += dy[i] * -s;
-                }
-            }
-            else
-            {
-                dx[i] = dy[i];
-                if (learn)
-                {
-                    gs[p] += dy[i] * (r - u);
-                }
+                var run = new BackwardRun(px, pdy, pdx, encoding, learn, counts, gs, gz);
+                layout.ForEachRun(ref run);
             }
         }
 
@@ -265,25 +246,94 @@ public sealed class FakeQuantizer
         }
     }
 
-    /// <summary>Parameter index of every element.</summary>
-    private int[] TensorLayoutFor(ReadOnlySpan<int> shape, int length)
+    /// <summary>
+    /// One run of elements sharing (or, for a varying run, stepping through) encoding parameters: vectorized for shared
+    /// parameters, scalar per element otherwise. Accumulates counts and the raw ∂L/∂s, ∂L/∂ẑ sums per parameter.
+    /// </summary>
+    private readonly unsafe struct BackwardRun(float* x, float* dy, float* dx, QuantEncoding encoding, bool learn, long[] counts, double[] gs, double[] gz) : IRunAction
     {
-        var layout = TensorLayout.Create(shape, length, Scheme.Granularity, nameof(shape));
-        var map = new int[length];
-        var fill = new MapFill(map);
-        layout.ForEachRun(ref fill);
-        return map;
-    }
-
-    private readonly ref struct MapFill(int[] map) : IRunAction
-    {
-        private readonly int[] _map = map;
-
         public void Run(int offset, int length, int parameterIndex, bool varying)
         {
-            for (int i = 0; i < length; i++)
+            if (varying)
             {
-                _map[offset + i] = varying ? parameterIndex + i : parameterIndex;
+                for (int i = 0; i < length; i++)
+                {
+                    Element(offset + i, parameterIndex + i);
+                }
+
+                return;
+            }
+
+            var q = encoding[parameterIndex];
+            float s = q.Scale, zero = q.ZeroPoint;
+            counts[parameterIndex] += length;
+            int i0 = 0, lanes = System.Numerics.Vector<float>.Count;
+            var vs = new System.Numerics.Vector<float>(s);
+            var vz = new System.Numerics.Vector<float>(zero);
+            var vmin = new System.Numerics.Vector<float>(q.QMin);
+            var vmax = new System.Numerics.Vector<float>(q.QMax);
+            System.Numerics.Vector<float> inside = default, low = default, high = default;
+            for (; i0 + lanes <= length; i0 += lanes)
+            {
+                var vx = System.Numerics.Vector.Load(x + offset + i0);
+                var vdy = System.Numerics.Vector.Load(dy + offset + i0);
+                var u = vx / vs;
+                var r = System.Numerics.Vector.Round(u);
+                var code = r + vz;
+                var isLow = System.Numerics.Vector.LessThan(code, vmin);
+                var isHigh = System.Numerics.Vector.GreaterThan(code, vmax);
+                // NaN compares false both ways: treat it as saturated (no gradient), as the scalar path does.
+                var isInside = System.Numerics.Vector.AndNot(System.Numerics.Vector.Equals(code, code), isLow | isHigh);
+                System.Numerics.Vector.Store(System.Numerics.Vector.ConditionalSelect(isInside, vdy, System.Numerics.Vector<float>.Zero), dx + offset + i0);
+                if (learn)
+                {
+                    inside += System.Numerics.Vector.ConditionalSelect(isInside, vdy * (r - u), System.Numerics.Vector<float>.Zero);
+                    low += System.Numerics.Vector.ConditionalSelect(isLow, vdy, System.Numerics.Vector<float>.Zero);
+                    high += System.Numerics.Vector.ConditionalSelect(isHigh, vdy, System.Numerics.Vector<float>.Zero);
+                }
+            }
+
+            if (learn)
+            {
+                double sumLow = System.Numerics.Vector.Sum(low), sumHigh = System.Numerics.Vector.Sum(high);
+                gs[parameterIndex] += System.Numerics.Vector.Sum(inside) + (sumLow * (q.QMin - zero)) + (sumHigh * (q.QMax - zero));
+                gz[parameterIndex] += (sumLow + sumHigh) * -s;
+            }
+
+            for (; i0 < length; i0++)
+            {
+                Element(offset + i0, parameterIndex, countIt: false);
+            }
+        }
+
+        private void Element(int i, int p, bool countIt = true)
+        {
+            var q = encoding[p];
+            float s = q.Scale;
+            float u = x[i] / s, r = MathF.Round(u, MidpointRounding.ToEven);
+            float code = r + q.ZeroPoint;
+            if (countIt)
+            {
+                counts[p]++;
+            }
+
+            if (code < q.QMin || code > q.QMax || float.IsNaN(code))
+            {
+                dx[i] = 0f;
+                if (learn && !float.IsNaN(code))
+                {
+                    int bound = code > q.QMax ? q.QMax : q.QMin;
+                    gs[p] += dy[i] * (bound - q.ZeroPoint);
+                    gz[p] += dy[i] * -s;
+                }
+            }
+            else
+            {
+                dx[i] = dy[i];
+                if (learn)
+                {
+                    gs[p] += dy[i] * (r - u);
+                }
             }
         }
     }

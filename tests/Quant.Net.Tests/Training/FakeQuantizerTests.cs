@@ -98,6 +98,35 @@ public sealed class FakeQuantizerTests
     }
 
     [Fact]
+    public void Input_gradient_is_exact_for_every_length_from_0_to_257_including_nan_and_infinities()
+    {
+        var q = new FakeQuantizer(new QuantScheme(8, true, false), RangeLearning.Lsq);
+        q.Forward(Data(64, 1, 1.5f), [64], new float[64]);
+        q.StartLearning();
+        var p = q.ToEncoding()[0];
+        for (int n = 0; n <= 257; n++)
+        {
+            var x = Data(n, n + 10, 3f);
+            if (n > 5)
+            {
+                x[1] = float.NaN;
+                x[3] = float.PositiveInfinity;
+                x[5] = float.NegativeInfinity;
+            }
+
+            var dy = Data(n, n + 20);
+            var dx = new float[n];
+            q.Backward(x, [n], dy, dx);
+            for (int i = 0; i < n; i++)
+            {
+                float code = MathF.Round(x[i] / p.Scale, MidpointRounding.ToEven) + p.ZeroPoint;
+                bool inside = code >= p.QMin && code <= p.QMax;
+                dx[i].Should().Be(inside ? dy[i] : 0f, $"length {n}, element {i}");
+            }
+        }
+    }
+
+    [Fact]
     public void Phases_observe_then_learn_then_freeze()
     {
         var q = new FakeQuantizer(QuantScheme.UInt8Asymmetric);
