@@ -19,6 +19,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["cle-report"])
+        {
+            Onnx.CleReport.Run(Onnx.WildChannelModel.Build(), Onnx.WildChannelModel.Samples);
+            return;
+        }
+
         if (args is ["ptq-report"])
         {
             Onnx.PtqTechniquesReport.Run();
