@@ -1,0 +1,344 @@
+// Quantization-aware training with Quant.Net in a hand-written training loop: a 784-256-128-10 MLP on Fashion-MNIST,
+// trained in FP32, then fine-tuned with fake-quantized weights and activations (FakeQuantizer: observe, then learn
+// scales and zero points with LSQ), compared with post-training quantization at the same bit widths on the full 10k
+// test set. The training loop (forward, backward, Adam) is the sample's; the library supplies the quantizers and the
+// FP32 GEMM. Data: Debian's dataset-fashion-mnist (Fashion-MNIST, (c) Zalando SE, MIT).
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using Quant.Net;
+using Quant.Net.Kernels;
+using Quant.Net.Training;
+
+string folder = args.Length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist";
+int fp32Epochs = 8, qatEpochs = 3;
+var (trainX, trainY) = Load(folder, "train");
+var (testX, testY) = Load(folder, "t10k");
+Console.WriteLine($"Fashion-MNIST: {trainY.Length} training, {testY.Length} test images");
+
+var sw = Stopwatch.StartNew();
+var fp32 = new Mlp([784, 256, 128, 10], seed: 1);
+for (int epoch = 0; epoch < fp32Epochs; epoch++)
+{
+    fp32.TrainEpoch(trainX, trainY, learningRate: epoch < 6 ? 1e-3f : 3e-4f, seed: epoch);
+}
+
+double fp32Accuracy = fp32.Accuracy(testX, testY);
+// The fair FP32 reference for QAT: the same extra epochs at the same learning rates, without quantizers.
+var longer = fp32.Clone();
+for (int epoch = 0; epoch < qatEpochs; epoch++)
+{
+    longer.TrainEpoch(trainX, trainY, learningRate: epoch < qatEpochs - 1 ? 2e-4f : 5e-5f, seed: 100 + epoch);
+}
+
+double longerAccuracy = longer.Accuracy(testX, testY);
+Console.WriteLine($"FP32: {fp32Accuracy:F2}% after {fp32Epochs} epochs, {longerAccuracy:F2}% after {qatEpochs} more ({sw.Elapsed.TotalSeconds:F0} s)");
+Console.WriteLine("| bits | PTQ (nearest, min/max) | QAT (LSQ, " + qatEpochs + " epochs) | FP32 | FP32 + " + qatEpochs + " epochs |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
+{
+    var ptq = fp32.Clone();
+    ptq.Quantize(weightBits, activationBits);
+    ptq.Calibrate(trainX, 2000);
+    ptq.FreezeQuantizers();
+    double ptqAccuracy = ptq.Accuracy(testX, testY);
+
+    var qat = fp32.Clone();
+    qat.Quantize(weightBits, activationBits);
+    qat.Calibrate(trainX, 2000);
+    qat.StartLearning();
+    for (int epoch = 0; epoch < qatEpochs; epoch++)
+    {
+        qat.TrainEpoch(trainX, trainY, learningRate: epoch < qatEpochs - 1 ? 2e-4f : 5e-5f, seed: 100 + epoch);
+    }
+
+    qat.FreezeQuantizers();
+    double qatAccuracy = qat.Accuracy(testX, testY);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
+}
+
+Console.WriteLine($"total {sw.Elapsed.TotalSeconds:F0} s");
+return 0;
+
+static (float[] Images, int[] Labels) Load(string folder, string prefix)
+{
+    byte[] Read(string name)
+    {
+        using var gz = new GZipStream(File.OpenRead(Path.Combine(folder, name)), CompressionMode.Decompress);
+        using var m = new MemoryStream();
+        gz.CopyTo(m);
+        return m.ToArray();
+    }
+
+    var images = Read($"{prefix}-images-idx3-ubyte.gz");
+    var labels = Read($"{prefix}-labels-idx1-ubyte.gz");
+    int n = labels.Length - 8;
+    return ([.. images.Skip(16).Take(n * 784).Select(b => b / 255f)], [.. labels.Skip(8).Select(b => (int)b)]);
+}
+
+/// <summary>A fully connected ReLU network with optional fake-quantized weights and inputs per layer.</summary>
+internal sealed class Mlp
+{
+    private readonly int[] _sizes;
+    private readonly float[][] _w, _b, _mw, _vw, _mb, _vb;
+    private FakeQuantizer?[] _wq, _xq;
+    private AdamState[] _qState = [];
+    private int _step;
+
+    public Mlp(int[] sizes, int seed)
+    {
+        _sizes = sizes;
+        int layers = sizes.Length - 1;
+        var random = new Random(seed);
+        _w = new float[layers][];
+        _b = new float[layers][];
+        _mw = new float[layers][];
+        _vw = new float[layers][];
+        _mb = new float[layers][];
+        _vb = new float[layers][];
+        _wq = new FakeQuantizer?[layers];
+        _xq = new FakeQuantizer?[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            int fanIn = sizes[l], fanOut = sizes[l + 1];
+            float limit = MathF.Sqrt(6f / fanIn);
+            _w[l] = [.. Enumerable.Range(0, fanIn * fanOut).Select(_ => (float)((random.NextDouble() * 2) - 1) * limit)];
+            _b[l] = new float[fanOut];
+            _mw[l] = new float[_w[l].Length];
+            _vw[l] = new float[_w[l].Length];
+            _mb[l] = new float[fanOut];
+            _vb[l] = new float[fanOut];
+        }
+    }
+
+    private Mlp(Mlp other)
+    {
+        _sizes = other._sizes;
+        _w = [.. other._w.Select(a => (float[])a.Clone())];
+        _b = [.. other._b.Select(a => (float[])a.Clone())];
+        _mw = [.. other._w.Select(a => new float[a.Length])];
+        _vw = [.. other._w.Select(a => new float[a.Length])];
+        _mb = [.. other._b.Select(a => new float[a.Length])];
+        _vb = [.. other._b.Select(a => new float[a.Length])];
+        _wq = new FakeQuantizer?[_w.Length];
+        _xq = new FakeQuantizer?[_w.Length];
+    }
+
+    public Mlp Clone() => new(this);
+
+    /// <summary>Weights: symmetric per output channel; layer inputs: unsigned asymmetric per tensor (the first layer's input too).</summary>
+    public void Quantize(int weightBits, int activationBits)
+    {
+        for (int l = 0; l < _w.Length; l++)
+        {
+            _wq[l] = new FakeQuantizer(new QuantScheme(weightBits, true, true, false, QuantGranularity.PerChannel(0)), RangeLearning.Lsq,
+                new Quant.Net.Observers.MinMaxObserver(channelAxis: 0));
+            _xq[l] = new FakeQuantizer(new QuantScheme(activationBits, false, false), RangeLearning.Lsq);
+        }
+    }
+
+    /// <summary>Observing phase: forward passes over <paramref name="count"/> training images set the ranges.</summary>
+    public void Calibrate(float[] x, int count)
+    {
+        for (int start = 0; start < count; start += 500)
+        {
+            Forward(x.AsSpan(start * 784, Math.Min(500, count - start) * 784).ToArray(), Math.Min(500, count - start), null);
+        }
+    }
+
+    public void StartLearning()
+    {
+        foreach (var q in _wq.Concat(_xq))
+        {
+            q?.StartLearning();
+        }
+
+        _qState = [.. _wq.Concat(_xq).Select(q => new AdamState(q!.Parameters.First.Length))];
+    }
+
+    public void FreezeQuantizers()
+    {
+        foreach (var q in _wq.Concat(_xq))
+        {
+            q?.Freeze();
+        }
+    }
+
+    /// <summary>Forward pass; with <paramref name="cache"/> keeps what backward needs.</summary>
+    private float[] Forward(float[] input, int batch, List<(float[] X, float[] Xq, float[] Wq, float[] Pre)>? cache)
+    {
+        var x = input;
+        for (int l = 0; l < _w.Length; l++)
+        {
+            int fanIn = _sizes[l], fanOut = _sizes[l + 1];
+            var xq = x;
+            if (_xq[l] is { } aq)
+            {
+                xq = new float[x.Length];
+                aq.Forward(x, [batch, fanIn], xq);
+            }
+
+            var wq = _w[l];
+            if (_wq[l] is { } q)
+            {
+                wq = new float[_w[l].Length];
+                q.Forward(_w[l], [fanOut, fanIn], wq);
+            }
+
+            var pre = new float[batch * fanOut];
+            Fp32Gemm.Multiply(xq, batch, PackedFloatWeights.Pack(wq, fanIn, fanOut, WeightLayout.NByK), _b[l], pre, OutputClamp.None, 1);
+            cache?.Add((x, xq, wq, pre));
+            x = l < _w.Length - 1 ? [.. pre.Select(v => Math.Max(v, 0f))] : pre;
+        }
+
+        return x;
+    }
+
+    public void TrainEpoch(float[] images, int[] labels, float learningRate, int seed)
+    {
+        const int Batch = 128;
+        int n = labels.Length;
+        var order = Enumerable.Range(0, n).ToArray();
+        new Random(seed).Shuffle(order);
+        var x = new float[Batch * 784];
+        for (int start = 0; start + Batch <= n; start += Batch)
+        {
+            for (int i = 0; i < Batch; i++)
+            {
+                Array.Copy(images, order[start + i] * 784, x, i * 784, 784);
+            }
+
+            var cache = new List<(float[] X, float[] Xq, float[] Wq, float[] Pre)>();
+            var logits = Forward(x, Batch, cache);
+            // Softmax cross-entropy gradient, averaged over the batch.
+            var dy = new float[logits.Length];
+            for (int i = 0; i < Batch; i++)
+            {
+                var row = logits.AsSpan(i * 10, 10);
+                float max = row.ToArray().Max(), sum = 0;
+                for (int c = 0; c < 10; c++)
+                {
+                    sum += MathF.Exp(row[c] - max);
+                }
+
+                for (int c = 0; c < 10; c++)
+                {
+                    dy[(i * 10) + c] = ((MathF.Exp(row[c] - max) / sum) - (c == labels[order[start + i]] ? 1f : 0f)) / Batch;
+                }
+            }
+
+            Backward(cache, dy, Batch, learningRate);
+        }
+    }
+
+    private void Backward(List<(float[] X, float[] Xq, float[] Wq, float[] Pre)> cache, float[] dy, int batch, float learningRate)
+    {
+        _step++;
+        for (int l = _w.Length - 1; l >= 0; l--)
+        {
+            int fanIn = _sizes[l], fanOut = _sizes[l + 1];
+            var (x, xq, wq, pre) = cache[l];
+            if (l < _w.Length - 1)
+            {
+                for (int i = 0; i < dy.Length; i++)
+                {
+                    dy[i] = pre[i] > 0 ? dy[i] : 0f;
+                }
+            }
+
+            // dW = dYᵀ · Xq  [out, in];  db = Σ dY;  dXq = dY · Wq  [batch, in].
+            var dyT = new float[fanOut * batch];
+            var db = new float[fanOut];
+            for (int i = 0; i < batch; i++)
+            {
+                for (int o = 0; o < fanOut; o++)
+                {
+                    dyT[(o * batch) + i] = dy[(i * fanOut) + o];
+                    db[o] += dy[(i * fanOut) + o];
+                }
+            }
+
+            var dwq = new float[fanOut * fanIn];
+            Fp32Gemm.Multiply(dyT, fanOut, PackedFloatWeights.Pack(xq, batch, fanIn, WeightLayout.KByN), [], dwq, OutputClamp.None, 1);
+            var dxq = new float[batch * fanIn];
+            if (l > 0)
+            {
+                Fp32Gemm.Multiply(dy, batch, PackedFloatWeights.Pack(wq, fanOut, fanIn, WeightLayout.KByN), [], dxq, OutputClamp.None, 1);
+            }
+
+            var dw = dwq;
+            if (_wq[l] is { } q)
+            {
+                dw = new float[dwq.Length];
+                q.ZeroGradients();
+                q.Backward(_w[l], [fanOut, fanIn], dwq, dw);
+            }
+
+            var dx = dxq;
+            if (_xq[l] is { } aq)
+            {
+                dx = new float[dxq.Length];
+                aq.ZeroGradients();
+                aq.Backward(x, [batch, fanIn], dxq, dx);
+            }
+
+            Adam(_w[l], dw, _mw[l], _vw[l], learningRate);
+            Adam(_b[l], db, _mb[l], _vb[l], learningRate);
+            dy = dx;
+        }
+
+        if (_qState.Length > 0)
+        {
+            int k = 0;
+            foreach (var q in _wq.Concat(_xq))
+            {
+                var state = _qState[k++];
+                Adam(q!.Parameters.First, q.Gradients.First, state.M1, state.V1, learningRate * 10);
+                Adam(q.Parameters.Second, q.Gradients.Second, state.M2, state.V2, learningRate * 10);
+            }
+        }
+    }
+
+    private void Adam(float[] p, float[] g, float[] m, float[] v, float learningRate)
+    {
+        const float B1 = 0.9f, B2 = 0.999f, Eps = 1e-8f;
+        float c1 = 1 - MathF.Pow(B1, _step), c2 = 1 - MathF.Pow(B2, _step);
+        for (int i = 0; i < p.Length; i++)
+        {
+            m[i] = (B1 * m[i]) + ((1 - B1) * g[i]);
+            v[i] = (B2 * v[i]) + ((1 - B2) * g[i] * g[i]);
+            p[i] -= learningRate * (m[i] / c1) / (MathF.Sqrt(v[i] / c2) + Eps);
+        }
+    }
+
+    public double Accuracy(float[] images, int[] labels)
+    {
+        int correct = 0;
+        for (int start = 0; start < labels.Length; start += 500)
+        {
+            int batch = Math.Min(500, labels.Length - start);
+            var logits = Forward(images.AsSpan(start * 784, batch * 784).ToArray(), batch, null);
+            for (int i = 0; i < batch; i++)
+            {
+                var row = logits.AsSpan(i * 10, 10);
+                int best = 0;
+                for (int c = 1; c < 10; c++)
+                {
+                    best = row[c] > row[best] ? c : best;
+                }
+
+                correct += best == labels[start + i] ? 1 : 0;
+            }
+        }
+
+        return 100.0 * correct / labels.Length;
+    }
+
+    private sealed class AdamState(int n)
+    {
+        public float[] M1 { get; } = new float[n];
+        public float[] V1 { get; } = new float[n];
+        public float[] M2 { get; } = new float[n];
+        public float[] V2 { get; } = new float[n];
+    }
+}
