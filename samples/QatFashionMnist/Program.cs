@@ -2,12 +2,15 @@
 // trained in FP32, then fine-tuned with fake-quantized weights and activations (FakeQuantizer: observe, then learn
 // scales and zero points with LSQ), compared with post-training quantization at the same bit widths on the full 10k
 // test set. The training loop (forward, backward, Adam) is the sample's; the library supplies the quantizers and the
-// FP32 GEMM. Data: Debian's dataset-fashion-mnist (Fashion-MNIST, (c) Zalando SE, MIT).
+// FP32 GEMM. The QAT network is then exported to ONNX, turned into a QDQ model with the encodings it learned (no
+// calibration) and run in ONNX Runtime, and its encodings are written in AIMET's format.
+// Data: Debian's dataset-fashion-mnist (Fashion-MNIST, (c) Zalando SE, MIT).
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using Quant.Net;
 using Quant.Net.Kernels;
+using Quant.Net.Onnx;
 using Quant.Net.Training;
 
 string folder = args.Length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist";
@@ -33,8 +36,9 @@ for (int epoch = 0; epoch < qatEpochs; epoch++)
 
 double longerAccuracy = longer.Accuracy(testX, testY);
 Console.WriteLine($"FP32: {fp32Accuracy:F2}% after {fp32Epochs} epochs, {longerAccuracy:F2}% after {qatEpochs} more ({sw.Elapsed.TotalSeconds:F0} s)");
-Console.WriteLine("| bits | PTQ (nearest, min/max) | QAT (LSQ, " + qatEpochs + " epochs) | FP32 | FP32 + " + qatEpochs + " epochs |");
-Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+Console.WriteLine("| bits | PTQ (nearest, min/max) | QAT (LSQ, " + qatEpochs + " epochs) | QAT deployed (QDQ in ONNX Runtime) | FP32 | FP32 + " + qatEpochs + " epochs |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+var testInputs = Enumerable.Range(0, testY.Length).Select(i => InputTensor.FromFloats(testX.AsSpan(i * 784, 784).ToArray(), 1, 784)).ToList();
 foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
 {
     var ptq = fp32.Clone();
@@ -54,7 +58,21 @@ foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
 
     qat.FreezeQuantizers();
     double qatAccuracy = qat.Accuracy(testX, testY);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
+
+    // Deploy: FP32 ONNX model of the trained network + the learned encodings -> QDQ model, no calibration.
+    var (onnx, encodings) = qat.Export();
+    var config = new QuantizationConfig
+    {
+        Weights = weightBits == 4 ? WeightType.Int4 : WeightType.Int2,
+        Activations = activationBits == 4 ? ActivationType.UInt4 : ActivationType.UInt8,
+        QuantizeModelOutputs = false,
+    };
+    var deployed = OnnxQuantizer.Quantize(onnx, calibrationData: null, config, fixedEncodings: encodings);
+    string encodingsPath = Path.Combine(Path.GetTempPath(), $"fashion-mlp-w{weightBits}a{activationBits}.encodings");
+    AimetEncodingsFile.Save(deployed, encodingsPath, AimetEncodingsVersion.Version100);
+    double deployedAccuracy = ModelComparer.Top1Accuracy(deployed.Model, testInputs, testY, 500);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {deployedAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
 }
 
 Console.WriteLine($"total {sw.Elapsed.TotalSeconds:F0} s");
@@ -125,6 +143,31 @@ internal sealed class Mlp
     }
 
     public Mlp Clone() => new(this);
+
+    /// <summary>The network as an FP32 ONNX model (Gemm + Relu) and, after QAT, the encodings its quantizers learned.</summary>
+    public (OnnxModel Model, Dictionary<string, QuantEncoding> Encodings) Export()
+    {
+        var builder = new OnnxGraphBuilder(21, "fashion_mlp").AddInput("x0", null, _sizes[0]).AddOutput("logits", null, _sizes[^1]);
+        var encodings = new Dictionary<string, QuantEncoding>(StringComparer.Ordinal);
+        for (int l = 0; l < _w.Length; l++)
+        {
+            string input = $"x{l}", output = l == _w.Length - 1 ? "logits" : $"pre{l}";
+            builder.AddInitializer($"w{l}", _w[l], _sizes[l + 1], _sizes[l]).AddInitializer($"b{l}", _b[l], _sizes[l + 1])
+                .AddNode("Gemm", [input, $"w{l}", $"b{l}"], [output], new Dictionary<string, object> { ["transB"] = 1L }, $"fc{l}");
+            if (l < _w.Length - 1)
+            {
+                builder.AddNode("Relu", [output], [$"x{l + 1}"], name: $"relu{l}");
+            }
+
+            if (_wq[l] is { } wq && _xq[l] is { } xq)
+            {
+                encodings[$"w{l}"] = wq.ToEncoding();
+                encodings[input] = xq.ToEncoding();
+            }
+        }
+
+        return (builder.Build(), encodings);
+    }
 
     /// <summary>Weights: symmetric per output channel; layer inputs: unsigned asymmetric per tensor (the first layer's input too).</summary>
     public void Quantize(int weightBits, int activationBits)

@@ -175,7 +175,7 @@ public static class OnnxQuantizer
     internal static int RequiredOpset(QuantizationConfig config)
     {
         bool Needs21(WeightType? w, ActivationType? a, int? block) =>
-            w is WeightType.Int4 or WeightType.Int3 or WeightType.Int16 || a is ActivationType.Int16 or ActivationType.UInt16 || block is not null;
+            w is WeightType.Int4 or WeightType.Int3 or WeightType.Int2 or WeightType.Int16 || a is ActivationType.Int16 or ActivationType.UInt16 or ActivationType.UInt4 || block is not null;
         return Needs21(config.Weights, config.Activations, config.WeightBlockSize)
             || config.OpTypes.Values.Any(o => Needs21(o.Weights, o.Activations, o.WeightBlockSize)) ? 21 : 13;
     }

@@ -19,6 +19,9 @@ public enum ActivationType
 
     /// <summary>int16 codes (needs opset 21).</summary>
     Int16,
+
+    /// <summary>uint4 codes [0, 15] (needs opset 21): for networks trained with 4-bit activations.</summary>
+    UInt4,
 }
 
 /// <summary>Data type of quantized weights (always signed; symmetric around zero).</summary>
@@ -35,6 +38,9 @@ public enum WeightType
 
     /// <summary>3-bit [-4, 3], stored in an INT4 initializer (needs opset 21): for studying very low bit widths.</summary>
     Int3,
+
+    /// <summary>2-bit [-2, 1], stored in an INT4 initializer (needs opset 21): for networks trained at 2 bits.</summary>
+    Int2,
 }
 
 #pragma warning restore CA1720
@@ -253,6 +259,7 @@ public sealed record QuantizationConfig
         {
             WeightType.Int4 => new QuantScheme(4, true, true, false, granularity),
             WeightType.Int3 => new QuantScheme(3, true, true, false, granularity),
+            WeightType.Int2 => new QuantScheme(2, true, true, false, granularity),
             WeightType.Int16 => new QuantScheme(16, true, true, true, granularity),
             _ => new QuantScheme(8, true, true, true, granularity),
         };
@@ -266,6 +273,7 @@ public sealed record QuantizationConfig
             ActivationType.Int8 => new QuantScheme(8, true, SymmetricActivations),
             ActivationType.UInt16 => new QuantScheme(16, false, SymmetricActivations),
             ActivationType.Int16 => new QuantScheme(16, true, SymmetricActivations),
+            ActivationType.UInt4 => new QuantScheme(4, false, SymmetricActivations),
             _ => new QuantScheme(8, false, SymmetricActivations),
         };
     }
