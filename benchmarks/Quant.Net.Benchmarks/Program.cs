@@ -19,6 +19,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["resnet-ptq"])
+        {
+            Onnx.ModelQuantizationReport.ResNet18LowBit();
+            return;
+        }
+
         if (args is ["cle-report"])
         {
             Onnx.CleReport.Run(Onnx.WildChannelModel.Build(), Onnx.WildChannelModel.Samples);

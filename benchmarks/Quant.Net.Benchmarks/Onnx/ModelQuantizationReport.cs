@@ -76,6 +76,34 @@ internal static class ModelQuantizationReport
         }
     }
 
+    /// <summary>`-- resnet-ptq`: ResNet-18 at W4A8, nearest against CLE + bias correction, feature cosine and SQNR vs FP32.</summary>
+    public static void ResNet18LowBit()
+    {
+        var model = OnnxModel.Load(RealModels.ResNet18Path);
+        var (calibration, evaluation) = RealModels.ResNetInputs();
+        string input = model.Inputs[0].Name;
+        var calibrationData = InMemoryCalibrationData.ForSingleInput(input, calibration);
+        var evaluationData = InMemoryCalibrationData.ForSingleInput(input, evaluation);
+        Console.WriteLine("| ResNet-18 weights | techniques | feature cosine | feature SQNR | time |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
+        foreach (var (name, config) in new (string, QuantizationConfig)[]
+        {
+            ("W8A8 per-channel | nearest", new QuantizationConfig()),
+            ("W4A8 per-channel | nearest", new QuantizationConfig { Weights = WeightType.Int4 }),
+            ("W4A8 per-channel | CLE + bias correction", new QuantizationConfig { Weights = WeightType.Int4, CrossLayerEqualization = true, BiasCorrection = true }),
+            ("W4A8 per-tensor | nearest", new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false }),
+            ("W4A8 per-tensor | CLE + bias correction", new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false, CrossLayerEqualization = true, BiasCorrection = true }),
+        })
+        {
+            var sw = Stopwatch.StartNew();
+            var result = OnnxQuantizer.Quantize(model, calibrationData, config);
+            var time = sw.Elapsed;
+            var report = ModelComparer.Compare(model, result, evaluationData, latencyRuns: 0, perLayer: false);
+            var o = report.Outputs[0];
+            Console.WriteLine($"| {name} | {o.CosineSimilarity.ToString("F5", Inv)} | {o.SqnrDecibels.ToString("F1", Inv)} dB | {time.TotalSeconds.ToString("F0", Inv)} s |");
+        }
+    }
+
     private static double Accuracy(OnnxModel model, List<InputTensor> images, byte[] labels) =>
         ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], batchSize: 500);
 }
