@@ -8,6 +8,8 @@ namespace Quant.Net.Benchmarks.Training;
 /// Fake-quant forward and backward (LSQ, learning phase, per-tensor int8) against a plain FP32 elementwise pass over the
 /// same data in the same run: ReLU forward (TensorPrimitives.Max) and ReLU backward (a masked copy of dy).
 /// </summary>
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+[GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
 public class FakeQuantBenchmarks
 {
     private float[] _x = [], _y = [], _dy = [], _dx = [];
