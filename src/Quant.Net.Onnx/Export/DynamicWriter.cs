@@ -34,16 +34,7 @@ internal static class DynamicWriter
             int k = transB ? shape[1] : shape[0], n = transB ? shape[0] : shape[1];
             if (transB)
             {
-                var t = new float[w.Length];
-                for (int r = 0; r < n; r++)
-                {
-                    for (int c = 0; c < k; c++)
-                    {
-                        t[(c * n) + r] = w[(r * k) + c];
-                    }
-                }
-
-                w = t;
+                w = TensorData.Transpose(w, n, k);
             }
 
             bool perChannel = config.For(node.OpType).PerChannelWeights ?? config.PerChannelWeights;

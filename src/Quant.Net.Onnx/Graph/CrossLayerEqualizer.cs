@@ -161,13 +161,13 @@ internal static class CrossLayerEqualizer
     {
         var w = index.Initializers[layer.Input[1]];
         transposed = layer.OpType == "Gemm" && OpCatalog.Attribute(layer, "transB", 0L) == 0;
-        return transposed ? Transpose(data, (int)w.Dims[0], (int)w.Dims[1]) : data;
+        return transposed ? TensorData.Transpose(data, (int)w.Dims[0], (int)w.Dims[1]) : data;
     }
 
     private static void Store(NodeProto layer, float[] rows, bool transposed, Dictionary<string, float[]> weights, GraphIndex index)
     {
         var w = index.Initializers[layer.Input[1]];
-        weights[layer.Input[1]] = transposed ? Transpose(rows, (int)w.Dims[1], (int)w.Dims[0]) : rows;
+        weights[layer.Input[1]] = transposed ? TensorData.Transpose(rows, (int)w.Dims[1], (int)w.Dims[0]) : rows;
     }
 
     /// <summary>The second layer's weights as [outputs, channels, inner].</summary>
@@ -183,26 +183,12 @@ internal static class CrossLayerEqualizer
 
         inner = 1;
         transposed = OpCatalog.Attribute(layer, "transB", 0L) == 0; // [in = channels, out]
-        return transposed ? Transpose(data, channels, (int)w.Dims[1]) : data;
+        return transposed ? TensorData.Transpose(data, channels, (int)w.Dims[1]) : data;
     }
 
     private static void StoreSecond(NodeProto layer, float[] data, bool transposed, Dictionary<string, float[]> weights, GraphIndex index, int channels)
     {
         var w = index.Initializers[layer.Input[1]];
-        weights[layer.Input[1]] = transposed ? Transpose(data, (int)w.Dims[1], channels) : data;
-    }
-
-    private static float[] Transpose(float[] data, int rows, int columns)
-    {
-        var t = new float[data.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                t[(c * rows) + r] = data[(r * columns) + c];
-            }
-        }
-
-        return t;
+        weights[layer.Input[1]] = transposed ? TensorData.Transpose(data, (int)w.Dims[1], channels) : data;
     }
 }

@@ -202,6 +202,21 @@ internal static class TensorData
         return tensor;
     }
 
+    /// <summary>The transpose of a row-major [rows, columns] matrix.</summary>
+    public static T[] Transpose<T>(T[] data, int rows, int columns)
+    {
+        var t = new T[data.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                t[(c * rows) + r] = data[(r * columns) + c];
+            }
+        }
+
+        return t;
+    }
+
     public static TensorProto Scalar<T>(string name, T value)
         where T : unmanaged => Create<T>(name, [value], []);
 }

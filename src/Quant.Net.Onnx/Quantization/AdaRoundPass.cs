@@ -78,7 +78,7 @@ internal static class AdaRoundPass
         }
 
         bool transposed = node.OpType == "MatMul" || OpCatalog.Attribute(node, "transB", 0L) == 0;
-        return transposed ? (Transpose(w, shape[0], shape[1]), shape[1], shape[0]) : (w, shape[0], shape[1]);
+        return transposed ? (TensorData.Transpose(w, shape[0], shape[1]), shape[1], shape[0]) : (w, shape[0], shape[1]);
     }
 
     private static int[] StorageOrder(NodeProto node, int[] codes, int[] shape)
@@ -88,17 +88,7 @@ internal static class AdaRoundPass
             return codes;
         }
 
-        var t = new int[codes.Length];
-        int rows = shape[1], columns = shape[0]; // codes are [out = shape[1], in = shape[0]]
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                t[(c * rows) + r] = codes[(r * columns) + c];
-            }
-        }
-
-        return t;
+        return TensorData.Transpose(codes, shape[1], shape[0]); // codes are [out = shape[1], in = shape[0]]
     }
 
     private static float[] ScaledBias(NodeProto node, float[] bias) =>
@@ -185,18 +175,4 @@ internal static class AdaRoundPass
 
     private static long[] Ints(NodeProto node, string name, long[] fallback) =>
         node.Attribute.FirstOrDefault(a => a.Name == name) is { } a && a.Ints.Count > 0 ? [.. a.Ints] : fallback;
-
-    private static float[] Transpose(float[] data, int rows, int columns)
-    {
-        var t = new float[data.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                t[(c * rows) + r] = data[(r * columns) + c];
-            }
-        }
-
-        return t;
-    }
 }
