@@ -42,7 +42,7 @@ public sealed class ConfigAndEncodingsTests : IDisposable
         config.ToJson().Should().Contain("\"activations\": \"int8\"").And.Contain("\"observer\": \"percentile\"");
 
         FluentActions.Invoking(() => QuantizationConfig.FromJson("{\"weigths\": \"int8\"}")).Should().Throw<ArgumentException>().WithMessage("*weigths*");
-        FluentActions.Invoking(() => QuantizationConfig.FromJson("{\"weights\": \"int3\"}")).Should().Throw<ArgumentException>().WithMessage("*weights*");
+        FluentActions.Invoking(() => QuantizationConfig.FromJson("{\"weights\": \"int5\"}")).Should().Throw<ArgumentException>().WithMessage("*weights*");
         FluentActions.Invoking(() => QuantizationConfig.FromJson("{\"percentile\": 20}")).Should().Throw<ArgumentException>().WithMessage("*percentile*");
         FluentActions.Invoking(() => QuantizationConfig.FromJson("{\"weightBlockSize\": 24}")).Should().Throw<ArgumentException>().WithMessage("*weightBlockSize*");
         FluentActions.Invoking(() => QuantizationConfig.FromJson("not json")).Should().Throw<ArgumentException>();
