@@ -19,6 +19,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["resnet-adaround", var iterations, var rows])
+        {
+            Onnx.ModelQuantizationReport.ResNet18AdaRound(int.Parse(iterations, System.Globalization.CultureInfo.InvariantCulture), int.Parse(rows, System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+
         if (args is ["resnet-ptq"])
         {
             Onnx.ModelQuantizationReport.ResNet18LowBit();
