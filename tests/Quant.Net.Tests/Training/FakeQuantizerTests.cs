@@ -3,6 +3,7 @@ using Quant.Net.Training;
 
 namespace Quant.Net.Tests.Training;
 
+[Trait("Category", "Kernel")]
 public sealed class FakeQuantizerTests
 {
     private static float[] Data(int n, int seed, float scale = 1f)
