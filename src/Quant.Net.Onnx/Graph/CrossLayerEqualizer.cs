@@ -26,8 +26,8 @@ internal static class CrossLayerEqualizer
         float[] Data(string name) => weights.TryGetValue(name, out var w) ? w : weights[name] = TensorData.ToFloats(index.Initializers[name]);
         foreach (var pair in pairs)
         {
-            EnsureBias(graph, index, pair.First, Channels(pair.First, index));
-            EnsureBias(graph, index, pair.Second, Outputs(pair.Second, index));
+            EnsureBias(graph, pair.First, Channels(pair.First, index));
+            EnsureBias(graph, pair.Second, Channels(pair.Second, index));
         }
 
         index = new GraphIndex(graph);
@@ -136,9 +136,7 @@ internal static class CrossLayerEqualizer
         return layer.OpType == "Gemm" && OpCatalog.Attribute(layer, "transB", 0L) == 0 ? (int)w.Dims[1] : (int)w.Dims[0];
     }
 
-    private static int Outputs(NodeProto layer, GraphIndex index) => Channels(layer, index);
-
-    private static void EnsureBias(GraphProto graph, GraphIndex index, NodeProto layer, int outputs)
+    private static void EnsureBias(GraphProto graph, NodeProto layer, int outputs)
     {
         if (layer.Input.Count > 2 && layer.Input[2].Length > 0)
         {
@@ -153,7 +151,6 @@ internal static class CrossLayerEqualizer
         }
 
         layer.Input[2] = name;
-        _ = index;
     }
 
     /// <summary>The first layer's weights with output channels as rows (a transB = 0 Gemm's [in, out] is transposed).</summary>

@@ -138,7 +138,7 @@ internal static class BlockGemmKernels
                     for (int i = 0; i < bs; i++)
                     {
                         int k = (b * bs) + i;
-                        dot += Code(w, g, lane, k) * x.Codes![(r * x.PaddedK) + k];
+                        dot += w.CodeAt(g, lane, k) * x.Codes![(r * x.PaddedK) + k];
                     }
 
                     int corrected = dot - (w.ZeroPoints[p] * x.Sums![(r * blocks) + b]);
@@ -166,7 +166,7 @@ internal static class BlockGemmKernels
                     for (int i = 0; i < bs; i++)
                     {
                         int k = (b * bs) + i;
-                        d = MathF.FusedMultiplyAdd(Code(w, g, lane, k) - zeroPoint, x.Padded[(r * x.PaddedK) + k], d);
+                        d = MathF.FusedMultiplyAdd(w.CodeAt(g, lane, k) - zeroPoint, x.Padded[(r * x.PaddedK) + k], d);
                     }
 
                     acc = MathF.FusedMultiplyAdd(d, w.Scales[p], acc);
@@ -175,12 +175,5 @@ internal static class BlockGemmKernels
                 result[(r * Stride(w)) + column] = acc;
             }
         }
-    }
-
-    private static int Code(BlockQuantizedWeights w, int g, int lane, int k)
-    {
-        int octet = k / 8, t = k % 8;
-        int i = (((g * w.Octets) + octet) * w.OctetBytes) + (lane * 4) + (t % 4);
-        return w.Bits == 4 ? (w.Codes[i] >> (t < 4 ? 0 : 4)) & 0xF : w.Codes[i + (t < 4 ? 0 : 32)];
     }
 }

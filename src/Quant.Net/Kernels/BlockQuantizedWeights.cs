@@ -295,7 +295,13 @@ public sealed class BlockQuantizedWeights
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, N);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(k, BlockCount * BlockSize);
-        long i = CodeIndex(row / GroupColumns, row % GroupColumns, k, out int shift);
+        return CodeAt(row / GroupColumns, row % GroupColumns, k);
+    }
+
+    /// <summary>The code at (group, lane, k) without range checks: the one place that reads the packed layout.</summary>
+    internal int CodeAt(int group, int lane, int k)
+    {
+        long i = CodeIndex(group, lane, k, out int shift);
         return Bits == 4 ? (Codes[i] >> shift) & 0xF : Codes[i];
     }
 

@@ -74,7 +74,7 @@ public sealed class AdaRound
     private readonly int _out, _in, _rows, _rowsPerSample;
     private readonly float[] _floor, _scale, _bias;
     private readonly float[] _inputs, _targets;
-    private readonly int _zeroPointMin, _qMin, _qMax;
+    private readonly int _qMin, _qMax;
     private readonly int[] _zeroPoints;
     private readonly bool _relu;
     private readonly int _nr, _panels;
@@ -149,7 +149,6 @@ public sealed class AdaRound
             }
         }
 
-        _zeroPointMin = _zeroPoints.Min();
         _nr = Fp32Gemm.PanelWidth(SimdConfig.Best);
         _panels = (_in + _nr - 1) / _nr;
     }
