@@ -59,15 +59,9 @@ foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
     qat.FreezeQuantizers();
     double qatAccuracy = qat.Accuracy(testX, testY);
 
-    // Deploy: FP32 ONNX model of the trained network + the learned encodings -> QDQ model, no calibration.
-    var (onnx, encodings) = qat.Export();
-    var config = new QuantizationConfig
-    {
-        Weights = weightBits == 4 ? WeightType.Int4 : WeightType.Int2,
-        Activations = activationBits == 4 ? ActivationType.UInt4 : ActivationType.UInt8,
-        QuantizeModelOutputs = false,
-    };
-    var deployed = OnnxQuantizer.Quantize(onnx, calibrationData: null, config, fixedEncodings: encodings);
+    // Deploy: FP32 ONNX model of the trained network + its quantizers -> QDQ model with the learned encodings, no calibration.
+    var (onnx, quantizers) = qat.Export();
+    var deployed = QatExport.Deploy(onnx, quantizers);
     string encodingsPath = Path.Combine(Path.GetTempPath(), $"fashion-mlp-w{weightBits}a{activationBits}.encodings");
     AimetEncodingsFile.Save(deployed, encodingsPath, AimetEncodingsVersion.Version100);
     double deployedAccuracy = ModelComparer.Top1Accuracy(deployed.Model, testInputs, testY, 500);
@@ -144,11 +138,11 @@ internal sealed class Mlp
 
     public Mlp Clone() => new(this);
 
-    /// <summary>The network as an FP32 ONNX model (Gemm + Relu) and, after QAT, the encodings its quantizers learned.</summary>
-    public (OnnxModel Model, Dictionary<string, QuantEncoding> Encodings) Export()
+    /// <summary>The network as an FP32 ONNX model (Gemm + Relu) and its quantizers keyed by the tensors they simulate.</summary>
+    public (OnnxModel Model, Dictionary<string, FakeQuantizer> Quantizers) Export()
     {
         var builder = new OnnxGraphBuilder(21, "fashion_mlp").AddInput("x0", null, _sizes[0]).AddOutput("logits", null, _sizes[^1]);
-        var encodings = new Dictionary<string, QuantEncoding>(StringComparer.Ordinal);
+        var quantizers = new Dictionary<string, FakeQuantizer>(StringComparer.Ordinal);
         for (int l = 0; l < _w.Length; l++)
         {
             string input = $"x{l}", output = l == _w.Length - 1 ? "logits" : $"pre{l}";
@@ -161,12 +155,12 @@ internal sealed class Mlp
 
             if (_wq[l] is { } wq && _xq[l] is { } xq)
             {
-                encodings[$"w{l}"] = wq.ToEncoding();
-                encodings[input] = xq.ToEncoding();
+                quantizers[$"w{l}"] = wq;
+                quantizers[input] = xq;
             }
         }
 
-        return (builder.Build(), encodings);
+        return (builder.Build(), quantizers);
     }
 
     /// <summary>Weights: symmetric per output channel; layer inputs: unsigned asymmetric per tensor (the first layer's input too).</summary>

@@ -267,46 +267,39 @@ public sealed class FakeQuantizer
             var q = encoding[parameterIndex];
             float s = q.Scale, zero = q.ZeroPoint;
             counts[parameterIndex] += length;
+
+            // Only the codes near the range need the division's exact rounding: beyond R + 1 in |x/s| every element
+            // saturates on its side whichever way the product rounds. The product's error is below |x/s|·2^-23, so a
+            // product farther than (R + 2)·2^-21 from a rounding tie rounds as the quotient does.
+            float reach = Math.Max(Math.Abs(q.QMin - zero), Math.Abs(q.QMax - zero)) + 2f;
+            float tieGuard = 0.5f - (reach / (1 << 21));
             int i0 = 0;
-            double sumInside = 0, sumLow = 0, sumHigh = 0;
+            double sumScale = 0, sumOutside = 0;
             if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && SimdConfig.Best == SimdLevel.Vector512)
             {
-                i0 = Run512(offset, length, q, ref sumInside, ref sumLow, ref sumHigh);
+                // The vector loop stops at a vector holding a NaN, which the element path takes (keeping it out of
+                // the parameter sums), and resumes after it: no call inside the loop, so nothing spills.
+                while ((i0 = Run512(offset, length, i0, parameterIndex, tieGuard, ref sumScale, ref sumOutside)) + 16 <= length)
+                {
+                    for (int end = i0 + 16; i0 < end; i0++)
+                    {
+                        Element(offset + i0, parameterIndex, countIt: false);
+                    }
+                }
             }
 
-            int lanes = System.Numerics.Vector<float>.Count;
-            var vs = new System.Numerics.Vector<float>(s);
-            var vz = new System.Numerics.Vector<float>(zero);
-            var vmin = new System.Numerics.Vector<float>(q.QMin);
-            var vmax = new System.Numerics.Vector<float>(q.QMax);
-            System.Numerics.Vector<float> inside = default, low = default, high = default;
-            for (; i0 + lanes <= length; i0 += lanes)
+            while ((i0 = RunVector(offset, length, i0, q, tieGuard, ref sumScale, ref sumOutside)) + System.Numerics.Vector<float>.Count <= length)
             {
-                var vx = System.Numerics.Vector.Load(x + offset + i0);
-                var vdy = System.Numerics.Vector.Load(dy + offset + i0);
-                var u = vx / vs;
-                var r = System.Numerics.Vector.Round(u);
-                var code = r + vz;
-                var isLow = System.Numerics.Vector.LessThan(code, vmin);
-                var isHigh = System.Numerics.Vector.GreaterThan(code, vmax);
-                // NaN compares false both ways: treat it as saturated (no gradient), as the scalar path does.
-                var isInside = System.Numerics.Vector.AndNot(System.Numerics.Vector.Equals(code, code), isLow | isHigh);
-                System.Numerics.Vector.Store(System.Numerics.Vector.ConditionalSelect(isInside, vdy, System.Numerics.Vector<float>.Zero), dx + offset + i0);
-                if (learn)
+                for (int end = i0 + System.Numerics.Vector<float>.Count; i0 < end; i0++)
                 {
-                    inside += System.Numerics.Vector.ConditionalSelect(isInside, vdy * (r - u), System.Numerics.Vector<float>.Zero);
-                    low += System.Numerics.Vector.ConditionalSelect(isLow, vdy, System.Numerics.Vector<float>.Zero);
-                    high += System.Numerics.Vector.ConditionalSelect(isHigh, vdy, System.Numerics.Vector<float>.Zero);
+                    Element(offset + i0, parameterIndex, countIt: false);
                 }
             }
 
             if (learn)
             {
-                sumInside += System.Numerics.Vector.Sum(inside);
-                sumLow += System.Numerics.Vector.Sum(low);
-                sumHigh += System.Numerics.Vector.Sum(high);
-                gs[parameterIndex] += sumInside + (sumLow * (q.QMin - zero)) + (sumHigh * (q.QMax - zero));
-                gz[parameterIndex] += (sumLow + sumHigh) * -s;
+                gs[parameterIndex] += sumScale;
+                gz[parameterIndex] += sumOutside * -s;
             }
 
             for (; i0 < length; i0++)
@@ -315,43 +308,112 @@ public sealed class FakeQuantizer
             }
         }
 
-        /// <summary>The same loop on 512-bit vectors (Vector&lt;T&gt; stays 256-bit in .NET 10): returns where it stopped.</summary>
-        private int Run512(int offset, int length, QuantParams q, ref double sumInside, ref double sumLow, ref double sumHigh)
+        /// <summary>
+        /// The shared-parameter loop on <see cref="System.Numerics.Vector{T}"/> from <paramref name="start"/>: returns
+        /// where it stopped (the end, or a vector holding a NaN).
+        /// </summary>
+        private int RunVector(int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside)
         {
-            var vs = System.Runtime.Intrinsics.Vector512.Create(q.Scale);
-            var vz = System.Runtime.Intrinsics.Vector512.Create((float)q.ZeroPoint);
-            var vmin = System.Runtime.Intrinsics.Vector512.Create((float)q.QMin);
-            var vmax = System.Runtime.Intrinsics.Vector512.Create((float)q.QMax);
-            System.Runtime.Intrinsics.Vector512<float> inside = default, low = default, high = default;
-            int i = 0;
-            for (; i + 16 <= length; i += 16)
+            float s = q.Scale, zero = q.ZeroPoint;
+            float* px = x + offset, pdy = dy + offset, pdx = dx + offset;
+            var vs = new System.Numerics.Vector<float>(s);
+            var vinv = new System.Numerics.Vector<float>(1f / s);
+            var vguard = new System.Numerics.Vector<float>(tieGuard);
+            // Clamping the rounded quotient to [qmin − ẑ, qmax − ẑ] (exact integers) leaves it unchanged exactly inside.
+            var vlo = new System.Numerics.Vector<float>(q.QMin - zero);
+            var vhi = new System.Numerics.Vector<float>(q.QMax - zero);
+            System.Numerics.Vector<float> accScale = default, accOutside = default;
+            bool accumulate = learn;
+            int lanes = System.Numerics.Vector<float>.Count;
+            int i0 = start;
+            for (; i0 + lanes <= length; i0 += lanes)
             {
-                var vx = System.Runtime.Intrinsics.Vector512.Load(x + offset + i);
-                var vdy = System.Runtime.Intrinsics.Vector512.Load(dy + offset + i);
-                var u = vx / vs;
-                var r = System.Runtime.Intrinsics.Vector512.Round(u);
-                var code = r + vz;
-                var isLow = System.Runtime.Intrinsics.Vector512.LessThan(code, vmin);
-                var isHigh = System.Runtime.Intrinsics.Vector512.GreaterThan(code, vmax);
-                var isInside = System.Runtime.Intrinsics.Vector512.AndNot(System.Runtime.Intrinsics.Vector512.Equals(code, code), isLow | isHigh);
-                System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.ConditionalSelect(isInside, vdy, default), dx + offset + i);
-                if (learn)
+                var vx = System.Numerics.Vector.Load(px + i0);
+                var vdy = System.Numerics.Vector.Load(pdy + i0);
+                var u = vx * vinv;
+                var r = System.Numerics.Vector.Round(u);
+                if (System.Numerics.Vector.GreaterThanAny(System.Numerics.Vector.Abs(u - r), vguard))
                 {
-                    inside += System.Runtime.Intrinsics.Vector512.ConditionalSelect(isInside, vdy * (r - u), default);
-                    low += System.Runtime.Intrinsics.Vector512.ConditionalSelect(isLow, vdy, default);
-                    high += System.Runtime.Intrinsics.Vector512.ConditionalSelect(isHigh, vdy, default);
+                    u = vx / vs;
+                    r = System.Numerics.Vector.Round(u);
+                }
+
+                if (!System.Numerics.Vector.EqualsAll(r, r))
+                {
+                    break;
+                }
+
+                var clamped = System.Numerics.Vector.MinNative(System.Numerics.Vector.MaxNative(r, vlo), vhi);
+                var inside = System.Numerics.Vector.AsVectorSingle(System.Numerics.Vector.Equals(clamped, r));
+                var vdx = vdy & inside;
+                System.Numerics.Vector.Store(vdx, pdx + i0);
+                if (accumulate)
+                {
+                    // ∂y/∂s: r − u inside, bound − ẑ outside, i.e. clamped − (u where inside); ∂y/∂ẑ needs Σ dy outside.
+                    accScale = System.Numerics.Vector.FusedMultiplyAdd(vdy, clamped - (u & inside), accScale);
+                    accOutside += vdy - vdx;
                 }
             }
 
-            if (learn)
+            if (accumulate)
             {
-                sumInside += System.Runtime.Intrinsics.Vector512.Sum(inside);
-                sumLow += System.Runtime.Intrinsics.Vector512.Sum(low);
-                sumHigh += System.Runtime.Intrinsics.Vector512.Sum(high);
+                sumScale += System.Numerics.Vector.Sum(accScale);
+                sumOutside += System.Numerics.Vector.Sum(accOutside);
+            }
+
+            return i0;
+        }
+
+        /// <summary>The same loop on 512-bit vectors (Vector&lt;T&gt; stays 256-bit in .NET 10).</summary>
+        private int Run512(int offset, int length, int start, int parameterIndex, float tieGuard, ref double sumScale, ref double sumOutside)
+        {
+            var q = encoding[parameterIndex];
+            float* px = x + offset, pdy = dy + offset, pdx = dx + offset;
+            bool accumulate = learn;
+            var vs = System.Runtime.Intrinsics.Vector512.Create(q.Scale);
+            var vinv = System.Runtime.Intrinsics.Vector512.Create(1f / q.Scale);
+            var vguard = System.Runtime.Intrinsics.Vector512.Create(tieGuard);
+            var vlo = System.Runtime.Intrinsics.Vector512.Create((float)(q.QMin - q.ZeroPoint));
+            var vhi = System.Runtime.Intrinsics.Vector512.Create((float)(q.QMax - q.ZeroPoint));
+            System.Runtime.Intrinsics.Vector512<float> accScale = default, accOutside = default;
+            int i = start;
+            for (; i + 16 <= length; i += 16)
+            {
+                var vx = System.Runtime.Intrinsics.Vector512.Load(px + i);
+                var vdy = System.Runtime.Intrinsics.Vector512.Load(pdy + i);
+                var u = vx * vinv;
+                var r = System.Runtime.Intrinsics.Vector512.Round(u);
+                if (System.Runtime.Intrinsics.Vector512.GreaterThanAny(System.Runtime.Intrinsics.Vector512.Abs(u - r), vguard))
+                {
+                    u = vx / vs;
+                    r = System.Runtime.Intrinsics.Vector512.Round(u);
+                }
+
+                if (!System.Runtime.Intrinsics.Vector512.EqualsAll(r, r))
+                {
+                    break;
+                }
+
+                var clamped = System.Runtime.Intrinsics.Vector512.MinNative(System.Runtime.Intrinsics.Vector512.MaxNative(r, vlo), vhi);
+                var inside = System.Runtime.Intrinsics.Vector512.Equals(clamped, r);
+                var vdx = vdy & inside;
+                System.Runtime.Intrinsics.Vector512.Store(vdx, pdx + i);
+                if (accumulate)
+                {
+                    accScale = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(vdy, clamped - (u & inside), accScale);
+                    accOutside += vdy - vdx;
+                }
+            }
+
+            if (accumulate)
+            {
+                sumScale += System.Runtime.Intrinsics.Vector512.Sum(accScale);
+                sumOutside += System.Runtime.Intrinsics.Vector512.Sum(accOutside);
             }
 
             return i;
         }
+
 
         private void Element(int i, int p, bool countIt = true)
         {

@@ -128,6 +128,38 @@ public sealed class FakeQuantizerTests
     }
 
     [Fact]
+    public void Input_gradient_decides_rounding_ties_and_the_range_edges_exactly_as_the_division_does()
+    {
+        // Values whose quotient x/s is a tie (k + 0.5) or one ulp either side of one, for many scales, including the
+        // codes just inside and outside the range: the backward's reciprocal shortcut must never decide differently.
+        var random = new Random(5);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var q = new FakeQuantizer(new QuantScheme(trial % 2 == 0 ? 8 : 4, trial % 3 == 0, false), RangeLearning.Lsq);
+            q.Forward(Data(64, trial, (float)(0.001 + (random.NextDouble() * 50))), [64], new float[64]);
+            q.StartLearning();
+            var p = q.ToEncoding()[0];
+            var x = new List<float>();
+            for (int k = p.QMin - p.ZeroPoint - 3; k <= p.QMax - p.ZeroPoint + 3; k++)
+            {
+                float tie = (k + 0.5f) * p.Scale;
+                x.AddRange([tie, MathF.BitIncrement(tie), MathF.BitDecrement(tie), k * p.Scale]);
+            }
+
+            var values = x.ToArray();
+            var dy = Data(values.Length, trial + 1000);
+            var dx = new float[values.Length];
+            q.Backward(values, [values.Length], dy, dx);
+            for (int i = 0; i < values.Length; i++)
+            {
+                float code = MathF.Round(values[i] / p.Scale, MidpointRounding.ToEven) + p.ZeroPoint;
+                bool inside = code >= p.QMin && code <= p.QMax;
+                dx[i].Should().Be(inside ? dy[i] : 0f, $"trial {trial}, x = {values[i]:R}, scale {p.Scale:R}");
+            }
+        }
+    }
+
+    [Fact]
     public void Phases_observe_then_learn_then_freeze()
     {
         var q = new FakeQuantizer(QuantScheme.UInt8Asymmetric);
