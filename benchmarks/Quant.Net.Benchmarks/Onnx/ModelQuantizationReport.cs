@@ -76,7 +76,7 @@ internal static class ModelQuantizationReport
         }
     }
 
-    /// <summary>`-- resnet-ptq`: ResNet-18 at W4A8, nearest against CLE + bias correction, feature cosine and SQNR vs FP32.</summary>
+    /// <summary>`-- resnet-ptq`: ResNet-18 at W4A8, nearest against CLE + (empirical or analytical) bias correction, feature cosine and SQNR vs FP32.</summary>
     public static void ResNet18LowBit()
     {
         var model = OnnxModel.Load(RealModels.ResNet18Path);
@@ -91,8 +91,10 @@ internal static class ModelQuantizationReport
             ("W8A8 per-channel | nearest", new QuantizationConfig()),
             ("W4A8 per-channel | nearest", new QuantizationConfig { Weights = WeightType.Int4 }),
             ("W4A8 per-channel | CLE + bias correction", new QuantizationConfig { Weights = WeightType.Int4, CrossLayerEqualization = true, BiasCorrection = true }),
+            ("W4A8 per-channel | CLE + analytical bias correction", new QuantizationConfig { Weights = WeightType.Int4, CrossLayerEqualization = true, BiasCorrection = true, BiasCorrectionMethod = BiasCorrectionMethod.Analytical }),
             ("W4A8 per-tensor | nearest", new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false }),
             ("W4A8 per-tensor | CLE + bias correction", new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false, CrossLayerEqualization = true, BiasCorrection = true }),
+            ("W4A8 per-tensor | CLE + analytical bias correction", new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false, CrossLayerEqualization = true, BiasCorrection = true, BiasCorrectionMethod = BiasCorrectionMethod.Analytical }),
         })
         {
             var sw = Stopwatch.StartNew();

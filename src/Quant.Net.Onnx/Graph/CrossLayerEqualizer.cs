@@ -73,6 +73,11 @@ internal static class CrossLayerEqualizer
             }
         }
 
+        foreach (var (name, stats) in statistics)
+        {
+            model.FoldedStatistics[name] = stats;
+        }
+
         foreach (var (name, data) in weights)
         {
             var old = index.Initializers[name];

@@ -139,13 +139,14 @@ public static class OnnxQuantizer
         var source = prepared;
         if (config.BiasCorrection)
         {
-            if (calibrationData is null)
+            bool analytical = config.BiasCorrectionMethod == BiasCorrectionMethod.Analytical;
+            if (calibrationData is null && !analytical)
             {
-                throw new ArgumentNullException(nameof(calibrationData), "Bias correction needs calibration data.");
+                throw new ArgumentNullException(nameof(calibrationData), "Empirical bias correction needs calibration data.");
             }
 
             // Bias scales stay as computed; the int32 codes are taken from the corrected float biases.
-            source = BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, cancellationToken);
+            source = BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken);
         }
 
         var quantized = QdqWriter.Write(source, plan, encodings, opset, rounded);

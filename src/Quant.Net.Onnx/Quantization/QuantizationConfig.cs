@@ -45,6 +45,19 @@ public enum WeightType
 
 #pragma warning restore CA1720
 
+/// <summary>How bias correction finds the expected output shift of quantized weights.</summary>
+public enum BiasCorrectionMethod
+{
+    /// <summary>Measured layer by layer on the calibration data (FP32 vs quantized model outputs).</summary>
+    Empirical = 0,
+
+    /// <summary>
+    /// (W̃ − W)·E[x] with E[x] from the BatchNorm (and ReLU) before the layer, no data needed; layers without such
+    /// statistics fall back to empirical correction when calibration data is given.
+    /// </summary>
+    Analytical = 1,
+}
+
 /// <summary>How activation ranges are chosen from calibration data.</summary>
 public enum ObserverKind
 {
@@ -166,6 +179,13 @@ public sealed record QuantizationConfig
     /// absorbed into its bias (layers with a quantized bias).
     /// </summary>
     public bool BiasCorrection { get; init; }
+
+    /// <summary>
+    /// How <see cref="BiasCorrection"/> measures the shift: <see cref="BiasCorrectionMethod.Empirical"/> on the calibration
+    /// data, or <see cref="BiasCorrectionMethod.Analytical"/> from folded BatchNorm statistics where a layer's input has
+    /// them (empirical elsewhere when calibration data is given).
+    /// </summary>
+    public BiasCorrectionMethod BiasCorrectionMethod { get; init; } = BiasCorrectionMethod.Empirical;
 
     /// <summary>AdaRound settings; null keeps round-to-nearest weights. Runs after calibration, layer by layer, on the calibration data.</summary>
     public Quant.Net.Rounding.AdaRoundOptions? AdaRound { get; init; }

@@ -80,9 +80,10 @@ public static class CrossLayerEqualization
     /// High-bias absorption after equalization: where the first layer's pre-activation output is N(β, γ²) per channel
     /// (BatchNorm statistics, already divided by the CLE scales), cᵢ = max(0, βᵢ − 3γᵢ) is removed from the first bias
     /// and its effect Σᵢ W2[o, i, ·]·cᵢ added to the second bias. Exact wherever the ReLU input stays above cᵢ (it
-    /// almost always does for ±3σ) and the second layer sees no zero padding.
+    /// almost always does for ±3σ) and the second layer sees no zero padding. <paramref name="beta"/> is lowered by cᵢ too,
+    /// so it stays the mean of the first layer's output.
     /// </summary>
-    public static void AbsorbHighBias(Span<float> firstBias, ReadOnlySpan<float> beta, ReadOnlySpan<float> gamma, ReadOnlySpan<float> second, int secondInner,
+    public static void AbsorbHighBias(Span<float> firstBias, Span<float> beta, ReadOnlySpan<float> gamma, ReadOnlySpan<float> second, int secondInner,
         Span<float> secondBias, bool secondIsDepthwise = false)
     {
         int channels = firstBias.Length;
@@ -106,6 +107,7 @@ public static class CrossLayerEqualization
             }
 
             firstBias[c] -= absorbed;
+            beta[c] -= absorbed;
             if (secondIsDepthwise)
             {
                 float sum = 0;
