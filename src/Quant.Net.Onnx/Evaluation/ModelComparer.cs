@@ -13,7 +13,8 @@ public sealed record OutputComparison(string Name, double SqnrDecibels, double C
 /// <param name="Node">The node that quantizes it.</param>
 /// <param name="SqnrDecibels">SQNR of the quantized model's tensor against the FP32 model's.</param>
 /// <param name="CosineSimilarity">Cosine similarity of the two.</param>
-public sealed record LayerComparison(string Tensor, string Node, double SqnrDecibels, double CosineSimilarity);
+/// <param name="MeanSquaredError">Mean squared difference of the two.</param>
+public sealed record LayerComparison(string Tensor, string Node, double SqnrDecibels, double CosineSimilarity, double MeanSquaredError);
 
 /// <summary>FP32 against quantized: accuracy of outputs, where error enters, size and latency.</summary>
 /// <param name="Samples">Samples compared.</param>
@@ -92,7 +93,7 @@ public static class ModelComparer
         var quantizedLatency = latencyRuns > 0 ? quantized.MedianLatency(first, latencyRuns) : TimeSpan.Zero;
         return new ComparisonReport(count,
             [.. outputStats.Select(kv => kv.Value.ToOutput(kv.Key))],
-            [.. layers.Where(l => layerStats[l.Name].Count > 0).Select(l => new LayerComparison(l.Name, l.Node, layerStats[l.Name].Sqnr, layerStats[l.Name].Cosine))],
+            [.. layers.Where(l => layerStats[l.Name].Count > 0).Select(l => new LayerComparison(l.Name, l.Node, layerStats[l.Name].Sqnr, layerStats[l.Name].Cosine, layerStats[l.Name].Mse))],
             fp32.SerializedBytes, result.Model.SerializedBytes, fp32Latency, quantizedLatency, latencyThreads);
     }
 
@@ -139,11 +140,13 @@ public static class ModelComparer
     private sealed class Accumulator
     {
         private double _signal, _noise, _dot, _normA, _normB, _maxError;
-        private long _rows, _agree;
+        private long _rows, _agree, _elements;
 
         public long Count { get; private set; }
 
         public double Sqnr => _noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(_signal / _noise);
+
+        public double Mse => _elements == 0 ? 0 : _noise / _elements;
 
         public double Cosine => _normA == 0 || _normB == 0 ? (_normA == _normB ? 1 : 0) : _dot / Math.Sqrt(_normA * _normB);
 
@@ -156,6 +159,7 @@ public static class ModelComparer
                 throw new InvalidDataException($"Output lengths differ between the FP32 ({a.Length}) and quantized ({b.Length}) models.");
             }
 
+            _elements += a.Length;
             for (int i = 0; i < a.Length; i++)
             {
                 double x = a[i], y = b[i], e = x - y;

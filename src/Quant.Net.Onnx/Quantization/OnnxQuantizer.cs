@@ -53,7 +53,13 @@ public static class OnnxQuantizer
     /// <exception cref="OnnxFormatException">The model is malformed (the message names the node or tensor).</exception>
     public static QuantizationResult Quantize(OnnxModel model, ICalibrationDataSource? calibrationData, QuantizationConfig? config = null,
         IReadOnlyDictionary<string, QuantEncoding>? fixedEncodings = null, IProgress<QuantizationProgress>? progress = null,
-        IProgress<AdaRoundLayerReport>? adaRoundProgress = null, CancellationToken cancellationToken = default)
+        IProgress<AdaRoundLayerReport>? adaRoundProgress = null, CancellationToken cancellationToken = default) =>
+        QuantizeWithObservers(model, calibrationData, config, fixedEncodings, null, progress, adaRoundProgress, cancellationToken);
+
+    /// <summary>As the public overload; <paramref name="observers"/> (by tensor name) are already filled, so tensors they cover need no calibration.</summary>
+    internal static QuantizationResult QuantizeWithObservers(OnnxModel model, ICalibrationDataSource? calibrationData, QuantizationConfig? config,
+        IReadOnlyDictionary<string, QuantEncoding>? fixedEncodings, IReadOnlyDictionary<string, Quant.Net.Observers.IObserver>? observers,
+        IProgress<QuantizationProgress>? progress, IProgress<AdaRoundLayerReport>? adaRoundProgress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         config = (config ?? new QuantizationConfig()).Validated();
@@ -73,7 +79,15 @@ public static class OnnxQuantizer
         var plan = QuantizationPlan.Build(prepared, config);
         var index = new GraphIndex(prepared.Graph);
         var encodings = new Dictionary<string, TensorEncoding>(StringComparer.Ordinal);
-        var toObserve = plan.Observed.Where(t => !fixedEncodings.ContainsKey(t.Name)).ToList();
+        foreach (var t in plan.Observed)
+        {
+            if (!fixedEncodings.ContainsKey(t.Name) && observers is not null && observers.TryGetValue(t.Name, out var filled))
+            {
+                encodings[t.Name] = new TensorEncoding(t, filled.ComputeEncoding(t.Scheme));
+            }
+        }
+
+        var toObserve = plan.Observed.Where(t => !fixedEncodings.ContainsKey(t.Name) && !encodings.ContainsKey(t.Name)).ToList();
         if (toObserve.Count > 0)
         {
             if (calibrationData is null)
@@ -81,10 +95,10 @@ public static class OnnxQuantizer
                 throw new ArgumentNullException(nameof(calibrationData), $"Static quantization needs calibration data for {toObserve.Count} activation tensors (for example '{toObserve[0].Name}').");
             }
 
-            var observers = Calibrator.Observe(prepared, toObserve, calibrationData, config, progress, cancellationToken);
+            var observed = Calibrator.Observe(prepared, toObserve, calibrationData, config, progress, cancellationToken);
             foreach (var t in toObserve)
             {
-                encodings[t.Name] = new TensorEncoding(t, observers[t.Name].ComputeEncoding(t.Scheme));
+                encodings[t.Name] = new TensorEncoding(t, observed[t.Name].ComputeEncoding(t.Scheme));
             }
         }
 
@@ -178,6 +192,6 @@ public static class OnnxQuantizer
         bool Needs21(WeightType? w, ActivationType? a, int? block) =>
             w is WeightType.Int4 or WeightType.Int3 or WeightType.Int2 or WeightType.Int16 || a is ActivationType.Int16 or ActivationType.UInt16 or ActivationType.UInt4 || block is not null;
         return Needs21(config.Weights, config.Activations, config.WeightBlockSize)
-            || config.OpTypes.Values.Any(o => Needs21(o.Weights, o.Activations, o.WeightBlockSize)) ? 21 : 13;
+            || config.OpTypes.Values.Concat(config.Nodes.Values).Any(o => Needs21(o.Weights, o.Activations, o.WeightBlockSize)) ? 21 : 13;
     }
 }

@@ -153,6 +153,13 @@ public sealed record QuantizationConfig
     public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
 
     /// <summary>
+    /// Overrides for single nodes by name (a mixed-precision plan: weight and activation types per layer); they take
+    /// precedence over <see cref="OpTypes"/>, which take precedence over the defaults. A node's activation type applies
+    /// to the tensors it is first to quantize (its output; its input when that is a model input).
+    /// </summary>
+    public IReadOnlyDictionary<string, OpTypeConfig> Nodes { get; init; } = new Dictionary<string, OpTypeConfig>();
+
+    /// <summary>
     /// Op sequences fused by runtimes: no quantizer is placed between their members (for example Conv+Relu runs as one
     /// QLinearConv with the ReLU folded into the output range).
     /// </summary>
@@ -264,12 +271,29 @@ public sealed record QuantizationConfig
         return this;
     }
 
-    internal OpTypeConfig For(string opType) => OpTypes.TryGetValue(opType, out var c) ? c : new OpTypeConfig();
+    internal OpTypeConfig For(string opType, string? node = null)
+    {
+        var byType = OpTypes.TryGetValue(opType, out var c) ? c : new OpTypeConfig();
+        if (node is null || !Nodes.TryGetValue(node, out var n))
+        {
+            return byType;
+        }
+
+        return new OpTypeConfig
+        {
+            QuantizeInputs = n.QuantizeInputs ?? byType.QuantizeInputs,
+            QuantizeOutput = n.QuantizeOutput ?? byType.QuantizeOutput,
+            Weights = n.Weights ?? byType.Weights,
+            PerChannelWeights = n.PerChannelWeights ?? byType.PerChannelWeights,
+            WeightBlockSize = n.WeightBlockSize ?? byType.WeightBlockSize,
+            Activations = n.Activations ?? byType.Activations,
+        };
+    }
 
     /// <summary>The weight scheme for one op, with its channel axis (or block axis) resolved.</summary>
-    internal QuantScheme WeightScheme(string opType, int channelAxis, int reductionAxis)
+    internal QuantScheme WeightScheme(string opType, int channelAxis, int reductionAxis, string? node = null)
     {
-        var c = For(opType);
+        var c = For(opType, node);
         var type = c.Weights ?? Weights;
         int? block = c.WeightBlockSize ?? WeightBlockSize;
         bool perChannel = c.PerChannelWeights ?? PerChannelWeights;
@@ -285,9 +309,9 @@ public sealed record QuantizationConfig
         };
     }
 
-    internal QuantScheme ActivationScheme(string? opType)
+    internal QuantScheme ActivationScheme(string? opType, string? node = null)
     {
-        var type = (opType is null ? null : For(opType).Activations) ?? Activations;
+        var type = (opType is null ? null : For(opType, node).Activations) ?? Activations;
         return type switch
         {
             ActivationType.Int8 => new QuantScheme(8, true, SymmetricActivations),

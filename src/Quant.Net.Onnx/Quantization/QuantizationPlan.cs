@@ -53,6 +53,18 @@ internal sealed class QuantizationPlan
         }
     }
 
+    /// <summary>A plan of the given tensors (a subset of a built plan, for variants that leave some tensors in float).</summary>
+    public static QuantizationPlan From(IEnumerable<PlannedTensor> tensors, IReadOnlyList<string> quantizedNodes)
+    {
+        var plan = new QuantizationPlan { QuantizedNodes = quantizedNodes };
+        foreach (var t in tensors)
+        {
+            plan.Add(t);
+        }
+
+        return plan;
+    }
+
     public static QuantizationPlan Build(OnnxModel prepared, QuantizationConfig config)
     {
         var graph = prepared.Graph;
@@ -63,6 +75,14 @@ internal sealed class QuantizationPlan
             if (!nodes.ContainsKey(name))
             {
                 throw new ArgumentException($"Excluded node '{name}' is not in the model.", nameof(config));
+            }
+        }
+
+        foreach (var name in config.Nodes.Keys)
+        {
+            if (!nodes.ContainsKey(name))
+            {
+                throw new ArgumentException($"Node override '{name}' names no node of the model.", nameof(config));
             }
         }
 
@@ -118,8 +138,8 @@ internal sealed class QuantizationPlan
                 continue;
             }
 
-            var settings = config.For(node.OpType);
-            var activation = config.ActivationScheme(node.OpType);
+            var settings = config.For(node.OpType, node.Name);
+            var activation = config.ActivationScheme(node.OpType, node.Name);
             var role = OpCatalog.Weight(node);
             bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
             if (settings.QuantizeInputs ?? true)
@@ -146,7 +166,7 @@ internal sealed class QuantizationPlan
                                 "Gemm" => OpCatalog.Attribute(node, "transB", 0L) != 0 ? 1 : 0,
                                 _ => rank - 2,
                             };
-                            var scheme = config.WeightScheme(node.OpType, channelAxis, reductionAxis);
+                            var scheme = config.WeightScheme(node.OpType, channelAxis, reductionAxis, node.Name);
                             if (rank < 2 || (scheme.Granularity.Kind == QuantGranularityKind.PerBlock && init.Dims[reductionAxis] % scheme.Granularity.BlockSize != 0 && rank < 2))
                             {
                                 scheme = scheme.WithGranularity(QuantGranularity.PerTensor);

@@ -1,0 +1,334 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Quant.Net.Observers;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>A bit-width choice for one layer: weight bits and output-activation bits (32 and 32: left in FP32).</summary>
+/// <param name="WeightBits">2, 3, 4, 8, 16 or 32 (FP32).</param>
+/// <param name="ActivationBits">4, 8, 16 or 32 (FP32).</param>
+public sealed record PrecisionCandidate(int WeightBits, int ActivationBits)
+{
+    /// <summary>Layer left unquantized.</summary>
+    public static PrecisionCandidate Fp32 { get; } = new(32, 32);
+
+    /// <summary>16-bit weights and activations.</summary>
+    public static PrecisionCandidate W16A16 { get; } = new(16, 16);
+
+    /// <summary>8-bit weights, 16-bit activations.</summary>
+    public static PrecisionCandidate W8A16 { get; } = new(8, 16);
+
+    /// <summary>8-bit weights and activations.</summary>
+    public static PrecisionCandidate W8A8 { get; } = new(8, 8);
+
+    /// <summary>4-bit weights, 16-bit activations.</summary>
+    public static PrecisionCandidate W4A16 { get; } = new(4, 16);
+
+    /// <summary>4-bit weights, 8-bit activations.</summary>
+    public static PrecisionCandidate W4A8 { get; } = new(4, 8);
+
+    /// <summary>Relative cost per multiply-accumulate (weight bits × activation bits).</summary>
+    public int BitOpsPerMac => WeightBits * ActivationBits;
+
+    /// <summary>"W8A16", or "FP32".</summary>
+    public override string ToString() => WeightBits >= 32 ? "FP32" : string.Create(CultureInfo.InvariantCulture, $"W{WeightBits}A{ActivationBits}");
+
+    /// <summary>Parses "W8A16" or "FP32" (case-insensitive).</summary>
+    /// <exception cref="FormatException">Not of that form, or bit widths the exporter has no type for.</exception>
+    public static PrecisionCandidate Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string t = text.Trim().ToUpperInvariant();
+        if (t == "FP32")
+        {
+            return Fp32;
+        }
+
+        int a = t.IndexOf('A', StringComparison.Ordinal);
+        if (t.Length < 4 || t[0] != 'W' || a < 2 || !int.TryParse(t.AsSpan(1, a - 1), CultureInfo.InvariantCulture, out int w)
+            || !int.TryParse(t.AsSpan(a + 1), CultureInfo.InvariantCulture, out int x) || w is not (2 or 3 or 4 or 8 or 16) || x is not (4 or 8 or 16))
+        {
+            throw new FormatException($"'{text}' is not a candidate: use FP32 or W<2|3|4|8|16>A<4|8|16>, for example W8A16.");
+        }
+
+        return new PrecisionCandidate(w, x);
+    }
+}
+
+/// <summary>Settings of <see cref="MixedPrecision.Search"/>.</summary>
+public sealed record MixedPrecisionOptions
+{
+    /// <summary>Choices per layer; the most expensive is the starting point. Defaults: W16A16, W8A16, W8A8, W4A8.</summary>
+    public IReadOnlyList<PrecisionCandidate> Candidates { get; init; } =
+        [PrecisionCandidate.W16A16, PrecisionCandidate.W8A16, PrecisionCandidate.W8A8, PrecisionCandidate.W4A8];
+
+    /// <summary>Largest allowed score drop from FP32 (in the score's units: 0.5 for half a point of accuracy in percent).</summary>
+    public double AllowedDrop { get; init; } = 0.5;
+}
+
+/// <summary>The bit widths chosen for one layer.</summary>
+/// <param name="Node">The layer (Conv, Gemm or MatMul with constant weights).</param>
+/// <param name="Choice">Its bit widths.</param>
+/// <param name="Parameters">Its weight count.</param>
+/// <param name="Macs">Its multiply-accumulates per sample.</param>
+public sealed record LayerPrecision(string Node, PrecisionCandidate Choice, long Parameters, long Macs);
+
+/// <summary>Score of one layer at one candidate with every other layer at the starting (most expensive) candidate.</summary>
+/// <param name="Node">The layer.</param>
+/// <param name="Candidate">Its bit widths in this trial.</param>
+/// <param name="Score">The model's score.</param>
+public sealed record LayerSensitivity(string Node, PrecisionCandidate Candidate, double Score);
+
+/// <summary>One evaluated model: its cost and score.</summary>
+/// <param name="Label">What it is ("uniform W8A8", "step 3: conv1 → W4A8", ...).</param>
+/// <param name="ModelBytes">Size of the quantized ONNX model.</param>
+/// <param name="BitOps">Σ MACs × weight bits × activation bits over the layers, per sample.</param>
+/// <param name="Score">Its score.</param>
+/// <param name="Accepted">For search steps: kept (within budget); uniform points: whether within budget.</param>
+public sealed record CostPoint(string Label, long ModelBytes, double BitOps, double Score, bool Accepted);
+
+/// <summary>The result of <see cref="MixedPrecision.Search"/>.</summary>
+/// <param name="ScoreName">What the scores measure.</param>
+/// <param name="Fp32Score">Score of the FP32 model.</param>
+/// <param name="AllowedDrop">The budget.</param>
+/// <param name="Plan">The chosen bit widths per layer.</param>
+/// <param name="Config">The configuration that applies the plan (per-node overrides; FP32 layers excluded).</param>
+/// <param name="Final">Cost and score of the plan.</param>
+/// <param name="Sensitivity">Phase 1: every layer at every cheaper candidate.</param>
+/// <param name="Steps">Phase 2: every lowering tried, in order, with whether it was kept.</param>
+/// <param name="Uniform">Every candidate applied to all layers, for comparison.</param>
+/// <param name="Pareto">The non-dominated points among steps and uniform choices (smaller and better).</param>
+public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, double AllowedDrop, IReadOnlyList<LayerPrecision> Plan, QuantizationConfig Config,
+    CostPoint Final, IReadOnlyList<LayerSensitivity> Sensitivity, IReadOnlyList<CostPoint> Steps, IReadOnlyList<CostPoint> Uniform, IReadOnlyList<CostPoint> Pareto)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Whether the plan's score is within the budget.</summary>
+    public bool WithinBudget => Final.Score >= Fp32Score - AllowedDrop;
+
+    /// <summary>The result as JSON (the plan's config as its own JSON string, loadable with <see cref="QuantizationConfig.FromJson"/>).</summary>
+    public string ToJson() => JsonSerializer.Serialize(new
+    {
+        ScoreName, Fp32Score, AllowedDrop, WithinBudget,
+        Plan = Plan.Select(p => new { p.Node, Choice = p.Choice.ToString(), p.Parameters, p.Macs }),
+        Final, Steps, Uniform, Pareto,
+        Sensitivity = Sensitivity.Select(s => new { s.Node, Candidate = s.Candidate.ToString(), s.Score }),
+        Config = Config.ToJson(),
+    }, Json);
+}
+
+/// <summary>
+/// Adaptive mixed precision (AIMET's AMP idea): the model is calibrated once; phase 1 scores every layer at every
+/// candidate with the rest at the most expensive candidate; phase 2 starts from the most expensive candidate everywhere
+/// and, in order of least harm in phase 1, lowers one layer at a time, keeping a lowering only while the score stays
+/// within the allowed drop from FP32. Every evaluated model is a point of the accuracy-vs-cost curve.
+/// </summary>
+public static class MixedPrecision
+{
+    /// <summary>Searches a per-layer bit-width plan.</summary>
+    /// <param name="model">The FP32 model (not modified).</param>
+    /// <param name="calibrationData">Calibration data (observed once for every activation).</param>
+    /// <param name="score">Scores each candidate model (higher is better).</param>
+    /// <param name="options">Candidates and budget.</param>
+    /// <param name="baseConfig">Everything else (observer, per-channel weights, ...); its per-node overrides are replaced.</param>
+    /// <param name="progress">One report per evaluated model.</param>
+    /// <param name="cancellationToken">Stops the search.</param>
+    /// <exception cref="ArgumentException">No candidates, or the model has no layer with constant weights.</exception>
+    public static MixedPrecisionResult Search(OnnxModel model, ICalibrationDataSource calibrationData, ModelScore score, MixedPrecisionOptions? options = null,
+        QuantizationConfig? baseConfig = null, IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(calibrationData);
+        ArgumentNullException.ThrowIfNull(score);
+        options ??= new MixedPrecisionOptions();
+        baseConfig = (baseConfig ?? new QuantizationConfig()) with { Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null };
+        var candidates = options.Candidates.Distinct().OrderByDescending(c => c.BitOpsPerMac).ThenByDescending(c => c.WeightBits).ToList();
+        if (candidates.Count == 0)
+        {
+            throw new ArgumentException("At least one candidate is needed.", nameof(options));
+        }
+
+        // Calibrate once, at the widest activation type, for every tensor any variant quantizes.
+        var (prepared, _) = ModelPreparer.Prepare(model, 21);
+        var fullPlan = QuantizationPlan.Build(prepared, baseConfig);
+        var layers = Layers(prepared, fullPlan);
+        if (layers.Count == 0)
+        {
+            throw new ArgumentException("The model has no Conv, Gemm or MatMul with constant weights to choose bit widths for.", nameof(model));
+        }
+
+        var observers = Calibrator.Observe(prepared, [.. fullPlan.Observed], calibrationData, baseConfig, null, cancellationToken);
+        var macs = Macs(prepared, layers, calibrationData, cancellationToken);
+        int total = 1 + candidates.Count + (layers.Count * (candidates.Count - 1) * 2), done = 0;
+        CostPoint Evaluate(string label, IReadOnlyDictionary<string, PrecisionCandidate> assignment, out QuantizationConfig config)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            config = ConfigFor(baseConfig, layers, assignment);
+            var result = OnnxQuantizer.QuantizeWithObservers(model, null, config, null, observers, null, null, cancellationToken);
+            double s = score.Evaluate(result.Model);
+            progress?.Report(new QuantizationProgress("mixed precision", ++done, total));
+            double bitOps = layers.Sum(l => (double)macs[l.Node] * assignment[l.Node].BitOpsPerMac);
+            return new CostPoint(label, result.Model.SerializedBytes, bitOps, s, true);
+        }
+
+        double fp32 = score.Evaluate(prepared);
+        progress?.Report(new QuantizationProgress("mixed precision", ++done, total));
+        double floor = fp32 - options.AllowedDrop;
+        var uniform = new List<CostPoint>();
+        foreach (var c in candidates)
+        {
+            var p = Evaluate("uniform " + c, layers.ToDictionary(l => l.Node, _ => c), out _);
+            uniform.Add(p with { Accepted = p.Score >= floor });
+        }
+
+        // Phase 1: each layer at each cheaper candidate, the rest at the most expensive.
+        var top = candidates[0];
+        var start = layers.ToDictionary(l => l.Node, _ => top, StringComparer.Ordinal);
+        var sensitivity = new List<LayerSensitivity>();
+        foreach (var layer in layers)
+        {
+            foreach (var c in candidates.Skip(1))
+            {
+                var trial = new Dictionary<string, PrecisionCandidate>(start, StringComparer.Ordinal) { [layer.Node] = c };
+                sensitivity.Add(new LayerSensitivity(layer.Node, c, Evaluate($"{layer.Node} → {c}", trial, out _).Score));
+            }
+        }
+
+        // Phase 2: greedy lowering in order of least harm, each kept only within budget.
+        var current = new Dictionary<string, PrecisionCandidate>(start, StringComparer.Ordinal);
+        var steps = new List<CostPoint>();
+        var final = uniform[0];
+        var finalConfig = ConfigFor(baseConfig, layers, current);
+        foreach (var s in sensitivity.OrderByDescending(s => s.Score).ThenBy(s => s.Candidate.BitOpsPerMac).ThenByDescending(s => macs[s.Node]))
+        {
+            var now = current[s.Node];
+            if (s.Candidate.BitOpsPerMac > now.BitOpsPerMac || (s.Candidate.BitOpsPerMac == now.BitOpsPerMac && s.Candidate.WeightBits >= now.WeightBits))
+            {
+                continue;
+            }
+
+            var trial = new Dictionary<string, PrecisionCandidate>(current, StringComparer.Ordinal) { [s.Node] = s.Candidate };
+            var point = Evaluate($"{s.Node}: {now} → {s.Candidate}", trial, out var config);
+            bool keep = point.Score >= floor;
+            steps.Add(point with { Accepted = keep });
+            if (keep)
+            {
+                current = trial;
+                final = point;
+                finalConfig = config;
+            }
+        }
+
+        if (steps.Count == 0 || !steps.Any(p => p.Accepted))
+        {
+            final = uniform[0] with { Label = "start: uniform " + top };
+        }
+
+        var all = steps.Concat(uniform).ToList();
+        var pareto = all.Where(p => !all.Any(q => q.ModelBytes <= p.ModelBytes && q.Score >= p.Score && (q.ModelBytes < p.ModelBytes || q.Score > p.Score)))
+            .OrderBy(p => p.ModelBytes).ToList();
+        return new MixedPrecisionResult(score.Name, fp32, options.AllowedDrop,
+            [.. layers.Select(l => new LayerPrecision(l.Node, current[l.Node], l.Parameters, macs[l.Node]))], finalConfig, final with { Accepted = final.Score >= floor },
+            sensitivity, steps, uniform, pareto);
+    }
+
+    /// <summary>Layers with constant weights, with the activation node that ends their supergroup (Conv → Relu).</summary>
+    private static List<(string Node, string? Tail, long Parameters)> Layers(OnnxModel prepared, QuantizationPlan plan)
+    {
+        var index = new GraphIndex(prepared.Graph);
+        var quantized = plan.QuantizedNodes.ToHashSet(StringComparer.Ordinal);
+        var layers = new List<(string, string?, long)>();
+        foreach (var weight in plan.Tensors.Where(t => t.Role == TensorRole.Weight))
+        {
+            var node = prepared.Graph.Node.First(n => n.Name == weight.Node);
+            string? tail = !index.GraphOutputs.Contains(node.Output[0]) && index.Consumers(node.Output[0]) is [var next] && quantized.Contains(next.Name)
+                && plan[node.Output[0]] is null ? next.Name : null;
+            layers.Add((node.Name, tail, index.Initializers[weight.Name].Dims.Aggregate(1L, (a, b) => a * b)));
+        }
+
+        return layers;
+    }
+
+    private static QuantizationConfig ConfigFor(QuantizationConfig baseConfig, List<(string Node, string? Tail, long Parameters)> layers,
+        IReadOnlyDictionary<string, PrecisionCandidate> assignment)
+    {
+        var nodes = new Dictionary<string, OpTypeConfig>(StringComparer.Ordinal);
+        var excluded = baseConfig.ExcludedNodes.ToList();
+        foreach (var (node, tail, _) in layers)
+        {
+            var c = assignment[node];
+            if (c.WeightBits >= 32)
+            {
+                excluded.Add(node);
+                if (tail is not null)
+                {
+                    excluded.Add(tail);
+                }
+
+                continue;
+            }
+
+            var o = new OpTypeConfig { Weights = WeightType(c.WeightBits), Activations = ActivationType(c.ActivationBits, baseConfig.Activations) };
+            nodes[node] = o;
+            if (tail is not null)
+            {
+                nodes[tail] = new OpTypeConfig { Activations = o.Activations };
+            }
+        }
+
+        return baseConfig with { Nodes = nodes, ExcludedNodes = excluded };
+    }
+
+    private static WeightType WeightType(int bits) => bits switch
+    {
+        2 => Onnx.WeightType.Int2,
+        3 => Onnx.WeightType.Int3,
+        4 => Onnx.WeightType.Int4,
+        8 => Onnx.WeightType.Int8,
+        16 => Onnx.WeightType.Int16,
+        _ => throw new ArgumentException($"{bits}-bit weights have no ONNX type here (2, 3, 4, 8, 16).", nameof(bits)),
+    };
+
+    private static ActivationType ActivationType(int bits, ActivationType template)
+    {
+        bool signed = template is Onnx.ActivationType.Int8 or Onnx.ActivationType.Int16;
+        return (bits, signed) switch
+        {
+            (4, _) => Onnx.ActivationType.UInt4,
+            (8, false) => Onnx.ActivationType.UInt8,
+            (8, true) => Onnx.ActivationType.Int8,
+            (16, false) => Onnx.ActivationType.UInt16,
+            (16, true) => Onnx.ActivationType.Int16,
+            _ => throw new ArgumentException($"{bits}-bit activations have no ONNX type here (4, 8, 16).", nameof(bits)),
+        };
+    }
+
+    /// <summary>MACs per sample of each layer: output elements (from one FP32 run) × weights per output channel.</summary>
+    private static Dictionary<string, long> Macs(OnnxModel prepared, List<(string Node, string? Tail, long Parameters)> layers, ICalibrationDataSource data,
+        CancellationToken cancellationToken)
+    {
+        var nodes = prepared.Graph.Node.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var outputs = layers.Select(l => nodes[l.Node].Output[0]).ToList();
+        var sample = data.GetSamples(cancellationToken).FirstOrDefault() ?? throw new InvalidDataException("The calibration source yielded no samples.");
+        using var runner = new ModelRunner(prepared, 0, outputs);
+        var values = runner.Run(sample);
+        var macs = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (node, _, parameters) in layers)
+        {
+            var (_, shape) = values[nodes[node].Output[0]];
+            long batch = shape.Length > 0 ? Math.Max(1, shape[0]) : 1;
+            long elements = shape.Aggregate(1L, (a, b) => a * b) / batch;
+            int channelAxis = nodes[node].OpType == "Conv" ? 1 : shape.Length - 1;
+            long channels = shape.Length > channelAxis ? Math.Max(1, shape[channelAxis]) : 1;
+            macs[node] = elements * (parameters / channels);
+        }
+
+        return macs;
+    }
+}

@@ -1,0 +1,106 @@
+using FluentAssertions;
+using Quant.Net.Onnx.Tests.Support;
+
+namespace Quant.Net.Onnx.Tests.Onnx;
+
+public sealed class AnalysisTests
+{
+    /// <summary>Conv → Relu → Conv → Relu → Conv: three weighted layers, the middle one with a wide weight spread.</summary>
+    private static (OnnxModel Model, InMemoryCalibrationData Calibration, InMemoryCalibrationData Evaluation) Cnn()
+    {
+        var g = new GraphBuilder(seed: 21);
+        string x = g.Input("x", 1, 3, 8, 8);
+        string h1 = g.Node("Relu", [g.Conv(x, 3, 8)]);
+        string h2 = g.Node("Relu", [g.Conv(h1, 8, 8)]);
+        g.Output(g.Conv(h2, 8, 4, output: "y"), 1, 4, 8, 8);
+        return (g.Build(), Samples.For("x", [1, 3, 8, 8], 12, seed: 3), Samples.For("x", [1, 3, 8, 8], 8, seed: 4));
+    }
+
+    [Fact]
+    public void The_analyzer_scores_weight_and_activation_quantization_every_group_and_fills_histograms()
+    {
+        var (model, calibration, evaluation) = Cnn();
+        var before = model.ToBytes();
+        var score = ModelScore.CosineToFp32(model, evaluation);
+        var config = new QuantizationConfig { Weights = WeightType.Int4, PerChannelWeights = false };
+        var progress = new List<QuantizationProgress>();
+        var analysis = QuantAnalyzer.Analyze(model, calibration, score, config, histogramBins: 32, progress: new SyncProgress<QuantizationProgress>(progress.Add));
+
+        model.ToBytes().Should().Equal(before);
+        analysis.Fp32Score.Should().BeApproximately(1, 1e-6);
+        analysis.QuantizedScore.Should().BeLessThan(analysis.Fp32Score);
+        analysis.WeightOnlyScore.Should().BeGreaterThan(analysis.QuantizedScore - 1e-9).And.BeLessThan(1);
+        analysis.ActivationOnlyScore.Should().BeGreaterThan(analysis.QuantizedScore - 1e-9).And.BeLessThan(1);
+        var result = OnnxQuantizer.Quantize(model, calibration, config);
+        analysis.Groups.Select(gr => gr.Node).Should().Equal(result.QuantizedNodes);
+        foreach (var group in analysis.Groups)
+        {
+            group.EnabledAloneScore.Should().BeGreaterThanOrEqualTo(analysis.QuantizedScore - 1e-9, group.Node);
+            group.DisabledAloneScore.Should().BeGreaterThanOrEqualTo(analysis.QuantizedScore - 1e-9, group.Node);
+        }
+
+        // Weights: the histogram counts every value; activations: every value of every calibration sample.
+        var w = analysis.Tensors.First(t => t.Role == TensorRole.Weight);
+        w.Histogram.Sum().Should().Be(result.PreparedModel.InitializerNames.Contains(w.Name) ? 8 * 3 * 9 : 0);
+        w.Histogram.Should().HaveCount(32);
+        var y = analysis.Tensors.Single(t => t.Name == "x");
+        y.Histogram.Sum().Should().Be(12 * 3 * 8 * 8);
+        y.EncodingMin.Should().BeApproximately(y.Min, (y.Max - y.Min) / 255 * 0.51, "min/max range, within half a step of zero-point rounding");
+        y.ClippedFraction.Should().BeLessThan(0.01, "a min/max range clips at most the values the zero-point rounding shifts out");
+        analysis.Layers.Should().NotBeEmpty().And.OnlyContain(l => l.MeanSquaredError >= 0 && l.CosineSimilarity > 0.5);
+        progress.Should().NotBeEmpty();
+        analysis.ToJson().Should().Contain("\"WeightOnlyScore\"").And.Contain("\"Histogram\"").And.Contain("\"EnabledAloneScore\"");
+    }
+
+    [Fact]
+    public void Mixed_precision_stays_within_budget_lowers_what_it_can_and_its_config_reproduces_the_plan()
+    {
+        var (model, calibration, evaluation) = Cnn();
+        var score = ModelScore.CosineToFp32(model, evaluation);
+        var options = new MixedPrecisionOptions { Candidates = [PrecisionCandidate.W8A8, PrecisionCandidate.W4A8, PrecisionCandidate.Fp32], AllowedDrop = 0.01 };
+        var search = MixedPrecision.Search(model, calibration, score, options);
+
+        search.Plan.Should().HaveCount(3);
+        search.WithinBudget.Should().BeTrue();
+        search.Final.Score.Should().BeGreaterThanOrEqualTo(search.Fp32Score - 0.01);
+        search.Uniform.Select(u => u.Label).Should().Equal("uniform FP32", "uniform W8A8", "uniform W4A8");
+        search.Sensitivity.Should().HaveCount(3 * 2);
+        search.Steps.Should().NotBeEmpty().And.OnlyContain(s => s.Accepted == (s.Score >= search.Fp32Score - 0.01));
+        search.Final.ModelBytes.Should().BeLessThan(search.Uniform[0].ModelBytes, "lowering from FP32 within 0.01 cosine is possible");
+        search.Pareto.Should().NotBeEmpty();
+
+        // The config applies the plan: each layer's weights at its chosen bits, FP32 layers excluded.
+        var applied = OnnxQuantizer.Quantize(model, calibration, search.Config);
+        foreach (var layer in search.Plan)
+        {
+            var weight = applied.Encodings.SingleOrDefault(e => e.Tensor.Role == TensorRole.Weight && e.Tensor.Node == layer.Node);
+            if (layer.Choice == PrecisionCandidate.Fp32)
+            {
+                weight.Should().BeNull(layer.Node);
+            }
+            else
+            {
+                weight!.BitWidth.Should().Be(layer.Choice.WeightBits, layer.Node);
+            }
+        }
+
+        QuantizationConfig.FromJson(search.Config.ToJson()).Nodes.Keys.Should().BeEquivalentTo(search.Config.Nodes.Keys);
+        search.ToJson().Should().Contain("\"Pareto\"").And.Contain("\"Plan\"");
+    }
+
+    [Fact]
+    public void Candidates_and_node_overrides_are_checked()
+    {
+        PrecisionCandidate.Parse("w4a16").Should().Be(PrecisionCandidate.W4A16);
+        PrecisionCandidate.Parse("FP32").Should().Be(PrecisionCandidate.Fp32);
+        FluentActions.Invoking(() => PrecisionCandidate.Parse("W5A8")).Should().Throw<FormatException>().WithMessage("*'W5A8'*");
+        var (model, calibration, _) = Cnn();
+        var config = new QuantizationConfig { Nodes = new Dictionary<string, OpTypeConfig> { ["no_such_node"] = new() { Weights = WeightType.Int4 } } };
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, calibration, config)).Should().Throw<ArgumentException>().WithMessage("*'no_such_node'*");
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
