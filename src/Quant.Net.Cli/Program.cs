@@ -10,8 +10,16 @@ internal static class Program
         Usage:
           quant [quantize]  Quantize an ONNX model (with no arguments: the built-in Fashion-MNIST CNN) and compare
                             it with FP32. 'quant quantize --help' lists the options.
+          quant analyze     Sensitivity analysis (weights vs activations, per group, per layer, histograms) with
+                            an HTML/PNG/JSON report.
+          quant mixed-precision   Choose bit widths per layer (W16A16 ... W4A8, FP32) within an accuracy budget,
+                            with the Pareto curve in an HTML/PNG/JSON report.
+          quant bench       FP32 vs quantized latency and size in ONNX Runtime.
           quant demo        Quantize a built-in weight matrix and activation tensor under the common schemes
                             and compare each against FP32 (size, SQNR, max error).
+
+        Every command runs on the built-in Fashion-MNIST CNN when no model is given; 'quant COMMAND --help'
+        lists its options.
           quant --help      Show this help.
 
         Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
@@ -28,6 +36,12 @@ internal static class Program
             {
                 case "quantize":
                     return QuantizeCommand.Run(console, args.Skip(1).ToList());
+                case "analyze":
+                    return AnalyzeCommand.Run(console, args.Skip(1).ToList());
+                case "mixed-precision":
+                    return MixedPrecisionCommand.Run(console, args.Skip(1).ToList());
+                case "bench":
+                    return BenchCommand.Run(console, args.Skip(1).ToList());
                 case "demo":
                     return DemoCommand.Run(console);
                 case "--help" or "-h" or "help":

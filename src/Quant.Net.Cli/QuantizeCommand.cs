@@ -116,28 +116,7 @@ internal static class QuantizeCommand
         }
     }
 
-    private static T WithProgress<T>(IAnsiConsole console, string what, Func<IProgress<QuantizationProgress>, T> work)
-    {
-        T result = default!;
-        console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(what, maxValue: 1);
-                result = work(new Reporter(task));
-                task.Value = task.MaxValue;
-            });
-        return result;
-    }
-
-    private sealed class Reporter(ProgressTask task) : IProgress<QuantizationProgress>
-    {
-        public void Report(QuantizationProgress value)
-        {
-            task.Description = value.Stage;
-            task.MaxValue = Math.Max(1, value.Total ?? value.Done + 1);
-            task.Value = value.Done;
-        }
-    }
+    private static T WithProgress<T>(IAnsiConsole console, string what, Func<IProgress<QuantizationProgress>, T> work) => ProgressBars.Run(console, what, work);
 
     private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels) =>
         ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)]);

@@ -99,6 +99,68 @@ public sealed class AnalysisTests
         FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, calibration, config)).Should().Throw<ArgumentException>().WithMessage("*'no_such_node'*");
     }
 
+    [Fact]
+    public void Reports_write_html_json_and_png_plots_with_the_expected_series()
+    {
+        var (model, calibration, evaluation) = Cnn();
+        var score = ModelScore.CosineToFp32(model, evaluation);
+        var analysis = QuantAnalyzer.Analyze(model, calibration, score, new QuantizationConfig { Weights = WeightType.Int4 });
+        var search = MixedPrecision.Search(model, calibration, score,
+            new MixedPrecisionOptions { Candidates = [PrecisionCandidate.W8A16, PrecisionCandidate.W8A8, PrecisionCandidate.W4A8], AllowedDrop = 0.005 });
+        string dir = Path.Combine(Path.GetTempPath(), "quantnet-report-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var written = Reports.QuantReports.WriteAnalysis(analysis, dir).Concat(Reports.QuantReports.WriteMixedPrecision(search, dir)).ToList();
+            Directory.GetFiles(dir).Should().BeEquivalentTo(written, "exactly the reported files, no staging left behind");
+            Directory.GetDirectories(dir).Should().BeEmpty();
+            foreach (var png in written.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
+            {
+                var bytes = File.ReadAllBytes(png);
+                bytes.Length.Should().BeGreaterThan(2000, png);
+                bytes.Take(8).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png);
+            }
+
+            string html = File.ReadAllText(Path.Combine(dir, "analysis.html"));
+            foreach (var png in written.Where(f => f.EndsWith(".png", StringComparison.Ordinal) && Path.GetFileName(f).StartsWith("analysis", StringComparison.Ordinal)))
+            {
+                html.Should().Contain($"src=\"{Path.GetFileName(png)}\"");
+            }
+
+            foreach (var group in analysis.Groups)
+            {
+                html.Should().Contain(group.Node);
+            }
+
+            written.Should().Contain(f => Path.GetFileName(f) == "analysis-histogram-x.png");
+            using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "analysis.json"))))
+            {
+                json.RootElement.GetProperty("Groups").GetArrayLength().Should().Be(analysis.Groups.Count);
+                json.RootElement.GetProperty("Tensors").EnumerateArray().Should().Contain(t => t.GetProperty("Name").GetString() == "x" && t.GetProperty("Histogram").GetArrayLength() == 64);
+            }
+
+            string mixed = File.ReadAllText(Path.Combine(dir, "mixed-precision.html"));
+            foreach (var png in new[] { "pareto", "sensitivity", "plan" })
+            {
+                mixed.Should().Contain($"src=\"mixed-precision-{png}.png\"");
+            }
+
+            mixed.Should().Contain("uniform W8A16").And.Contain("uniform W4A8").And.Contain("chosen plan");
+            using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "mixed-precision.json"))))
+            {
+                json.RootElement.GetProperty("Uniform").GetArrayLength().Should().Be(3);
+                json.RootElement.GetProperty("Pareto").GetArrayLength().Should().BeGreaterThan(0);
+                json.RootElement.GetProperty("Plan").GetArrayLength().Should().Be(3);
+                QuantizationConfig.FromJson(json.RootElement.GetProperty("Config").GetString()!).Nodes.Should().HaveCount(search.Config.Nodes.Count);
+            }
+
+            FluentActions.Invoking(() => Reports.QuantReports.WriteAnalysis(analysis, dir, "../escape")).Should().Throw<ArgumentException>().WithParameterName("name");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);

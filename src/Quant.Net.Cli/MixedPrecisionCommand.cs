@@ -1,0 +1,95 @@
+using System.Globalization;
+using Quant.Net.Onnx;
+using Quant.Net.Reports;
+using Spectre.Console;
+
+namespace Quant.Net.Cli;
+
+/// <summary><c>quant mixed-precision</c>: per-layer bit widths within an accuracy budget.</summary>
+internal static class MixedPrecisionCommand
+{
+    public static readonly string Help = """
+        quant mixed-precision — choose bit widths per layer within an accuracy budget
+
+        Usage:
+          quant mixed-precision                  The built-in Fashion-MNIST CNN, budget 0.5 points of top-1 accuracy
+          quant mixed-precision MODEL.onnx --calibration DIR [options]   (budget in cosine similarity to FP32)
+
+        Phase 1 scores every layer at every candidate (the others at the widest); phase 2 lowers layers, least
+        sensitive first, keeping each step only within the budget. Writes mixed-precision.html/.json and plots into
+        --out and, with --output, the quantized model of the chosen plan.
+
+        Options:
+        """ + Workload.Options + """
+          --candidates LIST        comma-separated, from FP32, W16A16, W8A16, W8A8, W4A16, W4A8, ...
+                                   (default: W16A16,W8A16,W8A8,W4A8)
+          --budget X               largest allowed score drop from FP32 (default 0.5 for the built-in model's
+                                   accuracy in points, 0.01 for cosine similarity)
+          --output OUT.onnx        write the quantized model of the chosen plan (atomically)
+          --out DIR                report folder (default: quant-mixed-precision)
+          --per-tensor             one scale per weight tensor
+          --config FILE.json       base quantization config (observer, ...)
+          -h, --help               show this help
+
+        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
+        """;
+
+    public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
+    {
+        var line = CommandLine.Parse("mixed-precision", args, [.. Workload.ValueOptions, "--candidates", "--budget", "--output", "--out", "--config"], ["--per-tensor"]);
+        if (line.Help)
+        {
+            console.WriteLine(Help);
+            return 0;
+        }
+
+        var config = line.Config();
+        var candidates = line.Value("--candidates") is { } list
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Candidate).ToList()
+            : new MixedPrecisionOptions().Candidates;
+        var work = Workload.From(line);
+        double budget = line.Double("--budget", work.IsDefault ? 0.5 : 0.01, 0);
+        string output = line.Value("--out") ?? "quant-mixed-precision";
+        console.MarkupLineInterpolated($"[bold]Mixed precision for {work.Title}[/]: candidates {string.Join(", ", candidates)}, budget {budget.ToString(CultureInfo.InvariantCulture)} ({work.Score.Name})");
+        var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = budget };
+        var result = ProgressBars.Run(console, "mixed precision", p => MixedPrecision.Search(work.Model, work.Calibration, work.Score, options, config, p));
+        var inv = CultureInfo.InvariantCulture;
+        var table = new Table().Title($"{work.Score.Name} vs size (FP32: {result.Fp32Score.ToString("F4", inv)})").AddColumn("model")
+            .AddColumn(new TableColumn("bytes").RightAligned()).AddColumn(new TableColumn("score").RightAligned()).AddColumn("within budget");
+        foreach (var p in result.Uniform.Append(result.Final with { Label = "chosen plan" }))
+        {
+            table.AddRow(Markup.Escape(p.Label), p.ModelBytes.ToString("N0", inv), p.Score.ToString("F4", inv), p.Score >= result.Fp32Score - budget ? "[green]yes[/]" : "[red]no[/]");
+        }
+
+        console.Write(table);
+        var plan = new Table().Title("chosen plan").AddColumn("layer").AddColumn("bits").AddColumn(new TableColumn("weights").RightAligned());
+        foreach (var l in result.Plan)
+        {
+            plan.AddRow(Markup.Escape(l.Node), l.Choice.ToString(), l.Parameters.ToString("N0", inv));
+        }
+
+        console.Write(plan);
+        var files = QuantReports.WriteMixedPrecision(result, output);
+        console.MarkupLineInterpolated($"wrote [green]{Path.Combine(output, "mixed-precision.html")}[/] and {files.Count - 1} more files");
+        if (line.Value("--output") is { } modelPath)
+        {
+            var quantized = OnnxQuantizer.Quantize(work.Model, work.Calibration, result.Config);
+            quantized.Model.Save(modelPath);
+            console.MarkupLineInterpolated($"wrote [green]{modelPath}[/] ({new FileInfo(modelPath).Length / 1024.0:F1} KiB)");
+        }
+
+        return 0;
+    }
+
+    private static PrecisionCandidate Candidate(string text)
+    {
+        try
+        {
+            return PrecisionCandidate.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException("--candidates: " + e.Message);
+        }
+    }
+}
