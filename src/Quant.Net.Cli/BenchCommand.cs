@@ -90,7 +90,7 @@ internal static class BenchCommand
         var inputs = new Dictionary<string, InputTensor>(StringComparer.Ordinal);
         foreach (var i in model.Inputs)
         {
-            if (i.ElementType != "float")
+            if (!string.Equals(i.ElementType, "float", StringComparison.OrdinalIgnoreCase))
             {
                 throw new NotSupportedException($"Input '{i.Name}' is {i.ElementType}; without --calibration only float inputs can be generated.");
             }

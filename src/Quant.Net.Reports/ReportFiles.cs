@@ -63,6 +63,9 @@ internal sealed class ReportFiles : IDisposable
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
             + "img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:8px}"
             + ".bad{color:#b00}.good{color:#070}</style>");
+        // After loading, the body records how many plots the browser decoded (a headless browser check reads it).
+        sb.AppendLine("<script>window.addEventListener('load',()=>{const i=[...document.images];document.body.dataset.images=i.length;"
+            + "document.body.dataset.imagesLoaded=i.filter(x=>x.complete&&x.naturalWidth>0).length;});</script>");
         sb.AppendLine("</head><body>");
         sb.Append("<h1>").Append(Html(title)).AppendLine("</h1>");
         sb.AppendLine(body);

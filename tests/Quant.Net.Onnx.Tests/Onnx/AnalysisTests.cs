@@ -161,6 +161,56 @@ public sealed class AnalysisTests
         }
     }
 
+    [Fact]
+    public async Task The_reports_render_in_headless_chromium_with_every_plot_decoded()
+    {
+        string? browser = new[] { "chromium", "chromium-browser", "google-chrome" }
+            .SelectMany(b => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, b)))
+            .FirstOrDefault(File.Exists);
+        if (browser is null)
+        {
+            Assert.Skip("no chromium on this machine (CI installs Debian's chromium for this test)");
+        }
+
+        var (model, calibration, evaluation) = Cnn();
+        var score = ModelScore.CosineToFp32(model, evaluation);
+        var analysis = QuantAnalyzer.Analyze(model, calibration, score, new QuantizationConfig { Weights = WeightType.Int4 });
+        var search = MixedPrecision.Search(model, calibration, score, new MixedPrecisionOptions { Candidates = [PrecisionCandidate.W8A8, PrecisionCandidate.W4A8], AllowedDrop = 0.01 });
+        string dir = Path.Combine(Path.GetTempPath(), "quantnet-render-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Reports.QuantReports.WriteAnalysis(analysis, dir);
+            Reports.QuantReports.WriteMixedPrecision(search, dir);
+            foreach (var page in new[] { "analysis.html", "mixed-precision.html" })
+            {
+                string html = File.ReadAllText(Path.Combine(dir, page));
+                int images = html.Split("<img ").Length - 1;
+                images.Should().BeGreaterThan(2, page);
+                var start = new System.Diagnostics.ProcessStartInfo(browser)
+                {
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                };
+                foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", new Uri(Path.Combine(dir, page)).AbsoluteUri })
+                {
+                    start.ArgumentList.Add(arg);
+                }
+
+                using var process = System.Diagnostics.Process.Start(start)!;
+                var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+                string dom = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+                process.WaitForExit(120_000).Should().BeTrue("chromium finishes");
+                string log = await stderr;
+                dom.Should().Contain($"data-images=\"{images}\"", page).And.Contain($"data-images-loaded=\"{images}\"", $"every plot of {page} decodes in the browser ({log})");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
