@@ -25,6 +25,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["mixed-precision-report", var which, var output] && which is "fashion" or "resnet")
+        {
+            Onnx.MixedPrecisionReport.Run(which, output);
+            return;
+        }
+
         if (args is ["resnet-ptq"])
         {
             Onnx.ModelQuantizationReport.ResNet18LowBit();
