@@ -20,6 +20,7 @@ internal static class QdqWriter
         var index = new GraphIndex(graph);
         var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var added = new List<NodeProto>();
+        var separateBiases = FloatBiasesOutOfInt32Range(graph, plan, encodings, initializers);
         foreach (var planned in plan.Tensors)
         {
             var encoding = encodings[planned.Name];
@@ -106,9 +107,80 @@ internal static class QdqWriter
             }
         }
 
+        foreach (var (node, spatial) in separateBiases)
+        {
+            added.Add(SeparateBias(node, spatial, graph, names, initializers[node.Input[2]]));
+        }
+
         graph.Node.AddRange(added);
         Finish(model, opset);
         return model;
+    }
+
+    /// <summary>
+    /// Conv/Gemm nodes whose input and weight are quantized but whose float bias would not fit int32 at the scale
+    /// s_in·s_w (16-bit encodings). ONNX Runtime's BiasQuantization transformer (a basic-level optimization) quantizes
+    /// such a float bias to int32 at exactly that scale and saturates it; a bias applied by a separate Add is left alone.
+    /// </summary>
+    private static List<(NodeProto Node, int Spatial)> FloatBiasesOutOfInt32Range(GraphProto graph, QuantizationPlan plan,
+        IReadOnlyDictionary<string, TensorEncoding> encodings, Dictionary<string, TensorProto> initializers)
+    {
+        var nodes = new List<(NodeProto, int)>();
+        foreach (var node in graph.Node)
+        {
+            if (node.OpType is not ("Conv" or "Gemm") || node.Domain is not ("" or "ai.onnx") || node.Input.Count < 3 || node.Input[2].Length == 0
+                || !initializers.TryGetValue(node.Input[2], out var bias) || plan[node.Input[2]] is not null
+                || plan[node.Input[0]] is not { Role: TensorRole.Activation } || plan[node.Input[1]] is not { Role: TensorRole.Weight }
+                || encodings[node.Input[0]].Encoding is not { } input || encodings[node.Input[1]].Encoding is not { } weight)
+            {
+                continue;
+            }
+
+            var values = TensorData.ToFloats(bias);
+            for (int c = 0; c < values.Length; c++)
+            {
+                double scale = (double)input.Scales[0] * weight.Scales[weight.Count == 1 ? 0 : Math.Min(c, weight.Count - 1)];
+                if (Math.Abs(values[c] / scale) > int.MaxValue)
+                {
+                    nodes.Add((node, Math.Max(0, initializers[node.Input[1]].Dims.Count - 2)));
+                    break;
+                }
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Node(x, w, b) → Node(x, w) + Add(b) with b shaped to broadcast over the output (Gemm: β·C).</summary>
+    private static NodeProto SeparateBias(NodeProto node, int spatial, GraphProto graph, NameSet names, TensorProto bias)
+    {
+        var values = TensorData.ToFloats(bias);
+        var shape = TensorData.Shape(bias);
+        if (node.OpType == "Gemm")
+        {
+            float beta = OpCatalog.Attribute(node, "beta", 1f);
+            values = [.. values.Select(v => v * beta)];
+        }
+        else
+        {
+            // Conv output [N, M, spatial...]: the bias as [M, 1, ..., 1].
+            shape = [values.Length, .. Enumerable.Repeat(1, spatial)];
+        }
+
+        string constant = names.Make(bias.Name + "_separate");
+        graph.Initializer.Add(TensorData.Create<float>(constant, values, shape));
+        string output = node.Output[0], withoutBias = names.Make(output + "_without_bias");
+        node.Input.RemoveAt(2);
+        node.Output[0] = withoutBias;
+        if (!graph.Node.Any(n => n.Input.Contains(bias.Name)))
+        {
+            graph.Initializer.Remove(bias);
+        }
+
+        var add = new NodeProto { Name = names.Make(node.Name + "_bias"), OpType = "Add" };
+        add.Input.Add([withoutBias, constant]);
+        add.Output.Add(output);
+        return add;
     }
 
     /// <summary>Sets the opset (and a matching IR version), sorts the nodes and stamps the producer.</summary>

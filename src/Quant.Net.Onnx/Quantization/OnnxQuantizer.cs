@@ -136,7 +136,24 @@ public static class OnnxQuantizer
                 scales[c] = Math.Max(input * weight[c], QuantParams.MinScale);
             }
 
-            encodings[t.Name] = new TensorEncoding(t, null, scales);
+            // With 16-bit inputs and weights, s_in·s_w can be so small that the bias does not fit int32: such a bias
+            // stays float (ONNX Runtime adds it after dequantizing) instead of saturating into garbage.
+            var values = TensorData.ToFloats(index.Initializers[t.Name]);
+            bool fits = true;
+            for (int c = 0; c < values.Length && fits; c++)
+            {
+                fits = Math.Abs((double)values[c] / scales[scales.Length == 1 ? 0 : c]) <= BiasCodeLimit;
+            }
+
+            if (fits)
+            {
+                encodings[t.Name] = new TensorEncoding(t, null, scales);
+            }
+        }
+
+        if (plan.Tensors.Any(t => t.Role == TensorRole.Bias && !encodings.ContainsKey(t.Name)))
+        {
+            plan = QuantizationPlan.From(plan.Tensors.Where(t => t.Role != TensorRole.Bias || encodings.ContainsKey(t.Name)), plan.QuantizedNodes);
         }
 
         IReadOnlyDictionary<string, int[]>? rounded = null;
@@ -185,6 +202,9 @@ public static class OnnxQuantizer
 
         return given;
     }
+
+    /// <summary>Largest |bias / scale| stored as int32: half the range, leaving room for bias correction.</summary>
+    private const double BiasCodeLimit = 1 << 30;
 
     /// <summary>13 for per-channel int8 Q/DQ; 21 when int4/int16 types or blocked scales are used.</summary>
     internal static int RequiredOpset(QuantizationConfig config)
