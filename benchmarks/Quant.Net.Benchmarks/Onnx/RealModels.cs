@@ -24,9 +24,9 @@ internal static class RealModels
     /// <summary>
     /// 224×224 crops of the photographs at several scales and positions (deterministic), preprocessed as ML.NET does for
     /// this model (RGB 0..255 → BGR → minus the mean image), as inputs for the ResNet-18. Even crops are for calibration,
-    /// odd ones for evaluation, so the two sets never share a crop.
+    /// odd ones for evaluation, so the two sets never share a crop; another seed gives other crops.
     /// </summary>
-    public static (List<InputTensor> Calibration, List<InputTensor> Evaluation) ResNetInputs(int cropsPerPhoto = 8)
+    public static (List<InputTensor> Calibration, List<InputTensor> Evaluation) ResNetInputs(int cropsPerPhoto = 8, int seed = 2026)
     {
         var available = Photos.Select(p => Path.Combine(SkimageFolder, p)).Where(File.Exists).ToList();
         if (available.Count == 0)
@@ -38,7 +38,7 @@ internal static class RealModels
         var toTensor = ImagePreprocessing.ForInput(new OnnxValueInfo("x", "FLOAT", [1, 3, 224, 224], [null, null, null, null]), [0f], [1f / 255f]);
         var calibration = new List<InputTensor>();
         var evaluation = new List<InputTensor>();
-        var random = new Random(2026);
+        var random = new Random(seed);
         foreach (var photo in available)
         {
             var image = ImagePreprocessing.Decode(photo);
