@@ -31,6 +31,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["analysis-report", var what, var folder] && what is "fashion" or "resnet")
+        {
+            Onnx.AnalysisReport.Run(what, folder);
+            return;
+        }
+
         if (args is ["resnet-ptq"])
         {
             Onnx.ModelQuantizationReport.ResNet18LowBit();

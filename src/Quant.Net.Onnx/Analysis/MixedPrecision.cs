@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using Quant.Net.Observers;
 
 namespace Quant.Net.Onnx;
 
@@ -102,13 +100,6 @@ public sealed record CostPoint(string Label, long ModelBytes, double BitOps, dou
 public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, double AllowedDrop, IReadOnlyList<LayerPrecision> Plan, QuantizationConfig Config,
     CostPoint Final, IReadOnlyList<LayerSensitivity> Sensitivity, IReadOnlyList<CostPoint> Steps, IReadOnlyList<CostPoint> Uniform, IReadOnlyList<CostPoint> Pareto)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     /// <summary>Whether the plan's score is within the budget.</summary>
     public bool WithinBudget => Final.Score >= Fp32Score - AllowedDrop;
 
@@ -120,7 +111,7 @@ public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, do
         Final, Steps, Uniform, Pareto,
         Sensitivity = Sensitivity.Select(s => new { s.Node, Candidate = s.Candidate.ToString(), s.Score }),
         Config = Config.ToJson(),
-    }, Json);
+    }, ReportJson.Options);
 }
 
 /// <summary>

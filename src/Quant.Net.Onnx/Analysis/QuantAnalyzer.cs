@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Quant.Net.Onnx;
 
@@ -39,15 +38,8 @@ public sealed record TensorStatistics(string Name, TensorRole Role, string Node,
 public sealed record QuantAnalysis(string ScoreName, double Fp32Score, double QuantizedScore, double WeightOnlyScore, double ActivationOnlyScore,
     IReadOnlyList<GroupSensitivity> Groups, IReadOnlyList<TensorStatistics> Tensors, IReadOnlyList<LayerComparison> Layers)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     /// <summary>The analysis as JSON (for programs; the report shows the same numbers).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, ReportJson.Options);
 }
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Globalization;
 using FluentAssertions;
-using Quant.Net.Cli;
 using Quant.Net.Onnx.Tests.Support;
-using Spectre.Console;
 
 namespace Quant.Net.Onnx.Tests.Cli;
 
@@ -12,14 +10,7 @@ public sealed class AnalysisCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
-        console.Profile.Width = 200;
-        int code = Program.Run(console, args);
-        return (code, writer.ToString());
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     private static double Cell(string output, string rowStart, int column)
     {
