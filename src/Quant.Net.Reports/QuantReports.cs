@@ -74,7 +74,7 @@ public static class QuantReports
         Ticks(plot, [.. groups.Select(g => g.Node)], rotate: true);
         plot.Title("Per quantizer group");
         plot.YLabel($"{score}: drop vs FP32");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Top);
         plot.SavePng(files.Stage(groupsPng), Width, Height);
         body.AppendLine("<h2>Per quantizer group</h2>");
         body.AppendLine(Inv, $"<img src=\"{Html(groupsPng)}\" alt=\"per-group sensitivity\">");
@@ -250,7 +250,7 @@ public static class QuantReports
         Ticks(plot, [.. layers], rotate: true);
         plot.Title("Per-layer sensitivity: score drop with only this layer lowered");
         plot.YLabel($"{score}: drop vs uniform {(result.Uniform.Count > 0 ? result.Uniform[0].Label : "").Replace("uniform ", "", StringComparison.Ordinal)}");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Top);
         plot.SavePng(files.Stage(sensitivityPng), Width, Height);
         body.AppendLine("<h2>Per-layer sensitivity</h2>");
         body.AppendLine(Inv, $"<img src=\"{Html(sensitivityPng)}\" alt=\"per-layer sensitivity\">");
@@ -270,7 +270,7 @@ public static class QuantReports
         Ticks(plot, [.. layers], rotate: true);
         plot.Title("Chosen plan");
         plot.YLabel("bits (32: FP32)");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Top);
         plot.SavePng(files.Stage(planPng), Width, Height);
         body.AppendLine("<h2>Chosen plan</h2>");
         body.AppendLine(Inv, $"<img src=\"{Html(planPng)}\" alt=\"chosen plan\">");
