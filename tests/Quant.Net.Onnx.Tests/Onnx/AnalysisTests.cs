@@ -211,6 +211,26 @@ public sealed class AnalysisTests
         }
     }
 
+    [Fact]
+    public void Bad_arguments_to_the_analyzer_and_the_search_are_refused_by_name()
+    {
+        var (model, calibration, evaluation) = Cnn();
+        var score = ModelScore.CosineToFp32(model, evaluation);
+        FluentActions.Invoking(() => QuantAnalyzer.Analyze(model, calibration, score, histogramBins: 1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("histogramBins");
+        FluentActions.Invoking(() => MixedPrecision.Search(model, calibration, score, new MixedPrecisionOptions { Candidates = [] }))
+            .Should().Throw<ArgumentException>().WithParameterName("options");
+        FluentActions.Invoking(() => ModelScore.CosineToFp32(model, new InMemoryCalibrationData([]))).Should().Throw<InvalidDataException>();
+
+        // A model with nothing to choose bit widths for.
+        var g = new GraphBuilder(seed: 2);
+        string x = g.Input("x", 1, 4);
+        g.Output(g.Node("Relu", [x], "y"), 1, 4);
+        var relu = g.Build();
+        var data = Samples.For("x", [1, 4], 4);
+        FluentActions.Invoking(() => MixedPrecision.Search(relu, data, ModelScore.CosineToFp32(relu, data)))
+            .Should().Throw<ArgumentException>().WithParameterName("model").WithMessage("*no Conv, Gemm or MatMul*");
+    }
+
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
