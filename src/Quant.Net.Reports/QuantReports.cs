@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using Quant.Net.Onnx;
 using System.Text;
 using ScottPlot;
@@ -237,7 +238,7 @@ public static class QuantReports
         var start = result.Uniform.Count > 0 ? result.Uniform[0].Score : result.Fp32Score;
         for (int c = 0; c < candidates.Count; c++)
         {
-            var values = layers.Select(l => result.Sensitivity.FirstOrDefault(s => s.Node == l && s.Candidate == candidates[c]) is { } s ? start - s.Score : 0).ToArray();
+            var values = layers.Select(l => result.Sensitivity.FirstOrDefault(s => s.Layer == l && s.Candidate == candidates[c]) is { } s ? start - s.Score : 0).ToArray();
             var series = plot.Add.Bars(layers.Select((_, i) => i - 0.4 + (slot * (c + 0.5))).ToArray(), values);
             series.LegendText = candidates[c].ToString();
             foreach (var b in series.Bars)

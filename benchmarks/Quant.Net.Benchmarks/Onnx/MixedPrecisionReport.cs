@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using System.Diagnostics;
 using System.Globalization;
 using Quant.Net.Onnx;

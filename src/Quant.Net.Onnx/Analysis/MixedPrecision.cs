@@ -1,58 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
+using Quant.Net.Techniques;
 
 namespace Quant.Net.Onnx;
-
-/// <summary>A bit-width choice for one layer: weight bits and output-activation bits (32 and 32: left in FP32).</summary>
-/// <param name="WeightBits">2, 3, 4, 8, 16 or 32 (FP32).</param>
-/// <param name="ActivationBits">4, 8, 16 or 32 (FP32).</param>
-public sealed record PrecisionCandidate(int WeightBits, int ActivationBits)
-{
-    /// <summary>Layer left unquantized.</summary>
-    public static PrecisionCandidate Fp32 { get; } = new(32, 32);
-
-    /// <summary>16-bit weights and activations.</summary>
-    public static PrecisionCandidate W16A16 { get; } = new(16, 16);
-
-    /// <summary>8-bit weights, 16-bit activations.</summary>
-    public static PrecisionCandidate W8A16 { get; } = new(8, 16);
-
-    /// <summary>8-bit weights and activations.</summary>
-    public static PrecisionCandidate W8A8 { get; } = new(8, 8);
-
-    /// <summary>4-bit weights, 16-bit activations.</summary>
-    public static PrecisionCandidate W4A16 { get; } = new(4, 16);
-
-    /// <summary>4-bit weights, 8-bit activations.</summary>
-    public static PrecisionCandidate W4A8 { get; } = new(4, 8);
-
-    /// <summary>Relative cost per multiply-accumulate (weight bits × activation bits).</summary>
-    public int BitOpsPerMac => WeightBits * ActivationBits;
-
-    /// <summary>"W8A16", or "FP32".</summary>
-    public override string ToString() => WeightBits >= 32 ? "FP32" : string.Create(CultureInfo.InvariantCulture, $"W{WeightBits}A{ActivationBits}");
-
-    /// <summary>Parses "W8A16" or "FP32" (case-insensitive).</summary>
-    /// <exception cref="FormatException">Not of that form, or bit widths the exporter has no type for.</exception>
-    public static PrecisionCandidate Parse(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        string t = text.Trim().ToUpperInvariant();
-        if (t == "FP32")
-        {
-            return Fp32;
-        }
-
-        int a = t.IndexOf('A', StringComparison.Ordinal);
-        if (t.Length < 4 || t[0] != 'W' || a < 2 || !int.TryParse(t.AsSpan(1, a - 1), CultureInfo.InvariantCulture, out int w)
-            || !int.TryParse(t.AsSpan(a + 1), CultureInfo.InvariantCulture, out int x) || w is not (2 or 3 or 4 or 8 or 16) || x is not (4 or 8 or 16))
-        {
-            throw new FormatException($"'{text}' is not a candidate: use FP32 or W<2|3|4|8|16>A<4|8|16>, for example W8A16.");
-        }
-
-        return new PrecisionCandidate(w, x);
-    }
-}
 
 /// <summary>Settings of <see cref="MixedPrecision.Search"/>.</summary>
 public sealed record MixedPrecisionOptions
@@ -71,12 +20,6 @@ public sealed record MixedPrecisionOptions
 /// <param name="Parameters">Its weight count.</param>
 /// <param name="Macs">Its multiply-accumulates per sample.</param>
 public sealed record LayerPrecision(string Node, PrecisionCandidate Choice, long Parameters, long Macs);
-
-/// <summary>Score of one layer at one candidate with every other layer at the starting (most expensive) candidate.</summary>
-/// <param name="Node">The layer.</param>
-/// <param name="Candidate">Its bit widths in this trial.</param>
-/// <param name="Score">The model's score.</param>
-public sealed record LayerSensitivity(string Node, PrecisionCandidate Candidate, double Score);
 
 /// <summary>One evaluated model: its cost and score.</summary>
 /// <param name="Label">What it is ("uniform W8A8", "step 3: conv1 → W4A8", ...).</param>
@@ -109,7 +52,7 @@ public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, do
         ScoreName, Fp32Score, AllowedDrop, WithinBudget,
         Plan = Plan.Select(p => new { p.Node, Choice = p.Choice.ToString(), p.Parameters, p.Macs }),
         Final, Steps, Uniform, Pareto,
-        Sensitivity = Sensitivity.Select(s => new { s.Node, Candidate = s.Candidate.ToString(), s.Score }),
+        Sensitivity = Sensitivity.Select(s => new { s.Layer, Candidate = s.Candidate.ToString(), s.Score }),
         Config = Config.ToJson(),
     }, ReportJson.Options);
 }
@@ -139,13 +82,13 @@ public static class MixedPrecision
         ArgumentNullException.ThrowIfNull(score);
         options ??= new MixedPrecisionOptions();
         baseConfig = (baseConfig ?? new QuantizationConfig()) with { Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null };
-        var candidates = options.Candidates.Distinct().OrderByDescending(c => c.BitOpsPerMac).ThenByDescending(c => c.WeightBits).ToList();
+        var candidates = MixedPrecisionSearch.Order(options.Candidates);
         if (candidates.Count == 0)
         {
             throw new ArgumentException("At least one candidate is needed.", nameof(options));
         }
 
-        // Calibrate once, at the widest activation type, for every tensor any variant quantizes.
+        // Calibrate once, for every tensor any variant quantizes (observers give encodings at any bit width).
         var (prepared, _) = ModelPreparer.Prepare(model, 21);
         var fullPlan = QuantizationPlan.Build(prepared, baseConfig);
         var layers = Layers(prepared, fullPlan);
@@ -157,11 +100,11 @@ public static class MixedPrecision
         var observers = Calibrator.Observe(prepared, [.. fullPlan.Observed], calibrationData, baseConfig, null, cancellationToken);
         var macs = Macs(prepared, layers, calibrationData, cancellationToken);
         int total = 1 + candidates.Count + (layers.Count * (candidates.Count - 1) * 2), done = 0;
-        CostPoint Evaluate(string label, IReadOnlyDictionary<string, PrecisionCandidate> assignment, out QuantizationConfig config)
+        var evaluated = new List<CostPoint>();
+        CostPoint Evaluate(string label, IReadOnlyDictionary<string, PrecisionCandidate> assignment)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            config = ConfigFor(baseConfig, layers, assignment);
-            var result = OnnxQuantizer.QuantizeWithObservers(model, null, config, null, observers, null, null, cancellationToken);
+            var result = OnnxQuantizer.QuantizeWithObservers(model, null, ConfigFor(baseConfig, layers, assignment), null, observers, null, null, cancellationToken);
             double s = score.Evaluate(result.Model);
             progress?.Report(new QuantizationProgress("mixed precision", ++done, total));
             double bitOps = layers.Sum(l => (double)macs[l.Node] * assignment[l.Node].BitOpsPerMac);
@@ -174,59 +117,27 @@ public static class MixedPrecision
         var uniform = new List<CostPoint>();
         foreach (var c in candidates)
         {
-            var p = Evaluate("uniform " + c, layers.ToDictionary(l => l.Node, _ => c), out _);
+            var p = Evaluate("uniform " + c, layers.ToDictionary(l => l.Node, _ => c));
             uniform.Add(p with { Accepted = p.Score >= floor });
         }
 
-        // Phase 1: each layer at each cheaper candidate, the rest at the most expensive.
-        var top = candidates[0];
-        var start = layers.ToDictionary(l => l.Node, _ => top, StringComparer.Ordinal);
-        var sensitivity = new List<LayerSensitivity>();
-        foreach (var layer in layers)
+        var search = MixedPrecisionSearch.Run([.. layers.Select(l => l.Node)], candidates, floor, assignment =>
         {
-            foreach (var c in candidates.Skip(1))
-            {
-                var trial = new Dictionary<string, PrecisionCandidate>(start, StringComparer.Ordinal) { [layer.Node] = c };
-                sensitivity.Add(new LayerSensitivity(layer.Node, c, Evaluate($"{layer.Node} → {c}", trial, out _).Score));
-            }
-        }
+            var point = Evaluate("", assignment);
+            evaluated.Add(point);
+            return point.Score;
+        }, layer => macs[layer], cancellationToken);
 
-        // Phase 2: greedy lowering in order of least harm, each kept only within budget.
-        var current = new Dictionary<string, PrecisionCandidate>(start, StringComparer.Ordinal);
-        var steps = new List<CostPoint>();
-        var final = uniform[0];
-        var finalConfig = ConfigFor(baseConfig, layers, current);
-        foreach (var s in sensitivity.OrderByDescending(s => s.Score).ThenBy(s => s.Candidate.BitOpsPerMac).ThenByDescending(s => macs[s.Node]))
-        {
-            var now = current[s.Node];
-            if (s.Candidate.BitOpsPerMac > now.BitOpsPerMac || (s.Candidate.BitOpsPerMac == now.BitOpsPerMac && s.Candidate.WeightBits >= now.WeightBits))
-            {
-                continue;
-            }
-
-            var trial = new Dictionary<string, PrecisionCandidate>(current, StringComparer.Ordinal) { [s.Node] = s.Candidate };
-            var point = Evaluate($"{s.Node}: {now} → {s.Candidate}", trial, out var config);
-            bool keep = point.Score >= floor;
-            steps.Add(point with { Accepted = keep });
-            if (keep)
-            {
-                current = trial;
-                final = point;
-                finalConfig = config;
-            }
-        }
-
-        if (steps.Count == 0 || !steps.Any(p => p.Accepted))
-        {
-            final = uniform[0] with { Label = "start: uniform " + top };
-        }
-
+        // The search calls back phase 1 first (one call per sensitivity entry), then once per step, in order.
+        int phase1 = search.Sensitivity.Count;
+        var steps = search.Steps.Select((s, i) => evaluated[phase1 + i] with { Label = $"{s.Layer}: {s.From} → {s.To}", Accepted = s.Accepted }).ToList();
+        var final = steps.LastOrDefault(p => p.Accepted) ?? uniform[0] with { Label = "start: uniform " + search.Start };
         var all = steps.Concat(uniform).ToList();
         var pareto = all.Where(p => !all.Any(q => q.ModelBytes <= p.ModelBytes && q.Score >= p.Score && (q.ModelBytes < p.ModelBytes || q.Score > p.Score)))
             .OrderBy(p => p.ModelBytes).ToList();
         return new MixedPrecisionResult(score.Name, fp32, options.AllowedDrop,
-            [.. layers.Select(l => new LayerPrecision(l.Node, current[l.Node], l.Parameters, macs[l.Node]))], finalConfig, final with { Accepted = final.Score >= floor },
-            sensitivity, steps, uniform, pareto);
+            [.. layers.Select(l => new LayerPrecision(l.Node, search.Plan[l.Node], l.Parameters, macs[l.Node]))], ConfigFor(baseConfig, layers, search.Plan),
+            final with { Accepted = final.Score >= floor }, search.Sensitivity, steps, uniform, pareto);
     }
 
     /// <summary>Layers with constant weights, with the activation node that ends their supergroup (Conv → Relu).</summary>

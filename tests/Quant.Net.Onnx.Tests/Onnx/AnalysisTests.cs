@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using FluentAssertions;
 using Quant.Net.Onnx.Tests.Support;
 
