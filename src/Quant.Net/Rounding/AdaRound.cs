@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using Quant.Net.Kernels;
 
 namespace Quant.Net.Rounding;
@@ -219,7 +221,7 @@ public sealed class AdaRound
         int drawn = Math.Min(options.RowsPerSample ?? _rowsPerSample, _rowsPerSample);
         var batch = new int[batchSamples * drawn];
         int warm = (int)(options.Iterations * options.WarmStart);
-        const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
+        const float Beta1 = 0.9f, Beta2 = 0.999f;
         for (int t = 0; t < options.Iterations; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -240,14 +242,9 @@ public sealed class AdaRound
                 lambda = options.RegularizationWeight;
             }
 
-            LossAndGradient(v, batch, beta, lambda, grad, options.MaxDegreeOfParallelism);
+            LossAndGradient(v, batch, beta, lambda, grad, options.MaxDegreeOfParallelism, computeLoss: false);
             float correction1 = 1f - MathF.Pow(Beta1, t + 1), correction2 = 1f - MathF.Pow(Beta2, t + 1);
-            for (int i = 0; i < v.Length; i++)
-            {
-                m[i] = (Beta1 * m[i]) + ((1 - Beta1) * grad[i]);
-                s[i] = (Beta2 * s[i]) + ((1 - Beta2) * grad[i] * grad[i]);
-                v[i] -= options.LearningRate * (m[i] / correction1) / (MathF.Sqrt(s[i] / correction2) + Epsilon);
-            }
+            AdamStep(v, m, s, grad, options.LearningRate / correction1, 1f / correction2);
 
             if ((t + 1) % 100 == 0 || t + 1 == options.Iterations)
             {
@@ -308,33 +305,87 @@ public sealed class AdaRound
         return sum / y.Length;
     }
 
+    /// <summary>Adam: m ← β1·m + (1 − β1)·g, s ← β2·s + (1 − β2)·g², v ← v − (lr/c1)·m / (√(s/c2) + ε).</summary>
+    private static void AdamStep(float[] v, float[] m, float[] s, float[] grad, float rate, float inverseCorrection2)
+    {
+        const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
+        int lanes = Vector<float>.Count, i = 0;
+        var b1 = new Vector<float>(Beta1);
+        var b2 = new Vector<float>(Beta2);
+        var c1 = new Vector<float>(1 - Beta1);
+        var c2 = new Vector<float>(1 - Beta2);
+        var r = new Vector<float>(rate);
+        var ic2 = new Vector<float>(inverseCorrection2);
+        var eps = new Vector<float>(Epsilon);
+        for (; i + lanes <= v.Length; i += lanes)
+        {
+            var g = new Vector<float>(grad, i);
+            var mi = (b1 * new Vector<float>(m, i)) + (c1 * g);
+            var si = (b2 * new Vector<float>(s, i)) + (c2 * g * g);
+            mi.CopyTo(m, i);
+            si.CopyTo(s, i);
+            (new Vector<float>(v, i) - (r * mi / (Vector.SquareRoot(si * ic2) + eps))).CopyTo(v, i);
+        }
+
+        for (; i < v.Length; i++)
+        {
+            m[i] = (Beta1 * m[i]) + ((1 - Beta1) * grad[i]);
+            s[i] = (Beta2 * s[i]) + ((1 - Beta2) * grad[i] * grad[i]);
+            v[i] -= rate * m[i] / (MathF.Sqrt(s[i] * inverseCorrection2) + Epsilon);
+        }
+    }
+
     /// <summary>
     /// Loss of V on the given rows (global row indices) and its gradient: the reconstruction error as AIMET defines it (squared error summed
     /// over output channels, averaged over rows) plus λ·Σ(1 − |2h − 1|^β) (λ = 0 during the warm start).
     /// </summary>
-    internal double LossAndGradient(float[] v, int[] rows, float beta, float lambda, float[] grad, int threads)
+    internal double LossAndGradient(float[] v, int[] rows, float beta, float lambda, float[] grad, int threads, bool computeLoss = true)
     {
         int n = rows.Length, block = _rowsPerSample * _nr;
         var w = Buffer(ref _w, v.Length);
         var dwdv = Buffer(ref _dwdv, v.Length);
+        var u = Buffer(ref _u, v.Length);
+        var dh = Buffer(ref _dh, v.Length);
+        SoftWeights(v, w, dwdv, u, dh);
         double regularizer = 0;
-        for (int i = 0; i < v.Length; i++)
+        if (lambda > 0)
         {
-            int o = i / _in;
-            float sig = Sigmoid(v[i]), raw = (sig * (Zeta - Gamma)) + Gamma, h = Math.Clamp(raw, 0f, 1f);
-            float code = _floor[i] + h + _zeroPoints[o];
-            bool inRange = code >= _qMin && code <= _qMax;
-            w[i] = (Math.Clamp(code, _qMin, _qMax) - _zeroPoints[o]) * _scale[o];
-            float dh = raw is > 0f and < 1f ? (Zeta - Gamma) * sig * (1 - sig) : 0f;
-            dwdv[i] = inRange ? _scale[o] * dh : 0f;
-            grad[i] = 0f;
-            if (lambda > 0)
+            // d/dh (1 − |2h − 1|^β) = −2β·|u|^(β−1)·sign(u) = −2β·u·|u|^(β−2), u = 2h − 1: one power per weight.
+            var q = Buffer(ref _q, v.Length);
+            TensorPrimitives.Abs(u, q);
+            if (beta > 2f)
             {
-                float u = (2 * h) - 1, a = MathF.Abs(u);
-                regularizer += 1 - MathF.Pow(a, beta);
-                // d/dh (1 − |2h − 1|^β) = −β·|2h − 1|^(β−1)·sign(2h − 1)·2
-                grad[i] = lambda * (a == 0 ? 0f : -beta * MathF.Pow(a, beta - 1) * MathF.Sign(u) * 2f) * dh;
+                TensorPrimitives.Pow(q, beta - 2f, q);
             }
+            else if (beta == 2f)
+            {
+                q.AsSpan().Fill(1f);
+            }
+            else
+            {
+                // A negative exponent (β annealed below 2 by the caller's choice): |u|^(β−2) is infinite at u = 0,
+                // where the term's gradient is 0.
+                for (int i = 0; i < q.Length; i++)
+                {
+                    q[i] = q[i] == 0 ? 0f : MathF.Pow(q[i], beta - 2f);
+                }
+            }
+
+            if (computeLoss)
+            {
+                for (int i = 0; i < v.Length; i++)
+                {
+                    regularizer += 1 - ((double)u[i] * u[i] * q[i]);
+                }
+            }
+
+            TensorPrimitives.Multiply(u, q, grad);
+            TensorPrimitives.Multiply(grad, dh, grad);
+            TensorPrimitives.Multiply(grad, -2f * beta * lambda, grad);
+        }
+        else
+        {
+            Array.Clear(grad);
         }
 
         var x = Buffer(ref _x, n * _in);
@@ -386,15 +437,57 @@ public sealed class AdaRound
         // dL/dW = dYᵀ · X: [out, n] × [n, in], X already packed as the GEMM's B panels.
         var dw = Buffer(ref _dw, _out * _in);
         Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Wrap(SimdConfig.Best, n, _in, packedX), [], dw, OutputClamp.None, threads);
-        for (int i = 0; i < v.Length; i++)
-        {
-            grad[i] += dw[i] * dwdv[i];
-        }
-
+        TensorPrimitives.MultiplyAdd(dw, dwdv, grad, grad);
         return (reconstruction / n) + (lambda * regularizer);
     }
 
-    private float[]? _w, _dwdv, _x, _packedX, _y, _dyT, _dw;
+    /// <summary>
+    /// The soft-quantized weights W̃(V) = (clamp(⌊W/s⌋ + h(V) + z) − z)·s, ∂W̃/∂V (0 where the code saturates or h is
+    /// flat), u = 2h − 1 and ∂h/∂V, per output row with its scale and zero point; σ(V) in one vectorized pass.
+    /// </summary>
+    private void SoftWeights(float[] v, float[] w, float[] dwdv, float[] u, float[] dh)
+    {
+        var sig = Buffer(ref _sig, v.Length);
+        TensorPrimitives.Sigmoid(v, sig);
+        int lanes = Vector<float>.Count;
+        var span = new Vector<float>(Zeta - Gamma);
+        var gamma = new Vector<float>(Gamma);
+        var one = Vector<float>.One;
+        var qMin = new Vector<float>(_qMin);
+        var qMax = new Vector<float>(_qMax);
+        for (int o = 0; o < _out; o++)
+        {
+            float zScalar = _zeroPoints[o], sScalar = _scale[o];
+            var z = new Vector<float>(zScalar);
+            var scale = new Vector<float>(sScalar);
+            int start = o * _in, end = start + _in, i = start;
+            for (; i + lanes <= end; i += lanes)
+            {
+                var sg = new Vector<float>(sig, i);
+                var raw = (sg * span) + gamma;
+                var h = Vector.Min(Vector.Max(raw, Vector<float>.Zero), one);
+                var code = new Vector<float>(_floor, i) + h + z;
+                var clamped = Vector.Min(Vector.Max(code, qMin), qMax);
+                (scale * (clamped - z)).CopyTo(w, i);
+                var slope = Vector.ConditionalSelect(Vector.GreaterThan(raw, Vector<float>.Zero) & Vector.LessThan(raw, one), span * sg * (one - sg), Vector<float>.Zero);
+                slope.CopyTo(dh, i);
+                Vector.ConditionalSelect(Vector.Equals(clamped, code), scale * slope, Vector<float>.Zero).CopyTo(dwdv, i);
+                ((h + h) - one).CopyTo(u, i);
+            }
+
+            for (; i < end; i++)
+            {
+                float sg = sig[i], raw = (sg * (Zeta - Gamma)) + Gamma, h = Math.Clamp(raw, 0f, 1f);
+                float code = _floor[i] + h + zScalar, clamped = Math.Clamp(code, _qMin, _qMax);
+                w[i] = (clamped - zScalar) * sScalar;
+                dh[i] = raw is > 0f and < 1f ? (Zeta - Gamma) * sg * (1 - sg) : 0f;
+                dwdv[i] = clamped == code ? sScalar * dh[i] : 0f;
+                u[i] = (2 * h) - 1;
+            }
+        }
+    }
+
+    private float[]? _w, _dwdv, _x, _packedX, _y, _dyT, _dw, _u, _dh, _q, _sig;
 
     private static float[] Buffer(ref float[]? buffer, int length)
     {
