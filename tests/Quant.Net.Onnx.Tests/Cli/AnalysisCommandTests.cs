@@ -70,6 +70,33 @@ public sealed class AnalysisCommandTests : IDisposable
         text2.Should().Contain("median of 3").And.Contain("latency");
     }
 
+    [Fact]
+    public void A_user_model_with_an_npy_folder_is_analyzed_and_searched_with_cosine_scores()
+    {
+        var g = new GraphBuilder(seed: 5);
+        string x = g.Input("x", 1, 3, 8, 8);
+        string h = g.Node("Relu", [g.Conv(x, 3, 8)]);
+        g.Output(g.Conv(h, 8, 4, output: "y"), 1, 4, 8, 8);
+        string path = Path.Combine(_dir, "user.onnx"), cal = Path.Combine(_dir, "user-cal");
+        g.Build().Save(path);
+        Directory.CreateDirectory(cal);
+        int i = 0;
+        foreach (var s in Samples.For("x", [1, 3, 8, 8], 6).GetSamples())
+        {
+            NpyFile.Write(Path.Combine(cal, $"s{i++}.npy"), s["x"].Floats(), [1, 3, 8, 8]);
+        }
+
+        var (code, text) = Run("analyze", path, "--calibration", cal, "--out", Path.Combine(_dir, "ua"), "--eval-samples", "4");
+        code.Should().Be(0, text);
+        text.Should().Contain("cosine vs FP32 by what is quantized");
+        Cell(text, "FP32", 1).Should().BeApproximately(1, 1e-4);
+        File.Exists(Path.Combine(_dir, "ua", "analysis.html")).Should().BeTrue();
+
+        (code, text) = Run("mixed-precision", path, "--calibration", cal, "--candidates", "W8A8,W4A8,FP32", "--out", Path.Combine(_dir, "um"));
+        code.Should().Be(0, text);
+        Cell(text, "chosen plan", 2).Should().BeGreaterThanOrEqualTo(Cell(text, "uniform FP32", 2) - 0.01, "the default cosine budget is 0.01");
+    }
+
     [Theory]
     [InlineData(2, "analyze", "--bogus")]
     [InlineData(2, "mixed-precision", "--candidates", "W5A8")]
