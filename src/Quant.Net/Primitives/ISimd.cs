@@ -36,6 +36,21 @@ internal interface ISimd<TF, TI>
     static abstract float SumAcross(TF value);
 
     /// <summary>Round to nearest integer, ties to even.</summary>
+    /// <summary>|value| per lane.</summary>
+    static abstract TF Abs(TF value);
+
+    /// <summary>All bits set in the lanes where <paramref name="left"/> equals <paramref name="right"/> (NaN: never), else 0.</summary>
+    static abstract TF EqualMask(TF left, TF right);
+
+    /// <summary>Bitwise AND of two float vectors (with a mask: the value where the mask is set, +0 elsewhere).</summary>
+    static abstract TF AndBits(TF left, TF right);
+
+    /// <summary>Whether any lane of <paramref name="left"/> is greater than the same lane of <paramref name="right"/> (NaN: no).</summary>
+    static abstract bool AnyGreaterThan(TF left, TF right);
+
+    /// <summary>Whether every lane of <paramref name="left"/> equals the same lane of <paramref name="right"/> (a NaN lane: no).</summary>
+    static abstract bool AllEqual(TF left, TF right);
+
     static abstract TF Round(TF value);
     static abstract TF Floor(TF value);
 

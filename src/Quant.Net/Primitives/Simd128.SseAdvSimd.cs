@@ -35,6 +35,11 @@ internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>
     }
 
     public static float SumAcross(Vector128<float> value) => Vector128.Sum(value);
+    public static Vector128<float> Abs(Vector128<float> value) => Vector128.Abs(value);
+    public static Vector128<float> EqualMask(Vector128<float> left, Vector128<float> right) => Vector128.Equals(left, right);
+    public static Vector128<float> AndBits(Vector128<float> left, Vector128<float> right) => left & right;
+    public static bool AnyGreaterThan(Vector128<float> left, Vector128<float> right) => Vector128.GreaterThanAny(left, right);
+    public static bool AllEqual(Vector128<float> left, Vector128<float> right) => Vector128.EqualsAll(left, right);
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
     public static Vector128<float> Floor(Vector128<float> value) => Vector128.Floor(value);
     public static Vector128<float> Clamp(Vector128<float> value, Vector128<float> min, Vector128<float> max) =>

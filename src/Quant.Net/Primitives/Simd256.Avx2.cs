@@ -34,6 +34,11 @@ internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>
     }
 
     public static float SumAcross(Vector256<float> value) => Vector256.Sum(value);
+    public static Vector256<float> Abs(Vector256<float> value) => Vector256.Abs(value);
+    public static Vector256<float> EqualMask(Vector256<float> left, Vector256<float> right) => Vector256.Equals(left, right);
+    public static Vector256<float> AndBits(Vector256<float> left, Vector256<float> right) => left & right;
+    public static bool AnyGreaterThan(Vector256<float> left, Vector256<float> right) => Vector256.GreaterThanAny(left, right);
+    public static bool AllEqual(Vector256<float> left, Vector256<float> right) => Vector256.EqualsAll(left, right);
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
     public static Vector256<float> Floor(Vector256<float> value) => Vector256.Floor(value);
     public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> min, Vector256<float> max) =>

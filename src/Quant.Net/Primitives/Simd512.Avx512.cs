@@ -34,6 +34,11 @@ internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>
     }
 
     public static float SumAcross(Vector512<float> value) => Vector512.Sum(value);
+    public static Vector512<float> Abs(Vector512<float> value) => Vector512.Abs(value);
+    public static Vector512<float> EqualMask(Vector512<float> left, Vector512<float> right) => Vector512.Equals(left, right);
+    public static Vector512<float> AndBits(Vector512<float> left, Vector512<float> right) => left & right;
+    public static bool AnyGreaterThan(Vector512<float> left, Vector512<float> right) => Vector512.GreaterThanAny(left, right);
+    public static bool AllEqual(Vector512<float> left, Vector512<float> right) => Vector512.EqualsAll(left, right);
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
     public static Vector512<float> Floor(Vector512<float> value) => Vector512.Floor(value);
     public static Vector512<float> Clamp(Vector512<float> value, Vector512<float> min, Vector512<float> max) =>

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Quant.Net.Observers;
 
 namespace Quant.Net.Training;
@@ -275,24 +276,18 @@ public sealed class FakeQuantizer
             float tieGuard = 0.5f - (reach / (1 << 21));
             int i0 = 0;
             double sumScale = 0, sumOutside = 0;
-            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && SimdConfig.Best == SimdLevel.Vector512)
+            var level = SimdConfig.Best;
+            int lanes = level switch { SimdLevel.Vector512 => 16, SimdLevel.Vector256 => 8, SimdLevel.Vector128 => 4, _ => int.MaxValue };
+            if (lanes != int.MaxValue)
             {
                 // The vector loop stops at a vector holding a NaN, which the element path takes (keeping it out of
                 // the parameter sums), and resumes after it: no call inside the loop, so nothing spills.
-                while ((i0 = Run512(offset, length, i0, parameterIndex, tieGuard, ref sumScale, ref sumOutside)) + 16 <= length)
+                while ((i0 = RunVectors(level, offset, length, i0, q, tieGuard, ref sumScale, ref sumOutside)) + lanes <= length)
                 {
-                    for (int end = i0 + 16; i0 < end; i0++)
+                    for (int end = i0 + lanes; i0 < end; i0++)
                     {
                         Element(offset + i0, parameterIndex, countIt: false);
                     }
-                }
-            }
-
-            while ((i0 = RunVector(offset, length, i0, q, tieGuard, ref sumScale, ref sumOutside)) + System.Numerics.Vector<float>.Count <= length)
-            {
-                for (int end = i0 + System.Numerics.Vector<float>.Count; i0 < end; i0++)
-                {
-                    Element(offset + i0, parameterIndex, countIt: false);
                 }
             }
 
@@ -308,112 +303,71 @@ public sealed class FakeQuantizer
             }
         }
 
-        /// <summary>
-        /// The shared-parameter loop on <see cref="System.Numerics.Vector{T}"/> from <paramref name="start"/>: returns
-        /// where it stopped (the end, or a vector holding a NaN).
-        /// </summary>
-        private int RunVector(int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside)
+        private int RunVectors(SimdLevel level, int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside) => level switch
         {
-            float s = q.Scale, zero = q.ZeroPoint;
+            SimdLevel.Vector512 => Run<Simd512, Vector512<float>, Vector512<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
+            SimdLevel.Vector256 => Run<Simd256, Vector256<float>, Vector256<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
+            _ => Run<Simd128, Vector128<float>, Vector128<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
+        };
+
+        /// <summary>
+        /// The shared-parameter loop from <paramref name="start"/>, one source for every vector width: returns where it
+        /// stopped (the end, or a vector holding a NaN).
+        /// </summary>
+        private int Run<TV, TF, TI>(int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside)
+            where TV : ISimd<TF, TI>
+            where TF : struct
+            where TI : struct
+        {
             float* px = x + offset, pdy = dy + offset, pdx = dx + offset;
-            var vs = new System.Numerics.Vector<float>(s);
-            var vinv = new System.Numerics.Vector<float>(1f / s);
-            var vguard = new System.Numerics.Vector<float>(tieGuard);
+            var vs = TV.Splat(q.Scale);
+            var vinv = TV.Splat(1f / q.Scale);
+            var vguard = TV.Splat(tieGuard);
             // Clamping the rounded quotient to [qmin − ẑ, qmax − ẑ] (exact integers) leaves it unchanged exactly inside.
-            var vlo = new System.Numerics.Vector<float>(q.QMin - zero);
-            var vhi = new System.Numerics.Vector<float>(q.QMax - zero);
-            System.Numerics.Vector<float> accScale = default, accOutside = default;
+            var vlo = TV.Splat(q.QMin - q.ZeroPoint);
+            var vhi = TV.Splat(q.QMax - q.ZeroPoint);
+            TF accScale = TV.Splat(0f), accOutside = TV.Splat(0f);
             bool accumulate = learn;
-            int lanes = System.Numerics.Vector<float>.Count;
-            int i0 = start;
-            for (; i0 + lanes <= length; i0 += lanes)
+            int lanes = TV.Count, i = start;
+            for (; i + lanes <= length; i += lanes)
             {
-                var vx = System.Numerics.Vector.Load(px + i0);
-                var vdy = System.Numerics.Vector.Load(pdy + i0);
-                var u = vx * vinv;
-                var r = System.Numerics.Vector.Round(u);
-                if (System.Numerics.Vector.GreaterThanAny(System.Numerics.Vector.Abs(u - r), vguard))
+                var vx = TV.Load(ref px[i]);
+                var vdy = TV.Load(ref pdy[i]);
+                // x·(1/s) instead of the division; where that product lies within the guard of a rounding tie, the
+                // division decides, so the masks are exactly the forward's.
+                var u = TV.Multiply(vx, vinv);
+                var r = TV.Round(u);
+                if (TV.AnyGreaterThan(TV.Abs(TV.Subtract(u, r)), vguard))
                 {
-                    u = vx / vs;
-                    r = System.Numerics.Vector.Round(u);
+                    u = TV.Divide(vx, vs);
+                    r = TV.Round(u);
                 }
 
-                if (!System.Numerics.Vector.EqualsAll(r, r))
+                if (!TV.AllEqual(r, r))
                 {
                     break;
                 }
 
-                var clamped = System.Numerics.Vector.MinNative(System.Numerics.Vector.MaxNative(r, vlo), vhi);
-                var inside = System.Numerics.Vector.AsVectorSingle(System.Numerics.Vector.Equals(clamped, r));
-                var vdx = vdy & inside;
-                System.Numerics.Vector.Store(vdx, pdx + i0);
+                var clamped = TV.MinNative(TV.MaxNative(r, vlo), vhi);
+                var inside = TV.EqualMask(clamped, r);
+                var vdx = TV.AndBits(vdy, inside);
+                TV.Store(vdx, ref pdx[i]);
                 if (accumulate)
                 {
                     // ∂y/∂s: r − u inside, bound − ẑ outside, i.e. clamped − (u where inside); ∂y/∂ẑ needs Σ dy outside.
-                    accScale = System.Numerics.Vector.FusedMultiplyAdd(vdy, clamped - (u & inside), accScale);
-                    accOutside += vdy - vdx;
+                    accScale = TV.MultiplyAdd(vdy, TV.Subtract(clamped, TV.AndBits(u, inside)), accScale);
+                    accOutside = TV.Add(accOutside, TV.Subtract(vdy, vdx));
                 }
             }
 
             if (accumulate)
             {
-                sumScale += System.Numerics.Vector.Sum(accScale);
-                sumOutside += System.Numerics.Vector.Sum(accOutside);
-            }
-
-            return i0;
-        }
-
-        /// <summary>The same loop on 512-bit vectors (Vector&lt;T&gt; stays 256-bit in .NET 10).</summary>
-        private int Run512(int offset, int length, int start, int parameterIndex, float tieGuard, ref double sumScale, ref double sumOutside)
-        {
-            var q = encoding[parameterIndex];
-            float* px = x + offset, pdy = dy + offset, pdx = dx + offset;
-            bool accumulate = learn;
-            var vs = System.Runtime.Intrinsics.Vector512.Create(q.Scale);
-            var vinv = System.Runtime.Intrinsics.Vector512.Create(1f / q.Scale);
-            var vguard = System.Runtime.Intrinsics.Vector512.Create(tieGuard);
-            var vlo = System.Runtime.Intrinsics.Vector512.Create((float)(q.QMin - q.ZeroPoint));
-            var vhi = System.Runtime.Intrinsics.Vector512.Create((float)(q.QMax - q.ZeroPoint));
-            System.Runtime.Intrinsics.Vector512<float> accScale = default, accOutside = default;
-            int i = start;
-            for (; i + 16 <= length; i += 16)
-            {
-                var vx = System.Runtime.Intrinsics.Vector512.Load(px + i);
-                var vdy = System.Runtime.Intrinsics.Vector512.Load(pdy + i);
-                var u = vx * vinv;
-                var r = System.Runtime.Intrinsics.Vector512.Round(u);
-                if (System.Runtime.Intrinsics.Vector512.GreaterThanAny(System.Runtime.Intrinsics.Vector512.Abs(u - r), vguard))
-                {
-                    u = vx / vs;
-                    r = System.Runtime.Intrinsics.Vector512.Round(u);
-                }
-
-                if (!System.Runtime.Intrinsics.Vector512.EqualsAll(r, r))
-                {
-                    break;
-                }
-
-                var clamped = System.Runtime.Intrinsics.Vector512.MinNative(System.Runtime.Intrinsics.Vector512.MaxNative(r, vlo), vhi);
-                var inside = System.Runtime.Intrinsics.Vector512.Equals(clamped, r);
-                var vdx = vdy & inside;
-                System.Runtime.Intrinsics.Vector512.Store(vdx, pdx + i);
-                if (accumulate)
-                {
-                    accScale = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(vdy, clamped - (u & inside), accScale);
-                    accOutside += vdy - vdx;
-                }
-            }
-
-            if (accumulate)
-            {
-                sumScale += System.Runtime.Intrinsics.Vector512.Sum(accScale);
-                sumOutside += System.Runtime.Intrinsics.Vector512.Sum(accOutside);
+                sumScale += TV.SumAcross(accScale);
+                sumOutside += TV.SumAcross(accOutside);
             }
 
             return i;
         }
-
 
         private void Element(int i, int p, bool countIt = true)
         {
