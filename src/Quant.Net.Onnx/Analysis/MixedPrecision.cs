@@ -187,28 +187,15 @@ public static class MixedPrecision
         return baseConfig with { Nodes = nodes, ExcludedNodes = excluded };
     }
 
-    private static WeightType WeightType(int bits) => bits switch
-    {
-        2 => Onnx.WeightType.Int2,
-        3 => Onnx.WeightType.Int3,
-        4 => Onnx.WeightType.Int4,
-        8 => Onnx.WeightType.Int8,
-        16 => Onnx.WeightType.Int16,
-        _ => throw new ArgumentException($"{bits}-bit weights have no ONNX type here (2, 3, 4, 8, 16).", nameof(bits)),
-    };
+    private static WeightType WeightType(int bits) => QuantizationConfig.WeightTypeFor(bits)
+        ?? throw new ArgumentException($"{bits}-bit weights have no ONNX type here (2, 3, 4, 8, 16).", nameof(bits));
 
+    /// <summary>The activation type with these bits, signed like <paramref name="template"/> where such a type exists (4-bit: unsigned only).</summary>
     private static ActivationType ActivationType(int bits, ActivationType template)
     {
-        bool signed = template is Onnx.ActivationType.Int8 or Onnx.ActivationType.Int16;
-        return (bits, signed) switch
-        {
-            (4, _) => Onnx.ActivationType.UInt4,
-            (8, false) => Onnx.ActivationType.UInt8,
-            (8, true) => Onnx.ActivationType.Int8,
-            (16, false) => Onnx.ActivationType.UInt16,
-            (16, true) => Onnx.ActivationType.Int16,
-            _ => throw new ArgumentException($"{bits}-bit activations have no ONNX type here (4, 8, 16).", nameof(bits)),
-        };
+        bool signed = QuantizationConfig.FormatOf(template).Signed;
+        return QuantizationConfig.ActivationTypeFor(bits, signed) ?? QuantizationConfig.ActivationTypeFor(bits, !signed)
+            ?? throw new ArgumentException($"{bits}-bit activations have no ONNX type here (4, 8, 16).", nameof(bits));
     }
 
     /// <summary>MACs per sample of each layer: output elements (from one FP32 run) × weights per output channel.</summary>

@@ -77,15 +77,8 @@ public static class QatExport
             var scheme = Single(weights, "weight");
             config = config with
             {
-                Weights = scheme.BitWidth switch
-                {
-                    2 => WeightType.Int2,
-                    3 => WeightType.Int3,
-                    4 => WeightType.Int4,
-                    8 => WeightType.Int8,
-                    16 => WeightType.Int16,
-                    _ => throw new ArgumentException($"Weight quantizer '{weights[0].Name}' has {scheme.BitWidth} bits; ONNX export supports 2, 3, 4, 8 and 16.", nameof(quantizers)),
-                },
+                Weights = QuantizationConfig.WeightTypeFor(scheme.BitWidth)
+                    ?? throw new ArgumentException($"Weight quantizer '{weights[0].Name}' has {scheme.BitWidth} bits; ONNX export supports 2, 3, 4, 8 and 16.", nameof(quantizers)),
                 PerChannelWeights = scheme.Granularity.Kind != QuantGranularityKind.PerTensor,
                 WeightBlockSize = scheme.Granularity.Kind == QuantGranularityKind.PerBlock ? scheme.Granularity.BlockSize : null,
             };
@@ -96,15 +89,8 @@ public static class QatExport
             var scheme = Single(activations, "activation");
             config = config with
             {
-                Activations = (scheme.BitWidth, scheme.IsSigned) switch
-                {
-                    (8, false) => ActivationType.UInt8,
-                    (8, true) => ActivationType.Int8,
-                    (16, false) => ActivationType.UInt16,
-                    (16, true) => ActivationType.Int16,
-                    (4, false) => ActivationType.UInt4,
-                    _ => throw new ArgumentException($"Activation quantizer '{activations[0].Name}' is {scheme}; ONNX export supports uint8, int8, uint16, int16 and uint4.", nameof(quantizers)),
-                },
+                Activations = QuantizationConfig.ActivationTypeFor(scheme.BitWidth, scheme.IsSigned)
+                    ?? throw new ArgumentException($"Activation quantizer '{activations[0].Name}' is {scheme}; ONNX export supports uint8, int8, uint16, int16 and uint4.", nameof(quantizers)),
                 SymmetricActivations = scheme.IsSymmetric,
                 QuantizeModelInputs = graph.Input.Any(i => !initializers.Contains(i.Name) && quantizers.ContainsKey(i.Name)),
                 QuantizeModelOutputs = graph.Output.Any(o => quantizers.ContainsKey(o.Name)),

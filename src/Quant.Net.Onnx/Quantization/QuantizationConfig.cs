@@ -299,26 +299,41 @@ public sealed record QuantizationConfig
         bool perChannel = c.PerChannelWeights ?? PerChannelWeights;
         var granularity = block is { } b ? QuantGranularity.PerBlock(reductionAxis, b)
             : perChannel ? QuantGranularity.PerChannel(channelAxis) : QuantGranularity.PerTensor;
-        return type switch
-        {
-            WeightType.Int4 => new QuantScheme(4, true, true, false, granularity),
-            WeightType.Int3 => new QuantScheme(3, true, true, false, granularity),
-            WeightType.Int2 => new QuantScheme(2, true, true, false, granularity),
-            WeightType.Int16 => new QuantScheme(16, true, true, true, granularity),
-            _ => new QuantScheme(8, true, true, true, granularity),
-        };
+        int bits = BitsOf(type);
+        return new QuantScheme(bits, true, true, bits >= 8, granularity);   // 8- and 16-bit weights narrow ([-127, 127])
     }
 
     internal QuantScheme ActivationScheme(string? opType, string? node = null)
     {
-        var type = (opType is null ? null : For(opType, node).Activations) ?? Activations;
-        return type switch
-        {
-            ActivationType.Int8 => new QuantScheme(8, true, SymmetricActivations),
-            ActivationType.UInt16 => new QuantScheme(16, false, SymmetricActivations),
-            ActivationType.Int16 => new QuantScheme(16, true, SymmetricActivations),
-            ActivationType.UInt4 => new QuantScheme(4, false, SymmetricActivations),
-            _ => new QuantScheme(8, false, SymmetricActivations),
-        };
+        var (bits, signed) = FormatOf((opType is null ? null : For(opType, node).Activations) ?? Activations);
+        return new QuantScheme(bits, signed, SymmetricActivations);
     }
+
+    /// <summary>Bits of a weight type.</summary>
+    internal static int BitsOf(WeightType type) => type switch
+    {
+        WeightType.Int4 => 4,
+        WeightType.Int3 => 3,
+        WeightType.Int2 => 2,
+        WeightType.Int16 => 16,
+        _ => 8,
+    };
+
+    /// <summary>Bits and signedness of an activation type.</summary>
+    internal static (int Bits, bool Signed) FormatOf(ActivationType type) => type switch
+    {
+        ActivationType.Int8 => (8, true),
+        ActivationType.UInt16 => (16, false),
+        ActivationType.Int16 => (16, true),
+        ActivationType.UInt4 => (4, false),
+        _ => (8, false),
+    };
+
+    /// <summary>The weight type with <paramref name="bits"/> bits, or null if there is none.</summary>
+    internal static WeightType? WeightTypeFor(int bits) =>
+        Enum.GetValues<WeightType>().Where(t => BitsOf(t) == bits).Select(t => (WeightType?)t).FirstOrDefault();
+
+    /// <summary>The activation type with these bits and signedness, or null if there is none.</summary>
+    internal static ActivationType? ActivationTypeFor(int bits, bool signed) =>
+        Enum.GetValues<ActivationType>().Where(t => FormatOf(t) == (bits, signed)).Select(t => (ActivationType?)t).FirstOrDefault();
 }
