@@ -73,7 +73,7 @@ internal sealed class CommandLine
         var v => throw new UsageException($"--activations must be uint8, int8, uint16 or int16, not '{v}'."),
     };
 
-    /// <summary>The config from --config, with --weights / --activations / --per-tensor applied over it.</summary>
+    /// <summary>The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) applied over it.</summary>
     public QuantizationConfig Config()
     {
         var config = Value("--config") is { } path ? QuantizationConfig.Load(path) : new QuantizationConfig();
@@ -82,8 +82,30 @@ internal sealed class CommandLine
             Weights = Weights() ?? config.Weights,
             Activations = Activations() ?? config.Activations,
             PerChannelWeights = !Flag("--per-tensor") && config.PerChannelWeights,
+            WeightBlockSize = Flag("--per-tensor") ? null : config.WeightBlockSize,
         };
         return config.Validated();
+    }
+
+    /// <summary>Comma-separated numbers of <paramref name="option"/>, or null when it is not given.</summary>
+    public float[]? Floats(string option)
+    {
+        if (Value(option) is not { } value)
+        {
+            return null;
+        }
+
+        var parts = value.Split(',', StringSplitOptions.TrimEntries);
+        var result = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!float.TryParse(parts[i], NumberStyles.Float, Inv, out result[i]))
+            {
+                throw new UsageException($"{option} takes comma-separated numbers, not '{value}'.");
+            }
+        }
+
+        return result;
     }
 }
 
@@ -117,32 +139,12 @@ internal sealed record Workload(string Title, OnnxModel Model, ICalibrationDataS
 
         string calibration = line.Value("--calibration") ?? throw new UsageException("--calibration DIR is required when a model is given.");
         var loaded = OnnxModel.Load(line.Positional);
-        float[]? mean = Floats(line, "--mean"), std = Floats(line, "--std");
+        float[]? mean = line.Floats("--mean"), std = line.Floats("--std");
         var calibrationData = FolderCalibrationData.Open(calibration, loaded, mean: mean, std: std);
         var evalSource = line.Value("--eval") is { } eval ? FolderCalibrationData.Open(eval, loaded, mean: mean, std: std) : calibrationData;
         var evaluation = new InMemoryCalibrationData(evalSource.GetSamples().Take(line.Int("--eval-samples", 64, 1)));
         return new Workload($"{Path.GetFileName(line.Positional)} ({loaded.Nodes.Count} nodes, {calibrationData.Count} calibration samples)", loaded, calibrationData, evaluation,
             ModelScore.CosineToFp32(loaded, evaluation), false);
-    }
-
-    private static float[]? Floats(CommandLine line, string option)
-    {
-        if (line.Value(option) is not { } value)
-        {
-            return null;
-        }
-
-        var parts = value.Split(',', StringSplitOptions.TrimEntries);
-        var result = new float[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out result[i]))
-            {
-                throw new UsageException($"{option} takes comma-separated numbers, not '{value}'.");
-            }
-        }
-
-        return result;
     }
 }
 

@@ -45,17 +45,12 @@ internal static class QuantizeCommand
             return 0;
         }
 
-        var config = options.ConfigPath is null ? new QuantizationConfig() : QuantizationConfig.Load(options.ConfigPath);
-        config = config with
+        var config = options.Line.Config();
+        config = (config with
         {
             Mode = options.Dynamic ? QuantizationMode.Dynamic : config.Mode,
-            Weights = options.Weights ?? config.Weights,
-            Activations = options.Activations ?? config.Activations,
-            PerChannelWeights = !options.PerTensor && config.PerChannelWeights,
-            WeightBlockSize = options.PerTensor ? null : config.WeightBlockSize,
             Observer = options.Observer ?? config.Observer,
-        };
-        config.Validated();
+        }).Validated();
         return options.Model is null ? RunDefault(console, config, options) : RunModel(console, config, options);
     }
 
@@ -169,104 +164,54 @@ internal static class QuantizeCommand
 
     private sealed record Options
     {
-        public string? Model { get; private set; }
-        public string? Calibration { get; private set; }
-        public string? Output { get; private set; }
-        public string? Encodings { get; private set; }
-        public AimetEncodingsVersion EncodingsVersion { get; private set; } = AimetEncodingsVersion.Version100;
-        public string? ConfigPath { get; private set; }
-        public WeightType? Weights { get; private set; }
-        public ActivationType? Activations { get; private set; }
-        public ObserverKind? Observer { get; private set; }
-        public bool PerTensor { get; private set; }
-        public bool Dynamic { get; private set; }
-        public bool Help { get; private set; }
-        public float[]? Mean { get; private set; }
-        public float[]? Std { get; private set; }
-        public int EvalSamples { get; private set; } = 32;
-        public int Threads { get; private set; } = 1;
+        public required CommandLine Line { get; init; }
+        public string? Model { get; init; }
+        public string? Calibration { get; init; }
+        public string? Output { get; init; }
+        public string? Encodings { get; init; }
+        public AimetEncodingsVersion EncodingsVersion { get; init; }
+        public ObserverKind? Observer { get; init; }
+        public bool Dynamic { get; init; }
+        public bool Help { get; init; }
+        public float[]? Mean { get; init; }
+        public float[]? Std { get; init; }
+        public int EvalSamples { get; init; }
+        public int Threads { get; init; }
 
         public static Options Parse(IReadOnlyList<string> args)
         {
-            var o = new Options();
-            for (int i = 0; i < args.Count; i++)
+            var line = CommandLine.Parse("quantize", args,
+                ["--calibration", "--output", "-o", "--encodings", "--encodings-version", "--config", "--weights", "--activations", "--observer", "--mean", "--std",
+                    "--eval-samples", "--threads"],
+                ["--per-tensor", "--dynamic"]);
+            return new Options
             {
-                string a = args[i];
-                string Value() => i + 1 < args.Count ? args[++i] : throw new UsageException($"{a} needs a value.");
-                switch (a)
+                Line = line,
+                Model = line.Positional,
+                Calibration = line.Value("--calibration"),
+                Output = line.Value("--output") ?? line.Value("-o"),
+                Encodings = line.Value("--encodings"),
+                EncodingsVersion = line.Value("--encodings-version") switch
                 {
-                    case "-h" or "--help": o.Help = true; break;
-                    case "--calibration": o.Calibration = Value(); break;
-                    case "--output" or "-o": o.Output = Value(); break;
-                    case "--encodings": o.Encodings = Value(); break;
-                    case "--encodings-version":
-                        o.EncodingsVersion = Value() switch
-                        {
-                            "1.0.0" => AimetEncodingsVersion.Version100,
-                            "0.6.1" => AimetEncodingsVersion.Version061,
-                            var v => throw new UsageException($"--encodings-version must be 1.0.0 or 0.6.1, not '{v}'."),
-                        };
-                        break;
-                    case "--config": o.ConfigPath = Value(); break;
-                    case "--weights":
-                        o.Weights = Value() switch
-                        {
-                            "int8" => WeightType.Int8, "int4" => WeightType.Int4, "int16" => WeightType.Int16,
-                            var v => throw new UsageException($"--weights must be int8, int4 or int16, not '{v}'."),
-                        };
-                        break;
-                    case "--activations":
-                        o.Activations = Value() switch
-                        {
-                            "uint8" => ActivationType.UInt8, "int8" => ActivationType.Int8, "int16" => ActivationType.Int16, "uint16" => ActivationType.UInt16,
-                            var v => throw new UsageException($"--activations must be uint8, int8 or int16, not '{v}'."),
-                        };
-                        break;
-                    case "--observer":
-                        o.Observer = Value() switch
-                        {
-                            "minmax" => ObserverKind.MinMax, "mse" => ObserverKind.Mse, "entropy" => ObserverKind.Entropy,
-                            "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, "moving-average" => ObserverKind.MovingAverage,
-                            var v => throw new UsageException($"--observer must be minmax, mse, entropy, percentile or sqnr, not '{v}'."),
-                        };
-                        break;
-                    case "--per-tensor": o.PerTensor = true; break;
-                    case "--dynamic": o.Dynamic = true; break;
-                    case "--mean": o.Mean = Floats(a, Value()); break;
-                    case "--std": o.Std = Floats(a, Value()); break;
-                    case "--eval-samples": o.EvalSamples = Int(a, Value(), 0); break;
-                    case "--threads": o.Threads = Int(a, Value(), 0); break;
-                    default:
-                        if (a.StartsWith('-'))
-                        {
-                            throw new UsageException($"unknown option '{a}'. Run 'quant quantize --help'.");
-                        }
-
-                        o.Model = o.Model is null ? a : throw new UsageException($"unexpected argument '{a}' (the model is '{o.Model}').");
-                        break;
-                }
-            }
-
-            return o;
-        }
-
-        private static float[] Floats(string option, string value)
-        {
-            var parts = value.Split(',', StringSplitOptions.TrimEntries);
-            var result = new float[parts.Length];
-            for (int i = 0; i < parts.Length; i++)
-            {
-                if (!float.TryParse(parts[i], NumberStyles.Float, Inv, out result[i]))
+                    null or "1.0.0" => AimetEncodingsVersion.Version100,
+                    "0.6.1" => AimetEncodingsVersion.Version061,
+                    var v => throw new UsageException($"--encodings-version must be 1.0.0 or 0.6.1, not '{v}'."),
+                },
+                Observer = line.Value("--observer") switch
                 {
-                    throw new UsageException($"{option} takes comma-separated numbers, not '{value}'.");
-                }
-            }
-
-            return result;
+                    null => null,
+                    "minmax" => ObserverKind.MinMax, "mse" => ObserverKind.Mse, "entropy" => ObserverKind.Entropy,
+                    "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, "moving-average" => ObserverKind.MovingAverage,
+                    var v => throw new UsageException($"--observer must be minmax, mse, entropy, percentile or sqnr, not '{v}'."),
+                },
+                Dynamic = line.Flag("--dynamic"),
+                Help = line.Help,
+                Mean = line.Floats("--mean"),
+                Std = line.Floats("--std"),
+                EvalSamples = line.Int("--eval-samples", 32, 0),
+                Threads = line.Int("--threads", 1, 0),
+            };
         }
-
-        private static int Int(string option, string value, int min) =>
-            int.TryParse(value, NumberStyles.None, Inv, out int v) && v >= min ? v : throw new UsageException($"{option} takes a whole number ≥ {min}, not '{value}'.");
     }
 }
 
