@@ -136,19 +136,27 @@ internal static class QdqWriter
                 continue;
             }
 
-            var values = TensorData.ToFloats(bias);
-            for (int c = 0; c < values.Length; c++)
+            if (!BiasCodesFit(TensorData.ToFloats(bias), c => (double)input.Scales[0] * weight.Scales[weight.Count == 1 ? 0 : Math.Min(c, weight.Count - 1)], int.MaxValue))
             {
-                double scale = (double)input.Scales[0] * weight.Scales[weight.Count == 1 ? 0 : Math.Min(c, weight.Count - 1)];
-                if (Math.Abs(values[c] / scale) > int.MaxValue)
-                {
-                    nodes.Add((node, Math.Max(0, initializers[node.Input[1]].Dims.Count - 2)));
-                    break;
-                }
+                nodes.Add((node, Math.Max(0, initializers[node.Input[1]].Dims.Count - 2)));
             }
         }
 
         return nodes;
+    }
+
+    /// <summary>Whether every |bias[c] / scale(c)| is at most <paramref name="limit"/> (an int32 bias code would hold it).</summary>
+    internal static bool BiasCodesFit(float[] bias, Func<int, double> scale, double limit)
+    {
+        for (int c = 0; c < bias.Length; c++)
+        {
+            if (Math.Abs(bias[c] / scale(c)) > limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Node(x, w, b) → Node(x, w) + Add(b) with b shaped to broadcast over the output (Gemm: β·C).</summary>

@@ -138,14 +138,7 @@ public static class OnnxQuantizer
 
             // With 16-bit inputs and weights, s_in·s_w can be so small that the bias does not fit int32: such a bias
             // stays float (ONNX Runtime adds it after dequantizing) instead of saturating into garbage.
-            var values = TensorData.ToFloats(index.Initializers[t.Name]);
-            bool fits = true;
-            for (int c = 0; c < values.Length && fits; c++)
-            {
-                fits = Math.Abs((double)values[c] / scales[scales.Length == 1 ? 0 : c]) <= BiasCodeLimit;
-            }
-
-            if (fits)
+            if (QdqWriter.BiasCodesFit(TensorData.ToFloats(index.Initializers[t.Name]), c => scales[scales.Length == 1 ? 0 : c], BiasCodeLimit))
             {
                 encodings[t.Name] = new TensorEncoding(t, null, scales);
             }
@@ -210,7 +203,7 @@ public static class OnnxQuantizer
     internal static int RequiredOpset(QuantizationConfig config)
     {
         bool Needs21(WeightType? w, ActivationType? a, int? block) =>
-            w is WeightType.Int4 or WeightType.Int3 or WeightType.Int2 or WeightType.Int16 || a is ActivationType.Int16 or ActivationType.UInt16 or ActivationType.UInt4 || block is not null;
+            (w is { } weights && QuantizationConfig.BitsOf(weights) != 8) || (a is { } activations && QuantizationConfig.FormatOf(activations).Bits != 8) || block is not null;
         return Needs21(config.Weights, config.Activations, config.WeightBlockSize)
             || config.OpTypes.Values.Concat(config.Nodes.Values).Any(o => Needs21(o.Weights, o.Activations, o.WeightBlockSize)) ? 21 : 13;
     }
