@@ -71,24 +71,14 @@ public static class AnalyticalBiasCorrection
             throw new ArgumentException($"The bias must hold {outputs} values for these weights.", nameof(bias));
         }
 
-        for (int o = 0; o < outputs; o++)
+        // bias −= (W̃ − W)·E[x], i.e. bias += (W − W̃)·E[x].
+        var error = new float[weights.Length];
+        for (int i = 0; i < error.Length; i++)
         {
-            double shift = 0;
-            int first = depthwise ? o : 0, last = depthwise ? o + 1 : channels;
-            for (int c = first; c < last; c++)
-            {
-                int at = depthwise ? c * inner : ((o * channels) + c) * inner;
-                double error = 0;
-                for (int k = 0; k < inner; k++)
-                {
-                    error += quantizedWeights[at + k] - weights[at + k];
-                }
-
-                shift += error * expectedInput[c];
-            }
-
-            bias[o] -= (float)shift;
+            error[i] = weights[i] - quantizedWeights[i];
         }
+
+        ChannelResponse.Add(error, expectedInput, inner, bias, depthwise);
     }
 
     /// <summary>Φ(t), the standard normal distribution function.</summary>

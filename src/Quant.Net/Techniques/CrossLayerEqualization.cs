@@ -98,39 +98,15 @@ public static class CrossLayerEqualization
             throw new ArgumentException($"The second bias must hold {outputs} values.", nameof(secondBias));
         }
 
+        var absorbed = new float[channels];
         for (int c = 0; c < channels; c++)
         {
-            float absorbed = Math.Max(0f, beta[c] - (3 * Math.Abs(gamma[c])));
-            if (absorbed == 0)
-            {
-                continue;
-            }
-
-            firstBias[c] -= absorbed;
-            beta[c] -= absorbed;
-            if (secondIsDepthwise)
-            {
-                float sum = 0;
-                foreach (float v in second.Slice(c * secondInner, secondInner))
-                {
-                    sum += v;
-                }
-
-                secondBias[c] += sum * absorbed;
-                continue;
-            }
-
-            for (int o = 0; o < outputs; o++)
-            {
-                float sum = 0;
-                foreach (float v in second.Slice(((o * channels) + c) * secondInner, secondInner))
-                {
-                    sum += v;
-                }
-
-                secondBias[o] += sum * absorbed;
-            }
+            absorbed[c] = Math.Max(0f, beta[c] - (3 * Math.Abs(gamma[c])));
+            firstBias[c] -= absorbed[c];
+            beta[c] -= absorbed[c];
         }
+
+        ChannelResponse.Add(second, absorbed, secondInner, secondBias, secondIsDepthwise);
     }
 
     private static float MaxAbs(ReadOnlySpan<float> values)
