@@ -5,6 +5,15 @@ namespace Quant.Net.Onnx.Tests.Onnx;
 
 public sealed class WideTypeBiasTests
 {
+    /// <summary>Weight and activation types with at least one 16-bit side.</summary>
+    public static TheoryData<WeightType, ActivationType> SixteenBitTypes => new()
+    {
+        { WeightType.Int16, ActivationType.UInt16 },
+        { WeightType.Int16, ActivationType.Int16 },
+        { WeightType.Int16, ActivationType.UInt8 },
+        { WeightType.Int8, ActivationType.UInt16 },
+    };
+
     /// <summary>x → Conv(w ≈ ±0.01, b ≈ 30) → Conv(w2, b2) → y: at 16-bit scales s_x·s_w ≈ 1e-11, so b cannot be int32.</summary>
     private static (OnnxModel Model, InMemoryCalibrationData Data) Model(float biasOffset = 30f)
     {
@@ -21,10 +30,7 @@ public sealed class WideTypeBiasTests
     }
 
     [Theory]
-    [InlineData(WeightType.Int16, ActivationType.UInt16)]
-    [InlineData(WeightType.Int16, ActivationType.Int16)]
-    [InlineData(WeightType.Int16, ActivationType.UInt8)]
-    [InlineData(WeightType.Int8, ActivationType.UInt16)]
+    [MemberData(nameof(SixteenBitTypes))]
     public void A_bias_that_does_not_fit_int32_stays_float_in_a_separate_add_and_the_model_stays_accurate_in_onnx_runtime(WeightType weights, ActivationType activations)
     {
         var (model, data) = Model();
@@ -40,10 +46,7 @@ public sealed class WideTypeBiasTests
     }
 
     [Theory]
-    [InlineData(WeightType.Int16, ActivationType.UInt16)]
-    [InlineData(WeightType.Int16, ActivationType.Int16)]
-    [InlineData(WeightType.Int16, ActivationType.UInt8)]
-    [InlineData(WeightType.Int8, ActivationType.UInt16)]
+    [MemberData(nameof(SixteenBitTypes))]
     public void Sixteen_bit_models_with_small_biases_match_fp32_in_onnx_runtime(WeightType weights, ActivationType activations)
     {
         var (model, data) = Model(biasOffset: 0f);
