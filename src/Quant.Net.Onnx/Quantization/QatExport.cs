@@ -50,18 +50,17 @@ public static class QatExport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizers);
         var graph = model.Proto.Graph;
-        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
-        var values = graph.Input.Select(v => v.Name).Concat(graph.Node.SelectMany(n => n.Output)).ToHashSet(StringComparer.Ordinal);
+        var index = new GraphIndex(graph);
         var weights = new List<(string Name, QuantScheme Scheme)>();
         var activations = new List<(string Name, QuantScheme Scheme)>();
         foreach (var (name, quantizer) in quantizers)
         {
             ArgumentNullException.ThrowIfNull(quantizer, name);
-            if (initializers.Contains(name))
+            if (index.IsInitializer(name))
             {
                 weights.Add((name, quantizer.Scheme));
             }
-            else if (values.Contains(name))
+            else if (index.GraphInputs.Contains(name) || index.Producer(name) is not null)
             {
                 activations.Add((name, quantizer.Scheme));
             }
@@ -92,8 +91,8 @@ public static class QatExport
                 Activations = QuantizationConfig.ActivationTypeFor(scheme.BitWidth, scheme.IsSigned)
                     ?? throw new ArgumentException($"Activation quantizer '{activations[0].Name}' is {scheme}; ONNX export supports uint8, int8, uint16, int16 and uint4.", nameof(quantizers)),
                 SymmetricActivations = scheme.IsSymmetric,
-                QuantizeModelInputs = graph.Input.Any(i => !initializers.Contains(i.Name) && quantizers.ContainsKey(i.Name)),
-                QuantizeModelOutputs = graph.Output.Any(o => quantizers.ContainsKey(o.Name)),
+                QuantizeModelInputs = index.GraphInputs.Any(quantizers.ContainsKey),
+                QuantizeModelOutputs = index.GraphOutputs.Any(quantizers.ContainsKey),
             };
         }
 
