@@ -1,4 +1,3 @@
-using Quant.Net.Techniques;
 using Quant.Net.Onnx;
 using System.Text;
 using ScottPlot;
