@@ -182,8 +182,8 @@ public static class QuantAnalyzer
         for (int i = 0; i < encoding.Count; i++)
         {
             var p = encoding[i];
-            lo = Math.Min(lo, (double)p.Scale * (p.QMin - p.ZeroPoint));
-            hi = Math.Max(hi, (double)p.Scale * (p.QMax - p.ZeroPoint));
+            lo = Math.Min(lo, p.RepresentableMin);
+            hi = Math.Max(hi, p.RepresentableMax);
         }
 
         return (lo, hi);
