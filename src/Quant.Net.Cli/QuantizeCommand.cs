@@ -60,9 +60,9 @@ internal static class QuantizeCommand
         var calibration = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, DefaultModel.CalibrationImages());
         var (images, labels) = DefaultModel.TestSet();
         console.MarkupLine("[bold]Quantizing the built-in Fashion-MNIST CNN[/] (3 Conv+BatchNorm+ReLU, 2 MaxPool, 2 Gemm; 256 calibration images, 500 test images)");
-        var result = WithProgress(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
+        var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
         var test = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, images);
-        var report = WithProgress(console, "comparing with FP32", p => ModelComparer.Compare(model, result, test, options.Threads, 100, progress: p));
+        var report = ProgressBars.Run(console, "comparing with FP32", p => ModelComparer.Compare(model, result, test, options.Threads, 100, progress: p));
         double fp32Accuracy = Accuracy(model, images, labels), int8Accuracy = Accuracy(result.Model, images, labels);
         PrintSummary(console, result, report, (fp32Accuracy, int8Accuracy, images.Count));
         Save(console, result, options);
@@ -84,12 +84,12 @@ internal static class QuantizeCommand
         var model = OnnxModel.Load(options.Model!);
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
         console.MarkupLineInterpolated($"[bold]Quantizing {Path.GetFileName(options.Model!)}[/] ({model.Nodes.Count} nodes, opset {model.OpsetVersion}, {data?.Count ?? 0} calibration samples)");
-        var result = WithProgress(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
+        var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
         Save(console, result, options);
         if (data is not null && options.EvalSamples > 0)
         {
             var subset = new InMemoryCalibrationData(data.GetSamples().Take(options.EvalSamples));
-            var report = WithProgress(console, "comparing with FP32", p => ModelComparer.Compare(model, result, subset, options.Threads, 50, progress: p));
+            var report = ProgressBars.Run(console, "comparing with FP32", p => ModelComparer.Compare(model, result, subset, options.Threads, 50, progress: p));
             PrintSummary(console, result, report, null);
         }
 
@@ -110,8 +110,6 @@ internal static class QuantizeCommand
             console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {(options.EncodingsVersion == AimetEncodingsVersion.Version100 ? "1.0.0" : "0.6.1")})");
         }
     }
-
-    private static T WithProgress<T>(IAnsiConsole console, string what, Func<IProgress<QuantizationProgress>, T> work) => ProgressBars.Run(console, what, work);
 
     private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels) =>
         ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)]);
