@@ -118,7 +118,7 @@ internal static class QuantizeCommand
     {
         var prep = result.Preparation;
         console.MarkupLineInterpolated($"prepared: opset {prep.OpsetFrom} → {prep.OpsetTo}, {prep.FoldedBatchNorms.Count} BatchNorm folded; {result.QuantizedNodes.Count} nodes quantized, {result.Encodings.Count} tensors encoded");
-        string label = result.Config.Mode == QuantizationMode.Dynamic ? "INT8 dynamic" : $"W{Bits(result.Config.Weights)}A{Bits(result.Config.Activations)}";
+        string label = result.Config.Mode == QuantizationMode.Dynamic ? "INT8 dynamic" : $"W{QuantizationConfig.BitsOf(result.Config.Weights)}A{QuantizationConfig.FormatOf(result.Config.Activations).Bits}";
         var table = new Table().Title($"FP32 vs {label} ({report.Samples} samples, ONNX Runtime CPU, {report.Threads} thread(s))")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn(label).RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         if (accuracy is { } a)
@@ -151,10 +151,6 @@ internal static class QuantizeCommand
             console.Write(layers);
         }
     }
-
-    private static int Bits(WeightType w) => w switch { WeightType.Int4 => 4, WeightType.Int3 => 3, WeightType.Int16 => 16, _ => 8 };
-
-    private static int Bits(ActivationType a) => a is ActivationType.Int16 or ActivationType.UInt16 ? 16 : 8;
 
     private static string Kib(long bytes) => $"{(bytes / 1024.0).ToString("F1", Inv)} KiB";
 
