@@ -14,14 +14,32 @@ public sealed class ModelRunner : IDisposable
     /// <param name="model">The model to run.</param>
     /// <param name="intraOpThreads">ONNX Runtime intra-op threads (0: its default, all cores).</param>
     /// <param name="extraOutputs">Intermediate float tensors to return as well.</param>
+    /// <param name="arithmetic">The int8 arithmetic to evaluate with: this host's (default), exact int32 accumulation, or
+    /// x86 AVX2's saturating pair sums simulated on any host.</param>
     /// <exception cref="OnnxFormatException">ONNX Runtime cannot load the model (the message carries its reason).</exception>
-    public ModelRunner(OnnxModel model, int intraOpThreads = 0, IEnumerable<string>? extraOutputs = null)
+    public ModelRunner(OnnxModel model, int intraOpThreads = 0, IEnumerable<string>? extraOutputs = null, Int8Arithmetic arithmetic = Int8Arithmetic.Host)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(intraOpThreads);
+        if (!Enum.IsDefined(arithmetic))
+        {
+            throw new ArgumentOutOfRangeException(nameof(arithmetic), arithmetic, "Unknown int8 arithmetic.");
+        }
+
         var extras = extraOutputs?.ToList() ?? [];
         var runnable = extras.Count > 0 ? OrtSessions.WithOutputs(model, extras) : model;
+        if (arithmetic == Int8Arithmetic.X86Avx2Saturating)
+        {
+            runnable = SaturatingPairSimulation.Rewrite(runnable);
+        }
+
+        Arithmetic = arithmetic;
         _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
+        if (arithmetic != Int8Arithmetic.Host && Int8Host.Saturates)
+        {
+            // ONNX Runtime's switch to its exact u8u8 kernels wherever int8 weights could overflow an int16 pair sum.
+            _options.AddSessionConfigEntry("session.x64quantprecision", "1");
+        }
         if (intraOpThreads == 1)
         {
             _options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
@@ -33,6 +51,9 @@ public sealed class ModelRunner : IDisposable
         _session = OrtSessions.Create(runnable, _options);
         OutputNames = [.. runnable.Graph.Output.Select(o => o.Name)];
     }
+
+    /// <summary>The int8 arithmetic this runner evaluates with.</summary>
+    public Int8Arithmetic Arithmetic { get; }
 
     /// <summary>The model's inputs.</summary>
     public IReadOnlyList<OnnxValueInfo> Inputs { get; }

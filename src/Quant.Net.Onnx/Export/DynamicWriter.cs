@@ -39,7 +39,8 @@ internal static class DynamicWriter
 
             bool perChannel = config.For(node.OpType).PerChannelWeights ?? config.PerChannelWeights;
             var scheme = new QuantScheme(8, true, true, true, perChannel ? QuantGranularity.PerChannel(1) : QuantGranularity.PerTensor);
-            var encoding = QuantEncoding.FromTensor(scheme, w, [k, n]);
+            // DynamicQuantizeLinear makes uint8 activations: on targets whose u8s8 kernels pair products in int16, keep pairs in range.
+            var encoding = DeploymentTargets.AccumulatesExactly(config.Target) ? QuantEncoding.FromTensor(scheme, w, [k, n]) : PairwiseInt16Safety.Encode(scheme, w, [k, n]);
             var codes = new sbyte[w.Length];
             QuantOps.Quantize<sbyte>(w, [k, n], encoding, codes);
             string baseName = node.Input[1];

@@ -123,7 +123,7 @@ internal static class TensorData
                 }
 
                 break;
-            case DataType.Int64:
+            case DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8:
                 var longs = ToInt64(tensor);
                 for (int i = 0; i < n; i++)
                 {
@@ -138,7 +138,7 @@ internal static class TensorData
         return result;
     }
 
-    /// <summary>The tensor's values as int64 (from INT64 or INT32).</summary>
+    /// <summary>The tensor's values as int64 (from INT64, INT32, INT16, UINT16, INT8 or UINT8).</summary>
     public static long[] ToInt64(TensorProto tensor)
     {
         int n = ElementCount(tensor);
@@ -165,6 +165,36 @@ internal static class TensorData
             }
 
             return [.. tensor.Int32Data.Select(v => (long)v)];
+        }
+
+        if (type is DataType.Int8 or DataType.Uint8 or DataType.Int16 or DataType.Uint16)
+        {
+            int size = ElementSize(type);
+            if (tensor.RawData.IsEmpty)
+            {
+                // Small integer types are stored widened in int32_data.
+                return tensor.Int32Data.Count == n ? [.. tensor.Int32Data.Select(v => (long)v)]
+                    : throw new OnnxFormatException($"Tensor '{tensor.Name}' holds {tensor.Int32Data.Count} values; its shape needs {n}.");
+            }
+
+            if (raw.Length != (long)n * size)
+            {
+                throw new OnnxFormatException($"Tensor '{tensor.Name}' holds {raw.Length} bytes; its shape needs {(long)n * size}.");
+            }
+
+            var values = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                values[i] = type switch
+                {
+                    DataType.Int8 => (sbyte)raw[i],
+                    DataType.Uint8 => raw[i],
+                    DataType.Int16 => MemoryMarshal.Cast<byte, short>(raw)[i],
+                    _ => MemoryMarshal.Cast<byte, ushort>(raw)[i],
+                };
+            }
+
+            return values;
         }
 
         throw new OnnxFormatException($"Tensor '{tensor.Name}' has element type {type}; an integer tensor was expected.");

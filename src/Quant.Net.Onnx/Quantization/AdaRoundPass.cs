@@ -104,7 +104,7 @@ internal static class AdaRoundPass
     private static (float[] X, float[] T, int RowsPerSample) Collect(NodeProto node, OnnxModel quantized, string input, OnnxModel fp32, string target,
         ICalibrationDataSource data, int inFeatures, int outFeatures, int[] weightShape, CancellationToken cancellationToken)
     {
-        using var q = new ModelRunner(quantized, 0, [input]);
+        using var q = new ModelRunner(quantized, 0, [input], Int8Arithmetic.Exact);
         using var f = new ModelRunner(fp32, 0, [target]);
         var xs = new List<float>();
         var ts = new List<float>();

@@ -39,7 +39,7 @@ internal static class BiasCorrection
             var difference = new double[channels];
             long count = 0;
             using (var f = new ModelRunner(prepared, 0, [fp32Output]))
-            using (var q = new ModelRunner(quantized, 0, [quantizedOutput]))
+            using (var q = new ModelRunner(quantized, 0, [quantizedOutput], Int8Arithmetic.Exact))
             {
                 foreach (var sample in data.GetSamples(cancellationToken))
                 {

@@ -116,7 +116,10 @@ public static class OnnxQuantizer
             else if (t.Role is TensorRole.Weight or TensorRole.Constant)
             {
                 var init = index.Initializers[t.Name];
-                encodings[t.Name] = new TensorEncoding(t, QuantEncoding.FromTensor(t.Scheme, TensorData.ToFloats(init), TensorData.Shape(init)));
+                var (data, shape) = (TensorData.ToFloats(init), TensorData.Shape(init));
+                encodings[t.Name] = new TensorEncoding(t, TargetArithmetic.NeedsPairSafeWeights(t, plan, index, config)
+                    ? PairwiseInt16Safety.Encode(t.Scheme, data, shape, roundingSlack: config.AdaRound is null ? 0 : 1)
+                    : QuantEncoding.FromTensor(t.Scheme, data, shape));
             }
         }
 

@@ -122,6 +122,12 @@ public sealed record QuantizationConfig
     /// <summary>Static (default) or dynamic quantization.</summary>
     public QuantizationMode Mode { get; init; } = QuantizationMode.Static;
 
+    /// <summary>
+    /// The integer arithmetic the model will run on (default <see cref="DeploymentTarget.Portable"/>: exact on every ONNX
+    /// Runtime CPU path). See <see cref="DeploymentTarget"/> for what each target changes.
+    /// </summary>
+    public DeploymentTarget Target { get; init; } = DeploymentTarget.Portable;
+
     /// <summary>Activation data type (default uint8).</summary>
     public ActivationType Activations { get; init; } = ActivationType.UInt8;
 
@@ -245,6 +251,11 @@ public sealed record QuantizationConfig
         if (Percentile is <= 50 or > 100 || double.IsNaN(Percentile))
         {
             throw new ArgumentException($"percentile must be in (50, 100]; got {Percentile}.", nameof(Percentile));
+        }
+
+        if (!Enum.IsDefined(Target))
+        {
+            throw new ArgumentException($"target must be one of {string.Join(", ", DeploymentTargets.Names)}; got {(int)Target}.", nameof(Target));
         }
 
         if (CalibrationBatchSize < 1)
