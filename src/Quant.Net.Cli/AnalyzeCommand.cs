@@ -25,6 +25,7 @@ internal static class AnalyzeCommand
           --weights TYPE           int8 (default) | int4 | int16
           --activations TYPE       uint8 (default) | int8 | uint16 | int16
           --per-tensor             one scale per weight tensor
+        """ + CommandLine.TargetHelp + """
           --config FILE.json       quantization config
           -h, --help               show this help
 
@@ -33,7 +34,7 @@ internal static class AnalyzeCommand
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse("analyze", args, [.. Workload.ValueOptions, "--out", "--weights", "--activations", "--config"], ["--per-tensor"]);
+        var line = CommandLine.Parse("analyze", args, [.. Workload.ValueOptions, "--out", "--weights", "--activations", "--config", "--target"], ["--per-tensor"]);
         if (line.Help)
         {
             console.WriteLine(Help);

@@ -73,7 +73,30 @@ internal sealed class CommandLine
         var v => throw new UsageException($"--activations must be uint8, int8, uint16 or int16, not '{v}'."),
     };
 
-    /// <summary>The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) applied over it.</summary>
+    /// <summary>The deployment target named by --target, or null when it is not given.</summary>
+    public DeploymentTarget? Target()
+    {
+        if (Value("--target") is not { } v)
+        {
+            return null;
+        }
+
+        try
+        {
+            return DeploymentTargets.Parse(v);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException($"--target must be one of {string.Join(", ", DeploymentTargets.Names)}, not '{v}'.");
+        }
+    }
+
+    /// <summary>Help lines of --target, shared by every command that quantizes.</summary>
+    public const string TargetHelp =
+        "\n          --target NAME            integer arithmetic the model will run on: portable (default; exact on every" +
+        "\n                                   ONNX Runtime CPU) | x86-avx2 | x86-vnni | arm64\n";
+
+    /// <summary>The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --target applied over it.</summary>
     public QuantizationConfig Config()
     {
         var config = Value("--config") is { } path ? QuantizationConfig.Load(path) : new QuantizationConfig();
@@ -83,6 +106,7 @@ internal sealed class CommandLine
             Activations = Activations() ?? config.Activations,
             PerChannelWeights = !Flag("--per-tensor") && config.PerChannelWeights,
             WeightBlockSize = Flag("--per-tensor") ? null : config.WeightBlockSize,
+            Target = Target() ?? config.Target,
         };
         return config.Validated();
     }

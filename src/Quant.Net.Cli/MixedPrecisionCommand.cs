@@ -29,6 +29,7 @@ internal static class MixedPrecisionCommand
           --output OUT.onnx        write the quantized model of the chosen plan (atomically)
           --out DIR                report folder (default: quant-mixed-precision)
           --per-tensor             one scale per weight tensor
+        """ + CommandLine.TargetHelp + """
           --config FILE.json       base quantization config (observer, ...)
           -h, --help               show this help
 
@@ -37,7 +38,7 @@ internal static class MixedPrecisionCommand
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse("mixed-precision", args, [.. Workload.ValueOptions, "--candidates", "--budget", "--output", "--out", "--config"], ["--per-tensor"]);
+        var line = CommandLine.Parse("mixed-precision", args, [.. Workload.ValueOptions, "--candidates", "--budget", "--output", "--out", "--config", "--target"], ["--per-tensor"]);
         if (line.Help)
         {
             console.WriteLine(Help);

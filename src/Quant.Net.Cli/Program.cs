@@ -9,7 +9,8 @@ internal static class Program
 
         Usage:
           quant [quantize]  Quantize an ONNX model (with no arguments: the built-in Fashion-MNIST CNN) and compare
-                            it with FP32. 'quant quantize --help' lists the options.
+                            it with FP32. 'quant quantize --help' lists the options ('quant --target x86-vnni'
+                            passes them to quantize).
           quant analyze     Sensitivity analysis (weights vs activations, per group, per layer, histograms) with
                             an HTML/PNG/JSON report.
           quant mixed-precision   Choose bit widths per layer (W16A16 ... W4A8, FP32) within an accuracy budget,
@@ -31,11 +32,12 @@ internal static class Program
     {
         try
         {
-            string command = args.Length == 0 ? "quantize" : args[0];
+            // 'quant --target x86-avx2' (options without a command) is 'quant quantize --target x86-avx2'.
+            string command = args.Length == 0 || (args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "--help") ? "quantize" : args[0];
             switch (command)
             {
                 case "quantize":
-                    return QuantizeCommand.Run(console, args.Skip(1).ToList());
+                    return QuantizeCommand.Run(console, args.Length > 0 && args[0] == "quantize" ? args.Skip(1).ToList() : args);
                 case "analyze":
                     return AnalyzeCommand.Run(console, args.Skip(1).ToList());
                 case "mixed-precision":

@@ -22,6 +22,7 @@ internal static class QuantizeCommand
           --weights TYPE           int8 (default) | int4 | int16
           --activations TYPE       uint8 (default) | int8 | int16
           --per-tensor             One scale per weight tensor instead of per output channel
+        """ + CommandLine.TargetHelp + """
           --observer NAME          minmax (default) | mse | entropy | percentile | sqnr
           --encodings FILE.json    Also write AIMET encodings (format 1.0.0; --encodings-version 0.6.1 for the old one)
           --config FILE.json       Quantization config (defaults, op-type overrides, excluded nodes, supergroups)
@@ -63,8 +64,9 @@ internal static class QuantizeCommand
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
         var test = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, images);
         var report = ProgressBars.Run(console, "comparing with FP32", p => ModelComparer.Compare(model, result, test, options.Threads, 100, progress: p));
-        double fp32Accuracy = Accuracy(model, images, labels), int8Accuracy = Accuracy(result.Model, images, labels);
-        PrintSummary(console, result, report, (fp32Accuracy, int8Accuracy, images.Count));
+        double fp32Accuracy = Accuracy(model, images, labels, Int8Arithmetic.Host), int8Accuracy = Accuracy(result.Model, images, labels, Int8Arithmetic.Host);
+        double? exactAccuracy = report.ExactOutputs is null ? null : Accuracy(result.Model, images, labels, Int8Arithmetic.Exact);
+        PrintSummary(console, result, report, (fp32Accuracy, int8Accuracy, exactAccuracy, images.Count));
         Save(console, result, options);
         return 0;
     }
@@ -111,10 +113,10 @@ internal static class QuantizeCommand
         }
     }
 
-    private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels) =>
-        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)]);
+    private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels, Int8Arithmetic arithmetic) =>
+        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], arithmetic: arithmetic);
 
-    private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, int Count)? accuracy)
+    private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, double? Exact, int Count)? accuracy)
     {
         var prep = result.Preparation;
         console.MarkupLineInterpolated($"prepared: opset {prep.OpsetFrom} → {prep.OpsetTo}, {prep.FoldedBatchNorms.Count} BatchNorm folded; {result.QuantizedNodes.Count} nodes quantized, {result.Encodings.Count} tensors encoded");
@@ -124,6 +126,10 @@ internal static class QuantizeCommand
         if (accuracy is { } a)
         {
             table.AddRow($"top-1 accuracy ({a.Count} test images)", $"{a.Fp32.ToString("F1", Inv)}%", $"{a.Int8.ToString("F1", Inv)}%", $"{(a.Int8 - a.Fp32).ToString("+0.0;-0.0", Inv)} pt");
+            if (a.Exact is { } e)
+            {
+                table.AddRow("top-1 accuracy, exact int32 (target)", "", $"{e.ToString("F1", Inv)}%", $"{(e - a.Fp32).ToString("+0.0;-0.0", Inv)} pt");
+            }
         }
 
         table.AddRow("model size", Kib(report.Fp32ModelBytes), Kib(report.QuantizedModelBytes), $"{((double)report.QuantizedModelBytes / report.Fp32ModelBytes).ToString("F2", Inv)}×");
@@ -138,7 +144,18 @@ internal static class QuantizeCommand
             }
         }
 
+        foreach (var o in report.ExactOutputs ?? [])
+        {
+            table.AddRow($"output '{Markup.Escape(o.Name)}' SQNR, exact int32 (target)", "", $"{o.SqnrDecibels.ToString("F1", Inv)} dB", "");
+        }
+
         console.Write(table);
+        console.MarkupLineInterpolated($"int8 arithmetic measured: this host's ONNX Runtime, {report.HostArithmetic}; target {DeploymentTargets.NameOf(report.Target)}");
+        foreach (var warning in report.Warnings)
+        {
+            console.MarkupLineInterpolated($"[yellow]warning:[/] {warning}");
+        }
+
         if (report.Layers.Count > 0)
         {
             var layers = new Table().Title("where the error enters: SQNR of each quantized activation vs FP32 (all earlier layers quantized)")
@@ -176,7 +193,7 @@ internal static class QuantizeCommand
         {
             var line = CommandLine.Parse("quantize", args,
                 ["--calibration", "--output", "-o", "--encodings", "--encodings-version", "--config", "--weights", "--activations", "--observer", "--mean", "--std",
-                    "--eval-samples", "--threads"],
+                    "--eval-samples", "--threads", "--target"],
                 ["--per-tensor", "--dynamic"]);
             return new Options
             {

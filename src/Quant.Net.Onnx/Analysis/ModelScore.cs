@@ -31,7 +31,7 @@ public sealed record ModelScore(string Name, Func<OnnxModel, double> Evaluate)
 
         return new ModelScore("cosine vs FP32", model =>
         {
-            using var runner = new ModelRunner(model);
+            using var runner = new ModelRunner(model, arithmetic: Int8Arithmetic.Exact);
             double sum = 0;
             int count = 0;
             for (int i = 0; i < inputs.Count; i++)
@@ -53,7 +53,7 @@ public sealed record ModelScore(string Name, Func<OnnxModel, double> Evaluate)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(labels);
-        return new ModelScore("top-1 accuracy %", model => ModelComparer.Top1Accuracy(model, samples, labels, batchSize));
+        return new ModelScore("top-1 accuracy %", model => ModelComparer.Top1Accuracy(model, samples, labels, batchSize, Int8Arithmetic.Exact));
     }
 
     private static double Cosine(float[] a, float[] b)

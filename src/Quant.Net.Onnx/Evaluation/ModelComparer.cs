@@ -26,7 +26,30 @@ public sealed record LayerComparison(string Tensor, string Node, double SqnrDeci
 /// <param name="QuantizedLatency">Median batch-1 latency of the quantized model.</param>
 /// <param name="Threads">ONNX Runtime intra-op threads used for latency.</param>
 public sealed record ComparisonReport(int Samples, IReadOnlyList<OutputComparison> Outputs, IReadOnlyList<LayerComparison> Layers,
-    long Fp32ModelBytes, long QuantizedModelBytes, TimeSpan Fp32Latency, TimeSpan QuantizedLatency, int Threads);
+    long Fp32ModelBytes, long QuantizedModelBytes, TimeSpan Fp32Latency, TimeSpan QuantizedLatency, int Threads)
+{
+    /// <summary>The int8 arithmetic of this host's ONNX Runtime, which <see cref="Outputs"/> measured (<see cref="Int8Host.Description"/>).</summary>
+    public string HostArithmetic { get; init; } = Int8Host.Description;
+
+    /// <summary>The deployment target the model was quantized for.</summary>
+    public DeploymentTarget Target { get; init; }
+
+    /// <summary>
+    /// Int8 weight tensors of the quantized model whose code pairs can overflow int16 with uint8 activations: they run
+    /// exactly only on targets that accumulate exactly (x86 VNNI, ARM64).
+    /// </summary>
+    public IReadOnlyList<string> SaturableWeights { get; init; } = [];
+
+    /// <summary>
+    /// The outputs with exact int32 accumulation (what VNNI and ARM64 targets compute), measured when this host's
+    /// arithmetic can differ for this model (its u8s8 kernels saturate and <see cref="SaturableWeights"/> is not empty);
+    /// null when <see cref="Outputs"/> already are exact.
+    /// </summary>
+    public IReadOnlyList<OutputComparison>? ExactOutputs { get; init; }
+
+    /// <summary>What the reader must know about the arithmetic measured (target vs host mismatches, differences beyond noise).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>Runs FP32 and quantized models on the same inputs and reports what quantization cost and bought.</summary>
 public static class ModelComparer
@@ -52,6 +75,10 @@ public static class ModelComparer
         var layerNames = layers.Select(l => l.Name).Where(n => !fp32.Outputs.Any(o => o.Name == n)).ToList();
         using var reference = new ModelRunner(fp32, latencyThreads);
         using var quantized = new ModelRunner(result.Model, latencyThreads);
+        var saturable = result.Config.Mode == QuantizationMode.Static || result.Config.Mode == QuantizationMode.Dynamic
+            ? SaturatingPairSimulation.SaturableWeights(result.Model) : [];
+        using var exact = Int8Host.Saturates && saturable.Count > 0 ? new ModelRunner(result.Model, latencyThreads, arithmetic: Int8Arithmetic.Exact) : null;
+        var exactStats = exact is null ? null : fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
         using var referenceLayers = layerNames.Count > 0 ? new ModelRunner(result.PreparedModel, 0, layerNames) : null;
         using var quantizedLayers = layerNames.Count > 0 ? new ModelRunner(result.Model, 0, layerNames) : null;
         var outputStats = fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
@@ -66,6 +93,15 @@ public static class ModelComparer
             foreach (var (name, acc) in outputStats)
             {
                 acc.Add(a[name], b[name]);
+            }
+
+            if (exact is not null)
+            {
+                var e = exact.Run(sample);
+                foreach (var (name, acc) in exactStats!)
+                {
+                    acc.Add(a[name], e[name]);
+                }
             }
 
             if (referenceLayers is not null)
@@ -91,10 +127,43 @@ public static class ModelComparer
 
         var fp32Latency = latencyRuns > 0 ? reference.MedianLatency(first, latencyRuns) : TimeSpan.Zero;
         var quantizedLatency = latencyRuns > 0 ? quantized.MedianLatency(first, latencyRuns) : TimeSpan.Zero;
-        return new ComparisonReport(count,
-            [.. outputStats.Select(kv => kv.Value.ToOutput(kv.Key))],
+        var outputs = outputStats.Select(kv => kv.Value.ToOutput(kv.Key)).ToList();
+        var exactOutputs = exactStats?.Select(kv => kv.Value.ToOutput(kv.Key)).ToList();
+        return new ComparisonReport(count, outputs,
             [.. layers.Where(l => layerStats[l.Name].Count > 0).Select(l => new LayerComparison(l.Name, l.Node, layerStats[l.Name].Sqnr, layerStats[l.Name].Cosine, layerStats[l.Name].Mse))],
-            fp32.SerializedBytes, result.Model.SerializedBytes, fp32Latency, quantizedLatency, latencyThreads);
+            fp32.SerializedBytes, result.Model.SerializedBytes, fp32Latency, quantizedLatency, latencyThreads)
+        {
+            Target = result.Config.Target,
+            SaturableWeights = saturable,
+            ExactOutputs = exactOutputs,
+            Warnings = ArithmeticWarnings(result.Config.Target, saturable, outputs, exactOutputs),
+        };
+    }
+
+    /// <summary>A difference in output SQNR beyond which host and exact arithmetic are reported as different (not noise).</summary>
+    private const double NoiseDecibels = 0.5;
+
+    private static List<string> ArithmeticWarnings(DeploymentTarget target, IReadOnlyList<string> saturable, List<OutputComparison> host, List<OutputComparison>? exact)
+    {
+        var warnings = new List<string>();
+        if (saturable.Count > 0 && Int8Host.Saturates)
+        {
+            (OutputComparison First, OutputComparison Second)? worst = exact is null ? null : host.Zip(exact).MaxBy(p => p.Second.SqnrDecibels - p.First.SqnrDecibels);
+            string measured = worst is { } w && w.Second.SqnrDecibels - w.First.SqnrDecibels > NoiseDecibels
+                ? $"output '{w.First.Name}' SQNR is {w.First.SqnrDecibels:F1} dB here and {w.Second.SqnrDecibels:F1} dB with exact arithmetic"
+                : "the difference is within noise on these samples";
+            warnings.Add($"target {DeploymentTargets.NameOf(target)} assumes exact int32 accumulation, but this host is {Int8Host.Description} and "
+                + $"{saturable.Count} weight tensor(s) can saturate (for example '{saturable[0]}'): {measured}. Quantize with --target portable "
+                + "(or x86-avx2) for models that must be exact on such CPUs.");
+        }
+        else if (saturable.Count > 0 && !DeploymentTargets.AccumulatesExactly(target))
+        {
+            // Possible only with encodings given from outside (imported, QAT): the target's kernels would saturate them.
+            warnings.Add($"target {DeploymentTargets.NameOf(target)} includes x86 CPUs without VNNI, whose ONNX Runtime kernels add u8×s8 pairs in int16, "
+                + $"but {saturable.Count} weight tensor(s) (for example '{saturable[0]}') can saturate there; this host ({Int8Host.Description}) computes them exactly.");
+        }
+
+        return warnings;
     }
 
     /// <summary>
@@ -103,7 +172,13 @@ public static class ModelComparer
     /// the label.
     /// </summary>
     /// <exception cref="ArgumentException">The model has more than one input, or sample and label counts differ.</exception>
-    public static double Top1Accuracy(OnnxModel model, IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100)
+    /// <param name="model">The classifier.</param>
+    /// <param name="samples">Inputs.</param>
+    /// <param name="labels">One class index per sample.</param>
+    /// <param name="batchSize">Samples per ONNX Runtime call when the batch dimension is free.</param>
+    /// <param name="arithmetic">The int8 arithmetic to evaluate with (default: this host's).</param>
+    public static double Top1Accuracy(OnnxModel model, IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100,
+        Int8Arithmetic arithmetic = Int8Arithmetic.Host)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(samples);
@@ -120,7 +195,7 @@ public static class ModelComparer
             throw new ArgumentException($"Top-1 accuracy needs a model with one input; this one has {inputs.Count}.", nameof(model));
         }
 
-        using var runner = new ModelRunner(model);
+        using var runner = new ModelRunner(model, arithmetic: arithmetic);
         int step = inputs[0].Shape.Count > 0 && inputs[0].Shape[0] is null ? batchSize : 1;
         int correct = 0;
         for (int start = 0; start < samples.Count; start += step)

@@ -85,7 +85,8 @@ public static class PairwiseInt16Safety
     /// <summary>
     /// Per channel (or once per tensor), the largest sum of two positive codes and of two negative code magnitudes that
     /// quantizing <paramref name="weights"/> with <paramref name="encoding"/> (round half to even) produces.
-    /// Multiply by the largest activation code to get the worst pair sum a saturating kernel can see.
+    /// Multiply by the largest activation code to get the worst pair sum a saturating kernel can see. Non-finite weights
+    /// are ignored (they have no meaningful code).
     /// </summary>
     /// <param name="encoding">A per-tensor or per-channel encoding.</param>
     /// <param name="weights">The float weights, row-major.</param>
@@ -110,7 +111,7 @@ public static class PairwiseInt16Safety
         var wide = new int[codes.Length];
         for (int i = 0; i < codes.Length; i++)
         {
-            wide[i] = codes[i];
+            wide[i] = float.IsFinite(weights[i]) ? codes[i] : encoding.ZeroPoints[encoding.Count == 1 ? 0 : ChannelOf(layout, i)];
         }
 
         return WorstPairCodes(wide, layout, encoding.ZeroPoints);
