@@ -55,6 +55,18 @@ internal static class Program
             return;
         }
 
+        if (args is ["target-host"])
+        {
+            Onnx.TargetReport.RunHost();
+            return;
+        }
+
+        if (args is ["target-report"])
+        {
+            Onnx.TargetReport.Run();
+            return;
+        }
+
         if (args is ["model-report"])
         {
             Onnx.ModelQuantizationReport.Run();

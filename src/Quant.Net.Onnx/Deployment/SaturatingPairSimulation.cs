@@ -192,8 +192,14 @@ internal static class SaturatingPairSimulation
 
     private static List<NodeProto>? RewriteMatMulInteger(NodeProto node, GraphIndex index, NameSet names, GraphProto graph)
     {
+        var type = index.Producer(node.Input[0]) switch
+        {
+            { OpType: "DynamicQuantizeLinear" } => DataType.Uint8,
+            { OpType: "QuantizeLinear" } q when q.Input.Count > 2 && index.Initializers.TryGetValue(q.Input[2], out var zp) => (DataType)zp.DataType,
+            _ => index.Types.GetValueOrDefault(node.Input[0]),
+        };
         if (WeightFromInitializer(node.Input[1], node.Input.Count > 3 ? node.Input[3] : null, index) is not { } weight || weight.Codes.Rank != 2
-            || !index.Types.TryGetValue(node.Input[0], out var type) || type is not (DataType.Uint8 or DataType.Int8))
+            || type is not (DataType.Uint8 or DataType.Int8))
         {
             return null;
         }
