@@ -3,60 +3,6 @@ using Quant.Net.Techniques;
 
 namespace Quant.Net.Onnx;
 
-/// <summary>Settings of <see cref="MixedPrecision.Search"/>.</summary>
-public sealed record MixedPrecisionOptions
-{
-    /// <summary>Choices per layer; the most expensive is the starting point. Defaults: W16A16, W8A16, W8A8, W4A8.</summary>
-    public IReadOnlyList<PrecisionCandidate> Candidates { get; init; } =
-        [PrecisionCandidate.W16A16, PrecisionCandidate.W8A16, PrecisionCandidate.W8A8, PrecisionCandidate.W4A8];
-
-    /// <summary>Largest allowed score drop from FP32 (in the score's units: 0.5 for half a point of accuracy in percent).</summary>
-    public double AllowedDrop { get; init; } = 0.5;
-}
-
-/// <summary>The bit widths chosen for one layer.</summary>
-/// <param name="Node">The layer (Conv, Gemm or MatMul with constant weights).</param>
-/// <param name="Choice">Its bit widths.</param>
-/// <param name="Parameters">Its weight count.</param>
-/// <param name="Macs">Its multiply-accumulates per sample.</param>
-public sealed record LayerPrecision(string Node, PrecisionCandidate Choice, long Parameters, long Macs);
-
-/// <summary>One evaluated model: its cost and score.</summary>
-/// <param name="Label">What it is ("uniform W8A8", "step 3: conv1 → W4A8", ...).</param>
-/// <param name="ModelBytes">Size of the quantized ONNX model.</param>
-/// <param name="BitOps">Σ MACs × weight bits × activation bits over the layers, per sample.</param>
-/// <param name="Score">Its score.</param>
-/// <param name="Accepted">For search steps: kept (within budget); uniform points: whether within budget.</param>
-public sealed record CostPoint(string Label, long ModelBytes, double BitOps, double Score, bool Accepted);
-
-/// <summary>The result of <see cref="MixedPrecision.Search"/>.</summary>
-/// <param name="ScoreName">What the scores measure.</param>
-/// <param name="Fp32Score">Score of the FP32 model.</param>
-/// <param name="AllowedDrop">The budget.</param>
-/// <param name="Plan">The chosen bit widths per layer.</param>
-/// <param name="Config">The configuration that applies the plan (per-node overrides; FP32 layers excluded).</param>
-/// <param name="Final">Cost and score of the plan.</param>
-/// <param name="Sensitivity">Phase 1: every layer at every cheaper candidate.</param>
-/// <param name="Steps">Phase 2: every lowering tried, in order, with whether it was kept.</param>
-/// <param name="Uniform">Every candidate applied to all layers, for comparison.</param>
-/// <param name="Pareto">The non-dominated points among steps and uniform choices (smaller and better).</param>
-public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, double AllowedDrop, IReadOnlyList<LayerPrecision> Plan, QuantizationConfig Config,
-    CostPoint Final, IReadOnlyList<LayerSensitivity> Sensitivity, IReadOnlyList<CostPoint> Steps, IReadOnlyList<CostPoint> Uniform, IReadOnlyList<CostPoint> Pareto)
-{
-    /// <summary>Whether the plan's score is within the budget.</summary>
-    public bool WithinBudget => Final.Score >= Fp32Score - AllowedDrop;
-
-    /// <summary>The result as JSON (the plan's config as its own JSON string, loadable with <see cref="QuantizationConfig.FromJson"/>).</summary>
-    public string ToJson() => JsonSerializer.Serialize(new
-    {
-        ScoreName, Fp32Score, AllowedDrop, WithinBudget,
-        Plan = Plan.Select(p => new { p.Node, Choice = p.Choice.ToString(), p.Parameters, p.Macs }),
-        Final, Steps, Uniform, Pareto,
-        Sensitivity = Sensitivity.Select(s => new { s.Layer, Candidate = s.Candidate.ToString(), s.Score }),
-        Config = Config.ToJson(),
-    }, ReportJson.Options);
-}
-
 /// <summary>
 /// Adaptive mixed precision (AIMET's AMP idea): the model is calibrated once; phase 1 scores every layer at every
 /// candidate with the rest at the most expensive candidate; phase 2 starts from the most expensive candidate everywhere

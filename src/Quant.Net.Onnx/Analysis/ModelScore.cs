@@ -2,7 +2,9 @@ namespace Quant.Net.Onnx;
 
 /// <summary>
 /// A score of a model on evaluation data, higher is better (accuracy, cosine similarity to FP32, ...): what sensitivity
-/// analysis and mixed precision compare quantized variants by.
+/// analysis and mixed precision compare quantized variants by. The built-in scores run quantized models with exact
+/// int32 accumulation (<see cref="Int8Arithmetic.Exact"/>): what every deployment target computes for encodings made
+/// for it, so a host whose int8 kernels saturate (x86 without VNNI) does not mislead the comparison.
 /// </summary>
 /// <param name="Name">What the score measures, for reports ("top-1 accuracy %", "cosine vs FP32").</param>
 /// <param name="Evaluate">Scores one model; called once per variant.</param>

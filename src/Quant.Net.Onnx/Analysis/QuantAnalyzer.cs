@@ -2,46 +2,6 @@ using System.Text.Json;
 
 namespace Quant.Net.Onnx;
 
-/// <summary>How much of the score one quantizer group (the tensors one node quantizes) is responsible for.</summary>
-/// <param name="Node">The node whose tensors form the group.</param>
-/// <param name="OpType">Its operator.</param>
-/// <param name="Tensors">The group's quantized tensors.</param>
-/// <param name="EnabledAloneScore">Score with only this group quantized (everything else FP32).</param>
-/// <param name="DisabledAloneScore">Score with every group but this one quantized.</param>
-public sealed record GroupSensitivity(string Node, string OpType, IReadOnlyList<string> Tensors, double EnabledAloneScore, double DisabledAloneScore);
-
-/// <summary>Value range, chosen encoding range and histogram of one quantized tensor.</summary>
-/// <param name="Name">Tensor name.</param>
-/// <param name="Role">Activation, weight or constant.</param>
-/// <param name="Node">The node that quantizes it.</param>
-/// <param name="Min">Smallest value seen (activations: over the calibration data).</param>
-/// <param name="Max">Largest value seen.</param>
-/// <param name="EncodingMin">Lowest representable value of the encoding (per-channel: the lowest over channels).</param>
-/// <param name="EncodingMax">Highest representable value (per-channel: the highest).</param>
-/// <param name="BitWidth">Bits of the encoding.</param>
-/// <param name="HistogramMin">Left edge of the first bin.</param>
-/// <param name="HistogramMax">Right edge of the last bin.</param>
-/// <param name="Histogram">Counts of equal-width bins over [HistogramMin, HistogramMax].</param>
-/// <param name="ClippedFraction">Fraction of the values outside the encoding range (per-tensor encodings; 0 for per-channel).</param>
-public sealed record TensorStatistics(string Name, TensorRole Role, string Node, double Min, double Max, double EncodingMin, double EncodingMax, int BitWidth,
-    double HistogramMin, double HistogramMax, IReadOnlyList<long> Histogram, double ClippedFraction);
-
-/// <summary>Everything <see cref="QuantAnalyzer.Analyze"/> measured.</summary>
-/// <param name="ScoreName">What the scores measure.</param>
-/// <param name="Fp32Score">The FP32 model's score.</param>
-/// <param name="QuantizedScore">Every group quantized.</param>
-/// <param name="WeightOnlyScore">Only weights (and constants) quantized, activations FP32.</param>
-/// <param name="ActivationOnlyScore">Only activations quantized, weights FP32.</param>
-/// <param name="Groups">Per quantizer group, in graph order.</param>
-/// <param name="Tensors">Per quantized tensor.</param>
-/// <param name="Layers">Per quantized activation: SQNR, cosine and MSE against FP32 (everything quantized).</param>
-public sealed record QuantAnalysis(string ScoreName, double Fp32Score, double QuantizedScore, double WeightOnlyScore, double ActivationOnlyScore,
-    IReadOnlyList<GroupSensitivity> Groups, IReadOnlyList<TensorStatistics> Tensors, IReadOnlyList<LayerComparison> Layers)
-{
-    /// <summary>The analysis as JSON (for programs; the report shows the same numbers).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, ReportJson.Options);
-}
-
 /// <summary>
 /// Quantization analysis in one place (AIMET's QuantAnalyzer, ONNX Runtime's qdq_loss_debug): the model's sensitivity
 /// to weight vs activation quantization, per quantizer group with only that group enabled and with only it disabled,

@@ -3,38 +3,6 @@ using Quant.Net.Onnx.Protobuf;
 
 namespace Quant.Net.Onnx;
 
-/// <summary>How weight-only quantized MatMuls are written.</summary>
-public enum WeightOnlyFormat
-{
-    /// <summary>ONNX Runtime's <c>com.microsoft.MatMulNBits</c> (packed B, scales, optional packed zero points).</summary>
-    MatMulNBits,
-
-    /// <summary>Standard ONNX: an int4/uint4 (or int8/uint8) initializer, <c>DequantizeLinear</c> with <c>block_size</c> (opset 21), then the MatMul.</summary>
-    DequantizeLinear,
-}
-
-/// <summary>Options for <see cref="WeightOnlyQuantizer.Quantize"/>.</summary>
-public sealed record WeightOnlyOptions
-{
-    /// <summary>Bits, block size, symmetry, scale type, rounding of the weight blocks.</summary>
-    public BlockQuantizationOptions Blocks { get; init; } = new();
-
-    /// <summary>Output format.</summary>
-    public WeightOnlyFormat Format { get; init; } = WeightOnlyFormat.MatMulNBits;
-
-    /// <summary>MatMulNBits' <c>accuracy_level</c>: 0 (unset: float activations) to 4 (int8 activations per block).</summary>
-    public int AccuracyLevel { get; init; }
-
-    /// <summary>MatMul nodes left in FP32 (by name).</summary>
-    public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
-}
-
-/// <summary>What weight-only quantization did.</summary>
-/// <param name="Model">The quantized model.</param>
-/// <param name="QuantizedNodes">The MatMul nodes replaced.</param>
-/// <param name="Weights">The block-quantized weights per node (as our kernels run them).</param>
-public sealed record WeightOnlyResult(OnnxModel Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyDictionary<string, BlockQuantizedWeights> Weights);
-
 /// <summary>
 /// Weight-only quantization of MatMul layers with a constant [K, N] weight (the linear layers of exported LLMs): the
 /// weight goes to 4 or 8 bits in blocks along K, activations stay float. Written as MatMulNBits or as the opset-21

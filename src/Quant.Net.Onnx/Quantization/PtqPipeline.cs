@@ -3,20 +3,6 @@ using Quant.Net.Rounding;
 
 namespace Quant.Net.Onnx;
 
-/// <summary>One step of <see cref="PtqPipeline"/> and what it bought.</summary>
-/// <param name="Step">What was added ("nearest", "+ cross-layer equalization", "+ AdaRound", "+ bias correction").</param>
-/// <param name="Score">The evaluation callback's score of the model after this step (higher is better).</param>
-/// <param name="Drop">FP32 score minus <paramref name="Score"/>.</param>
-/// <param name="Elapsed">Time the step's quantization took.</param>
-public sealed record PtqStepReport(string Step, double Score, double Drop, TimeSpan Elapsed);
-
-/// <summary>The pipeline's outcome: the first result within the allowed drop (or the best one tried) and every step's report.</summary>
-/// <param name="Result">The chosen quantization result.</param>
-/// <param name="Fp32Score">Score of the FP32 model.</param>
-/// <param name="Steps">Each step tried, in order.</param>
-/// <param name="TargetMet">Whether <see cref="Result"/> is within the allowed drop.</param>
-public sealed record PtqPipelineResult(QuantizationResult Result, double Fp32Score, IReadOnlyList<PtqStepReport> Steps, bool TargetMet);
-
 /// <summary>
 /// Post-training quantization that stops as soon as it is good enough (AIMET's AutoQuant idea): BatchNorm folding and
 /// calibration always, then cross-layer equalization, AdaRound and bias correction added one at a time, each kept only if

@@ -2,15 +2,6 @@ using System.Runtime.CompilerServices;
 
 namespace Quant.Net.Kernels;
 
-/// <summary>How a weight matrix is stored before packing.</summary>
-public enum WeightLayout
-{
-    /// <summary>Row-major [K, N]: input features by output channels (ONNX MatMul's B).</summary>
-    KByN = 0,
-    /// <summary>Row-major [N, K]: output channels by input features (Gemm with transB = 1, Conv weights flattened, Linear layers).</summary>
-    NByK = 1,
-}
-
 /// <summary>
 /// An int8 weight matrix B[K, N] packed once for this process's int8 GEMM kernel, with its per-column sums (for
 /// zero-point correction), per-channel zero points and, optionally, per-channel scales. Immutable and thread-safe.

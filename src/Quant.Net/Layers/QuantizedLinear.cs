@@ -121,62 +121,6 @@ public sealed class QuantizedLinear
     }
 }
 
-/// <summary>
-/// A 2-D convolution (NCHW) running in int8: weights quantized once (int8 per output channel by default), the input
-/// quantized to uint8 per call (dynamically, or with a fixed encoding), im2col + exact int8 GEMM, float output.
-/// </summary>
-public sealed class QuantizedConv2d
-{
-    private readonly Conv2d _conv;
-
-    /// <summary>Quantizes FP32 weights and builds the layer.</summary>
-    /// <param name="shape">The convolution geometry.</param>
-    /// <param name="weights">[OutChannels, InChannels / Groups, KH, KW], row-major.</param>
-    /// <param name="bias">Empty or one per output channel.</param>
-    /// <param name="weightScheme">An 8-bit signed scheme, per tensor or per channel along axis 0 (default: per channel, symmetric, narrow).</param>
-    /// <param name="inputEncoding">A fixed uint8 encoding for the input, or null for dynamic quantization.</param>
-    public QuantizedConv2d(Conv2dShape shape, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, QuantScheme? weightScheme = null, QuantParams? inputEncoding = null)
-    {
-        ArgumentNullException.ThrowIfNull(shape);
-        if (weights.Length != (long)shape.OutChannels * shape.GroupK) throw new ArgumentException($"Expected {(long)shape.OutChannels * shape.GroupK} weights, got {weights.Length}.", nameof(weights));
-        var scheme = weightScheme ?? QuantScheme.Int8SymmetricPerChannel(axis: 0);
-        WeightEncoding = LayerQuantization.QuantizeWeights(weights, [shape.OutChannels, shape.GroupK], scheme, nameof(weightScheme), out sbyte[] q);
-        InputEncoding = LayerQuantization.CheckInputEncoding(inputEncoding, nameof(inputEncoding));
-        _conv = Conv2d.CreateQuantized(shape, q, WeightEncoding.Scales, WeightEncoding.ZeroPoints, bias);
-    }
-
-    /// <summary>The geometry.</summary>
-    public Conv2dShape Shape => _conv.Shape;
-
-    /// <summary>The weights' encoding.</summary>
-    public QuantEncoding WeightEncoding { get; }
-
-    /// <summary>The fixed input encoding, or null for dynamic quantization.</summary>
-    public QuantParams? InputEncoding { get; }
-
-    /// <summary>Forward pass over a batch of NCHW images.</summary>
-    /// <param name="input">[batch, InChannels, height, width].</param>
-    /// <param name="batch">Images.</param>
-    /// <param name="height">Input height.</param>
-    /// <param name="width">Input width.</param>
-    /// <param name="output">[batch, OutChannels, OH, OW].</param>
-    /// <param name="activation">The clamp fused into the output.</param>
-    /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
-    {
-        byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
-        try
-        {
-            var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
-            _conv.Run(codes.AsSpan(0, input.Length), p.ZeroPoint, p.Scale, batch, height, width, output, activation, maxDegreeOfParallelism);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(codes);
-        }
-    }
-}
-
 /// <summary>The quantization steps the layers share.</summary>
 internal static class LayerQuantization
 {

@@ -3,32 +3,6 @@ using Quant.Net.Observers;
 
 namespace Quant.Net.Training;
 
-/// <summary>How a <see cref="FakeQuantizer"/> treats its encoding in the learning phase.</summary>
-public enum RangeLearning
-{
-    /// <summary>Fixed encoding from the observer; gradients pass straight through inside the range (STE).</summary>
-    None,
-
-    /// <summary>Learned scale and zero point with LSQ gradients (Esser et al., 2020), scaled by 1/√(N·Q_P).</summary>
-    Lsq,
-
-    /// <summary>AIMET's range learning: the encoding's min and max are learned; scale and zero point follow from them.</summary>
-    MinMax,
-}
-
-/// <summary>Where a quantizer is in training.</summary>
-public enum FakeQuantizerPhase
-{
-    /// <summary>Ranges come from the observer (moving average by default); only the input gets a gradient.</summary>
-    Observing,
-
-    /// <summary>Encoding parameters are learned.</summary>
-    Learning,
-
-    /// <summary>Encoding fixed; only the input gets a gradient.</summary>
-    Frozen,
-}
-
 /// <summary>
 /// Fake quantization for quantization-aware training over spans: forward <c>y = (clamp(round(x / s) + ẑ, qmin, qmax) − ẑ)·s</c>
 /// (ẑ the zero point rounded to an integer, exactly <see cref="QuantOps.FakeQuantize(ReadOnlySpan{float}, Span{float}, QuantParams)"/>),

@@ -1,0 +1,124 @@
+using StbImageSharp;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>Image decoding and the default preprocessing: resize (bilinear), scale to [0, 1], normalize, NCHW or NHWC.</summary>
+public static class ImagePreprocessing
+{
+    /// <summary>Decodes an image file (PNG, JPEG, BMP, GIF, TGA) to 8-bit RGB or grey.</summary>
+    /// <exception cref="InvalidDataException">The file is not a readable image.</exception>
+    public static DecodedImage Decode(string path, bool grey = false)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var image = ImageResult.FromStream(stream, grey ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
+            return new DecodedImage(image.Width, image.Height, grey ? 1 : 3, image.Data);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
+        {
+            throw new InvalidDataException($"'{Path.GetFileName(path)}' is not a readable image: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The default preprocessing for an image input of shape [N, C, H, W] (or [N, H, W, C]) with C = 1 or 3: bilinear
+    /// resize to H × W, grey or RGB, values / 255, then (x − mean[c]) / std[c]. The result has batch 1.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The input is not a float image tensor with fixed H, W and C.</exception>
+    public static Func<DecodedImage, InputTensor> ForInput(OnnxValueInfo input, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var s = input.Shape;
+        if (input.ElementType != "FLOAT" || s.Count != 4)
+        {
+            throw new InvalidDataException($"Input '{input}' is not a float image tensor [N, C, H, W] or [N, H, W, C].");
+        }
+
+        bool nhwc = s[1] is not (1 or 3) && s[3] is 1 or 3;
+        long? c = nhwc ? s[3] : s[1], h = nhwc ? s[1] : s[2], w = nhwc ? s[2] : s[3];
+        if (c is not (1 or 3) || h is null || w is null)
+        {
+            throw new InvalidDataException($"Input '{input}' needs fixed channel (1 or 3), height and width dimensions for image calibration.");
+        }
+
+        int channels = (int)c, height = (int)h, width = (int)w;
+        float[] m = Expand(mean, channels, 0f, nameof(mean));
+        float[] d = Expand(std, channels, 1f, nameof(std));
+        return image =>
+        {
+            var source = image.Channels == channels ? image : Convert(image, channels);
+            var data = new float[channels * height * width];
+            Resize(source, width, height, (x, y, ch, v) =>
+            {
+                int i = nhwc ? (y * width + x) * channels + ch : (ch * height + y) * width + x;
+                data[i] = (v / 255f - m[ch]) / d[ch];
+            });
+            return InputTensor.FromFloats(data, nhwc ? [1, height, width, channels] : [1, channels, height, width]);
+        };
+    }
+
+    private static float[] Expand(IReadOnlyList<float>? values, int channels, float fallback, string name)
+    {
+        if (values is null || values.Count == 0)
+        {
+            return [.. Enumerable.Repeat(fallback, channels)];
+        }
+
+        if (values.Count == 1)
+        {
+            return [.. Enumerable.Repeat(values[0], channels)];
+        }
+
+        if (values.Count != channels || (name == "std" && values.Any(v => !(v > 0))))
+        {
+            throw new ArgumentException($"{name} needs 1 or {channels} values{(name == "std" ? ", all positive" : "")}; got {values.Count}.", name);
+        }
+
+        return [.. values];
+    }
+
+    private static DecodedImage Convert(DecodedImage image, int channels)
+    {
+        var pixels = new byte[image.Width * image.Height * channels];
+        for (int p = 0; p < image.Width * image.Height; p++)
+        {
+            if (channels == 1)
+            {
+                int r = image.Pixels[p * 3], g = image.Pixels[(p * 3) + 1], b = image.Pixels[(p * 3) + 2];
+                pixels[p] = (byte)(((299 * r) + (587 * g) + (114 * b) + 500) / 1000);
+            }
+            else
+            {
+                pixels[p * 3] = pixels[(p * 3) + 1] = pixels[(p * 3) + 2] = image.Pixels[p];
+            }
+        }
+
+        return new DecodedImage(image.Width, image.Height, channels, pixels);
+    }
+
+    /// <summary>Bilinear resampling with pixel centres aligned (half-pixel), as common image libraries do.</summary>
+    private static void Resize(DecodedImage image, int width, int height, Action<int, int, int, float> write)
+    {
+        float sx = (float)image.Width / width, sy = (float)image.Height / height;
+        for (int y = 0; y < height; y++)
+        {
+            float fy = Math.Clamp(((y + 0.5f) * sy) - 0.5f, 0, image.Height - 1);
+            int y0 = (int)fy, y1 = Math.Min(y0 + 1, image.Height - 1);
+            float ty = fy - y0;
+            for (int x = 0; x < width; x++)
+            {
+                float fx = Math.Clamp(((x + 0.5f) * sx) - 0.5f, 0, image.Width - 1);
+                int x0 = (int)fx, x1 = Math.Min(x0 + 1, image.Width - 1);
+                float tx = fx - x0;
+                for (int ch = 0; ch < image.Channels; ch++)
+                {
+                    float Pixel(int px, int py) => image.Pixels[(((py * image.Width) + px) * image.Channels) + ch];
+                    float top = Pixel(x0, y0) + ((Pixel(x1, y0) - Pixel(x0, y0)) * tx);
+                    float bottom = Pixel(x0, y1) + ((Pixel(x1, y1) - Pixel(x0, y1)) * tx);
+                    write(x, y, ch, top + ((bottom - top) * ty));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using Quant.Net.Kernels;
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>Options for <see cref="WeightOnlyQuantizer.Quantize"/>.</summary>
+public sealed record WeightOnlyOptions
+{
+    /// <summary>Bits, block size, symmetry, scale type, rounding of the weight blocks.</summary>
+    public BlockQuantizationOptions Blocks { get; init; } = new();
+
+    /// <summary>Output format.</summary>
+    public WeightOnlyFormat Format { get; init; } = WeightOnlyFormat.MatMulNBits;
+
+    /// <summary>MatMulNBits' <c>accuracy_level</c>: 0 (unset: float activations) to 4 (int8 activations per block).</summary>
+    public int AccuracyLevel { get; init; }
+
+    /// <summary>MatMul nodes left in FP32 (by name).</summary>
+    public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
+}

@@ -1,0 +1,10 @@
+using Quant.Net.Kernels;
+using Quant.Net.Onnx.Protobuf;
+
+namespace Quant.Net.Onnx;
+
+/// <summary>What weight-only quantization did.</summary>
+/// <param name="Model">The quantized model.</param>
+/// <param name="QuantizedNodes">The MatMul nodes replaced.</param>
+/// <param name="Weights">The block-quantized weights per node (as our kernels run them).</param>
+public sealed record WeightOnlyResult(OnnxModel Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyDictionary<string, BlockQuantizedWeights> Weights);

@@ -1,0 +1,9 @@
+namespace Quant.Net.Onnx;
+
+/// <summary>What preparation changed in a model.</summary>
+/// <param name="OpsetFrom">The model's default-domain opset before.</param>
+/// <param name="OpsetTo">The opset after (raised when the quantized operators need it).</param>
+/// <param name="FoldedBatchNorms">Names of the BatchNormalization nodes folded into the Conv/Gemm before them.</param>
+/// <param name="NamedNodes">How many unnamed nodes were given names (<c>OpType_index</c>).</param>
+/// <param name="EqualizedPairs">Layer pairs equalized by cross-layer equalization (0 when it was not asked for).</param>
+public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes, int EqualizedPairs = 0);
