@@ -100,7 +100,7 @@ internal static class BlockGemmKernels
         {
             if (level == SimdLevel.Vector512 && g + 1 < g1)
             {
-                BlockGemmFloat16Avx512.FloatPair(x, r0, rows, w, result, g);
+                BlockGemmFloatAct4x16Avx512.FloatPair(x, r0, rows, w, result, g);
                 g++;
                 continue;
             }
@@ -108,10 +108,10 @@ internal static class BlockGemmKernels
             switch (level)
             {
                 case SimdLevel.Vector256 or SimdLevel.Vector512:
-                    BlockGemmFloat8Simd.Float<Simd256, Vector256<float>, Vector256<int>>(x, r0, rows, w, result, g);
+                    BlockGemmFloatAct4x8Simd.Float<Simd256, Vector256<float>, Vector256<int>>(x, r0, rows, w, result, g);
                     break;
                 case SimdLevel.Vector128:
-                    BlockGemmFloat8Simd.Float<Simd128, Vector128<float>, Vector128<int>>(x, r0, rows, w, result, g);
+                    BlockGemmFloatAct4x8Simd.Float<Simd128, Vector128<float>, Vector128<int>>(x, r0, rows, w, result, g);
                     break;
                 default:
                     FloatScalar(x, r0, rows, w, result, g);

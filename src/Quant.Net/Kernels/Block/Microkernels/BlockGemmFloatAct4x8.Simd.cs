@@ -7,7 +7,7 @@ namespace Quant.Net.Kernels;
 /// shifts and masks, converted to float once for up to four rows, and multiplied in K order exactly as the scalar
 /// reference does.
 /// </summary>
-internal static class BlockGemmFloat8Simd
+internal static class BlockGemmFloatAct4x8Simd
 {
     public static void Float<TSimd, TF, TI>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
         where TSimd : ISimd<TF, TI>

@@ -7,7 +7,7 @@ namespace Quant.Net.Kernels;
 /// Float mode on 512-bit vectors: two groups (16 output columns) per vector, each half loaded from its own group's
 /// codes, zero points and scales. Same operations per lane, in the same order, as the scalar reference.
 /// </summary>
-internal static class BlockGemmFloat16Avx512
+internal static class BlockGemmFloatAct4x16Avx512
 {
     /// <summary>Groups g and g + 1 for rows r0 .. r0 + rows.</summary>
     public static void FloatPair(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
