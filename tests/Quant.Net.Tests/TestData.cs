@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 namespace Quant.Net.Tests;
 
 /// <summary>Deterministic test inputs, including the values that break careless kernels.</summary>

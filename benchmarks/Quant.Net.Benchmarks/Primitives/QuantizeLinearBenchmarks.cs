@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.OnnxRuntime;
 

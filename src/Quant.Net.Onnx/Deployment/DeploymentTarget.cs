@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using System.Text.Json.Serialization;
 
 namespace Quant.Net.Onnx;

@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using Quant.Net.Onnx.Protobuf;
 using DataType = Quant.Net.Onnx.Protobuf.TensorProto.Types.DataType;
 

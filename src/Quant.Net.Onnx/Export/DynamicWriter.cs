@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using Quant.Net.Onnx.Protobuf;
 
 namespace Quant.Net.Onnx;

@@ -100,7 +100,7 @@ public sealed class OnnxGraphBuilder
     public OnnxModel Build()
     {
         var model = new OnnxModel(_model.Clone());
-        ModelPreparer.SortTopologically(model.Graph);
+        TopologicalOrder.Sort(model.Graph);
         return model;
     }
 

@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 namespace Quant.Net.Onnx;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 namespace Quant.Net.Observers;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using System.Buffers;
 using System.Runtime.InteropServices;
 

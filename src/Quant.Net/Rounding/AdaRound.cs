@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Quant.Net.Kernels;

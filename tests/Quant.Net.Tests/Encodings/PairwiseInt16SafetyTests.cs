@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using CsCheck;
 using FluentAssertions;
 

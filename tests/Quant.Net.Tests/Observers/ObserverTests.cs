@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using FluentAssertions;
 using Quant.Net.Observers;
 

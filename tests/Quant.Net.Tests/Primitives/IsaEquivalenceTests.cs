@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 namespace Quant.Net.Tests.Primitives;
 
 /// <summary>Every vector path against the scalar reference, bit for bit, for every length 0..257 and odd shapes.</summary>

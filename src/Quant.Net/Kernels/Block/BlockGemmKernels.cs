@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;

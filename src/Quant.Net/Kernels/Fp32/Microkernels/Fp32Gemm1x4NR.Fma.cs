@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using System.Runtime.CompilerServices;
 
 namespace Quant.Net.Kernels;

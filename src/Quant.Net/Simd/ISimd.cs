@@ -1,4 +1,4 @@
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>
 /// The vector operations the elementwise kernels need, implemented once per width (<see cref="Simd128"/>,

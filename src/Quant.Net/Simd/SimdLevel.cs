@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>Vector widths the elementwise primitives can run at, widest last.</summary>
 internal enum SimdLevel

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>512-bit implementation of <see cref="ISimd{TF, TI}"/> (AVX-512F/BW).</summary>
 internal readonly struct Simd512 : ISimd<Vector512<float>, Vector512<int>>

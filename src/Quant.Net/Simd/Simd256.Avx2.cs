@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>256-bit implementation of <see cref="ISimd{TF, TI}"/> (AVX2).</summary>
 internal readonly struct Simd256 : ISimd<Vector256<float>, Vector256<int>>

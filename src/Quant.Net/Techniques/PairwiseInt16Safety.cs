@@ -1,4 +1,4 @@
-namespace Quant.Net;
+namespace Quant.Net.Techniques;
 
 /// <summary>
 /// Weight encodings that stay exact on int8 kernels which add two u8×s8 products into a saturating int16 before

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>128-bit implementation of <see cref="ISimd{TF, TI}"/> (SSE4.1 on x86, AdvSimd on ARM).</summary>
 internal readonly struct Simd128 : ISimd<Vector128<float>, Vector128<int>>

@@ -1,4 +1,4 @@
-namespace Quant.Net.Kernels;
+namespace Quant.Net.Simd;
 
 /// <summary>How the GEMM drivers split work over threads: contiguous ranges of column panels, one per thread.</summary>
 internal static class Parallelism

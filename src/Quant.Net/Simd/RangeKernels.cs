@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Quant.Net;
+namespace Quant.Net.Simd;
 
 /// <summary>The finite range of a span and what was left out of it.</summary>
 internal readonly record struct FiniteRange(float Min, float Max, long FiniteCount, long NaNCount, long PositiveInfinityCount, long NegativeInfinityCount)
