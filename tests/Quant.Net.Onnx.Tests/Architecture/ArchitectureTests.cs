@@ -112,4 +112,34 @@ public sealed class ArchitectureTests
         violations.Should().BeEmpty();
         graph.Cycles().Should().BeEmpty();
     }
+
+    [Theory]
+    [InlineData("Quant.Net", "Quant.Net", "Schemes,Encodings,Primitives,Analysis")]
+    [InlineData("Quant.Net.Onnx", "Quant.Net.Onnx", "*")]
+    [InlineData("Quant.Net.Reports", "Quant.Net.Reports", "*")]
+    [InlineData("Quant.Net.Cli", "Quant.Net.Cli", "*")]
+    public void Namespaces_follow_the_one_rule_of_the_readme(string project, string root, string rootFolders)
+    {
+        // Foundation folders (or every folder, "*") share the project's root namespace; any other folder is root.Folder.
+        string dir = Path.Combine(SourceGraph.RepositoryRoot(), "src", project);
+        var shared = rootFolders == "*" ? null : rootFolders.Split(',').ToHashSet();
+        var wrong = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories))
+        {
+            var parts = Path.GetRelativePath(dir, file).Split(Path.DirectorySeparatorChar);
+            if (parts[0] is "bin" or "obj" or "Protobuf")
+            {
+                continue;
+            }
+
+            string expected = parts.Length == 1 || shared is null || shared.Contains(parts[0]) ? root : $"{root}.{parts[0]}";
+            string? actual = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("namespace ", StringComparison.Ordinal))?["namespace ".Length..].TrimEnd(';', ' ');
+            if (actual != expected)
+            {
+                wrong.Add($"{Path.GetRelativePath(dir, file)}: {actual} (expected {expected})");
+            }
+        }
+
+        wrong.Should().BeEmpty();
+    }
 }
