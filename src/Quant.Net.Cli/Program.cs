@@ -44,9 +44,14 @@ internal static class Program
                     return MixedPrecisionCommand.Run(console, args.Skip(1).ToList());
                 case "bench":
                     return BenchCommand.Run(console, args.Skip(1).ToList());
+                case "demo" when args.Length > 1 && args[1] is "--help" or "-h":
+                    console.WriteLine("quant demo — quantize a built-in weight matrix and activation tensor under the common schemes and compare each against FP32 (no options)");
+                    return 0;
+                case "demo" when args.Length > 1:
+                    throw new UsageException($"'quant demo' takes no arguments (got '{args[1]}').");
                 case "demo":
                     return DemoCommand.Run(console);
-                case "--help" or "-h" or "help":
+                case "--help" or "-h" or "help":   // 'quant help' too
                     console.WriteLine(Usage);
                     return 0;
                 default:

@@ -8,33 +8,29 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant analyze</c>: where quantization hurts, with an HTML/PNG/JSON report.</summary>
 internal static class AnalyzeCommand
 {
-    public static readonly string Help = """
-        quant analyze — sensitivity analysis of a quantized model, with a report
+    public static readonly CliCommand Definition = new("analyze", "sensitivity analysis of a quantized model, with a report",
+        [
+            "quant analyze|analyze the built-in Fashion-MNIST CNN (score: top-1 accuracy)",
+            "quant analyze MODEL.onnx --calibration DIR [options]|score: cosine similarity to FP32",
+        ],
+        [
+            .. CliOptions.Workload,
+            new("--out", "DIR", "report folder", Default: "quant-analysis"),
+            CliOptions.Weights,
+            CliOptions.Activations,
+            CliOptions.PerTensor,
+            CliOptions.Target,
+            CliOptions.Config,
+        ],
+        "Measures weight-only vs activation-only quantization, each quantizer group enabled alone and disabled alone, per-layer "
+        + "SQNR/MSE, and per-tensor ranges and histograms with the chosen encoding range. Writes analysis.html (open it in a browser), "
+        + "analysis.json and the PNG plots into --out.");
 
-        Usage:
-          quant analyze                          Analyze the built-in Fashion-MNIST CNN (score: top-1 accuracy)
-          quant analyze MODEL.onnx --calibration DIR [options]   (score: cosine similarity to FP32)
-
-        Measures weight-only vs activation-only quantization, each quantizer group enabled alone and disabled alone,
-        per-layer SQNR/MSE, and per-tensor ranges and histograms with the chosen encoding range. Writes
-        analysis.html (open it in a browser), analysis.json and the PNG plots into --out.
-
-        Options:
-        """ + Workload.Options + """
-          --out DIR                report folder (default: quant-analysis)
-          --weights TYPE           int8 (default) | int4 | int16
-          --activations TYPE       uint8 (default) | int8 | uint16 | int16
-          --per-tensor             one scale per weight tensor
-        """ + CommandLine.TargetHelp + """
-          --config FILE.json       quantization config
-          -h, --help               show this help
-
-        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
-        """;
+    public static string Help => Definition.HelpText();
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse("analyze", args, [.. Workload.ValueOptions, "--out", "--weights", "--activations", "--config", "--target"], ["--per-tensor"]);
+        var line = CommandLine.Parse(Definition, args);
         if (line.Help)
         {
             console.WriteLine(Help);

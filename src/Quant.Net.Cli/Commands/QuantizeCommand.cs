@@ -7,33 +7,30 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant quantize</c>: post-training quantization of an ONNX model (or of the built-in default).</summary>
 internal static class QuantizeCommand
 {
-    public const string Help = """
-        quant quantize — post-training quantization of an FP32 ONNX model to a QDQ int8/int16 model
+    public static readonly CliCommand Definition = new("quantize", "post-training quantization of an FP32 ONNX model to a QDQ int8/int16 model",
+        [
+            "quant quantize|quantize the built-in Fashion-MNIST CNN and compare it with FP32 (accuracy on 500 shipped test images, size, latency, SQNR)",
+            "quant quantize MODEL.onnx --calibration DIR --output OUT.onnx [options]",
+        ],
+        [
+            CliOptions.Calibration,
+            new("--output", "OUT.onnx", "where to write the quantized model (written atomically)", Alias: "-o"),
+            CliOptions.Weights,
+            CliOptions.Activations,
+            CliOptions.PerTensor,
+            CliOptions.Target,
+            new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
+            new("--encodings", "FILE.json", "also write AIMET encodings"),
+            new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1"], "1.0.0"),
+            CliOptions.Config,
+            new("--dynamic", null, "dynamic quantization of MatMul/Gemm (no calibration needed)"),
+            CliOptions.Mean,
+            CliOptions.Std,
+            new("--eval-samples", "N", "samples compared against FP32 after quantizing; 0 skips the comparison", Default: "32"),
+            CliOptions.Threads,
+        ]);
 
-        Usage:
-          quant quantize                         Quantize the built-in Fashion-MNIST CNN and compare it with FP32
-                                                 (accuracy on 500 shipped test images, size, latency, SQNR).
-          quant quantize MODEL.onnx --calibration DIR --output OUT.onnx [options]
-
-        Options:
-          --calibration DIR        .npy files (one sample each, named <input>.<id>.npy; any names for one input)
-                                   or images (PNG/JPEG/BMP/GIF/TGA) for a model with one image input
-          --output OUT.onnx        Where to write the quantized model (written atomically)
-          --weights TYPE           int8 (default) | int4 | int16
-          --activations TYPE       uint8 (default) | int8 | int16
-          --per-tensor             One scale per weight tensor instead of per output channel
-        """ + CommandLine.TargetHelp + """
-          --observer NAME          minmax (default) | mse | entropy | percentile | sqnr
-          --encodings FILE.json    Also write AIMET encodings (format 1.0.0; --encodings-version 0.6.1 for the old one)
-          --config FILE.json       Quantization config (defaults, op-type overrides, excluded nodes, supergroups)
-          --dynamic                Dynamic quantization of MatMul/Gemm (no calibration needed)
-          --mean a,b,c / --std a,b,c   Image normalization after scaling to [0, 1]
-          --eval-samples N         Samples compared against FP32 after quantizing (default 32; 0 skips)
-          --threads N              ONNX Runtime threads for the latency figures (default 1)
-          -h, --help               Show this help.
-
-        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
-        """;
+    public static string Help => Definition.HelpText();
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -191,29 +188,20 @@ internal static class QuantizeCommand
 
         public static Options Parse(IReadOnlyList<string> args)
         {
-            var line = CommandLine.Parse("quantize", args,
-                ["--calibration", "--output", "-o", "--encodings", "--encodings-version", "--config", "--weights", "--activations", "--observer", "--mean", "--std",
-                    "--eval-samples", "--threads", "--target"],
-                ["--per-tensor", "--dynamic"]);
+            var line = CommandLine.Parse(Definition, args);
             return new Options
             {
                 Line = line,
                 Model = line.Positional,
                 Calibration = line.Value("--calibration"),
-                Output = line.Value("--output") ?? line.Value("-o"),
+                Output = line.Value("--output"),
                 Encodings = line.Value("--encodings"),
-                EncodingsVersion = line.Value("--encodings-version") switch
-                {
-                    null or "1.0.0" => AimetEncodingsVersion.Version100,
-                    "0.6.1" => AimetEncodingsVersion.Version061,
-                    var v => throw new UsageException($"--encodings-version must be 1.0.0 or 0.6.1, not '{v}'."),
-                },
+                EncodingsVersion = line.Value("--encodings-version") == "0.6.1" ? AimetEncodingsVersion.Version061 : AimetEncodingsVersion.Version100,
                 Observer = line.Value("--observer") switch
                 {
                     null => null,
                     "minmax" => ObserverKind.MinMax, "mse" => ObserverKind.Mse, "entropy" => ObserverKind.Entropy,
-                    "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, "moving-average" => ObserverKind.MovingAverage,
-                    var v => throw new UsageException($"--observer must be minmax, mse, entropy, percentile or sqnr, not '{v}'."),
+                    "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, _ => ObserverKind.MovingAverage,
                 },
                 Dynamic = line.Flag("--dynamic"),
                 Help = line.Help,

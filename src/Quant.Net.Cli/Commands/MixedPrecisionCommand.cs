@@ -9,36 +9,30 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant mixed-precision</c>: per-layer bit widths within an accuracy budget.</summary>
 internal static class MixedPrecisionCommand
 {
-    public static readonly string Help = """
-        quant mixed-precision — choose bit widths per layer within an accuracy budget
+    public static readonly CliCommand Definition = new("mixed-precision", "bit widths per layer within an accuracy budget, with the Pareto curve",
+        [
+            "quant mixed-precision|the built-in Fashion-MNIST CNN, budget 0.5 points of top-1 accuracy",
+            "quant mixed-precision MODEL.onnx --calibration DIR [options]|budget in cosine similarity to FP32",
+        ],
+        [
+            .. CliOptions.Workload,
+            new("--candidates", "LIST", "comma-separated, from FP32, W16A16, W8A16, W8A8, W4A16, W4A8, ...", Default: "W16A16,W8A16,W8A8,W4A8"),
+            new("--budget", "X", "largest allowed score drop from FP32", Default: "0.5 for the built-in model's accuracy in points, 0.01 for cosine similarity"),
+            new("--output", "OUT.onnx", "write the quantized model of the chosen plan (atomically)"),
+            new("--out", "DIR", "report folder", Default: "quant-mixed-precision"),
+            CliOptions.PerTensor,
+            CliOptions.Target,
+            CliOptions.Config,
+        ],
+        "Phase 1 scores every layer at every candidate (the others at the widest); phase 2 lowers layers, least sensitive first, "
+        + "keeping each step only within the budget. Writes mixed-precision.html/.json and plots into --out and, with --output, "
+        + "the quantized model of the chosen plan.");
 
-        Usage:
-          quant mixed-precision                  The built-in Fashion-MNIST CNN, budget 0.5 points of top-1 accuracy
-          quant mixed-precision MODEL.onnx --calibration DIR [options]   (budget in cosine similarity to FP32)
-
-        Phase 1 scores every layer at every candidate (the others at the widest); phase 2 lowers layers, least
-        sensitive first, keeping each step only within the budget. Writes mixed-precision.html/.json and plots into
-        --out and, with --output, the quantized model of the chosen plan.
-
-        Options:
-        """ + Workload.Options + """
-          --candidates LIST        comma-separated, from FP32, W16A16, W8A16, W8A8, W4A16, W4A8, ...
-                                   (default: W16A16,W8A16,W8A8,W4A8)
-          --budget X               largest allowed score drop from FP32 (default 0.5 for the built-in model's
-                                   accuracy in points, 0.01 for cosine similarity)
-          --output OUT.onnx        write the quantized model of the chosen plan (atomically)
-          --out DIR                report folder (default: quant-mixed-precision)
-          --per-tensor             one scale per weight tensor
-        """ + CommandLine.TargetHelp + """
-          --config FILE.json       base quantization config (observer, ...)
-          -h, --help               show this help
-
-        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
-        """;
+    public static string Help => Definition.HelpText();
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse("mixed-precision", args, [.. Workload.ValueOptions, "--candidates", "--budget", "--output", "--out", "--config", "--target"], ["--per-tensor"]);
+        var line = CommandLine.Parse(Definition, args);
         if (line.Help)
         {
             console.WriteLine(Help);

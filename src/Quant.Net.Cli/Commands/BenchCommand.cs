@@ -7,29 +7,25 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant bench</c>: FP32 vs quantized latency and size in ONNX Runtime.</summary>
 internal static class BenchCommand
 {
-    public static readonly string Help = """
-        quant bench — latency and size of an FP32 model and its quantized version in ONNX Runtime (CPU)
+    public static readonly CliCommand Definition = new("bench", "latency and size of an FP32 model and its quantized version in ONNX Runtime (CPU)",
+        [
+            "quant bench|the built-in Fashion-MNIST CNN and its W8A8 QDQ model",
+            "quant bench MODEL.onnx --quantized Q.onnx [options]",
+            "quant bench MODEL.onnx --calibration DIR [options]|quantizes with the defaults first",
+        ],
+        [
+            new("--quantized", "Q.onnx", "the quantized model to compare (else MODEL is quantized with the defaults)"),
+            new("--calibration", "DIR", "calibration samples (needed without --quantized); the first is the timed input"),
+            new("--threads", "N", "ONNX Runtime intra-op threads", Default: "1"),
+            new("--runs", "N", "timed runs after 10 warm-up runs; the median is reported", Default: "100"),
+        ],
+        "Without calibration data the timed input is random, shaped after the model's inputs (free dimensions: 1).");
 
-        Usage:
-          quant bench                            The built-in Fashion-MNIST CNN and its W8A8 QDQ model
-          quant bench MODEL.onnx --quantized Q.onnx [options]
-          quant bench MODEL.onnx --calibration DIR [options]      (quantizes with the defaults first)
-
-        Options:
-          --quantized Q.onnx       the quantized model to compare (else MODEL is quantized with the defaults)
-          --calibration DIR        calibration samples (needed without --quantized); the first is the timed input
-          --threads N              ONNX Runtime intra-op threads (default 1)
-          --runs N                 timed runs after 10 warm-up runs; the median is reported (default 100)
-          -h, --help               show this help
-
-        Without calibration data the timed input is random, shaped after the model's inputs (free dimensions: 1).
-
-        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
-        """;
+    public static string Help => Definition.HelpText();
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse("bench", args, ["--quantized", "--calibration", "--threads", "--runs"], []);
+        var line = CommandLine.Parse(Definition, args);
         if (line.Help)
         {
             console.WriteLine(Help);

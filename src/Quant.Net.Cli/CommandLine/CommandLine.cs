@@ -22,23 +22,36 @@ internal sealed class CommandLine
 
     public bool Help => _flags.Contains("--help");
 
-    public static CommandLine Parse(string command, IReadOnlyList<string> args, string[] valueOptions, string[] flagOptions)
+    /// <summary>Parses <paramref name="args"/> against the command's option table; values outside an option's choices are usage errors listing them.</summary>
+    public static CommandLine Parse(CliCommand command, IReadOnlyList<string> args)
     {
-        var line = new CommandLine(command);
+        var line = new CommandLine(command.Name);
         for (int i = 0; i < args.Count; i++)
         {
-            string a = args[i] == "-h" ? "--help" : args[i];
-            if (a == "--help" || flagOptions.Contains(a))
+            string a = args[i];
+            if (a is "--help" or "-h")
             {
-                line._flags.Add(a);
+                line._flags.Add("--help");
             }
-            else if (valueOptions.Contains(a))
+            else if (command.Find(a) is { } option)
             {
-                line._values[a] = i + 1 < args.Count ? args[++i] : throw new UsageException($"{a} needs a value.");
+                if (option.IsFlag)
+                {
+                    line._flags.Add(option.Name);
+                    continue;
+                }
+
+                string value = i + 1 < args.Count ? args[++i] : throw new UsageException($"{option.Name} needs a value.");
+                if (option.Choices is { } choices && !choices.Contains(value))
+                {
+                    throw new UsageException($"{option.Name} must be one of {string.Join(", ", choices)}, not '{value}'.");
+                }
+
+                line._values[option.Name] = value;
             }
             else if (a.StartsWith('-'))
             {
-                throw new UsageException($"unknown option '{a}'. Run 'quant {command} --help'.");
+                throw new UsageException($"unknown option '{a}'. Run 'quant {command.Name} --help'.");
             }
             else
             {
@@ -62,39 +75,22 @@ internal sealed class CommandLine
     public WeightType? Weights() => Value("--weights") switch
     {
         null => null,
-        "int8" => WeightType.Int8, "int4" => WeightType.Int4, "int16" => WeightType.Int16,
-        var v => throw new UsageException($"--weights must be int8, int4 or int16, not '{v}'."),
+        "int4" => WeightType.Int4,
+        "int16" => WeightType.Int16,
+        _ => WeightType.Int8,
     };
 
     public ActivationType? Activations() => Value("--activations") switch
     {
         null => null,
-        "uint8" => ActivationType.UInt8, "int8" => ActivationType.Int8, "int16" => ActivationType.Int16, "uint16" => ActivationType.UInt16,
-        var v => throw new UsageException($"--activations must be uint8, int8, uint16 or int16, not '{v}'."),
+        "int8" => ActivationType.Int8,
+        "int16" => ActivationType.Int16,
+        "uint16" => ActivationType.UInt16,
+        _ => ActivationType.UInt8,
     };
 
-    /// <summary>The deployment target named by --target, or null when it is not given.</summary>
-    public DeploymentTarget? Target()
-    {
-        if (Value("--target") is not { } v)
-        {
-            return null;
-        }
-
-        try
-        {
-            return DeploymentTargets.Parse(v);
-        }
-        catch (ArgumentException)
-        {
-            throw new UsageException($"--target must be one of {string.Join(", ", DeploymentTargets.Names)}, not '{v}'.");
-        }
-    }
-
-    /// <summary>Help lines of --target, shared by every command that quantizes.</summary>
-    public const string TargetHelp =
-        "\n          --target NAME            integer arithmetic the model will run on: portable (default; exact on every" +
-        "\n                                   ONNX Runtime CPU) | x86-avx2 | x86-vnni | arm64\n";
+    /// <summary>The deployment target named by --target (checked against the names at parse time), or null when it is not given.</summary>
+    public DeploymentTarget? Target() => Value("--target") is { } v ? DeploymentTargets.Parse(v) : null;
 
     /// <summary>The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --target applied over it.</summary>
     public QuantizationConfig Config()
@@ -140,15 +136,6 @@ internal sealed class CommandLine
 /// </summary>
 internal sealed record Workload(string Title, OnnxModel Model, ICalibrationDataSource Calibration, ICalibrationDataSource Evaluation, ModelScore Score, bool IsDefault)
 {
-    public const string Options = """
-          --calibration DIR        .npy files or images (see 'quant quantize --help'); required with a model
-          --eval DIR               held-out samples for the score (default: the calibration samples)
-          --eval-samples N         use at most N evaluation samples (default 64)
-          --mean a,b,c / --std a,b,c   image normalization after scaling to [0, 1]
-        """;
-
-    public static readonly string[] ValueOptions = ["--calibration", "--eval", "--eval-samples", "--mean", "--std"];
-
     public static Workload From(CommandLine line)
     {
         if (line.Positional is null)

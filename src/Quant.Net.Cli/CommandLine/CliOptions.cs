@@ -1,0 +1,35 @@
+using Quant.Net.Onnx;
+
+namespace Quant.Net.Cli;
+
+/// <summary>Options shared by several commands (one definition each, so their help and parsing never drift apart).</summary>
+internal static class CliOptions
+{
+    public static readonly CliOption Calibration = new("--calibration", "DIR",
+        "samples: .npy files (one sample each, named <input>.<id>.npy; any names for a model with one input) or images (PNG, JPEG, BMP, GIF, TGA) for a model with one image input");
+
+    public static readonly CliOption Eval = new("--eval", "DIR", "held-out samples for the score (default: the calibration samples)");
+
+    public static readonly CliOption Mean = new("--mean", "a,b,c", "image normalization after scaling to [0, 1]: (x − mean) / std", Default: "0");
+
+    public static readonly CliOption Std = new("--std", "a,b,c", "image normalization after scaling to [0, 1]", Default: "1");
+
+    public static readonly CliOption Weights = new("--weights", "TYPE", "weight type", ["int8", "int4", "int16"], "int8");
+
+    public static readonly CliOption Activations = new("--activations", "TYPE", "activation type", ["uint8", "int8", "uint16", "int16"], "uint8");
+
+    public static readonly CliOption PerTensor = new("--per-tensor", null, "one scale per weight tensor instead of per output channel (also drops a config's block size)");
+
+    public static readonly CliOption Target = new("--target", "NAME",
+        "integer arithmetic the model will run on; portable is exact on every ONNX Runtime CPU, x86-vnni and arm64 saturate on x86 without VNNI",
+        [.. DeploymentTargets.Names], "portable");
+
+    public static readonly CliOption Config = new("--config", "FILE.json", "quantization config (defaults, op-type overrides, excluded nodes, supergroups, target)");
+
+    public static CliOption EvalSamples(int fallback) => new("--eval-samples", "N", "use at most N evaluation samples", Default: fallback.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static CliOption Threads => new("--threads", "N", "ONNX Runtime intra-op threads for the latency figures", Default: "1");
+
+    /// <summary>The model and data options of <see cref="Workload"/>.</summary>
+    public static IReadOnlyList<CliOption> Workload => [Calibration, Eval, EvalSamples(64), Mean, Std];
+}
