@@ -53,7 +53,7 @@ internal static class TestData
     public static TheoryData<int> VectorLevels()
     {
         var data = new TheoryData<int>();
-        foreach (var level in SimdConfig.Supported)
+        foreach (var level in IsaConfig.ElementwiseLevels)
         {
             if (level != SimdLevel.Scalar) data.Add((int)level);
         }

@@ -156,7 +156,7 @@ public sealed class QuantEncoding
             var run = _data.Slice(offset, length);
             if (!varying)
             {
-                var range = RangeKernels.Compute(SimdConfig.Best, run); // finite values only; empty gives (+∞, −∞)
+                var range = RangeKernels.Compute(IsaConfig.Best.Elementwise, run); // finite values only; empty gives (+∞, −∞)
                 min[parameterIndex] = Math.Min(min[parameterIndex], range.Min);
                 max[parameterIndex] = Math.Max(max[parameterIndex], range.Max);
                 return;

@@ -152,7 +152,7 @@ internal static class LayerQuantization
         if (fixedEncoding is QuantParams given) p = given;
         else
         {
-            var range = RangeKernels.Compute(SimdConfig.Best, input);
+            var range = RangeKernels.Compute(IsaConfig.Best.Elementwise, input);
             p = range.FiniteCount == 0 ? QuantParams.FromRange(0, 0, QuantScheme.UInt8Asymmetric) : QuantParams.FromRange(range.Min, range.Max, QuantScheme.UInt8Asymmetric);
         }
         QuantOps.Quantize(input, codes, p);

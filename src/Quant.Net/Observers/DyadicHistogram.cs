@@ -39,7 +39,7 @@ internal sealed class DyadicHistogram
 
     public void Observe(ReadOnlySpan<float> data)
     {
-        var range = RangeKernels.Compute(SimdConfig.Best, data);
+        var range = RangeKernels.Compute(IsaConfig.Best.Elementwise, data);
         Range = Range.Combine(range);
         if (range.FiniteCount == 0) return;
         Cover(Math.Max(Math.Abs(range.Min), Math.Abs(range.Max)));

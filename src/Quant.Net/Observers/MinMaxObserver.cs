@@ -19,7 +19,7 @@ public sealed class MinMaxObserver : Observer
 
     private sealed class MinMaxStatistics : ChannelStatistics
     {
-        public override void Observe(ReadOnlySpan<float> data) => Range = Range.Combine(RangeKernels.Compute(SimdConfig.Best, data));
+        public override void Observe(ReadOnlySpan<float> data) => Range = Range.Combine(RangeKernels.Compute(IsaConfig.Best.Elementwise, data));
 
         public override void Merge(ChannelStatistics other) => Range = Range.Combine(other.Range);
 

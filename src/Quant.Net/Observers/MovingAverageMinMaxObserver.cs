@@ -50,7 +50,7 @@ public sealed class MovingAverageMinMaxObserver : Observer
 
         public override void Observe(ReadOnlySpan<float> data)
         {
-            var batch = RangeKernels.Compute(SimdConfig.Best, data);
+            var batch = RangeKernels.Compute(IsaConfig.Best.Elementwise, data);
             Range = Range.Combine(batch);
             if (batch.FiniteCount == 0) return;
             if (_batches == 0) (Min, Max) = (batch.Min, batch.Max);

@@ -26,7 +26,7 @@ public static class QuantOps
     /// SSE4/AdvSimd, 0 for the scalar reference), chosen once at start-up and lowered by the runtime's
     /// <c>DOTNET_Enable*</c> switches.
     /// </summary>
-    public static int VectorBits => SimdConfig.Best switch
+    public static int VectorBits => IsaConfig.Best.Elementwise switch
     {
         SimdLevel.Vector512 => 512,
         SimdLevel.Vector256 => 256,
@@ -72,7 +72,7 @@ public static class QuantOps
     /// <param name="destination">Quantized values; same length as <paramref name="source"/>.</param>
     /// <param name="parameters">Scale, zero point and integer range.</param>
     public static void Quantize<T>(ReadOnlySpan<float> source, Span<T> destination, QuantParams parameters) where T : unmanaged =>
-        Quantize(SimdConfig.Best, source, destination, parameters);
+        Quantize(IsaConfig.Best.Elementwise, source, destination, parameters);
 
     /// <summary>Quantizes a tensor with per-tensor, per-channel or per-block encodings.</summary>
     /// <typeparam name="T"><see cref="sbyte"/>, <see cref="byte"/>, <see cref="short"/> or <see cref="ushort"/>; must hold the scheme's range.</typeparam>
@@ -81,7 +81,7 @@ public static class QuantOps
     /// <param name="encoding">Encodings laid out for <paramref name="shape"/> (see <see cref="QuantEncoding"/>).</param>
     /// <param name="destination">Quantized tensor; same length as <paramref name="source"/>.</param>
     public static void Quantize<T>(ReadOnlySpan<float> source, ReadOnlySpan<int> shape, QuantEncoding encoding, Span<T> destination) where T : unmanaged =>
-        Quantize(SimdConfig.Best, source, shape, encoding, destination);
+        Quantize(IsaConfig.Best.Elementwise, source, shape, encoding, destination);
 
     /// <summary>
     /// Quantizes with stochastic rounding, <c>q = saturate(floor(x / scale + u) + zeroPoint)</c> with u uniform in [0, 1),
@@ -95,7 +95,7 @@ public static class QuantOps
     /// <param name="seed">Random stream.</param>
     /// <param name="firstIndex">Index of <c>source[0]</c> in the stream, so chunks of one tensor can be quantized separately.</param>
     public static void QuantizeStochastic<T>(ReadOnlySpan<float> source, Span<T> destination, QuantParams parameters, ulong seed, long firstIndex = 0)
-        where T : unmanaged => QuantizeStochastic(SimdConfig.Best, source, destination, parameters, seed, firstIndex);
+        where T : unmanaged => QuantizeStochastic(IsaConfig.Best.Elementwise, source, destination, parameters, seed, firstIndex);
 
     /// <summary>Quantizes to int4 (QMin &lt; 0) or uint4, two values per byte (low nibble first, as ONNX int4).</summary>
     /// <param name="source">Real values.</param>
@@ -153,7 +153,7 @@ public static class QuantOps
     /// <param name="destination">Real values; same length; must not overlap the source.</param>
     /// <param name="parameters">Scale and zero point.</param>
     public static void Dequantize<T>(ReadOnlySpan<T> source, Span<float> destination, QuantParams parameters) where T : unmanaged =>
-        Dequantize(SimdConfig.Best, source, destination, parameters);
+        Dequantize(IsaConfig.Best.Elementwise, source, destination, parameters);
 
     /// <summary>Dequantizes a tensor with per-tensor, per-channel or per-block encodings.</summary>
     /// <typeparam name="T"><see cref="sbyte"/>, <see cref="byte"/>, <see cref="short"/> or <see cref="ushort"/>.</typeparam>
@@ -162,7 +162,7 @@ public static class QuantOps
     /// <param name="encoding">Encodings laid out for <paramref name="shape"/>.</param>
     /// <param name="destination">Real tensor; same length; must not overlap the source.</param>
     public static void Dequantize<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> shape, QuantEncoding encoding, Span<float> destination) where T : unmanaged =>
-        Dequantize(SimdConfig.Best, source, shape, encoding, destination);
+        Dequantize(IsaConfig.Best.Elementwise, source, shape, encoding, destination);
 
     /// <summary>Dequantizes packed int4/uint4 values (signed when the encoding's QMin &lt; 0).</summary>
     /// <param name="packed">Packed values, <see cref="Int4Packing.PackedLength"/> bytes for the destination's length.</param>
@@ -187,7 +187,7 @@ public static class QuantOps
     /// <param name="destination">Fake-quantized values; same length; may be the source itself.</param>
     /// <param name="parameters">Scale, zero point and integer range.</param>
     public static void FakeQuantize(ReadOnlySpan<float> source, Span<float> destination, QuantParams parameters) =>
-        FakeQuantize(SimdConfig.Best, source, destination, parameters);
+        FakeQuantize(IsaConfig.Best.Elementwise, source, destination, parameters);
 
     /// <summary>Fake-quantizes a tensor with per-tensor, per-channel or per-block encodings.</summary>
     /// <param name="source">The tensor, row-major.</param>
@@ -195,7 +195,7 @@ public static class QuantOps
     /// <param name="encoding">Encodings laid out for <paramref name="shape"/>.</param>
     /// <param name="destination">Fake-quantized tensor; same length; may be the source itself.</param>
     public static void FakeQuantize(ReadOnlySpan<float> source, ReadOnlySpan<int> shape, QuantEncoding encoding, Span<float> destination) =>
-        FakeQuantize(SimdConfig.Best, source, shape, encoding, destination);
+        FakeQuantize(IsaConfig.Best.Elementwise, source, shape, encoding, destination);
 
     /// <summary>
     /// Requantizes int32 accumulators with one float multiplier (<c>inputScale · weightScale / outputScale</c>):
@@ -207,7 +207,7 @@ public static class QuantOps
     /// <param name="multiplier">Finite multiplier &gt; 0.</param>
     /// <param name="zeroPoint">Output zero point, within <typeparamref name="T"/>'s range.</param>
     public static void Requantize<T>(ReadOnlySpan<int> accumulators, Span<T> destination, float multiplier, int zeroPoint) where T : unmanaged =>
-        Requantize(SimdConfig.Best, accumulators, destination, [multiplier], zeroPoint);
+        Requantize(IsaConfig.Best.Elementwise, accumulators, destination, [multiplier], zeroPoint);
 
     /// <summary>
     /// Requantizes a row-major [rows, channels] accumulator matrix with one float multiplier per channel (the last axis,
@@ -219,7 +219,7 @@ public static class QuantOps
     /// <param name="multipliers">One finite multiplier &gt; 0 per channel (or a single one for all).</param>
     /// <param name="zeroPoint">Output zero point, within <typeparamref name="T"/>'s range.</param>
     public static void Requantize<T>(ReadOnlySpan<int> accumulators, Span<T> destination, ReadOnlySpan<float> multipliers, int zeroPoint) where T : unmanaged =>
-        Requantize(SimdConfig.Best, accumulators, destination, multipliers, zeroPoint);
+        Requantize(IsaConfig.Best.Elementwise, accumulators, destination, multipliers, zeroPoint);
 
     /// <summary>
     /// Requantizes with integer-only fixed-point multipliers (one, or one per channel along the last axis):
@@ -343,8 +343,8 @@ public static class QuantOps
         try
         {
             var values = buffer.AsSpan(0, source.Length);
-            if (encoding is null) Quantize(SimdConfig.Best, source, values, parameters);
-            else Quantize(SimdConfig.Best, source, shape, encoding, values);
+            if (encoding is null) Quantize(IsaConfig.Best.Elementwise, source, values, parameters);
+            else Quantize(IsaConfig.Best.Elementwise, source, shape, encoding, values);
             Int4Packing.PackUnchecked(values, packed);
         }
         finally
@@ -364,8 +364,8 @@ public static class QuantOps
         {
             var values = buffer.AsSpan(0, destination.Length);
             Int4Packing.Unpack(packed, values, encoding?.Scheme.IsSigned ?? parameters.QMin < 0);
-            if (encoding is null) Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, destination, parameters);
-            else Dequantize(SimdConfig.Best, (ReadOnlySpan<sbyte>)values, shape, encoding, destination);
+            if (encoding is null) Dequantize(IsaConfig.Best.Elementwise, (ReadOnlySpan<sbyte>)values, destination, parameters);
+            else Dequantize(IsaConfig.Best.Elementwise, (ReadOnlySpan<sbyte>)values, shape, encoding, destination);
         }
         finally
         {

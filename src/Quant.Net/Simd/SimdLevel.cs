@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace Quant.Net.Simd;
 
 /// <summary>Vector widths the elementwise primitives can run at, widest last.</summary>
@@ -13,21 +11,4 @@ internal enum SimdLevel
     Vector256 = 2,
     /// <summary>512-bit vectors (AVX-512).</summary>
     Vector512 = 3,
-}
-
-/// <summary>The widest vector path this process supports, chosen once (the only static state of the primitives).</summary>
-internal static class SimdConfig
-{
-    public static readonly SimdLevel Best = Detect();
-
-    /// <summary>Every level this process can run, scalar first; tests run each against the scalar reference.</summary>
-    public static IReadOnlyList<SimdLevel> Supported { get; } = Enumerable.Range(0, (int)Best + 1).Select(i => (SimdLevel)i).ToArray();
-
-    private static SimdLevel Detect()
-    {
-        if (Vector512.IsHardwareAccelerated) return SimdLevel.Vector512;
-        if (Vector256.IsHardwareAccelerated) return SimdLevel.Vector256;
-        if (Vector128.IsHardwareAccelerated) return SimdLevel.Vector128;
-        return SimdLevel.Scalar;
-    }
 }

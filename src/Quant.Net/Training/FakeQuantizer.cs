@@ -157,7 +157,11 @@ public sealed class FakeQuantizer
     /// outside; both scaled by 1/√(N·Q_P). MinMax: through s(min, max) and z(min, max)).
     /// </summary>
     /// <exception cref="ArgumentException">Lengths differ or the shape does not fit the scheme's granularity.</exception>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx)
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx) =>
+        Backward(x, shape, dy, dx, IsaConfig.Best.Elementwise);
+
+    /// <summary>As the public overload at a given vector width (tests run every width against the scalar path).</summary>
+    internal void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx, SimdLevel level)
     {
         if (x.Length != dy.Length || x.Length != dx.Length)
         {
@@ -174,7 +178,7 @@ public sealed class FakeQuantizer
         {
             fixed (float* px = x, pdy = dy, pdx = dx)
             {
-                var run = new BackwardRun(px, pdy, pdx, encoding, learn, counts, gs, gz);
+                var run = new BackwardRun(px, pdy, pdx, encoding, learn, counts, gs, gz, level);
                 layout.ForEachRun(ref run);
             }
         }
@@ -226,7 +230,7 @@ public sealed class FakeQuantizer
     /// One run of elements sharing (or, for a varying run, stepping through) encoding parameters: vectorized for shared
     /// parameters, scalar per element otherwise. Accumulates counts and the raw ∂L/∂s, ∂L/∂ẑ sums per parameter.
     /// </summary>
-    private readonly unsafe struct BackwardRun(float* x, float* dy, float* dx, QuantEncoding encoding, bool learn, long[] counts, double[] gs, double[] gz) : IRunAction
+    private readonly unsafe struct BackwardRun(float* x, float* dy, float* dx, QuantEncoding encoding, bool learn, long[] counts, double[] gs, double[] gz, SimdLevel level) : IRunAction
     {
         public void Run(int offset, int length, int parameterIndex, bool varying)
         {
@@ -251,7 +255,6 @@ public sealed class FakeQuantizer
             float tieGuard = 0.5f - (reach / (1 << 21));
             int i0 = 0;
             double sumScale = 0, sumOutside = 0;
-            var level = SimdConfig.Best;
             int lanes = level switch { SimdLevel.Vector512 => 16, SimdLevel.Vector256 => 8, SimdLevel.Vector128 => 4, _ => int.MaxValue };
             if (lanes != int.MaxValue)
             {

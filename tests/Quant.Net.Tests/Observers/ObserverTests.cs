@@ -40,7 +40,7 @@ public sealed class ObserverTests
     [Trait("Category", "Kernel")]
     public void MinMax_one_pass_kernel_matches_the_filtering_reference_on_every_path()
     {
-        foreach (var level in SimdConfig.Supported)
+        foreach (var level in IsaConfig.ElementwiseLevels)
         {
             for (int n = 0; n <= 257; n++)
             {

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Quant.Net.Simd;
 using Quant.Net.Training;
 
 namespace Quant.Net.Tests.Training;
@@ -123,6 +124,41 @@ public sealed class FakeQuantizerTests
                 float code = MathF.Round(x[i] / p.Scale, MidpointRounding.ToEven) + p.ZeroPoint;
                 bool inside = code >= p.QMin && code <= p.QMax;
                 dx[i].Should().Be(inside ? dy[i] : 0f, $"length {n}, element {i}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Backward_gives_the_same_input_gradient_bits_at_every_vector_width_as_the_scalar_path()
+    {
+        foreach (var level in IsaConfig.ElementwiseLevels)
+        {
+            for (int n = 0; n <= 257; n += n < 40 ? 1 : 37)
+            {
+                var x = Data(n, n + 30, 3f);
+                if (n > 7)
+                {
+                    x[7] = float.NaN;
+                }
+
+                var dy = Data(n, n + 40);
+                var results = new List<(float[] Dx, float[] Gradients)>();
+                foreach (var width in new[] { SimdLevel.Scalar, level })
+                {
+                    var q = new FakeQuantizer(new QuantScheme(8, false, false), RangeLearning.Lsq);
+                    q.Forward(Data(64, 2, 1.5f), [64], new float[64]);
+                    q.StartLearning();
+                    var dx = new float[n];
+                    q.Backward(x, [n], dy, dx, width);
+                    results.Add((dx, [.. q.Gradients.First, .. q.Gradients.Second]));
+                }
+
+                results[1].Dx.Should().Equal(results[0].Dx, $"{level}, length {n}");
+                // Parameter gradients are sums whose order follows the vector width: equal up to float rounding.
+                for (int g = 0; g < results[0].Gradients.Length; g++)
+                {
+                    results[1].Gradients[g].Should().BeApproximately(results[0].Gradients[g], 1e-5f * Math.Max(1f, Math.Abs(results[0].Gradients[g])), $"{level}, length {n}, gradient {g}");
+                }
             }
         }
     }

@@ -5,44 +5,12 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Quant.Net.Kernels;
 
-/// <summary>The integer (mode b) block kernels, best first.</summary>
-internal enum BlockGemmPath
-{
-    Scalar = 0,
-    AdvSimdDp = 1,
-    Avx2 = 2,
-    AvxVnni = 3,
-}
-
 /// <summary>
 /// y[M, N] = x[M, K] · W̃ᵀ (+ bias) for block-quantized W (<see cref="BlockQuantizedWeights"/>): the decode-time GEMV
 /// (M = 1) and small-M GEMM of weight-only quantized LLM layers. Threads split the output columns in groups of 8.
 /// </summary>
 public static class BlockGemm
 {
-    internal static readonly BlockGemmPath BestPath = SupportedPaths()[^1];
-
-    internal static BlockGemmPath[] SupportedPaths()
-    {
-        var paths = new List<BlockGemmPath> { BlockGemmPath.Scalar };
-        if (Dp.IsSupported)
-        {
-            paths.Add(BlockGemmPath.AdvSimdDp);
-        }
-
-        if (Avx2.IsSupported)
-        {
-            paths.Add(BlockGemmPath.Avx2);
-        }
-
-        if (AvxVnni.IsSupported)
-        {
-            paths.Add(BlockGemmPath.AvxVnni);
-        }
-
-        return [.. paths];
-    }
-
     /// <summary>Computes y = x · W̃ᵀ + bias.</summary>
     /// <param name="x">Activations [m, K], row-major.</param>
     /// <param name="m">Rows of x (1 for decoding; any positive number, best up to 16).</param>
@@ -54,7 +22,7 @@ public static class BlockGemm
     /// <exception cref="ArgumentException">A span length does not match the shapes.</exception>
     public static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
         BlockGemmMode mode, int maxDegreeOfParallelism = 1) =>
-        Multiply(x, m, weights, bias, y, mode, maxDegreeOfParallelism, BestPath, SimdConfig.Best);
+        Multiply(x, m, weights, bias, y, mode, maxDegreeOfParallelism, IsaConfig.Best.BlockGemm, IsaConfig.Best.Elementwise);
 
     internal static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
         BlockGemmMode mode, int maxDegreeOfParallelism, BlockGemmPath path, SimdLevel level)

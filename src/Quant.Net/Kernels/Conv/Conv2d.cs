@@ -91,7 +91,7 @@ public sealed class Conv2d
         if (_float is null) throw new InvalidOperationException("This convolution has int8 weights; pass quantized input.");
         Parallelism.Validate(maxDegreeOfParallelism);
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        var level = SimdConfig.Best;
+        var level = IsaConfig.Best.Elementwise;
         int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow, panels = (positions + nr - 1) / nr;
         float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
         try
@@ -163,7 +163,7 @@ public sealed class Conv2d
         QuantParams.ValidateScale(inputScale, nameof(inputScale));
         Parallelism.Validate(maxDegreeOfParallelism);
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        var path = Int8GemmConfig.Best;
+        var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
         int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.WideOperands ? 2 : 1;
         int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;

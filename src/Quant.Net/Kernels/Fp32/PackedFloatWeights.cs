@@ -33,7 +33,7 @@ public sealed class PackedFloatWeights
     /// <param name="n">Columns of B, ≥ 1.</param>
     /// <param name="layout">[K, N] or [N, K].</param>
     public static PackedFloatWeights Pack(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout) =>
-        Pack(SimdConfig.Best, weights, k, n, layout);
+        Pack(IsaConfig.Best.Elementwise, weights, k, n, layout);
 
     /// <summary>Wraps panels that a caller has already laid out (for example patches packed straight from an image).</summary>
     internal static PackedFloatWeights Wrap(SimdLevel level, int k, int n, float[] data) => new(level, k, n, data);

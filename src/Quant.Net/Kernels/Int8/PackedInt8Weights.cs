@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using System.Runtime.CompilerServices;
 
 namespace Quant.Net.Kernels;
@@ -55,7 +56,7 @@ public sealed class PackedInt8Weights
     /// <param name="scales">Empty, one, or one per channel; each finite and &gt; 0. Used by float outputs.</param>
     public static PackedInt8Weights Pack(ReadOnlySpan<sbyte> weights, int k, int n, WeightLayout layout,
         ReadOnlySpan<int> zeroPoints, ReadOnlySpan<float> scales) =>
-        Pack(Int8GemmConfig.Best, weights, k, n, layout, zeroPoints, scales, flip: false);
+        Pack(IsaConfig.Best.Int8Gemm, weights, k, n, layout, zeroPoints, scales, flip: false);
 
     /// <summary>Packs uint8 weights (stored internally as int8 with the zero points shifted by −128; results are identical).</summary>
     /// <param name="weights">B in <paramref name="layout"/>, K·N values.</param>
@@ -66,7 +67,7 @@ public sealed class PackedInt8Weights
     /// <param name="scales">Empty, one, or one per channel; each finite and &gt; 0.</param>
     public static PackedInt8Weights Pack(ReadOnlySpan<byte> weights, int k, int n, WeightLayout layout,
         ReadOnlySpan<int> zeroPoints, ReadOnlySpan<float> scales) =>
-        Pack(Int8GemmConfig.Best, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(weights), k, n, layout, zeroPoints, scales, flip: true);
+        Pack(IsaConfig.Best.Int8Gemm, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(weights), k, n, layout, zeroPoints, scales, flip: true);
 
     /// <summary>Wraps panels a caller has already laid out in <paramref name="path"/>'s format (for example image patches).</summary>
     internal static PackedInt8Weights Wrap(Int8GemmPath path, int k, int n, byte[] data, int[] columnSums, int[] zeroPoints) =>

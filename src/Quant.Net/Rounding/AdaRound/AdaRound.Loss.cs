@@ -108,7 +108,7 @@ public sealed partial class AdaRound
 
         // dL/dW = dYᵀ · X: [out, n] × [n, in], X already packed as the GEMM's B panels.
         var dw = Buffer(ref _dw, _out * _in);
-        Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Wrap(SimdConfig.Best, n, _in, packedX), [], dw, OutputClamp.None, threads);
+        Fp32Gemm.Multiply(dyT, _out, PackedFloatWeights.Wrap(IsaConfig.Best.Elementwise, n, _in, packedX), [], dw, OutputClamp.None, threads);
         TensorPrimitives.MultiplyAdd(dw, dwdv, grad, grad);
         return (reconstruction / n) + (lambda * regularizer);
     }

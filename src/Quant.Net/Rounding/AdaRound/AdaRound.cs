@@ -92,7 +92,7 @@ public sealed partial class AdaRound
             }
         }
 
-        _nr = Fp32Gemm.PanelWidth(SimdConfig.Best);
+        _nr = Fp32Gemm.PanelWidth(IsaConfig.Best.Elementwise);
         _panels = (_in + _nr - 1) / _nr;
     }
 

@@ -10,7 +10,7 @@ public sealed class BlockGemmTests
     public static TheoryData<int> Paths()
     {
         var data = new TheoryData<int>();
-        foreach (var path in BlockGemm.SupportedPaths())
+        foreach (var path in IsaConfig.BlockGemmPaths)
         {
             data.Add((int)path);
         }
@@ -60,7 +60,7 @@ public sealed class BlockGemmTests
             var expected = new float[m * n];
             var actual = new float[m * n];
             BlockGemm.Multiply(x, m, w, [], expected, BlockGemmMode.Int8Activations, 1, BlockGemmPath.Scalar, SimdLevel.Scalar);
-            BlockGemm.Multiply(x, m, w, [], actual, BlockGemmMode.Int8Activations, 1, path, SimdConfig.Best);
+            BlockGemm.Multiply(x, m, w, [], actual, BlockGemmMode.Int8Activations, 1, path, IsaConfig.Best.Elementwise);
             TestData.BitwiseEqual(expected, actual);
         }
     }
@@ -79,7 +79,7 @@ public sealed class BlockGemmTests
             var expected = new float[m * n];
             var actual = new float[m * n];
             BlockGemm.Multiply(x, m, w, [], expected, BlockGemmMode.FloatActivations, 1, BlockGemmPath.Scalar, SimdLevel.Scalar);
-            BlockGemm.Multiply(x, m, w, [], actual, BlockGemmMode.FloatActivations, 1, BlockGemm.BestPath, level);
+            BlockGemm.Multiply(x, m, w, [], actual, BlockGemmMode.FloatActivations, 1, IsaConfig.Best.BlockGemm, level);
             TestData.BitwiseEqual(expected, actual);
         }
     }

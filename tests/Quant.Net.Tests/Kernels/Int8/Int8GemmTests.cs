@@ -1,3 +1,4 @@
+using Quant.Net.Simd;
 using FluentAssertions;
 using Quant.Net.Kernels;
 
@@ -9,7 +10,7 @@ public sealed class Int8GemmTests
     public static TheoryData<int> Paths()
     {
         var data = new TheoryData<int>();
-        foreach (var path in Int8GemmConfig.Supported()) data.Add((int)path);
+        foreach (var path in IsaConfig.Int8GemmPaths) data.Add((int)path);
         return data;
     }
 
@@ -76,7 +77,7 @@ public sealed class Int8GemmTests
         var a = TestData.Codes<sbyte>(m * k, 3);
         var b = TestData.Codes<sbyte>(n * k, 4);
         var packed = PackedInt8Weights.Pack(b, k, n, WeightLayout.NByK, [3], [0.5f]);
-        packed.Path.Should().Be(Int8GemmConfig.Best);
+        packed.Path.Should().Be(IsaConfig.Best.Int8Gemm);
         var c = new int[m * n];
         Int8Gemm.Multiply(a, m, -7, packed, c, maxDegreeOfParallelism: 1);
         var bKByN = new sbyte[k * n];

@@ -1,0 +1,19 @@
+using Quant.Net.Simd;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>Tile and layout facts of a path.</summary>
+internal readonly record struct Int8GemmTile(int MR, int NR, int KR, bool WideOperands, bool SignedA)
+{
+    public static Int8GemmTile Of(Int8GemmPath path) => path switch
+    {
+        Int8GemmPath.AvxVnni => new(6, 16, 4, false, false),
+        Int8GemmPath.Avx2 => new(6, 16, 2, true, true),
+        Int8GemmPath.Sse2 => new(4, 8, 2, true, true),
+        Int8GemmPath.AdvSimdDp => new(4, 16, 4, false, true),
+        _ => new(4, 16, 1, true, true), // AdvSimd and Scalar share the layout
+    };
+
+    /// <summary>K rounded up to a whole number of KR groups.</summary>
+    public int PaddedK(int k) => (k + KR - 1) / KR * KR;
+}
