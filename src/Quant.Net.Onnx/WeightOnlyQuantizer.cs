@@ -44,7 +44,7 @@ public static class WeightOnlyQuantizer
             string baseName = node.Input[1];
             if (options.Format == WeightOnlyFormat.MatMulNBits)
             {
-                var (b, scales, zeroPoints) = w.ToMatMulNBits();
+                var (b, scales, zeroPoints) = MatMulNBitsLayout.From(w);
                 string bName = names.Make(baseName + "_packed"), sName = names.Make(baseName + "_scales");
                 var bTensor = TensorData.Create<byte>(bName, b, [n, w.BlockCount, w.BlockSize * w.Bits / 8]);
                 graph.Initializer.Add(bTensor);

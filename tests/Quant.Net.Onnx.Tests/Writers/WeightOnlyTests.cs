@@ -6,6 +6,40 @@ namespace Quant.Net.Onnx.Tests.Onnx;
 
 public sealed class WeightOnlyTests
 {
+    private static BlockQuantizedWeights RandomWeights(Random random, int n, int k, int bits, int blockSize, bool symmetric)
+    {
+        var w = Enumerable.Range(0, n * k).Select(_ => (float)((random.NextDouble() * 2) - 1) * 0.05f).ToArray();
+        return BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize, Symmetric = symmetric });
+    }
+
+    [Fact]
+    public void MatMulNBits_layout_packs_codes_low_nibble_first_with_row_major_blocks()
+    {
+        var random = new Random(4);
+        int n = 3, k = 40;
+        var w = RandomWeights(random, n, k, 4, 16, symmetric: false);
+        var (b, scales, zeroPoints) = MatMulNBitsLayout.From(w);
+        b.Should().HaveCount(n * 3 * 8);
+        scales.Should().HaveCount(n * 3);
+        zeroPoints.Should().HaveCount(n * 2);
+        for (int row = 0; row < n; row++)
+        {
+            for (int i = 0; i < 48; i++)
+            {
+                int code = (b[(row * 24) + (i / 2)] >> ((i % 2) * 4)) & 0xF;
+                code.Should().Be(w.GetCode(row, i));
+            }
+
+            for (int blk = 0; blk < 3; blk++)
+            {
+                scales[(row * 3) + blk].Should().Be(w.GetScale(row, blk));
+                ((zeroPoints![(row * 2) + (blk / 2)] >> ((blk % 2) * 4)) & 0xF).Should().Be(w.GetZeroPoint(row, blk));
+            }
+        }
+
+        MatMulNBitsLayout.From(RandomWeights(random, n, k, 4, 16, symmetric: true)).ZeroPoints.Should().BeNull();
+    }
+
     private static OnnxModel Linear(int k, int n, int seed)
     {
         var g = new GraphBuilder(seed: seed);

@@ -4,8 +4,8 @@ namespace Quant.Net.Kernels;
 /// A weight matrix W[N, K] (N outputs, K inputs) quantized to 4 or 8 bits in blocks along K, each block with a scale and
 /// a zero point (unsigned codes: <c>w = (code − zero_point) · scale</c>; symmetric blocks use zero point 8 or 128).
 /// Packed once for the block GEMV/GEMM kernels: groups of 8 output columns, K in octets, two 4-bit codes per byte.
-/// K need not be a multiple of the block size (the last block is padded). <see cref="ToMatMulNBits"/> gives ONNX
-/// Runtime's MatMulNBits layout.
+/// K need not be a multiple of the block size (the last block is padded). The ONNX adapter writes
+/// them in ONNX Runtime's MatMulNBits layout from the public accessors.
 /// </summary>
 public sealed class BlockQuantizedWeights
 {
@@ -262,53 +262,5 @@ public sealed class BlockQuantizedWeights
         }
 
         return w;
-    }
-
-    /// <summary>
-    /// ONNX Runtime's MatMulNBits layout: B [N, BlockCount, BlockSize·Bits/8] (4-bit: element 2i in the low nibble),
-    /// scales [N·BlockCount], zero points packed per row (ceil(BlockCount·Bits/8) bytes, 4-bit: low nibble first), or
-    /// null when symmetric (MatMulNBits' default zero point is the middle code).
-    /// </summary>
-    public (byte[] B, float[] Scales, byte[]? ZeroPoints) ToMatMulNBits()
-    {
-        int blob = BlockSize * Bits / 8, zpBytes = ((BlockCount * Bits) + 7) / 8;
-        var b = new byte[(long)N * BlockCount * blob];
-        var scales = new float[N * BlockCount];
-        byte[]? zps = IsSymmetric ? null : new byte[N * zpBytes];
-        for (int row = 0; row < N; row++)
-        {
-            for (int blk = 0; blk < BlockCount; blk++)
-            {
-                scales[(row * BlockCount) + blk] = GetScale(row, blk);
-                int zp = GetZeroPoint(row, blk);
-                if (zps is not null)
-                {
-                    if (Bits == 4)
-                    {
-                        zps[(row * zpBytes) + (blk / 2)] |= (byte)(zp << ((blk % 2) * 4));
-                    }
-                    else
-                    {
-                        zps[(row * zpBytes) + blk] = (byte)zp;
-                    }
-                }
-
-                long offset = (((long)row * BlockCount) + blk) * blob;
-                for (int i = 0; i < BlockSize; i++)
-                {
-                    int code = GetCode(row, (blk * BlockSize) + i);
-                    if (Bits == 4)
-                    {
-                        b[offset + (i / 2)] |= (byte)(code << ((i % 2) * 4));
-                    }
-                    else
-                    {
-                        b[offset + i] = (byte)code;
-                    }
-                }
-            }
-        }
-
-        return (b, scales, zps);
     }
 }

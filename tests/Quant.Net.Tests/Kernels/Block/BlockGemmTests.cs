@@ -199,34 +199,6 @@ public sealed class BlockGemmTests
     }
 
     [Fact]
-    public void MatMulNBits_layout_packs_codes_low_nibble_first_with_row_major_blocks()
-    {
-        var random = new Random(4);
-        int n = 3, k = 40;
-        var w = RandomWeights(random, n, k, 4, 16, symmetric: false);
-        var (b, scales, zeroPoints) = w.ToMatMulNBits();
-        b.Should().HaveCount(n * 3 * 8);
-        scales.Should().HaveCount(n * 3);
-        zeroPoints.Should().HaveCount(n * 2);
-        for (int row = 0; row < n; row++)
-        {
-            for (int i = 0; i < 48; i++)
-            {
-                int code = (b[(row * 24) + (i / 2)] >> ((i % 2) * 4)) & 0xF;
-                code.Should().Be(w.GetCode(row, i));
-            }
-
-            for (int blk = 0; blk < 3; blk++)
-            {
-                scales[(row * 3) + blk].Should().Be(w.GetScale(row, blk));
-                ((zeroPoints![(row * 2) + (blk / 2)] >> ((blk % 2) * 4)) & 0xF).Should().Be(w.GetZeroPoint(row, blk));
-            }
-        }
-
-        RandomWeights(random, n, k, 4, 16, symmetric: true).ToMatMulNBits().ZeroPoints.Should().BeNull();
-    }
-
-    [Fact]
     public void Bad_input_is_rejected_with_the_parameter_named()
     {
         float[] w = [1, 2, 3, 4];
