@@ -33,11 +33,7 @@ public static class OnnxQuantizer
         config = (config ?? new QuantizationConfig()).Validated();
         fixedEncodings ??= new Dictionary<string, QuantEncoding>();
         int opset = RequiredOpset(config);
-        var (prepared, report) = ModelPreparer.Prepare(model, opset);
-        if (config.CrossLayerEqualization)
-        {
-            report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
-        }
+        var (prepared, report) = Prepare(model, config, opset);
         if (config.Mode == QuantizationMode.Dynamic)
         {
             var (dynamicModel, weights, nodes) = DynamicWriter.Write(prepared, config);
@@ -46,6 +42,35 @@ public static class OnnxQuantizer
 
         var plan = QuantizationPlan.Build(prepared, config);
         var index = new GraphIndex(prepared.Graph);
+        var encodings = ActivationEncodings(prepared, plan, config, fixedEncodings, observers, calibrationData, progress, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        WeightEncodings(plan, index, config, fixedEncodings, encodings);
+        plan = BiasScales(plan, index, encodings);
+        var (source, rounded) = Techniques(prepared, plan, encodings, opset, config, calibrationData, adaRoundProgress, cancellationToken);
+        var quantized = QdqWriter.Write(source, plan, encodings, opset, rounded);
+        return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
+    }
+
+    /// <summary>Step 1: a prepared copy (opset, BatchNorm folded, names, order) and, if asked, cross-layer equalization.</summary>
+    private static (OnnxModel Prepared, PreparationReport Report) Prepare(OnnxModel model, QuantizationConfig config, int opset)
+    {
+        var (prepared, report) = ModelPreparer.Prepare(model, opset);
+        if (config.CrossLayerEqualization)
+        {
+            report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
+        }
+
+        return (prepared, report);
+    }
+
+    /// <summary>
+    /// Step 2: an encoding for every observed activation — from observers already filled, else from calibration runs
+    /// (tensors with a fixed encoding need neither).
+    /// </summary>
+    private static Dictionary<string, TensorEncoding> ActivationEncodings(OnnxModel prepared, QuantizationPlan plan, QuantizationConfig config,
+        IReadOnlyDictionary<string, QuantEncoding> fixedEncodings, IReadOnlyDictionary<string, Quant.Net.Observers.IObserver>? observers,
+        ICalibrationDataSource? calibrationData, IProgress<QuantizationProgress>? progress, CancellationToken cancellationToken)
+    {
         var encodings = new Dictionary<string, TensorEncoding>(StringComparer.Ordinal);
         foreach (var t in plan.Observed)
         {
@@ -56,21 +81,32 @@ public static class OnnxQuantizer
         }
 
         var toObserve = plan.Observed.Where(t => !fixedEncodings.ContainsKey(t.Name) && !encodings.ContainsKey(t.Name)).ToList();
-        if (toObserve.Count > 0)
+        if (toObserve.Count == 0)
         {
-            if (calibrationData is null)
-            {
-                throw new ArgumentNullException(nameof(calibrationData), $"Static quantization needs calibration data for {toObserve.Count} activation tensors (for example '{toObserve[0].Name}').");
-            }
-
-            var observed = Calibrator.Observe(prepared, toObserve, calibrationData, config, progress, cancellationToken);
-            foreach (var t in toObserve)
-            {
-                encodings[t.Name] = new TensorEncoding(t, observed[t.Name].ComputeEncoding(t.Scheme));
-            }
+            return encodings;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
+        if (calibrationData is null)
+        {
+            throw new ArgumentNullException(nameof(calibrationData), $"Static quantization needs calibration data for {toObserve.Count} activation tensors (for example '{toObserve[0].Name}').");
+        }
+
+        var observed = Calibrator.Observe(prepared, toObserve, calibrationData, config, progress, cancellationToken);
+        foreach (var t in toObserve)
+        {
+            encodings[t.Name] = new TensorEncoding(t, observed[t.Name].ComputeEncoding(t.Scheme));
+        }
+
+        return encodings;
+    }
+
+    /// <summary>
+    /// Step 3: fixed encodings as given (checked), shared encodings from their root tensor, weights and constants from
+    /// their values — pair-safe where the deployment target's int8 kernels add products in int16 pairs.
+    /// </summary>
+    private static void WeightEncodings(QuantizationPlan plan, GraphIndex index, QuantizationConfig config, IReadOnlyDictionary<string, QuantEncoding> fixedEncodings,
+        Dictionary<string, TensorEncoding> encodings)
+    {
         foreach (var t in plan.Tensors)
         {
             if (fixedEncodings.TryGetValue(t.Name, out var given) && t.Role != TensorRole.Bias)
@@ -90,7 +126,14 @@ public static class OnnxQuantizer
                     : QuantEncoding.FromTensor(t.Scheme, data, shape));
             }
         }
+    }
 
+    /// <summary>
+    /// Step 4: bias scales s_in·s_w; a bias whose codes would not fit int32 (16-bit inputs and weights) stays float and
+    /// leaves the plan (ONNX Runtime adds it after dequantizing).
+    /// </summary>
+    private static QuantizationPlan BiasScales(QuantizationPlan plan, GraphIndex index, Dictionary<string, TensorEncoding> encodings)
+    {
         foreach (var t in plan.Tensors.Where(t => t.Role == TensorRole.Bias))
         {
             float input = encodings[t.BiasInput!].Encoding!.Scales[0];
@@ -107,19 +150,22 @@ public static class OnnxQuantizer
                 scales[c] = Math.Max(input * weight[c], QuantParams.MinScale);
             }
 
-            // With 16-bit inputs and weights, s_in·s_w can be so small that the bias does not fit int32: such a bias
-            // stays float (ONNX Runtime adds it after dequantizing) instead of saturating into garbage.
             if (QdqWriter.BiasCodesFit(TensorData.ToFloats(index.Initializers[t.Name]), c => scales[scales.Length == 1 ? 0 : c], BiasCodeLimit))
             {
                 encodings[t.Name] = new TensorEncoding(t, null, scales);
             }
         }
 
-        if (plan.Tensors.Any(t => t.Role == TensorRole.Bias && !encodings.ContainsKey(t.Name)))
-        {
-            plan = QuantizationPlan.From(plan.Tensors.Where(t => t.Role != TensorRole.Bias || encodings.ContainsKey(t.Name)), plan.QuantizedNodes);
-        }
+        return plan.Tensors.Any(t => t.Role == TensorRole.Bias && !encodings.ContainsKey(t.Name))
+            ? QuantizationPlan.From(plan.Tensors.Where(t => t.Role != TensorRole.Bias || encodings.ContainsKey(t.Name)), plan.QuantizedNodes)
+            : plan;
+    }
 
+    /// <summary>Step 5: AdaRound (weight codes) and bias correction (corrected float biases; their scales stay as computed).</summary>
+    private static (OnnxModel Source, IReadOnlyDictionary<string, int[]>? Rounded) Techniques(OnnxModel prepared, QuantizationPlan plan,
+        Dictionary<string, TensorEncoding> encodings, int opset, QuantizationConfig config, ICalibrationDataSource? calibrationData,
+        IProgress<AdaRoundLayerReport>? adaRoundProgress, CancellationToken cancellationToken)
+    {
         IReadOnlyDictionary<string, int[]>? rounded = null;
         if (config.AdaRound is { } adaRound)
         {
@@ -131,21 +177,18 @@ public static class OnnxQuantizer
             rounded = AdaRoundPass.Run(prepared, plan, encodings, opset, calibrationData, adaRound, adaRoundProgress, cancellationToken);
         }
 
-        var source = prepared;
-        if (config.BiasCorrection)
+        if (!config.BiasCorrection)
         {
-            bool analytical = config.BiasCorrectionMethod == BiasCorrectionMethod.Analytical;
-            if (calibrationData is null && !analytical)
-            {
-                throw new ArgumentNullException(nameof(calibrationData), "Empirical bias correction needs calibration data.");
-            }
-
-            // Bias scales stay as computed; the int32 codes are taken from the corrected float biases.
-            source = BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken);
+            return (prepared, rounded);
         }
 
-        var quantized = QdqWriter.Write(source, plan, encodings, opset, rounded);
-        return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
+        bool analytical = config.BiasCorrectionMethod == BiasCorrectionMethod.Analytical;
+        if (calibrationData is null && !analytical)
+        {
+            throw new ArgumentNullException(nameof(calibrationData), "Empirical bias correction needs calibration data.");
+        }
+
+        return (BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken), rounded);
     }
 
     private static QuantEncoding Check(PlannedTensor t, QuantEncoding given, GraphIndex index)

@@ -1,3 +1,4 @@
+using Quant.Net.Techniques;
 using Quant.Net.Onnx.Protobuf;
 
 namespace Quant.Net.Onnx;
@@ -159,26 +160,13 @@ public static class ModelPreparer
                 }
             }
 
-            var factor = new double[channels];
-            for (int c = 0; c < channels; c++)
-            {
-                factor[c] = gamma[c] / Math.Sqrt((double)variance[c] + epsilon);
-            }
-
-            int inner = w.Length / shape[0];
-            for (int i = 0; i < w.Length; i++)
-            {
-                int c = outAxis == 0 ? i / inner : i % shape[1];
-                w[i] = (float)(w[i] * factor[c]);
-            }
-
             var newBias = new float[channels];
             for (int c = 0; c < channels; c++)
             {
-                double b0 = bias is null ? 0 : (double)bias[c] * gemmBeta;
-                newBias[c] = (float)((b0 - mean[c]) * factor[c] + beta[c]);
+                newBias[c] = bias is null ? 0f : (float)((double)bias[c] * gemmBeta);
             }
 
+            BatchNormFolding.Fold(w, shape, outAxis, newBias, gamma, beta, mean, variance, epsilon);
             string wName = Unique(graph, producer.Input[1] + "_bn_folded");
             string bName = Unique(graph, (producer.Input.Count > 2 && producer.Input[2].Length > 0 ? producer.Input[2] : producer.Name + "_bias") + "_bn_folded");
             graph.Initializer.Add(TensorData.Create<float>(wName, w, shape));

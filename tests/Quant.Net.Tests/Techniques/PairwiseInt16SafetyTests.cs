@@ -2,7 +2,7 @@ using Quant.Net.Techniques;
 using CsCheck;
 using FluentAssertions;
 
-namespace Quant.Net.Tests.Encodings;
+namespace Quant.Net.Tests.Techniques;
 
 /// <summary>
 /// Pair-safe int8 weight encodings: whatever two codes of a channel a kernel pairs, 255·(q_i + q_j) stays inside int16,
