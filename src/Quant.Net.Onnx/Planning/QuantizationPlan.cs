@@ -37,14 +37,57 @@ internal sealed class QuantizationPlan
         return plan;
     }
 
+    /// <summary>
+    /// The plan of a prepared model under <paramref name="config"/>, in named steps: check the node names the config
+    /// uses, find the supergroups (no quantizer inside them), then per quantizable node its inputs (weights with their
+    /// channel/reduction axes, constants, activations), its outputs and its bias.
+    /// </summary>
     public static QuantizationPlan Build(OnnxModel prepared, QuantizationConfig config)
     {
         var graph = prepared.Graph;
         var index = new GraphIndex(graph);
-        var nodes = graph.Node.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        CheckNodeNames(graph, config);
+        var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
+        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx" && OpCatalog.QuantizedInputCount(n.OpType) is not null;
+        var (inside, tails) = Supergroups(graph, index, config, Quantizable);
+        var plan = new QuantizationPlan();
+        var quantizedNodes = new List<string>();
+        var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node.Where(Quantizable))
+        {
+            var settings = config.For(node.OpType, node.Name);
+            bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
+            if (settings.QuantizeInputs ?? true)
+            {
+                quantized |= plan.AddInputs(node, index, config, inside);
+            }
+
+            if (!quantized)
+            {
+                continue;
+            }
+
+            quantizedNodes.Add(node.Name);
+            quantizedSet.Add(node.Name);
+            if (settings.QuantizeOutput ?? true)
+            {
+                plan.AddOutputs(node, index, config, inside);
+            }
+
+            plan.AddBias(node, index, config);
+        }
+
+        plan.QuantizedNodes = quantizedNodes;
+        return plan;
+    }
+
+    /// <summary>Every node the config names (excluded or overridden) must exist.</summary>
+    private static void CheckNodeNames(GraphProto graph, QuantizationConfig config)
+    {
+        var nodes = graph.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in config.ExcludedNodes)
         {
-            if (!nodes.ContainsKey(name))
+            if (!nodes.Contains(name))
             {
                 throw new ArgumentException($"Excluded node '{name}' is not in the model.", nameof(config));
             }
@@ -52,19 +95,22 @@ internal sealed class QuantizationPlan
 
         foreach (var name in config.Nodes.Keys)
         {
-            if (!nodes.ContainsKey(name))
+            if (!nodes.Contains(name))
             {
                 throw new ArgumentException($"Node override '{name}' names no node of the model.", nameof(config));
             }
         }
+    }
 
-        var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
-        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx" && OpCatalog.QuantizedInputCount(n.OpType) is not null;
-
-        // Tensors inside a supergroup (Conv -> Relu): never quantized; the group's tail output is.
+    /// <summary>
+    /// Chains of ops matching a supergroup (Conv → Relu): the tensors inside a chain get no quantizer, and the chain's
+    /// later members count as quantized when its head is.
+    /// </summary>
+    private static (HashSet<string> Inside, HashSet<string> Tails) Supergroups(GraphProto graph, GraphIndex index, QuantizationConfig config, Func<NodeProto, bool> quantizable)
+    {
         var inside = new HashSet<string>(StringComparer.Ordinal);
         var tails = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var node in graph.Node.Where(Quantizable))
+        foreach (var node in graph.Node.Where(quantizable))
         {
             foreach (var group in config.Supergroups.Where(g => g[0] == node.OpType))
             {
@@ -73,7 +119,7 @@ internal sealed class QuantizationPlan
                 {
                     var last = chain[^1];
                     if (last.Output.Count == 0 || index.GraphOutputs.Contains(last.Output[0]) || index.Consumers(last.Output[0]) is not [var next]
-                        || next.OpType != group[k] || !Quantizable(next) || next.Input.Count == 0 || next.Input[0] != last.Output[0])
+                        || next.OpType != group[k] || !quantizable(next) || next.Input.Count == 0 || next.Input[0] != last.Output[0])
                     {
                         chain.Clear();
                         break;
@@ -99,109 +145,94 @@ internal sealed class QuantizationPlan
             }
         }
 
-        var plan = new QuantizationPlan();
-        var quantizedNodes = new List<string>();
-        var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
-        ObserverKind ObserverFor(string tensor) => config.TensorObservers.TryGetValue(tensor, out var o) ? o : config.Observer;
-        foreach (var node in graph.Node)
+        return (inside, tails);
+    }
+
+    private static ObserverKind ObserverFor(QuantizationConfig config, string tensor) => config.TensorObservers.TryGetValue(tensor, out var o) ? o : config.Observer;
+
+    /// <summary>Plans the node's quantized float inputs; true if it planned any.</summary>
+    private bool AddInputs(NodeProto node, GraphIndex index, QuantizationConfig config, HashSet<string> inside)
+    {
+        var activation = config.ActivationScheme(node.OpType, node.Name);
+        var role = OpCatalog.Weight(node);
+        bool any = false;
+        int count = Math.Min(OpCatalog.QuantizedInputCount(node.OpType)!.Value, node.Input.Count);
+        for (int i = 0; i < count; i++)
         {
-            if (!Quantizable(node))
+            string t = node.Input[i];
+            if (t.Length == 0 || inside.Contains(t) || !index.IsFloat(t))
             {
                 continue;
             }
 
-            var settings = config.For(node.OpType, node.Name);
-            var activation = config.ActivationScheme(node.OpType, node.Name);
-            var role = OpCatalog.Weight(node);
-            bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
-            if (settings.QuantizeInputs ?? true)
+            if (index.Initializers.TryGetValue(t, out var init))
             {
-                int count = Math.Min(OpCatalog.QuantizedInputCount(node.OpType)!.Value, node.Input.Count);
-                for (int i = 0; i < count; i++)
-                {
-                    string t = node.Input[i];
-                    if (t.Length == 0 || inside.Contains(t) || !index.IsFloat(t))
-                    {
-                        continue;
-                    }
-
-                    if (index.Initializers.TryGetValue(t, out var init))
-                    {
-                        if (role is { } r && r.WeightInput == i)
-                        {
-                            int rank = init.Dims.Count;
-                            int channelAxis = r.ChannelAxis < 0 ? rank + r.ChannelAxis : r.ChannelAxis;
-                            int reductionAxis = node.OpType switch
-                            {
-                                "Conv" => 1,
-                                "ConvTranspose" => 0,
-                                "Gemm" => OpCatalog.Attribute(node, "transB", 0L) != 0 ? 1 : 0,
-                                _ => rank - 2,
-                            };
-                            var scheme = config.WeightScheme(node.OpType, channelAxis, reductionAxis, node.Name);
-                            if (rank < 2 || (scheme.Granularity.Kind == QuantGranularityKind.PerBlock && init.Dims[reductionAxis] % scheme.Granularity.BlockSize != 0 && rank < 2))
-                            {
-                                scheme = scheme.WithGranularity(QuantGranularity.PerTensor);
-                            }
-
-                            plan.Add(new PlannedTensor(t, TensorRole.Weight, scheme, node.Name));
-                        }
-                        else
-                        {
-                            plan.Add(new PlannedTensor(t, TensorRole.Constant, activation, node.Name));
-                        }
-                    }
-                    else
-                    {
-                        if (index.GraphInputs.Contains(t) && !config.QuantizeModelInputs)
-                        {
-                            continue;
-                        }
-
-                        plan.Add(new PlannedTensor(t, TensorRole.Activation, activation, node.Name, ObserverFor(t)));
-                    }
-
-                    quantized = true;
-                }
+                Add(role is { } r && r.WeightInput == i
+                    ? new PlannedTensor(t, TensorRole.Weight, WeightScheme(node, init, r, config), node.Name)
+                    : new PlannedTensor(t, TensorRole.Constant, activation, node.Name));
             }
-
-            if (!quantized)
+            else if (index.GraphInputs.Contains(t) && !config.QuantizeModelInputs)
             {
                 continue;
             }
-
-            quantizedNodes.Add(node.Name);
-            quantizedSet.Add(node.Name);
-            if (settings.QuantizeOutput ?? true)
+            else
             {
-                foreach (var output in node.OpType == "Split" ? node.Output : node.Output.Take(1))
-                {
-                    if (output.Length == 0 || inside.Contains(output) || !index.IsFloat(output) || (index.GraphOutputs.Contains(output) && !config.QuantizeModelOutputs))
-                    {
-                        continue;
-                    }
-
-                    if (OpCatalog.SharesInputEncoding(node.OpType) && plan[node.Input[0]] is { Role: TensorRole.Activation } source)
-                    {
-                        plan.Add(new PlannedTensor(output, TensorRole.Activation, source.Scheme, node.Name, source.Observer, source.SharesEncodingWith ?? source.Name));
-                    }
-                    else
-                    {
-                        plan.Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(output)));
-                    }
-                }
+                Add(new PlannedTensor(t, TensorRole.Activation, activation, node.Name, ObserverFor(config, t)));
             }
 
-            if (config.QuantizeBias && role is { BiasInput: >= 0 } br && node.Input.Count > br.BiasInput && node.Input[br.BiasInput] is { Length: > 0 } bias
-                && index.Initializers.TryGetValue(bias, out var biasInit) && biasInit.Dims.Count == 1 && index.IsFloat(bias)
-                && plan[node.Input[br.WeightInput]] is { Role: TensorRole.Weight } weight && weight.Scheme.Granularity.Kind != QuantGranularityKind.PerBlock
-                && plan[node.Input[0]] is { Role: TensorRole.Activation } input)
-            {
-                plan.Add(new PlannedTensor(bias, TensorRole.Bias, weight.Scheme, node.Name, BiasInput: input.Name, BiasWeight: weight.Name));
-            }
+            any = true;
         }
 
-        plan.QuantizedNodes = quantizedNodes;
-        return plan;
+        return any;
+    }
+
+    /// <summary>The weight's scheme with its channel axis (per-channel) or reduction axis (blocked) resolved for this op.</summary>
+    private static QuantScheme WeightScheme(NodeProto node, TensorProto init, WeightRole role, QuantizationConfig config)
+    {
+        int rank = init.Dims.Count;
+        int channelAxis = role.ChannelAxis < 0 ? rank + role.ChannelAxis : role.ChannelAxis;
+        int reductionAxis = node.OpType switch
+        {
+            "Conv" => 1,
+            "ConvTranspose" => 0,
+            "Gemm" => OpCatalog.Attribute(node, "transB", 0L) != 0 ? 1 : 0,
+            _ => rank - 2,
+        };
+        var scheme = config.WeightScheme(node.OpType, channelAxis, reductionAxis, node.Name);
+        return rank < 2 ? scheme.WithGranularity(QuantGranularity.PerTensor) : scheme;
+    }
+
+    /// <summary>Plans the node's output (all outputs of Split); value-moving ops reuse their input's encoding.</summary>
+    private void AddOutputs(NodeProto node, GraphIndex index, QuantizationConfig config, HashSet<string> inside)
+    {
+        var activation = config.ActivationScheme(node.OpType, node.Name);
+        foreach (var output in node.OpType == "Split" ? node.Output : node.Output.Take(1))
+        {
+            if (output.Length == 0 || inside.Contains(output) || !index.IsFloat(output) || (index.GraphOutputs.Contains(output) && !config.QuantizeModelOutputs))
+            {
+                continue;
+            }
+
+            if (OpCatalog.SharesInputEncoding(node.OpType) && this[node.Input[0]] is { Role: TensorRole.Activation } source)
+            {
+                Add(new PlannedTensor(output, TensorRole.Activation, source.Scheme, node.Name, source.Observer, source.SharesEncodingWith ?? source.Name));
+            }
+            else
+            {
+                Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(config, output)));
+            }
+        }
+    }
+
+    /// <summary>Plans an int32 bias for a Conv/Gemm whose weight (not blocked) and activation input are quantized.</summary>
+    private void AddBias(NodeProto node, GraphIndex index, QuantizationConfig config)
+    {
+        if (config.QuantizeBias && OpCatalog.Weight(node) is { BiasInput: >= 0 } br && node.Input.Count > br.BiasInput && node.Input[br.BiasInput] is { Length: > 0 } bias
+            && index.Initializers.TryGetValue(bias, out var biasInit) && biasInit.Dims.Count == 1 && index.IsFloat(bias)
+            && this[node.Input[br.WeightInput]] is { Role: TensorRole.Weight } weight && weight.Scheme.Granularity.Kind != QuantGranularityKind.PerBlock
+            && this[node.Input[0]] is { Role: TensorRole.Activation } input)
+        {
+            Add(new PlannedTensor(bias, TensorRole.Bias, weight.Scheme, node.Name, BiasInput: input.Name, BiasWeight: weight.Name));
+        }
     }
 }
