@@ -33,119 +33,13 @@ public static class QuantReports
         var body = new StringBuilder();
         string score = analysis.ScoreName;
 
-        // Modes.
-        var modes = new (string Label, double Score)[]
-        {
-            ("FP32", analysis.Fp32Score), ("weights only", analysis.WeightOnlyScore), ("activations only", analysis.ActivationOnlyScore), ("all quantized", analysis.QuantizedScore),
-        };
-        string modesPng = $"{name}-modes.png";
-        var plot = new Plot();
-        var bars = plot.Add.Bars(modes.Select(m => m.Score).ToArray());
-        bars.LegendText = score;
-        Ticks(plot, [.. modes.Select(m => m.Label)], rotate: false);
-        plot.Title("Score by what is quantized");
-        plot.YLabel(score);
-        ZoomToData(plot, modes.Select(m => m.Score));
-        plot.SavePng(files.Stage(modesPng), Width / 2, Height * 3 / 4);
-        body.AppendLine("<h2>Sensitivity to weight vs activation quantization</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(modesPng)}\" alt=\"score by quantization mode\">");
-        body.AppendLine(Inv, $"<table><tr><th>quantized</th><th>{Html(score)}</th><th>drop vs FP32</th></tr>");
-        foreach (var (label, s) in modes)
-        {
-            body.AppendLine(Inv, $"<tr><td>{Html(label)}</td><td>{Number(s)}</td><td>{Number(analysis.Fp32Score - s)}</td></tr>");
-        }
+        var page = new ReportSection(files, body, name, score);
+        AnalysisModes(analysis, page);
+        AnalysisGroups(analysis, page);
+        AnalysisLayers(analysis, page);
+        AnalysisHistograms(analysis, page, maxHistograms);
+        AnalysisTensorTable(analysis, page);
 
-        body.AppendLine("</table>");
-
-        // Per-group sensitivity.
-        string groupsPng = $"{name}-groups.png";
-        plot = new Plot();
-        var groups = analysis.Groups;
-        double[] positions = [.. Enumerable.Range(0, groups.Count).Select(i => (double)i)];
-        var enabled = plot.Add.Bars(positions.Select(p => p - 0.2).ToArray(), groups.Select(g => analysis.Fp32Score - g.EnabledAloneScore).ToArray());
-        enabled.LegendText = "drop with only this group quantized";
-        var disabled = plot.Add.Bars(positions.Select(p => p + 0.2).ToArray(), groups.Select(g => analysis.Fp32Score - g.DisabledAloneScore).ToArray());
-        disabled.LegendText = "drop with all but this group quantized";
-        foreach (var b in enabled.Bars.Concat(disabled.Bars))
-        {
-            b.Size = 0.4;
-        }
-
-        Ticks(plot, [.. groups.Select(g => g.Node)], rotate: true);
-        plot.Title("Per quantizer group");
-        plot.YLabel($"{score}: drop vs FP32");
-        plot.ShowLegend(Edge.Top);
-        plot.SavePng(files.Stage(groupsPng), Width, Height);
-        body.AppendLine("<h2>Per quantizer group</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(groupsPng)}\" alt=\"per-group sensitivity\">");
-        body.AppendLine(Inv, $"<table><tr><th>group (node)</th><th>op</th><th>tensors</th><th>only this group</th><th>all but this group</th></tr>");
-        foreach (var g in groups)
-        {
-            body.AppendLine(Inv, $"<tr><td>{Html(g.Node)}</td><td>{Html(g.OpType)}</td><td>{Html(string.Join(", ", g.Tensors))}</td><td>{Number(g.EnabledAloneScore)}</td><td>{Number(g.DisabledAloneScore)}</td></tr>");
-        }
-
-        body.AppendLine("</table>");
-
-        // Per-layer SQNR.
-        if (analysis.Layers.Count > 0)
-        {
-            string layersPng = $"{name}-layers.png";
-            plot = new Plot();
-            var sqnr = plot.Add.Bars(analysis.Layers.Select(l => double.IsFinite(l.SqnrDecibels) ? l.SqnrDecibels : 100).ToArray());
-            sqnr.LegendText = "SQNR dB";
-            Ticks(plot, [.. analysis.Layers.Select(l => l.Tensor)], rotate: true);
-            plot.Title("Per-layer SQNR against FP32 (everything quantized)");
-            plot.YLabel("SQNR (dB)");
-            plot.SavePng(files.Stage(layersPng), Width, Height);
-            body.AppendLine("<h2>Per-layer error</h2>");
-            body.AppendLine(Inv, $"<img src=\"{Html(layersPng)}\" alt=\"per-layer SQNR\">");
-            body.AppendLine("<table><tr><th>tensor</th><th>node</th><th>SQNR dB</th><th>cosine</th><th>MSE</th></tr>");
-            foreach (var l in analysis.Layers)
-            {
-                body.AppendLine(Inv, $"<tr><td>{Html(l.Tensor)}</td><td>{Html(l.Node)}</td><td>{Number(l.SqnrDecibels, "F1")}</td><td>{Number(l.CosineSimilarity, "F5")}</td><td>{Number(l.MeanSquaredError, "G4")}</td></tr>");
-            }
-
-            body.AppendLine("</table>");
-        }
-
-        // Histograms.
-        body.AppendLine("<h2>Ranges and histograms</h2><p>Bars: values seen (activations: over the calibration data). Red lines: the encoding's representable range.</p>");
-        body.AppendLine("<div class=\"grid\">");
-        foreach (var t in analysis.Tensors.Where(t => t.Role == TensorRole.Activation && t.Histogram.Count > 0)
-            .OrderByDescending(t => t.ClippedFraction).ThenByDescending(t => t.Max - t.Min).Take(Math.Max(0, maxHistograms)))
-        {
-            string png = $"{name}-histogram-{Slug(t.Name)}.png";
-            plot = new Plot();
-            double width = (t.HistogramMax - t.HistogramMin) / t.Histogram.Count;
-            var hist = plot.Add.Bars(
-                [.. Enumerable.Range(0, t.Histogram.Count).Select(i => t.HistogramMin + ((i + 0.5) * width))],
-                [.. t.Histogram.Select(c => c > 0 ? Math.Log10(c + 1) : 0)]);
-            foreach (var b in hist.Bars)
-            {
-                b.Size = width > 0 ? width : 1;
-                b.LineWidth = 0;
-            }
-
-            hist.LegendText = "log10(count + 1)";
-            var lo = plot.Add.VerticalLine(t.EncodingMin, 2, Colors.Red);
-            lo.LegendText = $"{t.BitWidth}-bit range";
-            plot.Add.VerticalLine(t.EncodingMax, 2, Colors.Red);
-            plot.Title(t.Name);
-            plot.XLabel("value");
-            plot.SavePng(files.Stage(png), 380, 260);
-            body.AppendLine(Inv, $"<figure><img src=\"{Html(png)}\" alt=\"histogram of {Html(t.Name)}\"><figcaption>{Html(t.Name)}: [{Number(t.Min, "G4")}, {Number(t.Max, "G4")}], "
-                + $"range [{Number(t.EncodingMin, "G4")}, {Number(t.EncodingMax, "G4")}], clipped {Number(t.ClippedFraction * 100, "F3")}%</figcaption></figure>");
-        }
-
-        body.AppendLine("</div>");
-        body.AppendLine("<h2>All quantized tensors</h2><table><tr><th>tensor</th><th>role</th><th>node</th><th>bits</th><th>min</th><th>max</th><th>range min</th><th>range max</th><th>clipped %</th></tr>");
-        foreach (var t in analysis.Tensors)
-        {
-            body.AppendLine(Inv, $"<tr><td>{Html(t.Name)}</td><td>{t.Role}</td><td>{Html(t.Node)}</td><td>{t.BitWidth}</td><td>{Number(t.Min, "G4")}</td><td>{Number(t.Max, "G4")}</td>"
-                + $"<td>{Number(t.EncodingMin, "G4")}</td><td>{Number(t.EncodingMax, "G4")}</td><td>{Number(t.ClippedFraction * 100, "F3")}</td></tr>");
-        }
-
-        body.AppendLine("</table>");
         File.WriteAllText(files.Stage($"{name}.json"), analysis.ToJson());
         File.WriteAllText(files.Stage($"{name}.html"), Page($"Quantization analysis ({score})", body.ToString()));
         return files.Commit();
@@ -173,7 +67,155 @@ public static class QuantReports
             + $"Plan: <b class=\"{(result.WithinBudget ? "good" : "bad")}\">{Number(result.Final.Score)}</b> at {result.Final.ModelBytes:N0} bytes, {result.Final.BitOps:G4} BitOps"
             + $" — {(result.WithinBudget ? "within budget" : "over budget")}.</p>");
 
-        // Pareto curve.
+        var page = new ReportSection(files, body, name, score);
+        MixedPrecisionPareto(result, page, floor);
+        MixedPrecisionSensitivity(result, page);
+        MixedPrecisionPlan(result, page);
+        MixedPrecisionSteps(result, page);
+
+        File.WriteAllText(files.Stage($"{name}.json"), result.ToJson());
+        File.WriteAllText(files.Stage($"{name}.html"), Page($"Mixed precision ({score})", body.ToString()));
+        return files.Commit();
+    }
+
+    /// <summary>What every report section writes into: the staged files, the HTML body, the file stem and the score's name.</summary>
+    private sealed record ReportSection(ReportFiles Files, StringBuilder Body, string Name, string Score);
+
+    /// <summary>Section: Modes.</summary>
+    private static void AnalysisModes(QuantAnalysis analysis, ReportSection page)
+    {
+        var (files, body, name, score) = page;
+        var modes = new (string Label, double Score)[]
+        {
+            ("FP32", analysis.Fp32Score), ("weights only", analysis.WeightOnlyScore), ("activations only", analysis.ActivationOnlyScore), ("all quantized", analysis.QuantizedScore),
+        };
+        string modesPng = $"{name}-modes.png";
+        var plot = new Plot();
+        var bars = plot.Add.Bars(modes.Select(m => m.Score).ToArray());
+        bars.LegendText = score;
+        Ticks(plot, [.. modes.Select(m => m.Label)], rotate: false);
+        plot.Title("Score by what is quantized");
+        plot.YLabel(score);
+        ZoomToData(plot, modes.Select(m => m.Score));
+        plot.SavePng(files.Stage(modesPng), Width / 2, Height * 3 / 4);
+        body.AppendLine("<h2>Sensitivity to weight vs activation quantization</h2>");
+        body.AppendLine(Inv, $"<img src=\"{Html(modesPng)}\" alt=\"score by quantization mode\">");
+        body.AppendLine(Inv, $"<table><tr><th>quantized</th><th>{Html(score)}</th><th>drop vs FP32</th></tr>");
+        foreach (var (label, s) in modes)
+        {
+            body.AppendLine(Inv, $"<tr><td>{Html(label)}</td><td>{Number(s)}</td><td>{Number(analysis.Fp32Score - s)}</td></tr>");
+        }
+
+        body.AppendLine("</table>");
+    }
+    /// <summary>Section: Per-group sensitivity.</summary>
+    private static void AnalysisGroups(QuantAnalysis analysis, ReportSection page)
+    {
+        var (files, body, name, score) = page;
+        string groupsPng = $"{name}-groups.png";
+        var plot = new Plot();
+        var groups = analysis.Groups;
+        double[] positions = [.. Enumerable.Range(0, groups.Count).Select(i => (double)i)];
+        var enabled = plot.Add.Bars(positions.Select(p => p - 0.2).ToArray(), groups.Select(g => analysis.Fp32Score - g.EnabledAloneScore).ToArray());
+        enabled.LegendText = "drop with only this group quantized";
+        var disabled = plot.Add.Bars(positions.Select(p => p + 0.2).ToArray(), groups.Select(g => analysis.Fp32Score - g.DisabledAloneScore).ToArray());
+        disabled.LegendText = "drop with all but this group quantized";
+        foreach (var b in enabled.Bars.Concat(disabled.Bars))
+        {
+            b.Size = 0.4;
+        }
+
+        Ticks(plot, [.. groups.Select(g => g.Node)], rotate: true);
+        plot.Title("Per quantizer group");
+        plot.YLabel($"{score}: drop vs FP32");
+        plot.ShowLegend(Edge.Top);
+        plot.SavePng(files.Stage(groupsPng), Width, Height);
+        body.AppendLine("<h2>Per quantizer group</h2>");
+        body.AppendLine(Inv, $"<img src=\"{Html(groupsPng)}\" alt=\"per-group sensitivity\">");
+        body.AppendLine(Inv, $"<table><tr><th>group (node)</th><th>op</th><th>tensors</th><th>only this group</th><th>all but this group</th></tr>");
+        foreach (var g in groups)
+        {
+            body.AppendLine(Inv, $"<tr><td>{Html(g.Node)}</td><td>{Html(g.OpType)}</td><td>{Html(string.Join(", ", g.Tensors))}</td><td>{Number(g.EnabledAloneScore)}</td><td>{Number(g.DisabledAloneScore)}</td></tr>");
+        }
+
+        body.AppendLine("</table>");
+    }
+    /// <summary>Section: Per-layer SQNR.</summary>
+    private static void AnalysisLayers(QuantAnalysis analysis, ReportSection page)
+    {
+        var (files, body, name, score) = page;
+        if (analysis.Layers.Count > 0)
+        {
+            string layersPng = $"{name}-layers.png";
+            var plot = new Plot();
+            var sqnr = plot.Add.Bars(analysis.Layers.Select(l => double.IsFinite(l.SqnrDecibels) ? l.SqnrDecibels : 100).ToArray());
+            sqnr.LegendText = "SQNR dB";
+            Ticks(plot, [.. analysis.Layers.Select(l => l.Tensor)], rotate: true);
+            plot.Title("Per-layer SQNR against FP32 (everything quantized)");
+            plot.YLabel("SQNR (dB)");
+            plot.SavePng(files.Stage(layersPng), Width, Height);
+            body.AppendLine("<h2>Per-layer error</h2>");
+            body.AppendLine(Inv, $"<img src=\"{Html(layersPng)}\" alt=\"per-layer SQNR\">");
+            body.AppendLine("<table><tr><th>tensor</th><th>node</th><th>SQNR dB</th><th>cosine</th><th>MSE</th></tr>");
+            foreach (var l in analysis.Layers)
+            {
+                body.AppendLine(Inv, $"<tr><td>{Html(l.Tensor)}</td><td>{Html(l.Node)}</td><td>{Number(l.SqnrDecibels, "F1")}</td><td>{Number(l.CosineSimilarity, "F5")}</td><td>{Number(l.MeanSquaredError, "G4")}</td></tr>");
+            }
+
+            body.AppendLine("</table>");
+        }
+    }
+    /// <summary>Section: Histograms.</summary>
+    private static void AnalysisHistograms(QuantAnalysis analysis, ReportSection page, int maxHistograms)
+    {
+        var (files, body, name, score) = page;
+        body.AppendLine("<h2>Ranges and histograms</h2><p>Bars: values seen (activations: over the calibration data). Red lines: the encoding's representable range.</p>");
+        body.AppendLine("<div class=\"grid\">");
+        foreach (var t in analysis.Tensors.Where(t => t.Role == TensorRole.Activation && t.Histogram.Count > 0)
+            .OrderByDescending(t => t.ClippedFraction).ThenByDescending(t => t.Max - t.Min).Take(Math.Max(0, maxHistograms)))
+        {
+            string png = $"{name}-histogram-{Slug(t.Name)}.png";
+            var plot = new Plot();
+            double width = (t.HistogramMax - t.HistogramMin) / t.Histogram.Count;
+            var hist = plot.Add.Bars(
+                [.. Enumerable.Range(0, t.Histogram.Count).Select(i => t.HistogramMin + ((i + 0.5) * width))],
+                [.. t.Histogram.Select(c => c > 0 ? Math.Log10(c + 1) : 0)]);
+            foreach (var b in hist.Bars)
+            {
+                b.Size = width > 0 ? width : 1;
+                b.LineWidth = 0;
+            }
+
+            hist.LegendText = "log10(count + 1)";
+            var lo = plot.Add.VerticalLine(t.EncodingMin, 2, Colors.Red);
+            lo.LegendText = $"{t.BitWidth}-bit range";
+            plot.Add.VerticalLine(t.EncodingMax, 2, Colors.Red);
+            plot.Title(t.Name);
+            plot.XLabel("value");
+            plot.SavePng(files.Stage(png), 380, 260);
+            body.AppendLine(Inv, $"<figure><img src=\"{Html(png)}\" alt=\"histogram of {Html(t.Name)}\"><figcaption>{Html(t.Name)}: [{Number(t.Min, "G4")}, {Number(t.Max, "G4")}], "
+                + $"range [{Number(t.EncodingMin, "G4")}, {Number(t.EncodingMax, "G4")}], clipped {Number(t.ClippedFraction * 100, "F3")}%</figcaption></figure>");
+        }
+
+        body.AppendLine("</div>");
+    }
+    /// <summary>Section: every quantized tensor with its range and clipping.</summary>
+    private static void AnalysisTensorTable(QuantAnalysis analysis, ReportSection page)
+    {
+        var (files, body, name, score) = page;
+        body.AppendLine("<h2>All quantized tensors</h2><table><tr><th>tensor</th><th>role</th><th>node</th><th>bits</th><th>min</th><th>max</th><th>range min</th><th>range max</th><th>clipped %</th></tr>");
+        foreach (var t in analysis.Tensors)
+        {
+            body.AppendLine(Inv, $"<tr><td>{Html(t.Name)}</td><td>{t.Role}</td><td>{Html(t.Node)}</td><td>{t.BitWidth}</td><td>{Number(t.Min, "G4")}</td><td>{Number(t.Max, "G4")}</td>"
+                + $"<td>{Number(t.EncodingMin, "G4")}</td><td>{Number(t.EncodingMax, "G4")}</td><td>{Number(t.ClippedFraction * 100, "F3")}</td></tr>");
+        }
+
+        body.AppendLine("</table>");
+    }
+    /// <summary>Section: Pareto curve.</summary>
+    private static void MixedPrecisionPareto(MixedPrecisionResult result, ReportSection page, double floor)
+    {
+        var (files, body, name, score) = page;
         string paretoPng = $"{name}-pareto.png";
         var plot = new Plot();
         static double Kb(long bytes) => bytes / 1024.0;
@@ -227,10 +269,13 @@ public static class QuantReports
         }
 
         body.AppendLine("</table>");
-
-        // Sensitivity per layer and candidate.
+    }
+    /// <summary>Section: Sensitivity per layer and candidate.</summary>
+    private static void MixedPrecisionSensitivity(MixedPrecisionResult result, ReportSection page)
+    {
+        var (files, body, name, score) = page;
         string sensitivityPng = $"{name}-sensitivity.png";
-        plot = new Plot();
+        var plot = new Plot();
         var layers = result.Plan.Select(p => p.Node).ToList();
         var candidates = result.Sensitivity.Select(s => s.Candidate).Distinct().ToList();
         double slot = 0.8 / Math.Max(1, candidates.Count);
@@ -254,10 +299,14 @@ public static class QuantReports
         plot.SavePng(files.Stage(sensitivityPng), Width, Height);
         body.AppendLine("<h2>Per-layer sensitivity</h2>");
         body.AppendLine(Inv, $"<img src=\"{Html(sensitivityPng)}\" alt=\"per-layer sensitivity\">");
-
-        // Plan.
+    }
+    /// <summary>Section: Plan.</summary>
+    private static void MixedPrecisionPlan(MixedPrecisionResult result, ReportSection page)
+    {
+        var (files, body, name, score) = page;
+        var layers = result.Plan.Select(p => p.Node).ToList();
         string planPng = $"{name}-plan.png";
-        plot = new Plot();
+        var plot = new Plot();
         var w = plot.Add.Bars(layers.Select((_, i) => i - 0.2).ToArray(), result.Plan.Select(p => (double)Math.Min(p.Choice.WeightBits, 32)).ToArray());
         w.LegendText = "weight bits";
         var a = plot.Add.Bars(layers.Select((_, i) => i + 0.2).ToArray(), result.Plan.Select(p => (double)Math.Min(p.Choice.ActivationBits, 32)).ToArray());
@@ -281,6 +330,11 @@ public static class QuantReports
         }
 
         body.AppendLine("</table>");
+    }
+    /// <summary>Section: every step of the search.</summary>
+    private static void MixedPrecisionSteps(MixedPrecisionResult result, ReportSection page)
+    {
+        var (files, body, name, score) = page;
         body.AppendLine("<h2>Search steps</h2><table><tr><th>step</th><th>bytes</th><th>score</th><th>kept</th></tr>");
         foreach (var s in result.Steps)
         {
@@ -288,9 +342,6 @@ public static class QuantReports
         }
 
         body.AppendLine("</table>");
-        File.WriteAllText(files.Stage($"{name}.json"), result.ToJson());
-        File.WriteAllText(files.Stage($"{name}.html"), Page($"Mixed precision ({score})", body.ToString()));
-        return files.Commit();
     }
 
     private static void CheckName(string name)

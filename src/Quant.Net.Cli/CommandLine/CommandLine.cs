@@ -136,6 +136,10 @@ internal sealed class CommandLine
 /// </summary>
 internal sealed record Workload(string Title, OnnxModel Model, ICalibrationDataSource Calibration, ICalibrationDataSource Evaluation, ModelScore Score, bool IsDefault)
 {
+    /// <summary>Says which arithmetic the scores measure (exact int32: what the config's target computes) and this host's.</summary>
+    public static void AnnounceScoring(IAnsiConsole console, QuantizationConfig config) =>
+        console.MarkupLineInterpolated($"scores use exact int32 accumulation (what target {DeploymentTargets.NameOf(config.Target)} computes); this host's ONNX Runtime: {Int8Host.Description}");
+
     public static Workload From(CommandLine line)
     {
         if (line.Positional is null)

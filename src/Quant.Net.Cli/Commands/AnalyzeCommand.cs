@@ -41,7 +41,7 @@ internal static class AnalyzeCommand
         var work = Workload.From(line);
         string output = line.Value("--out") ?? "quant-analysis";
         console.MarkupLineInterpolated($"[bold]Analyzing {work.Title}[/]");
-        console.MarkupLineInterpolated($"scores use exact int32 accumulation (what target {DeploymentTargets.NameOf(config.Target)} computes); this host's ONNX Runtime: {Int8Host.Description}");
+        Workload.AnnounceScoring(console, config);
         var analysis = ProgressBars.Run(console, "analysis", p => QuantAnalyzer.Analyze(work.Model, work.Calibration, work.Score, config, progress: p));
         var inv = CultureInfo.InvariantCulture;
         var modes = new Table().Title($"{work.Score.Name} by what is quantized").AddColumn("quantized").AddColumn(new TableColumn("score").RightAligned())

@@ -47,7 +47,7 @@ internal static class MixedPrecisionCommand
         double budget = line.Double("--budget", work.IsDefault ? 0.5 : 0.01, 0);
         string output = line.Value("--out") ?? "quant-mixed-precision";
         console.MarkupLineInterpolated($"[bold]Mixed precision for {work.Title}[/]: candidates {string.Join(", ", candidates)}, budget {budget.ToString(CultureInfo.InvariantCulture)} ({work.Score.Name})");
-        console.MarkupLineInterpolated($"scores use exact int32 accumulation (what target {DeploymentTargets.NameOf(config.Target)} computes); this host's ONNX Runtime: {Int8Host.Description}");
+        Workload.AnnounceScoring(console, config);
         var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = budget };
         var result = ProgressBars.Run(console, "mixed precision", p => MixedPrecision.Search(work.Model, work.Calibration, work.Score, options, config, p));
         var inv = CultureInfo.InvariantCulture;
