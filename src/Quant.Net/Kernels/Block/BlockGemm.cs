@@ -73,16 +73,8 @@ public static class BlockGemm
             }
 
             int groups = weights.Groups;
-            int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * k, groups);
             var job = new BlockGemmJob(activations, m, rowsPerPass, weights, result, mode, path, level);
-            if (threads == 1)
-            {
-                job.Run(0, groups);
-            }
-            else
-            {
-                Parallelism.ForEachRange(groups, threads, job.Run);
-            }
+            ColumnSweep.Run(job, (m + rowsPerPass - 1) / rowsPerPass, groups, panelBytes: 0, (long)m * n * k, maxDegreeOfParallelism);
 
             int stride = groups * BlockQuantizedWeights.GroupColumns;
             for (int r = 0; r < m; r++)
@@ -112,22 +104,20 @@ public static class BlockGemm
         }
     }
 
-    private sealed class BlockGemmJob(BlockActivations activations, int m, int rowsPerPass, BlockQuantizedWeights weights, float[] result,
-        BlockGemmMode mode, BlockGemmPath path, SimdLevel level)
+    /// <summary>A pass of up to <c>rowsPerPass</c> rows over a range of column groups (no column blocking: B is read once per pass).</summary>
+    private readonly struct BlockGemmJob(BlockActivations activations, int m, int rowsPerPass, BlockQuantizedWeights weights, float[] result,
+        BlockGemmMode mode, BlockGemmPath path, SimdLevel level) : IColumnTile
     {
-        public void Run(int firstGroup, int endGroup)
+        public void Run(int rowTile, int firstGroup, int endGroup)
         {
-            for (int r0 = 0; r0 < m; r0 += rowsPerPass)
+            int r0 = rowTile * rowsPerPass, rows = Math.Min(rowsPerPass, m - r0);
+            if (mode == BlockGemmMode.Int8Activations)
             {
-                int rows = Math.Min(rowsPerPass, m - r0);
-                if (mode == BlockGemmMode.Int8Activations)
-                {
-                    BlockGemmKernels.IntegerGroups(activations, r0, rows, weights, result, firstGroup, endGroup, path);
-                }
-                else
-                {
-                    BlockGemmKernels.FloatGroups(activations, r0, rows, weights, result, firstGroup, endGroup, level);
-                }
+                BlockGemmKernels.IntegerGroups(activations, r0, rows, weights, result, firstGroup, endGroup, path);
+            }
+            else
+            {
+                BlockGemmKernels.FloatGroups(activations, r0, rows, weights, result, firstGroup, endGroup, level);
             }
         }
     }

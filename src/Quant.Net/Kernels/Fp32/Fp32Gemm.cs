@@ -51,9 +51,8 @@ public static class Fp32Gemm
             fixed (float* output = c)
             {
                 var sweep = new Sweep(b, input, m, paddedBias, activation, output);
-                int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * b.K, panels);
-                if (threads == 1) sweep.Run(0, panels);
-                else Parallelism.ForEachRange(panels, threads, sweep.Run);
+                int tiles = (m + Fp32Gemm6xNRFma.MR - 1) / Fp32Gemm6xNRFma.MR;
+                ColumnSweep.Run(sweep, tiles, panels, (long)b.K * nr * sizeof(float), (long)m * n * b.K, maxDegreeOfParallelism);
             }
         }
         finally
@@ -62,62 +61,58 @@ public static class Fp32Gemm
         }
     }
 
-    /// <summary>One thread's share: a contiguous range of column panels for every row tile (columns are independent).</summary>
-    private readonly unsafe struct Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output)
+    /// <summary>One row tile over a range of column panels (columns are independent).</summary>
+    private readonly unsafe struct Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output) : IColumnTile
     {
-        public void Run(int panelStart, int panelEnd)
+        public void Run(int rowTile, int p0, int p1)
         {
             const int MR = Fp32Gemm6xNRFma.MR;
             int k = b.K, n = b.N, nr = b.NR;
             var a = new ReadOnlySpan<float>(input, m * k);
             var c = new Span<float>(output, m * n);
-            float[] aTail = ArrayPool<float>.Shared.Rent(MR * k);
-            float[] cTile = ArrayPool<float>.Shared.Rent(MR * nr);
+            int m0 = rowTile * MR, rows = Math.Min(MR, m - m0);
+            float[]? aTail = null, cTile = null;
             try
             {
-                // Keep a column block of B in L2 while the row tiles sweep it; with a single row tile there is no reuse to protect.
-                int panelsPerBlock = m <= MR ? panelEnd - panelStart : Math.Max(1, (512 * 1024) / (k * nr * sizeof(float)));
-                for (int p0 = panelStart; p0 < panelEnd; p0 += panelsPerBlock)
+                ref float aTile = ref Unsafe.AsRef(in a[m0 * k]);
+                if (rows < MR)
                 {
-                    int p1 = Math.Min(panelEnd, p0 + panelsPerBlock);
-                    for (int m0 = 0; m0 < m; m0 += MR)
+                    aTail = ArrayPool<float>.Shared.Rent(MR * k);
+                    Array.Clear(aTail, 0, MR * k);
+                    a.Slice(m0 * k, rows * k).CopyTo(aTail);
+                    aTile = ref aTail[0];
+                }
+
+                int p = p0;
+                if (rows <= 2 && b.Level != SimdLevel.Scalar)
+                {
+                    // Decode-sized M: one row across four whole panels at a time (GEMV), straight into C.
+                    for (; p + 4 <= p1 && (p + 4) * nr <= n; p += 4)
                     {
-                        int rows = Math.Min(MR, m - m0);
-                        ref float aTile = ref Unsafe.AsRef(in a[m0 * k]);
-                        if (rows < MR)
-                        {
-                            Array.Clear(aTail, 0, MR * k);
-                            a.Slice(m0 * k, rows * k).CopyTo(aTail);
-                            aTile = ref aTail[0];
-                        }
-                        int p = p0;
-                        if (rows <= 2 && b.Level != SimdLevel.Scalar)
-                        {
-                            // Decode-sized M: one row across four whole panels at a time (GEMV), straight into C.
-                            for (; p + 4 <= p1 && (p + 4) * nr <= n; p += 4)
-                            {
-                                for (int r = 0; r < rows; r++)
-                                    GemvKernel(b.Level, ref Unsafe.Add(ref aTile, r * k), ref b.Data[(long)p * k * nr], k, (nint)k * nr, ref paddedBias[p * nr], activation, ref c[(m0 + r) * n + p * nr]);
-                            }
-                        }
-                        for (; p < p1; p++)
-                        {
-                            int col0 = p * nr, cols = Math.Min(nr, n - col0);
-                            bool direct = rows == MR && cols == nr;
-                            ref float target = ref direct ? ref c[m0 * n + col0] : ref cTile[0];
-                            Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref target, direct ? n : nr);
-                            if (!direct)
-                            {
-                                for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
-                            }
-                        }
+                        for (int r = 0; r < rows; r++)
+                            GemvKernel(b.Level, ref Unsafe.Add(ref aTile, r * k), ref b.Data[(long)p * k * nr], k, (nint)k * nr, ref paddedBias[p * nr], activation, ref c[(m0 + r) * n + p * nr]);
                     }
+                }
+
+                for (; p < p1; p++)
+                {
+                    int col0 = p * nr, cols = Math.Min(nr, n - col0);
+                    bool direct = rows == MR && cols == nr;
+                    if (direct)
+                    {
+                        Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
+                        continue;
+                    }
+
+                    cTile ??= ArrayPool<float>.Shared.Rent(MR * nr);
+                    Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
+                    for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
                 }
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(aTail);
-                ArrayPool<float>.Shared.Return(cTile);
+                if (aTail is not null) ArrayPool<float>.Shared.Return(aTail);
+                if (cTile is not null) ArrayPool<float>.Shared.Return(cTile);
             }
         }
     }

@@ -221,10 +221,8 @@ public static class Int8Gemm
             Span<int> target = stage.Active ? accumulators.AsSpan(0, m * n) : c;
             fixed (int* output = target)
             {
-                var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, tiles, anyWeightZeroPoint, output);
-                int threads = Parallelism.Threads(maxDegreeOfParallelism, (long)m * n * k, panels);
-                if (threads == 1) sweep.Run(0, panels); // no allocation on the single-threaded path
-                else Parallelism.ForEachRange(panels, threads, sweep.Run);
+                var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, anyWeightZeroPoint, output);
+                ColumnSweep.Run(sweep, tiles, panels, b.PanelBytes, (long)m * n * k, maxDegreeOfParallelism);
             }
             if (stage.Active) ApplyFloatStage(stage, target, cFloat, n);
         }
@@ -237,55 +235,44 @@ public static class Int8Gemm
         }
     }
 
-    /// <summary>
-    /// Everything one thread needs to compute a contiguous range of column panels for every row tile. Columns are
-    /// independent, so the result is the same whatever the split.
-    /// </summary>
-    private readonly unsafe struct Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, int tiles, bool anyWeightZeroPoint, int* output)
+    /// <summary>One row tile over a range of column panels (columns are independent, so the split never changes the result).</summary>
+    private readonly unsafe struct Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, bool anyWeightZeroPoint, int* output)
+        : IColumnTile
     {
-        public void Run(int panelStart, int panelEnd)
+        public void Run(int rowTile, int p0, int p1)
         {
             var tile = b.Tile;
             int n = b.N, kGroups = tile.PaddedK(b.K) / tile.KR;
             var target = new Span<int>(output, m * n);
             Span<int> tileBuffer = stackalloc int[tile.MR * tile.NR];
-            // ~512 KiB of B per column block while the row tiles sweep it; with a single row tile there is no reuse to protect.
-            int panelsPerBlock = tiles == 1 ? panelEnd - panelStart : Math.Max(1, (512 * 1024) / Math.Max(1, b.PanelBytes));
-            for (int p0 = panelStart; p0 < panelEnd; p0 += panelsPerBlock)
+            int m0 = rowTile * tile.MR, rows = Math.Min(tile.MR, m - m0);
+            ref byte aTile = ref aPacked[m0 * aStride];
+            for (int p = p0; p < p1; p++)
             {
-                int p1 = Math.Min(panelEnd, p0 + panelsPerBlock);
-                for (int t = 0; t < tiles; t++)
+                int col0 = p * tile.NR, cols = Math.Min(tile.NR, n - col0);
+                ref byte panel = ref b.Data[(long)p * b.PanelBytes];
+                if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kGroups,
+                        ref columnTerms[col0], ref target[m0 * n + col0], n))
                 {
-                    int m0 = t * tile.MR, rows = Math.Min(tile.MR, m - m0);
-                    ref byte aTile = ref aPacked[m0 * aStride];
-                    for (int p = p0; p < p1; p++)
-                    {
-                        int col0 = p * tile.NR, cols = Math.Min(tile.NR, n - col0);
-                        ref byte panel = ref b.Data[(long)p * b.PanelBytes];
-                        if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kGroups,
-                                ref columnTerms[col0], ref target[m0 * n + col0], n))
-                        {
-                            continue;
-                        }
-                        if (rows <= 2 && b.Path == Int8GemmPath.AvxVnni)
-                        {
-                            // Decode-sized M: one row at a time with the latency-hiding GEMV kernel.
-                            for (int r = 0; r < rows; r++)
-                                Int8Gemm1x16c4AvxVnni.Compute(ref Unsafe.Add(ref aTile, r * aStride), ref panel, kGroups, ref tileBuffer[r * tile.NR]);
-                        }
-                        else
-                        {
-                            Kernel(b.Path, ref aTile, aStride, ref panel, kGroups, ref tileBuffer[0]);
-                        }
-                        var terms = columnTerms.AsSpan(col0, cols);
-                        for (int r = 0; r < rows; r++)
-                        {
-                            var source = tileBuffer.Slice(r * tile.NR, cols);
-                            var destination = target.Slice((m0 + r) * n + col0, cols);
-                            AddTerms(source, terms, destination);
-                            if (anyWeightZeroPoint) SubtractScaled(b.ZeroPoints.Slice(col0, cols), rowSums[m0 + r], destination);
-                        }
-                    }
+                    continue;
+                }
+                if (rows <= 2 && b.Path == Int8GemmPath.AvxVnni)
+                {
+                    // Decode-sized M: one row at a time with the latency-hiding GEMV kernel.
+                    for (int r = 0; r < rows; r++)
+                        Int8Gemm1x16c4AvxVnni.Compute(ref Unsafe.Add(ref aTile, r * aStride), ref panel, kGroups, ref tileBuffer[r * tile.NR]);
+                }
+                else
+                {
+                    Kernel(b.Path, ref aTile, aStride, ref panel, kGroups, ref tileBuffer[0]);
+                }
+                var terms = columnTerms.AsSpan(col0, cols);
+                for (int r = 0; r < rows; r++)
+                {
+                    var source = tileBuffer.Slice(r * tile.NR, cols);
+                    var destination = target.Slice((m0 + r) * n + col0, cols);
+                    AddTerms(source, terms, destination);
+                    if (anyWeightZeroPoint) SubtractScaled(b.ZeroPoints.Slice(col0, cols), rowSums[m0 + r], destination);
                 }
             }
         }

@@ -1,0 +1,62 @@
+using Quant.Net.Simd;
+
+namespace Quant.Net.Kernels;
+
+/// <summary>One row tile of a GEMM over a range of column panels: what <see cref="ColumnSweep"/> calls.</summary>
+internal interface IColumnTile
+{
+    /// <summary>Computes row tile <paramref name="rowTile"/> for the column panels [<paramref name="panelStart"/>, <paramref name="panelEnd"/>).</summary>
+    void Run(int rowTile, int panelStart, int panelEnd);
+}
+
+/// <summary>
+/// The sweep every GEMM driver shares: threads take contiguous ranges of column panels (columns are independent, so
+/// the result does not depend on the split); within a range, blocks of about <see cref="L2BlockBytes"/> of packed B
+/// are swept by every row tile before the next block starts, so B stays in L2 while A streams. With one row tile there
+/// is no reuse to protect and the whole range is one block.
+/// </summary>
+internal static class ColumnSweep
+{
+    /// <summary>Packed B kept hot per column block.</summary>
+    public const int L2BlockBytes = 512 * 1024;
+
+    /// <summary>Runs <paramref name="tile"/> over <paramref name="rowTiles"/> × [0, <paramref name="panels"/>).</summary>
+    /// <param name="tile">The row-tile computation.</param>
+    /// <param name="rowTiles">Row tiles of A.</param>
+    /// <param name="panels">Column panels of B.</param>
+    /// <param name="panelBytes">Bytes of one packed B panel (0: no column blocking).</param>
+    /// <param name="multiplyAdds">Work of the whole product, for the thread count.</param>
+    /// <param name="maxDegreeOfParallelism">1, −1 for every core, or a limit.</param>
+    public static void Run<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism)
+        where T : IColumnTile
+    {
+        int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, panels);
+        if (threads == 1)
+        {
+            Range(tile, rowTiles, panelBytes, 0, panels);   // no allocation on the single-threaded path
+        }
+        else
+        {
+            Threaded(tile, rowTiles, panels, panelBytes, threads);
+        }
+    }
+
+    // The closure lives here so that the single-threaded path above allocates nothing.
+    private static void Threaded<T>(T tile, int rowTiles, int panels, long panelBytes, int threads)
+        where T : IColumnTile =>
+        Parallelism.ForEachRange(panels, threads, (start, end) => Range(tile, rowTiles, panelBytes, start, end));
+
+    private static void Range<T>(T tile, int rowTiles, long panelBytes, int start, int end)
+        where T : IColumnTile
+    {
+        int perBlock = rowTiles <= 1 || panelBytes <= 0 ? end - start : (int)Math.Clamp(L2BlockBytes / panelBytes, 1, int.MaxValue);
+        for (int p0 = start; p0 < end; p0 += Math.Max(1, perBlock))
+        {
+            int p1 = Math.Min(end, p0 + Math.Max(1, perBlock));
+            for (int t = 0; t < rowTiles; t++)
+            {
+                tile.Run(t, p0, p1);
+            }
+        }
+    }
+}
