@@ -214,9 +214,9 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Packs one group's patches from the channels-last image into the int8 kernel's B layout: reduction index
-    /// k = (ky·KW + kx)·Cg + c, position q in panel q / NR, lane q % NR; element (k, q) sits at
-    /// <c>panel·Kp·NR + (k / KR)·NR·KR + lane·KR + k % KR</c>. Padding holds the zero point. Also sums each position's column.
+    /// Packs one group's patches from the channels-last image into the int8 kernel's B layout (<see cref="Int8GemmTile.PanelStart"/>,
+    /// <see cref="Int8GemmTile.InPanel"/>): reduction index k = (ky·KW + kx)·Cg + c, position q as column q. Padding holds the
+    /// zero point. Also sums each position's column.
     /// </summary>
     private void PackInt8Patches(byte[] nhwc, int height, int width, int group, byte padding, Int8GemmTile tile, bool shifted, byte[] data, int[] columnSums)
     {
@@ -237,7 +237,7 @@ public sealed class Conv2d
         {
             for (int q = 0; q < oh * ow; q++)
             {
-                int y = q / ow, x = q % ow, lane = q % nr, panelBase = (q / nr) * kp * nr, rawSum = 0;
+                int y = q / ow, x = q % ow, lane = q % nr, panelBase = (int)tile.PanelStart(kp, q), rawSum = 0;
                 for (int ky = 0; ky < Shape.KernelHeight; ky++)
                 {
                     int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
@@ -249,7 +249,7 @@ public sealed class Conv2d
                         int kBase = (ky * Shape.KernelWidth + kx) * cg;
                         if (grouped && kr == 4 && shifted)
                         {
-                            int index = panelBase + kBase / 4 * nr * 4 + lane * 4;
+                            int index = panelBase + tile.InPanel(kBase, lane);
                             for (int c = 0; c < cg; c += 4, index += nr * 4)
                             {
                                 uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
@@ -261,7 +261,7 @@ public sealed class Conv2d
                         for (int c = 0; c < cg; c++)
                         {
                             int raw = inside ? Unsafe.Add(ref image, source + c) : padding, kIndex = kBase + c;
-                            int index = panelBase + (kIndex / kr) * nr * kr + lane * kr + kIndex % kr;
+                            int index = panelBase + tile.InPanel(kIndex, lane);
                             if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw - shift);
                             else Unsafe.Add(ref shorts, index) = (short)raw;
                             rawSum += raw;

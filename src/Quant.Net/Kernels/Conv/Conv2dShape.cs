@@ -139,7 +139,7 @@ public sealed record Conv2dShape
                         {
                             int q = q0 + x, lane = q % nr;
                             int run = Math.Min(xEnd - x, nr - lane); // stay inside one panel
-                            var destination = panels.Slice((q / nr) * k * nr + kIndex * nr + lane, run);
+                            var destination = panels.Slice((int)PackedFloatWeights.PanelIndex(k, nr, kIndex, q), run);
                             int ix = x * StrideWidth + offset;
                             if (StrideWidth == 1) row.Slice(ix, run).CopyTo(destination);
                             else for (int i = 0; i < run; i++) destination[i] = row[ix + i * StrideWidth];
@@ -156,7 +156,7 @@ public sealed record Conv2dShape
             for (int q = 0; q < positions; q++)
             {
                 int sum = 0;
-                var panel = panels.Slice((q / nr) * k * nr + q % nr);
+                var panel = panels.Slice((int)PackedFloatWeights.PanelIndex(k, nr, 0, q));
                 for (int t = 0; t < k; t++) sum += ScalarReference.Widen(panel[t * nr]);
                 columnSums[q] = sum;
             }
@@ -168,7 +168,7 @@ public sealed record Conv2dShape
         for (int q = from; q < to;)
         {
             int lane = q % nr, run = Math.Min(to - q, nr - lane);
-            panels.Slice((q / nr) * k * nr + kIndex * nr + lane, run).Fill(value);
+            panels.Slice((int)PackedFloatWeights.PanelIndex(k, nr, kIndex, q), run).Fill(value);
             q += run;
         }
     }

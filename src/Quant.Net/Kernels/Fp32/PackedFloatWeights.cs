@@ -48,11 +48,15 @@ public sealed class PackedFloatWeights
         var data = new float[(long)panels * k * nr];
         for (int col = 0; col < n; col++)
         {
-            long panelBase = (long)(col / nr) * k * nr;
-            int j = col % nr;
             for (int row = 0; row < k; row++)
-                data[panelBase + (long)row * nr + j] = layout == WeightLayout.KByN ? weights[row * n + col] : weights[col * k + row];
+                data[PanelIndex(k, nr, row, col)] = layout == WeightLayout.KByN ? weights[row * n + col] : weights[col * k + row];
         }
         return new PackedFloatWeights(level, k, n, data);
     }
+
+    /// <summary>
+    /// Where element (row, col) of a K-row matrix sits in the FP32 kernels' B panels: panel col / NR of K·NR values,
+    /// row-major inside the panel. The one definition of the layout (AdaRound packs its samples with it too).
+    /// </summary>
+    internal static long PanelIndex(int k, int nr, int row, int col) => ((long)(col / nr) * k * nr) + ((long)row * nr) + (col % nr);
 }

@@ -16,4 +16,13 @@ internal readonly record struct Int8GemmTile(int MR, int NR, int KR, bool WideOp
 
     /// <summary>K rounded up to a whole number of KR groups.</summary>
     public int PaddedK(int k) => (k + KR - 1) / KR * KR;
+
+    /// <summary>First element of the packed B panel holding <paramref name="column"/> (panels of PaddedK·NR values).</summary>
+    public long PanelStart(int paddedK, int column) => (long)(column / NR) * paddedK * NR;
+
+    /// <summary>
+    /// Offset of element (k, lane) inside a packed B panel: for each group of KR rows, NR columns × KR values, column-major
+    /// inside the group. With <see cref="PanelStart"/>, the one definition of the layout (weights and conv patches use it).
+    /// </summary>
+    public int InPanel(int k, int lane) => ((k / KR) * NR * KR) + (lane * KR) + (k % KR);
 }

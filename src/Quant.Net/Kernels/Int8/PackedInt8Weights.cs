@@ -95,14 +95,14 @@ public sealed class PackedInt8Weights
         var sums = new int[n];
         for (int col = 0; col < n; col++)
         {
-            int panel = col / tile.NR, j = col % tile.NR, sum = 0;
+            int j = col % tile.NR, sum = 0;
             for (int row = 0; row < k; row++)
             {
                 sbyte raw = layout == WeightLayout.KByN ? weights[row * n + col] : weights[col * k + row];
                 int value = flip ? (sbyte)(raw ^ unchecked((sbyte)0x80)) : raw;
                 sum += value;
                 // Panel layout: for each group of KR rows, NR columns × KR values, column-major inside the group.
-                long index = (long)panel * kp * tile.NR + (long)(row / tile.KR) * tile.NR * tile.KR + j * tile.KR + row % tile.KR;
+                long index = tile.PanelStart(kp, col) + tile.InPanel(row, j);
                 if (width == 1) data[index] = (byte)(sbyte)value;
                 else Unsafe.WriteUnaligned(ref data[index * 2], (short)value);
             }

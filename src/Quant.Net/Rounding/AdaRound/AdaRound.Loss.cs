@@ -73,7 +73,7 @@ public sealed partial class AdaRound
                 Array.Copy(_inputs, (long)row * _in, x, (long)start * _in, _rowsPerSample * _in);
                 for (int p = 0; p < _panels; p++)
                 {
-                    Array.Copy(packedSamples, (((long)sample * _panels) + p) * block, packedX, ((long)p * n * _nr) + ((long)start * _nr), block);
+                    Array.Copy(packedSamples, ((long)sample * _panels * block) + PackedFloatWeights.PanelIndex(_rowsPerSample, _nr, 0, p * _nr), packedX, PackedFloatWeights.PanelIndex(n, _nr, start, p * _nr), block);
                 }
 
                 start += _rowsPerSample;
@@ -83,7 +83,7 @@ public sealed partial class AdaRound
             Array.Copy(_inputs, (long)row * _in, x, (long)start * _in, _in);
             for (int p = 0; p < _panels; p++)
             {
-                Array.Copy(packedSamples, ((((long)sample * _panels) + p) * block) + ((row % _rowsPerSample) * _nr), packedX, ((long)p * n * _nr) + ((long)start * _nr), _nr);
+                Array.Copy(packedSamples, ((long)sample * _panels * block) + PackedFloatWeights.PanelIndex(_rowsPerSample, _nr, row % _rowsPerSample, p * _nr), packedX, PackedFloatWeights.PanelIndex(n, _nr, start, p * _nr), _nr);
             }
 
             start++;

@@ -27,8 +27,7 @@ public sealed partial class AdaRound
                 long row = ((long)sample * _rowsPerSample) + r;
                 for (int i = 0; i < _in; i++)
                 {
-                    int panel = i / _nr;
-                    packed[((((long)sample * _panels) + panel) * block) + (r * _nr) + (i % _nr)] = _inputs[(row * _in) + i];
+                    packed[((long)sample * _panels * block) + PackedFloatWeights.PanelIndex(_rowsPerSample, _nr, r, i)] = _inputs[(row * _in) + i];
                 }
             }
         }
