@@ -43,6 +43,7 @@ internal static class MixedPrecisionCommand
         var candidates = line.Value("--candidates") is { } list
             ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Candidate).ToList()
             : new MixedPrecisionOptions().Candidates;
+        OutputPaths.Check(line.Positional, ("--output", line.Value("--output")));
         var work = Workload.From(line);
         double budget = line.Double("--budget", work.IsDefault ? 0.5 : 0.01, 0);
         string output = line.Value("--out") ?? "quant-mixed-precision";

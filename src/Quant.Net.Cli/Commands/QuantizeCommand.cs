@@ -57,6 +57,7 @@ internal static class QuantizeCommand
         var model = DefaultModel.Load();
         var calibration = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, DefaultModel.CalibrationImages());
         var (images, labels) = DefaultModel.TestSet();
+        OutputPaths.Check(null, ("--output", options.Output), ("--encodings", options.Encodings));
         console.MarkupLine("[bold]Quantizing the built-in Fashion-MNIST CNN[/] (3 Conv+BatchNorm+ReLU, 2 MaxPool, 2 Gemm; 256 calibration images, 500 test images)");
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
         var test = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, images);
@@ -79,6 +80,8 @@ internal static class QuantizeCommand
         {
             throw new UsageException("--calibration DIR is required for static quantization (or use --dynamic).");
         }
+
+        OutputPaths.Check(options.Model, ("--output", options.Output), ("--encodings", options.Encodings));
 
         var model = OnnxModel.Load(options.Model!);
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);

@@ -75,6 +75,36 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Outputs_that_would_overwrite_the_input_model_or_each_other_are_refused_before_any_work()
+    {
+        var (model, _) = Onnx.QdqPatternTests.Build("conv-relu");
+        string modelPath = Path.Combine(_dir, "m.onnx"), calibration = Path.Combine(_dir, "cal");
+        model.Save(modelPath);
+        Directory.CreateDirectory(calibration);
+        byte[] before = File.ReadAllBytes(modelPath);
+        string sameThroughDots = Path.Combine(_dir, "..", Path.GetFileName(_dir), ".", "m.onnx");
+        string link = Path.Combine(_dir, "link.onnx");
+        File.CreateSymbolicLink(link, modelPath);
+        foreach (var args in new[]
+        {
+            new[] { "quantize", modelPath, "--calibration", calibration, "--output", modelPath },
+            ["quantize", modelPath, "--calibration", calibration, "--output", sameThroughDots],
+            ["quantize", modelPath, "--calibration", calibration, "--output", link],
+            ["quantize", modelPath, "--calibration", calibration, "--output", Path.Combine(_dir, "q.onnx"), "--encodings", modelPath],
+            ["quantize", modelPath, "--calibration", calibration, "--output", Path.Combine(_dir, "q.onnx"), "--encodings", Path.Combine(_dir, "q.onnx")],
+            ["mixed-precision", modelPath, "--calibration", calibration, "--output", modelPath],
+        })
+        {
+            var (code, output) = Run(args);
+            code.Should().Be(1, string.Join(' ', args));
+            output.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("error:").And.Match(m => m.Contains("input model") || m.Contains("same file"));
+            File.ReadAllBytes(modelPath).Should().Equal(before, "the input model is never modified");
+        }
+
+        File.Exists(Path.Combine(_dir, "q.onnx")).Should().BeFalse("nothing is written when the paths are refused");
+    }
+
+    [Fact]
     public void Every_command_has_help()
     {
         Run("quantize", "--help").Output.Should().Contain("--calibration").And.Contain("--observer");
