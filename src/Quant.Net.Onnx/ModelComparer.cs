@@ -24,8 +24,7 @@ public static class ModelComparer
         var layerNames = layers.Select(l => l.Name).Where(n => !fp32.Outputs.Any(o => o.Name == n)).ToList();
         using var reference = new ModelRunner(fp32, latencyThreads);
         using var quantized = new ModelRunner(result.Model, latencyThreads);
-        var saturable = result.Config.Mode == QuantizationMode.Static || result.Config.Mode == QuantizationMode.Dynamic
-            ? SaturatingPairSimulation.SaturableWeights(result.Model) : [];
+        var saturable = SaturatingPairSimulation.SaturableWeights(result.Model);
         using var exact = Int8Host.Saturates && saturable.Count > 0 ? new ModelRunner(result.Model, latencyThreads, arithmetic: Int8Arithmetic.Exact) : null;
         var exactStats = exact is null ? null : fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
         using var referenceLayers = layerNames.Count > 0 ? new ModelRunner(result.PreparedModel, 0, layerNames) : null;

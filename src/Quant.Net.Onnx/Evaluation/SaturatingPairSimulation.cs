@@ -65,13 +65,14 @@ internal static class SaturatingPairSimulation
         {
             var weight = node.OpType == "MatMulInteger" ? WeightFromInitializer(node.Input[1], node.Input.Count > 3 ? node.Input[3] : null, index)
                 : index.Producer(node.Input[1]) is { OpType: "DequantizeLinear" } dq ? WeightFromDequantize(dq, index) : null;
-            if (weight is null || (node.OpType == "Conv" && IsDepthwise(node, weight)))
+            if (weight is null || IsDepthwise(node, weight))
             {
                 continue;
             }
 
             // Pairs never cross output channels, so the bound is per output channel whatever the scale granularity.
-            int axis = node.OpType == "Conv" || (node.OpType == "Gemm" && OpCatalog.Attribute(node, "transB", 0L) != 0) ? 0 : weight.Codes.Rank - 1;
+            int channelAxis = OpCatalog.Weight(node)?.ChannelAxis ?? -1;   // MatMulInteger: [K, N] like MatMul
+            int axis = channelAxis < 0 ? weight.Codes.Rank + channelAxis : channelAxis;
             var worst = PairwiseInt16Safety.WorstPairCodes(weight.Codes.Values, weight.Codes.Shape, QuantGranularity.PerChannel(axis), new int[weight.Codes.Shape[axis]]);
             if (worst.Any(w => w.Positive * 255 > short.MaxValue || w.Negative * 255 > -short.MinValue))
             {
@@ -90,39 +91,28 @@ internal static class SaturatingPairSimulation
     private sealed record Weight(string Name, IntTensor Codes, float[] Scales);
 
     /// <summary>An int8 weight with zero point 0 behind a DequantizeLinear, or null.</summary>
-    private static Weight? WeightFromDequantize(NodeProto dq, GraphIndex index)
-    {
-        if (!index.Initializers.TryGetValue(dq.Input[0], out var codes) || codes.DataType != (int)DataType.Int8
-            || !index.Initializers.TryGetValue(dq.Input[1], out var scale))
-        {
-            return null;
-        }
+    private static Weight? WeightFromDequantize(NodeProto dq, GraphIndex index) =>
+        index.Initializers.TryGetValue(dq.Input[1], out var scale)
+            ? WeightFromInitializer(dq.Input[0], dq.Input.Count > 2 ? dq.Input[2] : null, index, TensorData.ToFloats(scale))
+            : null;
 
-        if (dq.Input.Count > 2 && dq.Input[2].Length > 0 && (!index.Initializers.TryGetValue(dq.Input[2], out var zp) || TensorData.ToFloats(zp).Any(z => z != 0)))
-        {
-            return null;
-        }
-
-        return new Weight(dq.Input[0], new IntTensor([.. TensorData.ToFloats(codes).Select(v => (int)v)], TensorData.Shape(codes)), TensorData.ToFloats(scale));
-    }
-
-    private static Weight? WeightFromInitializer(string name, string? zeroPoint, GraphIndex index)
+    /// <summary>An int8 initializer whose zero point (if any) is a constant 0, or null.</summary>
+    private static Weight? WeightFromInitializer(string name, string? zeroPoint, GraphIndex index, float[]? scales = null)
     {
         if (!index.Initializers.TryGetValue(name, out var codes) || codes.DataType != (int)DataType.Int8)
         {
             return null;
         }
 
-        if (zeroPoint is { Length: > 0 } && (!index.Initializers.TryGetValue(zeroPoint, out var zp) || TensorData.ToFloats(zp).Any(z => z != 0)))
+        if (zeroPoint is { Length: > 0 } && (!index.Initializers.TryGetValue(zeroPoint, out var zp) || TensorData.ToInt64(zp).Any(z => z != 0)))
         {
             return null;
         }
 
-        return new Weight(name, new IntTensor([.. TensorData.ToFloats(codes).Select(v => (int)v)], TensorData.Shape(codes)), [1f]);
+        return new Weight(name, new IntTensor([.. TensorData.ToInt64(codes).Select(v => (int)v)], TensorData.Shape(codes)), scales ?? [1f]);
     }
 
-    private static bool IsDepthwise(NodeProto conv, Weight weight) =>
-        OpCatalog.Attribute(conv, "group", 1L) > 1 && weight.Codes.Shape.Length >= 2 && weight.Codes.Shape[1] == 1;
+    private static bool IsDepthwise(NodeProto node, Weight weight) => weight.Codes.Rank >= 2 && OpCatalog.IsDepthwiseConv(node, weight.Codes.Shape[1]);
 
     /// <summary>The activation side: raw uint8-domain codes as float and the zero point (both shifted by 128 for int8).</summary>
     private sealed record Activation(string Codes, string ZeroPoint, float Scale);

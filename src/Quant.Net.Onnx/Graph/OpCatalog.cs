@@ -31,6 +31,13 @@ internal static class OpCatalog
     public static bool SharesInputEncoding(string opType) => opType is "MaxPool" or "GlobalMaxPool" or "Flatten" or "Reshape"
         or "Transpose" or "Squeeze" or "Unsqueeze" or "Slice" or "Gather" or "Split" or "DepthToSpace" or "SpaceToDepth";
 
+    /// <summary>
+    /// A Conv whose every group has one input channel (<paramref name="weightInputChannels"/> is dimension 1 of its
+    /// weight): ONNX Runtime runs it on depthwise kernels that widen before multiplying, exact on every x86 path.
+    /// </summary>
+    public static bool IsDepthwiseConv(NodeProto node, long weightInputChannels) =>
+        node.OpType == "Conv" && Attribute(node, "group", 1L) > 1 && weightInputChannels == 1;
+
     public static long Attribute(NodeProto node, string name, long fallback) =>
         node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.I : fallback;
 

@@ -1,5 +1,3 @@
-using Quant.Net.Onnx.Protobuf;
-
 namespace Quant.Net.Onnx;
 
 /// <summary>Where a deployment target changes the encodings the quantizer picks.</summary>
@@ -27,11 +25,7 @@ internal static class TargetArithmetic
             return false;
         }
 
-        return plan[node.Input[0]] is { Role: TensorRole.Activation, Scheme.BitWidth: 8 } && !IsDepthwise(node, index);
+        bool depthwise = index.Initializers.TryGetValue(weight.Name, out var w) && w.Dims.Count >= 2 && OpCatalog.IsDepthwiseConv(node, w.Dims[1]);
+        return plan[node.Input[0]] is { Role: TensorRole.Activation, Scheme.BitWidth: 8 } && !depthwise;
     }
-
-    /// <summary>A Conv whose every group has one input channel (ONNX Runtime's exact depthwise kernels).</summary>
-    private static bool IsDepthwise(NodeProto node, GraphIndex index) =>
-        node.OpType == "Conv" && OpCatalog.Attribute(node, "group", 1L) > 1 && index.Initializers.TryGetValue(node.Input[1], out var w)
-        && w.Dims.Count >= 2 && w.Dims[1] == 1;
 }

@@ -49,10 +49,11 @@ internal static class ColumnSweep
     private static void Range<T>(T tile, int rowTiles, long panelBytes, int start, int end)
         where T : IColumnTile
     {
+        // At least one panel per block; an empty range runs no block.
         int perBlock = rowTiles <= 1 || panelBytes <= 0 ? end - start : (int)Math.Clamp(L2BlockBytes / panelBytes, 1, int.MaxValue);
-        for (int p0 = start; p0 < end; p0 += Math.Max(1, perBlock))
+        for (int p0 = start; p0 < end; p0 += perBlock)
         {
-            int p1 = Math.Min(end, p0 + Math.Max(1, perBlock));
+            int p1 = Math.Min(end, p0 + perBlock);
             for (int t = 0; t < rowTiles; t++)
             {
                 tile.Run(t, p0, p1);

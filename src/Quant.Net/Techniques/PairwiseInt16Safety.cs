@@ -108,13 +108,13 @@ public static class PairwiseInt16Safety
 
         var codes = new short[weights.Length];
         QuantOps.Quantize<short>(weights, shape, encoding, codes);
-        var wide = new int[codes.Length];
+        var centered = new float[codes.Length];
         for (int i = 0; i < codes.Length; i++)
         {
-            wide[i] = float.IsFinite(weights[i]) ? codes[i] : encoding.ZeroPoints[encoding.Count == 1 ? 0 : ChannelOf(layout, i)];
+            centered[i] = float.IsFinite(weights[i]) ? codes[i] - encoding.ZeroPoints[encoding.Count == 1 ? 0 : ChannelOf(layout, i)] : 0f;
         }
 
-        return WorstPairCodes(wide, layout, encoding.ZeroPoints);
+        return Worst(centered, layout);
     }
 
     /// <summary>As <see cref="WorstPairCodes(QuantEncoding, ReadOnlySpan{float}, ReadOnlySpan{int})"/> for integer codes already made (for example rounded by AdaRound).</summary>
@@ -130,18 +130,19 @@ public static class PairwiseInt16Safety
             throw new ArgumentException($"Expected {layout.ParameterCount} zero points; got {zeroPoints.Length}.", nameof(zeroPoints));
         }
 
-        return WorstPairCodes(codes, layout, zeroPoints);
-    }
-
-    private static (int Positive, int Negative)[] WorstPairCodes(ReadOnlySpan<int> codes, TensorLayout layout, ReadOnlySpan<int> zeroPoints)
-    {
-        var floats = new float[codes.Length];
+        var centered = new float[codes.Length];
         for (int i = 0; i < codes.Length; i++)
         {
-            floats[i] = codes[i] - zeroPoints[layout.ParameterCount == 1 ? 0 : ChannelOf(layout, i)];
+            centered[i] = codes[i] - zeroPoints[layout.ParameterCount == 1 ? 0 : ChannelOf(layout, i)];
         }
 
-        var top = TopTwo.Measure(floats, layout);
+        return Worst(centered, layout);
+    }
+
+    /// <summary>Per group, the sums of the two largest positive and the two largest negative-magnitude centred codes.</summary>
+    private static (int Positive, int Negative)[] Worst(ReadOnlySpan<float> centered, TensorLayout layout)
+    {
+        var top = TopTwo.Measure(centered, layout);
         var result = new (int, int)[top.Length];
         for (int c = 0; c < top.Length; c++)
         {

@@ -25,12 +25,9 @@ internal static class PairSumOracle
         QuantOps.Quantize<short>(x.Floats(), narrow, input[0]);
         var codes = narrow.Select(v => (int)v).ToArray();
         int zp = input.ZeroPoints[0];
-        if (!input.Scheme.IsSigned)
+        if (input.Scheme.IsSigned)
         {
-            // uint8 already; int8 activations are shifted to uint8 by ONNX Runtime on x86
-        }
-        else
-        {
+            // ONNX Runtime on x86 shifts int8 activations to uint8 (codes and zero point + 128).
             for (int i = 0; i < codes.Length; i++)
             {
                 codes[i] += 128;
@@ -86,7 +83,7 @@ internal static class PairSumOracle
 
     private static float[] Conv(NodeProto node, int[] x, int[] shape, int zp, int[] w, int[] wShape, int[]? bias, float sx, QuantEncoding weight, bool saturate)
     {
-        int c = shape[1], h = shape[2], wd = shape[3];
+        int h = shape[2], wd = shape[3];
         int o = wShape[0], icg = wShape[1], kh = wShape[2], kw = wShape[3];
         int groups = (int)OpCatalog.Attribute(node, "group", 1L), ocg = o / groups;
         long[] pads = node.Attribute.FirstOrDefault(a => a.Name == "pads")?.Ints.ToArray() ?? [0, 0, 0, 0];
@@ -124,7 +121,6 @@ internal static class PairSumOracle
             }
         }
 
-        _ = c;
         return y;
     }
 }
