@@ -65,24 +65,26 @@ internal static class TargetReport
     /// <summary>ONNX Runtime's reduce_range for int8 weights: scale = max|w| / 64 per channel (codes within ±64).</summary>
     private static QuantizationResult ReduceRange(OnnxModel model, ICalibrationDataSource calibration)
     {
-        var full = OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig { Target = DeploymentTarget.X86Vnni });
-        var initializers = full.PreparedModel.Graph.Initializer.ToDictionary(i => i.Name);
+        // The weights' names and schemes come from the plan of the prepared model (no calibration needed for that).
+        var config = new QuantizationConfig { Target = DeploymentTarget.X86Vnni };
+        var (prepared, _) = ModelPreparer.Prepare(model, OnnxQuantizer.RequiredOpset(config));
+        var initializers = prepared.Graph.Initializer.ToDictionary(i => i.Name);
         var fixedEncodings = new Dictionary<string, QuantEncoding>();
-        foreach (var e in full.Encodings.Where(e => e.Tensor.Role == TensorRole.Weight))
+        foreach (var t in QuantizationPlan.Build(prepared, config).Tensors.Where(t => t.Role == TensorRole.Weight))
         {
-            var init = initializers[e.Tensor.Name];
+            var init = initializers[t.Name];
             var data = TensorData.ToFloats(init);
-            var plain = QuantEncoding.FromTensor(e.Tensor.Scheme, data, TensorData.Shape(init));
+            var plain = QuantEncoding.FromTensor(t.Scheme, data, TensorData.Shape(init));
             var max = new float[plain.Count];
             for (int c = 0; c < max.Length; c++)
             {
                 max[c] = Math.Max(Math.Abs(plain.Min[c]), Math.Abs(plain.Max[c])) * 127f / 64f;
             }
 
-            fixedEncodings[e.Tensor.Name] = QuantEncoding.FromRanges(e.Tensor.Scheme, [.. max.Select(m => -m)], max);
+            fixedEncodings[t.Name] = QuantEncoding.FromRanges(t.Scheme, [.. max.Select(m => -m)], max);
         }
 
-        return OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig { Target = DeploymentTarget.X86Vnni }, fixedEncodings);
+        return OnnxQuantizer.Quantize(model, calibration, config, fixedEncodings);
     }
 
     private static void FashionMnist()
