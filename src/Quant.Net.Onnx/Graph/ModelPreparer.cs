@@ -5,8 +5,8 @@ namespace Quant.Net.Onnx;
 
 /// <summary>
 /// Makes a model ready for quantization, on a copy: names every node, checks that every input is produced and sorts
-/// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), raises
-/// the opset where needed (refusing operators whose meaning changed) and folds BatchNormalization into the
+/// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), converts
+/// the model to a newer opset where needed (<see cref="OpsetConverter"/>) and folds BatchNormalization into the
 /// preceding Conv/Gemm.
 /// </summary>
 public static class ModelPreparer
@@ -17,7 +17,7 @@ public static class ModelPreparer
     /// <param name="foldBatchNorm">Fold BatchNormalization into the preceding Conv/Gemm where possible.</param>
     /// <returns>The prepared copy and what was done.</returns>
     /// <exception cref="OnnxFormatException">A node reads a tensor nothing produces, the graph has a cycle, or an
-    /// operator cannot be moved to <paramref name="minimumOpset"/>; the message names the node.</exception>
+    /// node cannot be converted to <paramref name="minimumOpset"/>; the message names the node.</exception>
     public static (OnnxModel Model, PreparationReport Report) Prepare(OnnxModel model, int minimumOpset = 13, bool foldBatchNorm = true)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -28,13 +28,9 @@ public static class ModelPreparer
         TopologicalOrder.Sort(graph);
         RemoveInitializersFromInputs(graph);
         int from = copy.OpsetVersion;
-        if (from < minimumOpset)
-        {
-            UpgradeOpset(copy.Proto, from, minimumOpset);
-        }
-
+        var notes = from < minimumOpset ? OpsetConverter.Convert(copy.Proto, minimumOpset) : [];
         var folded = foldBatchNorm ? FoldBatchNorms(graph, copy.FoldedStatistics) : [];
-        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named));
+        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes });
     }
 
     private static int NameNodes(GraphProto graph)
@@ -70,36 +66,6 @@ public static class ModelPreparer
         var keep = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
         graph.Input.Clear();
         graph.Input.AddRange(keep);
-    }
-
-    private static void UpgradeOpset(ModelProto model, int from, int to)
-    {
-        foreach (var node in model.Graph.Node)
-        {
-            if (OpCatalog.UpgradeBlocker(node, from, to) is { } why)
-            {
-                throw new OnnxFormatException(
-                    $"Node '{node.Name}' cannot be moved from opset {from} to {to} (needed for the quantized operators): {why}. Re-export the model at opset {to} or later.");
-            }
-        }
-
-        foreach (var node in model.Graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx"))
-        {
-            var keep = node.Attribute.Where(a => a.Name is not ("spatial" or "is_test" or "consumed_inputs")).ToList();
-            node.Attribute.Clear();
-            node.Attribute.AddRange(keep);
-        }
-
-        var opset = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
-        if (opset is null)
-        {
-            model.OpsetImport.Add(opset = new OperatorSetIdProto { Domain = "" });
-        }
-
-        opset.Version = to;
-        // The IR version must be able to express the opset (ONNX's versioning table).
-        long ir = to >= 21 ? 10 : to >= 19 ? 9 : to >= 15 ? 8 : 7;
-        model.IrVersion = Math.Max(model.IrVersion, ir);
     }
 
     private static List<string> FoldBatchNorms(GraphProto graph, Dictionary<string, (float[] Beta, float[] Gamma)> statistics)

@@ -43,50 +43,6 @@ internal static class OpCatalog
 
     public static float Attribute(NodeProto node, string name, float fallback) =>
         node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.F : fallback;
-
-    /// <summary>
-    /// Opset versions at which an operator changed in a way that breaks a model written for an older version (attributes
-    /// turned into inputs, changed defaults or semantics). Moving a node across one of them is refused.
-    /// Ops missing here are unknown to us and not moved at all.
-    /// </summary>
-    private static readonly Dictionary<string, int[]> BreakingVersions = new(StringComparer.Ordinal)
-    {
-        ["Abs"] = [], ["Add"] = [7], ["And"] = [7], ["ArgMax"] = [], ["ArgMin"] = [], ["AveragePool"] = [7], ["BatchNormalization"] = [9],
-        ["Cast"] = [], ["Ceil"] = [], ["Clip"] = [11], ["Concat"] = [4], ["Constant"] = [], ["ConstantOfShape"] = [], ["Conv"] = [],
-        ["ConvTranspose"] = [], ["DepthToSpace"] = [], ["Div"] = [7], ["Dropout"] = [7, 12], ["Elu"] = [], ["Equal"] = [7], ["Erf"] = [],
-        ["Exp"] = [], ["Expand"] = [], ["Flatten"] = [], ["Floor"] = [], ["Gather"] = [], ["Gemm"] = [7], ["GlobalAveragePool"] = [],
-        ["GlobalMaxPool"] = [], ["Greater"] = [7], ["HardSigmoid"] = [], ["HardSwish"] = [], ["Identity"] = [], ["InstanceNormalization"] = [],
-        ["LeakyRelu"] = [], ["Less"] = [7], ["Log"] = [], ["LRN"] = [], ["MatMul"] = [], ["Max"] = [], ["MaxPool"] = [], ["Mean"] = [],
-        ["Min"] = [], ["Mul"] = [7], ["Neg"] = [], ["Not"] = [], ["Or"] = [7], ["Pad"] = [11], ["Pow"] = [7], ["PRelu"] = [7],
-        ["Reciprocal"] = [], ["ReduceMax"] = [18], ["ReduceMean"] = [18], ["ReduceMin"] = [18], ["ReduceProd"] = [18], ["ReduceSum"] = [13],
-        ["Relu"] = [], ["Reshape"] = [5], ["Resize"] = [11, 13, 18, 19], ["Shape"] = [], ["Sigmoid"] = [], ["Slice"] = [10], ["Softmax"] = [13],
-        ["LogSoftmax"] = [13], ["Softplus"] = [], ["Split"] = [13, 18], ["Sqrt"] = [], ["Squeeze"] = [13], ["Sub"] = [7], ["Sum"] = [],
-        ["Tanh"] = [], ["Tile"] = [6], ["TopK"] = [10], ["Transpose"] = [], ["Unsqueeze"] = [13], ["Upsample"] = [10], ["Where"] = [],
-        ["QuantizeLinear"] = [], ["DequantizeLinear"] = [],
-    };
-
-    /// <summary>Why a node cannot be moved from opset <paramref name="from"/> to <paramref name="to"/>, or null if it can.</summary>
-    public static string? UpgradeBlocker(NodeProto node, int from, int to)
-    {
-        if (node.Domain is not ("" or "ai.onnx"))
-        {
-            return null;
-        }
-
-        if (!BreakingVersions.TryGetValue(node.OpType, out var versions))
-        {
-            return $"{node.OpType} is not known to keep its meaning between opset {from} and {to}";
-        }
-
-        // BatchNormalization 9 only dropped `spatial` (spatial = 1 became the only behaviour): fixed up by the caller.
-        if (node.OpType == "BatchNormalization" && Attribute(node, "spatial", 1) == 1)
-        {
-            return null;
-        }
-
-        int breaking = versions.FirstOrDefault(v => v > from && v <= to);
-        return breaking == 0 ? null : $"{node.OpType} changed meaning in opset {breaking}";
-    }
 }
 
 /// <summary>Where an op keeps its weight and bias; a negative channel axis counts from the weight's last dimension.</summary>

@@ -6,4 +6,8 @@ namespace Quant.Net.Onnx;
 /// <param name="FoldedBatchNorms">Names of the BatchNormalization nodes folded into the Conv/Gemm before them.</param>
 /// <param name="NamedNodes">How many unnamed nodes were given names (<c>OpType_index</c>).</param>
 /// <param name="EqualizedPairs">Layer pairs equalized by cross-layer equalization (0 when it was not asked for).</param>
-public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes, int EqualizedPairs = 0);
+public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes, int EqualizedPairs = 0)
+{
+    /// <summary>What the opset conversion rewrote (one line per node that became other nodes); empty when the opset was kept.</summary>
+    public IReadOnlyList<string> OpsetNotes { get; init; } = [];
+}

@@ -71,12 +71,18 @@ public sealed class PreparationTests
     }
 
     [Fact]
-    public void Operators_whose_meaning_changed_are_not_silently_moved_to_a_newer_opset()
+    public void Operators_whose_meaning_changed_are_converted_not_refused()
     {
         var g = new GraphBuilder(opset: 11);
-        g.Output(g.Node("Softmax", [g.Input("x", 1, 10)], "y", name: "head"));
-        FluentActions.Invoking(() => ModelPreparer.Prepare(g.Build(), 13)).Should().Throw<OnnxFormatException>()
-            .WithMessage("*'head'*Softmax changed meaning in opset 13*");
+        string x = g.Input("x", 1, 2, 10);
+        g.Output(g.Node("Softmax", [g.Node("Relu", [x])], "y", Int("axis", 1), name: "head"), 1, 2, 10);
+        var (prepared, report) = ModelPreparer.Prepare(g.Build(), 21);
+        report.OpsetTo.Should().Be(21);
+        report.OpsetNotes.Should().ContainSingle(n => n.Contains("'head'") && n.Contains("Flatten"));
+        var result = OnnxQuantizer.Quantize(g.Build(), Samples.For("x", [1, 2, 10], 4), new QuantizationConfig { Activations = ActivationType.UInt16 });
+        result.Model.OpsetVersion.Should().Be(21);
+        using var runner = new ModelRunner(result.Model);
+        runner.Run(Samples.For("x", [1, 2, 10], 1).GetSamples().First())["y"].Data.Sum().Should().BeApproximately(1f, 0.01f, "one softmax over the 2×10 values coerced to 2-D");
     }
 
     [Fact]
