@@ -5,7 +5,8 @@ namespace Quant.Net.Onnx;
 
 /// <summary>
 /// Makes a model ready for quantization, on a copy: names every node, checks that every input is produced and sorts
-/// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), converts
+/// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), turns
+/// Constant nodes into initializers and computes Identity/Cast/Transpose/Reshape chains on them, converts
 /// the model to a newer opset where needed (<see cref="OpsetConverter"/>) and folds BatchNormalization into the
 /// preceding Conv/Gemm.
 /// </summary>
@@ -14,7 +15,7 @@ public static class ModelPreparer
     /// <summary>Prepares a copy of <paramref name="model"/>; the original is not changed.</summary>
     /// <param name="model">The FP32 model.</param>
     /// <param name="minimumOpset">Raise the default-domain opset to at least this (13 for per-channel Q/DQ, 21 for int4/int16).</param>
-    /// <param name="foldBatchNorm">Fold BatchNormalization into the preceding Conv/Gemm where possible.</param>
+    /// <param name="foldBatchNorm">Fold BatchNormalization, and per-channel Mul/Div/Add/Sub by constants, into the preceding Conv/Gemm where possible.</param>
     /// <returns>The prepared copy and what was done.</returns>
     /// <exception cref="OnnxFormatException">A node reads a tensor nothing produces, the graph has a cycle, or an
     /// node cannot be converted to <paramref name="minimumOpset"/>; the message names the node.</exception>
@@ -27,10 +28,12 @@ public static class ModelPreparer
         int named = NameNodes(graph);
         TopologicalOrder.Sort(graph);
         RemoveInitializersFromInputs(graph);
+        var (constants, computed) = ConstantFolding.Apply(graph);
         int from = copy.OpsetVersion;
         var notes = from < minimumOpset ? OpsetConverter.Convert(copy.Proto, minimumOpset) : [];
         var folded = foldBatchNorm ? FoldBatchNorms(graph, copy.FoldedStatistics) : [];
-        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes });
+        var scaleShifts = foldBatchNorm ? ScaleShiftFolding.Apply(graph) : [];
+        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes, ConstantNodes = constants, FoldedNodes = computed, FoldedScaleShifts = scaleShifts });
     }
 
     private static int NameNodes(GraphProto graph)

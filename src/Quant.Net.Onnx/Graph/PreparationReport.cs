@@ -10,4 +10,13 @@ public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList
 {
     /// <summary>What the opset conversion rewrote (one line per node that became other nodes); empty when the opset was kept.</summary>
     public IReadOnlyList<string> OpsetNotes { get; init; } = [];
+
+    /// <summary>Constant nodes turned into initializers (weights exported as Constant nodes become quantizable weights).</summary>
+    public int ConstantNodes { get; init; }
+
+    /// <summary>Identity/Cast/Transpose/Reshape/Squeeze/Unsqueeze/Flatten nodes on initializers computed into initializers.</summary>
+    public int FoldedNodes { get; init; }
+
+    /// <summary>Names of the Mul/Div/Add/Sub nodes (a per-channel scale or shift by a constant) folded into the Conv/Gemm before them.</summary>
+    public IReadOnlyList<string> FoldedScaleShifts { get; init; } = [];
 }

@@ -48,8 +48,12 @@ internal sealed class QuantizationPlan
         var index = new GraphIndex(graph);
         CheckNodeNames(graph, config);
         var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
-        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx" && OpCatalog.QuantizedInputCount(n.OpType) is not null;
+        var (patternInside, patternTails) = ActivationPatterns.Find(index);
+        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx"
+            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name));
         var (inside, tails) = Supergroups(graph, index, config, Quantizable);
+        inside.UnionWith(patternInside);
+        tails.UnionWith(patternTails);
         var plan = new QuantizationPlan();
         var quantizedNodes = new List<string>();
         var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
@@ -156,7 +160,7 @@ internal sealed class QuantizationPlan
         var activation = config.ActivationScheme(node.OpType, node.Name);
         var role = OpCatalog.Weight(node);
         bool any = false;
-        int count = Math.Min(OpCatalog.QuantizedInputCount(node.OpType)!.Value, node.Input.Count);
+        int count = Math.Min(OpCatalog.QuantizedInputCount(node.OpType) ?? node.Input.Count, node.Input.Count);
         for (int i = 0; i < count; i++)
         {
             string t = node.Input[i];

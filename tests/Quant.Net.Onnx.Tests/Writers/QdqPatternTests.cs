@@ -11,7 +11,8 @@ namespace Quant.Net.Onnx.Tests.Onnx;
 public sealed class QdqPatternTests
 {
     public static TheoryData<string> Patterns => new(["conv", "conv-relu", "depthwise-conv", "strided-conv-nobias", "gemm-relu", "gemm-notrans", "matmul",
-        "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm"]);
+        "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm",
+        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf"]);
 
     internal static (OnnxModel Model, int[] Shape) Build(string pattern)
     {
@@ -99,6 +100,35 @@ public sealed class QdqPatternTests
                 y = g.Node("Sigmoid", [x], "y");
                 g.Output(y);
                 break;
+            case "hardswish-decomposed":
+                // x · Clip(x + 3, 0, 6) / 6, as PaddlePaddle and older PyTorch exports write it.
+                x = g.Input("x", 1, 4, 5, 5);
+                shape = [1, 4, 5, 5];
+                string gate = g.Node("Clip", [g.Node("Add", [x, g.Initializer("three", [3f], [])]), g.Initializer("lo", [0f], []), g.Initializer("hi", [6f], [])]);
+                y = g.Node("Div", [g.Node("Mul", [x, gate]), g.Initializer("six", [6f], [])], "y");
+                g.Output(y);
+                break;
+            case "hardswish-hardsigmoid":
+                x = g.Input("x", 1, 24);
+                shape = [1, 24];
+                y = g.Node("Mul", [x, g.Node("HardSigmoid", [x], null, All(Float("alpha", 1f / 6), Float("beta", 0.5f)))], "y");
+                g.Output(y);
+                break;
+            case "swish":
+                x = g.Input("x", 1, 3, 4, 4);
+                shape = [1, 3, 4, 4];
+                y = g.Node("Mul", [g.Node("Sigmoid", [x]), x], "y");
+                g.Output(y);
+                break;
+            case "gelu-erf":
+                // x · 0.5 · (1 + Erf(x / √2)), PyTorch's export of exact GELU.
+                x = g.Input("x", 1, 8, 16);
+                shape = [1, 8, 16];
+                string erf = g.Node("Erf", [g.Node("Div", [x, g.Initializer("sqrt2", [1.4142135f], [])])]);
+                string half = g.Node("Mul", [x, g.Node("Add", [erf, g.Initializer("one", [1f], [])])]);
+                y = g.Node("Mul", [half, g.Initializer("half", [0.5f], [])], "y");
+                g.Output(y);
+                break;
             default:
                 x = g.Input("x", 1, 2, 4, 4);
                 shape = [1, 2, 4, 4];
@@ -120,6 +150,12 @@ public sealed class QdqPatternTests
 
         result.QuantizedNodes.Should().NotBeEmpty();
         result.Model.Nodes.Should().Contain(n => n.OpType == "QuantizeLinear").And.Contain(n => n.OpType == "DequantizeLinear");
+        if (pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf")
+        {
+            result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation).Select(e => e.Tensor.Name).Should().BeEquivalentTo(["x", "y"],
+                "a gated activation is one quantized op: nothing inside it gets a quantizer");
+        }
+
         var test = Samples.For("x", shape, 6, seed: 11, scale: 2f);
         float step = Simulation.OutputStep(result);
         using var ort = new ModelRunner(result.Model, intraOpThreads: 1);
