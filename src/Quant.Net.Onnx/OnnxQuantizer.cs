@@ -32,8 +32,7 @@ public static class OnnxQuantizer
         ArgumentNullException.ThrowIfNull(model);
         config = (config ?? new QuantizationConfig()).Validated();
         fixedEncodings ??= new Dictionary<string, QuantEncoding>();
-        int opset = RequiredOpset(config);
-        var (prepared, report) = Prepare(model, config, opset);
+        var (prepared, report, opset) = Prepare(model, config);
         if (config.Mode == QuantizationMode.Dynamic)
         {
             var (dynamicModel, weights, nodes) = DynamicWriter.Write(prepared, config);
@@ -51,17 +50,64 @@ public static class OnnxQuantizer
         return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
     }
 
-    /// <summary>Step 1: a prepared copy (opset, BatchNorm folded, names, order) and, if asked, cross-layer equalization.</summary>
-    private static (OnnxModel Prepared, PreparationReport Report) Prepare(OnnxModel model, QuantizationConfig config, int opset)
+    /// <summary>
+    /// Step 1: a prepared copy (opset, BatchNorm folded, names, order) and, if asked, cross-layer equalization. The opset
+    /// is the one the Q/DQ types need; when the model cannot be converted to 21 and the config allows it, the Q/DQ
+    /// operators come from ONNX Runtime's com.microsoft domain at opset 13 instead.
+    /// </summary>
+    private static (OnnxModel Prepared, PreparationReport Report, QdqOpset Opset) Prepare(OnnxModel model, QuantizationConfig config)
     {
-        var (prepared, report) = ModelPreparer.Prepare(model, opset);
+        int opset = RequiredOpset(config);
+        bool microsoft = config.QdqDomain == QdqDomain.Microsoft && opset > 13 && model.OpsetVersion < opset;
+        if (microsoft && HasBlocks(config))
+        {
+            throw new ArgumentException("Block-wise weights need ONNX's DequantizeLinear of opset 21; com.microsoft's has no block size. Use qdqDomain auto or onnx.", nameof(config));
+        }
+
+        PreparationReport report;
+        OnnxModel prepared;
+        try
+        {
+            (prepared, report) = microsoft ? PrepareForMicrosoftQdq(model) : ModelPreparer.Prepare(model, opset);
+        }
+        catch (OnnxFormatException e) when (config.QdqDomain == QdqDomain.Auto && opset > 13 && !HasBlocks(config))
+        {
+            (prepared, report) = PrepareForMicrosoftQdq(model);
+            report = report with
+            {
+                OpsetNotes = [.. report.OpsetNotes, $"Opset {opset} is out of reach ({e.Message}); the 16-bit/4-bit QuantizeLinear/DequantizeLinear are ONNX Runtime's com.microsoft operators at opset {prepared.OpsetVersion}"],
+            };
+            microsoft = true;
+        }
+
+        if (microsoft)
+        {
+            opset = prepared.OpsetVersion;
+        }
+
         if (config.CrossLayerEqualization)
         {
             report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
         }
 
-        return (prepared, report);
+        return (prepared, report, new QdqOpset(opset, microsoft));
     }
+
+    /// <summary>Opset 13 where the model converts to it (what the rest of the pipeline is tested at), else the model's own opset.</summary>
+    private static (OnnxModel, PreparationReport) PrepareForMicrosoftQdq(OnnxModel model)
+    {
+        try
+        {
+            return ModelPreparer.Prepare(model, 13);
+        }
+        catch (OnnxFormatException)
+        {
+            return ModelPreparer.Prepare(model, 1);
+        }
+    }
+
+    private static bool HasBlocks(QuantizationConfig config) =>
+        config.WeightBlockSize is not null || config.OpTypes.Values.Concat(config.Nodes.Values).Any(o => o.WeightBlockSize is not null);
 
     /// <summary>
     /// Step 2: an encoding for every observed activation — from observers already filled, else from calibration runs
@@ -163,7 +209,7 @@ public static class OnnxQuantizer
 
     /// <summary>Step 5: AdaRound (weight codes) and bias correction (corrected float biases; their scales stay as computed).</summary>
     private static (OnnxModel Source, IReadOnlyDictionary<string, int[]>? Rounded) Techniques(OnnxModel prepared, QuantizationPlan plan,
-        Dictionary<string, TensorEncoding> encodings, int opset, QuantizationConfig config, ICalibrationDataSource? calibrationData,
+        Dictionary<string, TensorEncoding> encodings, QdqOpset opset, QuantizationConfig config, ICalibrationDataSource? calibrationData,
         IProgress<AdaRoundLayerReport>? adaRoundProgress, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<string, int[]>? rounded = null;

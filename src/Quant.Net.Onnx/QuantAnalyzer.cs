@@ -62,7 +62,7 @@ public static class QuantAnalyzer
             .Where(t => kept.ContainsKey(t.Name) && (t.Role != TensorRole.Bias || (kept.ContainsKey(t.BiasInput!) && kept.ContainsKey(t.BiasWeight!))));
         var plan = QuantizationPlan.From(tensors, result.QuantizedNodes);
         var encodings = result.Encodings.ToDictionary(e => e.Tensor.Name, StringComparer.Ordinal);
-        return QdqWriter.Write(result.PreparedModel, plan, encodings, result.Model.OpsetVersion);
+        return QdqWriter.Write(result.PreparedModel, plan, encodings, QdqOpset.Of(result.Model));
     }
 
     private static List<TensorStatistics> Statistics(QuantizationResult result, ICalibrationDataSource data, int bins, CancellationToken cancellationToken)

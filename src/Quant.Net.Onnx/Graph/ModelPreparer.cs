@@ -6,7 +6,8 @@ namespace Quant.Net.Onnx;
 /// <summary>
 /// Makes a model ready for quantization, on a copy: names every node, checks that every input is produced and sorts
 /// nodes topologically, takes initializers out of the graph inputs (so runtimes treat weights as constants), turns
-/// Constant nodes into initializers and computes Identity/Cast/Transpose/Reshape chains on them, converts
+/// Constant nodes into initializers and computes Identity/Cast/Transpose/Reshape chains on them, makes a float16 model
+/// compute in float32 (same interface), converts
 /// the model to a newer opset where needed (<see cref="OpsetConverter"/>) and folds BatchNormalization into the
 /// preceding Conv/Gemm.
 /// </summary>
@@ -28,12 +29,13 @@ public static class ModelPreparer
         int named = NameNodes(graph);
         TopologicalOrder.Sort(graph);
         RemoveInitializersFromInputs(graph);
+        int float16 = Float16Conversion.Applies(graph) ? Float16Conversion.Apply(graph) : 0;
         var (constants, computed) = ConstantFolding.Apply(graph);
         int from = copy.OpsetVersion;
         var notes = from < minimumOpset ? OpsetConverter.Convert(copy.Proto, minimumOpset) : [];
         var folded = foldBatchNorm ? FoldBatchNorms(graph, copy.FoldedStatistics) : [];
         var scaleShifts = foldBatchNorm ? ScaleShiftFolding.Apply(graph) : [];
-        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes, ConstantNodes = constants, FoldedNodes = computed, FoldedScaleShifts = scaleShifts });
+        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes, ConstantNodes = constants, FoldedNodes = computed, FoldedScaleShifts = scaleShifts, Float16Changes = float16 });
     }
 
     private static int NameNodes(GraphProto graph)

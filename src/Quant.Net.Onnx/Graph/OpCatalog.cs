@@ -27,6 +27,18 @@ internal static class OpCatalog
         _ => null,
     };
 
+    /// <summary>
+    /// Inputs that parameterise an op rather than carry data (Resize's roi, scales and sizes, Upsample's scales, Pad's
+    /// pads and value, Clip's bounds): a float tensor read only there is never quantized, since rounding a scale of 2
+    /// to 1.99997 moves every pixel of a nearest-neighbour resize.
+    /// </summary>
+    public static bool IsParameterInput(NodeProto node, int input) => node.OpType switch
+    {
+        "Resize" or "Upsample" or "Pad" or "Clip" => input >= 1,
+        "Slice" or "Tile" or "Expand" or "Reshape" or "TopK" or "Range" or "ConstantOfShape" => input >= 1,
+        _ => false,
+    };
+
     /// <summary>Ops whose output has exactly the input's values rearranged: the output shares the input's encoding.</summary>
     public static bool SharesInputEncoding(string opType) => opType is "MaxPool" or "GlobalMaxPool" or "Flatten" or "Reshape"
         or "Transpose" or "Squeeze" or "Unsqueeze" or "Slice" or "Gather" or "Split" or "DepthToSpace" or "SpaceToDepth";

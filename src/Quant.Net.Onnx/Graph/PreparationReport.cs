@@ -19,4 +19,10 @@ public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList
 
     /// <summary>Names of the Mul/Div/Add/Sub nodes (a per-channel scale or shift by a constant) folded into the Conv/Gemm before them.</summary>
     public IReadOnlyList<string> FoldedScaleShifts { get; init; } = [];
+
+    /// <summary>
+    /// Float16 tensors, constants and casts made float32 (0 for a float32 model): a float16 model is quantized as the
+    /// float32 model computing the same function, with its float16 inputs and outputs kept through casts.
+    /// </summary>
+    public int Float16Changes { get; init; }
 }

@@ -19,6 +19,12 @@ public sealed record QuantizationConfig
     /// </summary>
     public DeploymentTarget Target { get; init; } = DeploymentTarget.Portable;
 
+    /// <summary>
+    /// Where the Q/DQ operators come from (default <see cref="QdqDomain.Auto"/>: ONNX's, after opset conversion, with
+    /// ONNX Runtime's <c>com.microsoft</c> operators when a model cannot be moved to opset 21 for 16-bit or 4-bit types).
+    /// </summary>
+    public QdqDomain QdqDomain { get; init; } = QdqDomain.Auto;
+
     /// <summary>Activation data type (default uint8).</summary>
     public ActivationType Activations { get; init; } = ActivationType.UInt8;
 

@@ -49,8 +49,11 @@ internal sealed class QuantizationPlan
         CheckNodeNames(graph, config);
         var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
         var (patternInside, patternTails) = ActivationPatterns.Find(index);
+        // A node computing only on constants (shape or scale arithmetic) and one whose outputs only parameterise other
+        // ops stay in float.
         bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx"
-            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name));
+            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name))
+            && !n.Input.All(i => i.Length == 0 || index.IsInitializer(i)) && !OnlyParameters(index, n);
         var (inside, tails) = Supergroups(graph, index, config, Quantizable);
         inside.UnionWith(patternInside);
         tails.UnionWith(patternTails);
@@ -84,6 +87,10 @@ internal sealed class QuantizationPlan
         plan.QuantizedNodes = quantizedNodes;
         return plan;
     }
+
+    private static bool OnlyParameters(GraphIndex index, NodeProto node) =>
+        node.Output.Where(o => o.Length > 0).All(o => !index.GraphOutputs.Contains(o) && index.Consumers(o).Count > 0
+            && index.Consumers(o).All(c => Enumerable.Range(0, c.Input.Count).Where(i => c.Input[i] == o).All(i => OpCatalog.IsParameterInput(c, i))));
 
     /// <summary>Every node the config names (excluded or overridden) must exist.</summary>
     private static void CheckNodeNames(GraphProto graph, QuantizationConfig config)

@@ -11,7 +11,7 @@ namespace Quant.Net.Onnx;
 /// </summary>
 internal static class AdaRoundPass
 {
-    public static Dictionary<string, int[]> Run(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, int opset,
+    public static Dictionary<string, int[]> Run(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, QdqOpset opset,
         ICalibrationDataSource data, AdaRoundOptions options, IProgress<AdaRoundLayerReport>? progress, CancellationToken cancellationToken)
     {
         var graph = prepared.Graph;

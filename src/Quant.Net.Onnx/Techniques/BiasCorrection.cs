@@ -13,7 +13,7 @@ namespace Quant.Net.Onnx;
 internal static class BiasCorrection
 {
     /// <summary>Returns a copy of <paramref name="prepared"/> with corrected float biases (the quantized model is written from it).</summary>
-    public static OnnxModel Apply(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, int opset,
+    public static OnnxModel Apply(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, QdqOpset opset,
         IReadOnlyDictionary<string, int[]>? codes, ICalibrationDataSource? data, bool analytical, CancellationToken cancellationToken)
     {
         var corrected = prepared.Clone();

@@ -11,7 +11,7 @@ namespace Quant.Net.Onnx;
 /// </summary>
 internal static class QdqWriter
 {
-    public static OnnxModel Write(OnnxModel prepared, QuantizationPlan plan, IReadOnlyDictionary<string, TensorEncoding> encodings, int opset,
+    public static OnnxModel Write(OnnxModel prepared, QuantizationPlan plan, IReadOnlyDictionary<string, TensorEncoding> encodings, QdqOpset opset,
         IReadOnlyDictionary<string, int[]>? fixedCodes = null)
     {
         var model = prepared.Clone();
@@ -112,8 +112,22 @@ internal static class QdqWriter
             added.Add(SeparateBias(node, spatial, graph, names, initializers[node.Input[2]]));
         }
 
+        if (opset.Microsoft)
+        {
+            // ONNX Runtime's contrib operators take 16-bit and 4-bit types at any opset.
+            foreach (var node in added.Where(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
+            {
+                node.Domain = "com.microsoft";
+            }
+
+            if (!model.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+            {
+                model.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+            }
+        }
+
         graph.Node.AddRange(added);
-        Finish(model, opset);
+        Finish(model, opset.Version);
         return model;
     }
 

@@ -111,3 +111,91 @@ public sealed class ExportedGraphTests
         prepared.Nodes.Should().Contain(n => n.OpType == "Mul");
     }
 }
+
+public sealed class SubgraphAndFloat16Tests
+{
+    [Fact]
+    public void A_branch_reading_a_quantized_tensor_from_the_outer_graph_keeps_a_runnable_sorted_model()
+    {
+        var g = new GraphBuilder(seed: 8);
+        string x = g.Input("x", 1, 2, 4, 4);
+        string conv = g.Conv(x, 2, 3);
+        string relu = g.Node("Relu", [conv]);
+        g.Graph.Input.Add(ValueInfo("flag", DataType.Int64, []));
+        string condition = g.Node("Cast", ["flag"], null, Int("to", (long)DataType.Bool));
+        GraphProto Branch(string op)
+        {
+            var b = new GraphBuilder();
+            b.Graph.Name = op;
+            b.Node(op, [relu], $"{op}_out");
+            b.Graph.Output.Add(ValueInfo($"{op}_out", DataType.Float, [1, 3, 4, 4]));
+            return b.Graph;
+        }
+
+        var node = new NodeProto { OpType = "If", Name = "branch", Input = { condition }, Output = { "y" } };
+        node.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("Sigmoid") });
+        node.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("Tanh") });
+        // The If node comes first in the file: only the outer-scope read orders it after the Conv.
+        g.Graph.Node.Insert(0, node);
+        g.Output("y", 1, 3, 4, 4);
+        var model = g.Build();
+        var samples = new InMemoryCalibrationData(Samples.For("x", [1, 2, 4, 4], 6).GetSamples().Select(s =>
+            (IReadOnlyDictionary<string, InputTensor>)new Dictionary<string, InputTensor>(s) { ["flag"] = InputTensor.FromInt64([1]) }));
+
+        var result = OnnxQuantizer.Quantize(model, samples);
+        result.QuantizedNodes.Should().Contain(n => n.StartsWith("Conv", StringComparison.Ordinal));
+        var nodes = result.Model.Proto.Graph.Node.ToList();
+        nodes.FindIndex(n => n.OpType == "If").Should().BeGreaterThan(nodes.FindLastIndex(n => n.OpType == "DequantizeLinear"));
+        using var fp32 = new ModelRunner(model);
+        using var int8 = new ModelRunner(result.Model);
+        var sample = samples.GetSamples().First();
+        var expected = fp32.Run(sample)["y"].Data;
+        var actual = int8.Run(sample)["y"].Data;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            actual[i].Should().BeApproximately(expected[i], 0.05f);
+        }
+    }
+
+    private static TensorProto Half16(string name, float[] values, params long[] dims)
+    {
+        var half = values.Select(v => (Half)v).ToArray();
+        var t = new TensorProto { Name = name, DataType = (int)DataType.Float16, RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(half.AsSpan())) };
+        t.Dims.Add(dims);
+        return t;
+    }
+
+    [Fact]
+    public void A_float16_model_is_quantized_through_float32_and_keeps_its_interface()
+    {
+        // Float32 in and out, float16 inside (IS-Net's shape): the convolutions are quantized and the model runs.
+        var g = new GraphBuilder(seed: 9);
+        string x = g.Input("x", 1, 3, 6, 6);
+        var random = new Random(4);
+        g.Graph.Initializer.Add(Half16("w", [.. Enumerable.Range(0, 4 * 3 * 9).Select(_ => (float)(random.NextDouble() - 0.5))], 4, 3, 3, 3));
+        g.Graph.Initializer.Add(Half16("b", [0.1f, -0.2f, 0.3f, 0f], 4));
+        string h = g.Node("Cast", [x], null, Int("to", (long)DataType.Float16));
+        string conv = g.Node("Conv", [h, "w", "b"], null, All(Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1)));
+        g.Output(g.Node("Cast", [g.Node("Relu", [conv])], "y", Int("to", (long)DataType.Float)), 1, 4, 6, 6);
+        var model = g.Build();
+
+        var result = OnnxQuantizer.Quantize(model, Samples.For("x", [1, 3, 6, 6], 8));
+        result.Preparation.Float16Changes.Should().BeGreaterThan(0);
+        result.Encodings.Should().Contain(e => e.Tensor.Role == TensorRole.Weight && e.Tensor.Name.StartsWith('w'));
+        var report = ModelComparer.Compare(model, result, Samples.For("x", [1, 3, 6, 6], 4, seed: 12), latencyRuns: 0, perLayer: false);
+        report.Outputs[0].SqnrDecibels.Should().BeGreaterThan(25);
+
+        // Float16 in and out: the interface stays float16, with casts at the edges.
+        var f = new GraphBuilder(seed: 10);
+        f.Graph.Input.Add(ValueInfo("x", DataType.Float16, [1, 4]));
+        f.Graph.Initializer.Add(Half16("m", [.. Enumerable.Range(0, 12).Select(i => i / 10f)], 4, 3));
+        f.Node("MatMul", ["x", "m"], "y");
+        f.Graph.Output.Add(ValueInfo("y", DataType.Float16, [1, 3]));
+        var (prepared, _) = ModelPreparer.Prepare(f.Build());
+        prepared.Proto.Graph.Input.Single().Type.TensorType.ElemType.Should().Be((int)DataType.Float16);
+        prepared.Proto.Graph.Output.Single().Type.TensorType.ElemType.Should().Be((int)DataType.Float16);
+        prepared.Proto.Graph.Initializer.Single(i => i.Name == "m").DataType.Should().Be((int)DataType.Float);
+        prepared.Nodes.Select(n => n.OpType).Should().Equal("Cast", "MatMul", "Cast");
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(prepared.ToBytes());
+    }
+}
