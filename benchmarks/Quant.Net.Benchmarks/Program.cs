@@ -13,6 +13,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["corpus-report"])
+        {
+            Onnx.CorpusReport.Run();
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();

@@ -43,6 +43,14 @@ internal static class RankInference
             ranks[i.Name] = i.Dims.Count;
         }
 
+        // Lengths of 1-D int64 shape tensors (Shape, Concat of pieces, Unsqueeze of a scalar, constants): a Reshape's
+        // output rank is the length of its shape input even when the shape is computed at run time.
+        var lengths = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var i in graph.Initializer.Where(i => i.Dims.Count == 1))
+        {
+            lengths[i.Name] = (int)i.Dims[0];
+        }
+
         foreach (var node in graph.Node)
         {
             int? Of(int input) => node.Input.Count > input && ranks.TryGetValue(node.Input[input], out int r) ? r : null;
@@ -61,12 +69,27 @@ internal static class RankInference
                 "ReduceMean" or "ReduceSum" or "ReduceMax" or "ReduceMin" or "ReduceProd" or "ReduceL1" or "ReduceL2" or "ReduceLogSum"
                     or "ReduceLogSumExp" or "ReduceSumSquare" or "ArgMax" or "ArgMin"
                     when node.Attribute.FirstOrDefault(a => a.Name == "keepdims") is not { I: 0 } => Of(0),
-                "Reshape" when node.Input.Count > 1 && Shape1D(graph, node.Input[1]) is int n => n,
+                "Reshape" when node.Input.Count > 1 && lengths.TryGetValue(node.Input[1], out int n) => n,
                 "Concat" => node.Input.Select(i => ranks.TryGetValue(i, out int r) ? r : (int?)null).FirstOrDefault(r => r is not null),
                 _ when SameAsFirst.Contains(node.OpType) => Of(0),
                 _ when Broadcasting.Contains(node.OpType) => node.Input.All(i => ranks.ContainsKey(i)) ? node.Input.Max(i => ranks[i]) : null,
                 _ => null,
             };
+            int? length = node.OpType switch
+            {
+                "Constant" => node.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { Dims.Count: 1 } t ? (int)t.Dims[0] : null,
+                "Shape" when ranks.TryGetValue(node.Input[0], out int r) => ShapeLength(node, r),
+                "Concat" => node.Input.All(lengths.ContainsKey) ? node.Input.Sum(i => lengths[i]) : null,
+                "Unsqueeze" when ranks.TryGetValue(node.Input[0], out int r) && r == 0 => 1,
+                "Cast" or "Identity" when lengths.TryGetValue(node.Input[0], out int l) => l,
+                "Slice" when lengths.TryGetValue(node.Input[0], out int l) => SliceLength(graph, node, l),
+                _ => null,
+            };
+            if (length is int l1 && node.Output.Count > 0)
+            {
+                lengths.TryAdd(node.Output[0], l1);
+            }
+
             if (rank is int known)
             {
                 foreach (var o in node.OpType is "Split" ? node.Output : node.Output.Take(1))
@@ -82,11 +105,39 @@ internal static class RankInference
         return ranks;
     }
 
-    /// <summary>The length of a constant 1-D tensor (a Reshape target shape).</summary>
-    private static int? Shape1D(GraphProto graph, string name)
+    /// <summary>The length of a step-1 slice of a 1-D tensor of length <paramref name="length"/> with constant bounds (attributes or initializers).</summary>
+    private static int? SliceLength(GraphProto graph, NodeProto node, int length)
     {
-        var t = graph.Initializer.LastOrDefault(i => i.Name == name)
-            ?? graph.Node.FirstOrDefault(n => n.OpType == "Constant" && n.Output.Contains(name))?.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
-        return t is { Dims.Count: 1 } ? (int)t.Dims[0] : null;
+        long? Bound(int input, string attribute)
+        {
+            if (node.Attribute.FirstOrDefault(a => a.Name == attribute) is { Ints.Count: 1 } a)
+            {
+                return a.Ints[0];
+            }
+
+            return node.Input.Count > input && graph.Initializer.LastOrDefault(i => i.Name == node.Input[input]) is { } t && TensorData.ElementCount(t) == 1
+                ? TensorData.ToInt64(t)[0] : null;
+        }
+
+        bool unitSteps = node.Input.Count < 5 || node.Input[4].Length == 0
+            || (graph.Initializer.LastOrDefault(i => i.Name == node.Input[4]) is { } steps && TensorData.ToInt64(steps).All(v => v == 1));
+        if (Bound(1, "starts") is not long start || Bound(2, "ends") is not long end || !unitSteps)
+        {
+            return null;
+        }
+
+        start = Math.Clamp(start < 0 ? start + length : start, 0, length);
+        end = Math.Clamp(end < 0 ? end + length : end, 0, length);
+        return (int)Math.Max(0, end - start);
+    }
+
+    /// <summary>The length of Shape's output: the rank, or the [start, end) slice of it (opset 15).</summary>
+    private static int ShapeLength(NodeProto node, int rank)
+    {
+        long start = node.Attribute.FirstOrDefault(a => a.Name == "start")?.I ?? 0;
+        long end = node.Attribute.FirstOrDefault(a => a.Name == "end")?.I ?? rank;
+        start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+        end = Math.Clamp(end < 0 ? end + rank : end, 0, rank);
+        return (int)Math.Max(0, end - start);
     }
 }

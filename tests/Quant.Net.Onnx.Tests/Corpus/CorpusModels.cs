@@ -37,6 +37,14 @@ internal static class CorpusModels
             (_, i) => Input("input", CorpusInputs.Image(i, 1024, 1024, 1f, [128f, 128f, 128f], [256f, 256f, 256f])), CalibrationSamples: 2, EvaluationSamples: 2),
     ];
 
+    /// <summary>The variants of the corpus table: default settings but for the weight or activation type.</summary>
+    public static readonly IReadOnlyDictionary<string, QuantizationConfig> Variants = new Dictionary<string, QuantizationConfig>
+    {
+        ["W8A8"] = new(),
+        ["W8A16"] = new() { Activations = ActivationType.UInt16 },
+        ["W4A8"] = new() { Weights = WeightType.Int4 },
+    };
+
     private static Dictionary<string, InputTensor> Input(string name, InputTensor tensor) =>
         new Dictionary<string, InputTensor>(StringComparer.Ordinal) { [name] = tensor };
 
