@@ -15,17 +15,34 @@ internal static class OpCatalog
         _ => null,
     };
 
-    /// <summary>Ops whose float inputs (the first <c>count</c>) are quantized; null means the op stays in float.</summary>
+    /// <summary>
+    /// Ops of the curated list whose float inputs (the first <c>count</c>) are quantized, as ONNX Runtime's static QDQ
+    /// quantizer and AIMET's default config treat them; null means the op stays in float (unless
+    /// <see cref="QuantizationConfig.QuantizeAllOperators"/>). Normalizations quantize their data input only: scale and
+    /// bias stay float, as the runtimes' kernels take them.
+    /// </summary>
     public static int? QuantizedInputCount(string opType) => opType switch
     {
         "Conv" or "ConvTranspose" or "Gemm" or "MatMul" or "Add" or "Mul" or "Sub" => 2,
         "Concat" => int.MaxValue,
+        "Where" => 3,
         "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool" or "Relu" or "Clip" or "Sigmoid" or "Tanh"
             or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Softmax" or "Flatten" or "Reshape" or "Transpose"
             or "Squeeze" or "Unsqueeze" or "Resize" or "Slice" or "Gather" or "Split" or "DepthToSpace" or "SpaceToDepth"
-            or "Pad" or "ReduceMean" => 1,
+            or "Pad" or "ReduceMean" or "PRelu" or "InstanceNormalization" or "LayerNormalization" or "GroupNormalization"
+            or "ArgMax" or "ArgMin" or "GatherElements" or "GatherND" or "Expand" or "Tile" or "Elu" or "Selu" or "Softplus"
+            or "Mish" or "Gelu" => 1,
         _ => null,
     };
+
+    /// <summary>
+    /// Ops never quantized even when every op's output is asked for: they compute shapes, indices, random numbers or
+    /// control flow, or already are quantization ops.
+    /// </summary>
+    public static bool NeverQuantized(string opType) => opType is "Shape" or "Size" or "Constant" or "ConstantOfShape" or "Range"
+        or "NonZero" or "If" or "Loop" or "Scan" or "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "Cast" or "CastLike"
+        or "RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial" or "Bernoulli"
+        or "Identity" or "Dropout" or "EyeLike" or "OneHot" or "TopK" or "NonMaxSuppression" or "Unique";
 
     /// <summary>
     /// Inputs that parameterise an op rather than carry data (Resize's roi, scales and sizes, Upsample's scales, Pad's
@@ -41,7 +58,8 @@ internal static class OpCatalog
 
     /// <summary>Ops whose output has exactly the input's values rearranged: the output shares the input's encoding.</summary>
     public static bool SharesInputEncoding(string opType) => opType is "MaxPool" or "GlobalMaxPool" or "Flatten" or "Reshape"
-        or "Transpose" or "Squeeze" or "Unsqueeze" or "Slice" or "Gather" or "Split" or "DepthToSpace" or "SpaceToDepth";
+        or "Transpose" or "Squeeze" or "Unsqueeze" or "Slice" or "Gather" or "Split" or "DepthToSpace" or "SpaceToDepth"
+        or "GatherElements" or "GatherND" or "Expand" or "Tile";
 
     /// <summary>
     /// A Conv whose every group has one input channel (<paramref name="weightInputChannels"/> is dimension 1 of its

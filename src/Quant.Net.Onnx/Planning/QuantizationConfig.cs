@@ -69,6 +69,13 @@ public sealed record QuantizationConfig
     public IReadOnlyList<IReadOnlyList<string>> Supergroups { get; init; } =
         [["Conv", "Relu"], ["Conv", "Clip"], ["ConvTranspose", "Relu"], ["Gemm", "Relu"], ["MatMul", "Relu"], ["Add", "Relu"], ["Gemm", "Clip"], ["Add", "Clip"]];
 
+    /// <summary>
+    /// Quantize the float inputs and output of every default-domain op, not only the curated list (ONNX Runtime's
+    /// <c>get_qdq_config</c> with all op types, AIMET's default quantsim config): float-compute ops such as Pow, Sqrt,
+    /// Div, Exp, Log, Erf, Neg or Abs then get quantized boundaries. Shape, index, control-flow and random ops never do.
+    /// </summary>
+    public bool QuantizeAllOperators { get; init; }
+
     /// <summary>Quantize model inputs that feed quantized ops.</summary>
     public bool QuantizeModelInputs { get; init; } = true;
 

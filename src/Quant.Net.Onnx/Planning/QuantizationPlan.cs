@@ -52,7 +52,7 @@ internal sealed class QuantizationPlan
         // A node computing only on constants (shape or scale arithmetic) and one whose outputs only parameterise other
         // ops stay in float.
         bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx"
-            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name))
+            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name) || (config.QuantizeAllOperators && !OpCatalog.NeverQuantized(n.OpType)))
             && !n.Input.All(i => i.Length == 0 || index.IsInitializer(i)) && !OnlyParameters(index, n);
         var (inside, tails) = Supergroups(graph, index, config, Quantizable);
         inside.UnionWith(patternInside);
@@ -176,7 +176,12 @@ internal sealed class QuantizationPlan
                 continue;
             }
 
-            if (index.Initializers.TryGetValue(t, out var init))
+            if (index.Initializers.TryGetValue(t, out var init) && OpCatalog.QuantizedInputCount(node.OpType) is null)
+            {
+                continue; // an op outside the curated list (quantized as one of all operators): its constants are parameters (Pow's exponent, …)
+            }
+
+            if (index.Initializers.TryGetValue(t, out init))
             {
                 Add(role is { } r && r.WeightInput == i
                     ? new PlannedTensor(t, TensorRole.Weight, WeightScheme(node, init, r, config), node.Name)

@@ -12,7 +12,9 @@ public sealed class QdqPatternTests
 {
     public static TheoryData<string> Patterns => new(["conv", "conv-relu", "depthwise-conv", "strided-conv-nobias", "gemm-relu", "gemm-notrans", "matmul",
         "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm",
-        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf"]);
+        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf", "convtranspose", "prelu", "instancenorm", "layernorm",
+        "groupnorm", "where", "gatherelements", "expand", "tile", "elu", "gelu-op",
+        "all:pow", "all:sqrt", "all:div", "all:exp", "all:log", "all:erf", "all:neg", "all:abs"]);
 
     internal static (OnnxModel Model, int[] Shape) Build(string pattern)
     {
@@ -129,6 +131,89 @@ public sealed class QdqPatternTests
                 y = g.Node("Mul", [half, g.Initializer("half", [0.5f], [])], "y");
                 g.Output(y);
                 break;
+            case "convtranspose":
+                x = g.Input("x", 1, 3, 5, 5);
+                shape = [1, 3, 5, 5];
+                y = g.Node("ConvTranspose", [x, g.Random("w", 0.5f, 3, 4, 3, 3), g.Random("b", 0.2f, 4)], "y", All(Ints("kernel_shape", 3, 3), Ints("strides", 2, 2)));
+                g.Output(y);
+                break;
+            case "prelu":
+                x = g.Input("x", 1, 4, 3, 3);
+                shape = [1, 4, 3, 3];
+                y = g.Node("PRelu", [x, g.Random("slope", 0.3f, 4, 1, 1)], "y");
+                g.Output(y);
+                break;
+            case "instancenorm":
+                x = g.Input("x", 1, 3, 5, 5);
+                shape = [1, 3, 5, 5];
+                y = g.Node("InstanceNormalization", [x, g.Random("scale", 1f, 3), g.Random("bias", 0.5f, 3)], "y");
+                g.Output(y);
+                break;
+            case "layernorm":
+                x = g.Input("x", 1, 6, 16);
+                shape = [1, 6, 16];
+                y = g.Node("LayerNormalization", [x, g.Random("scale", 1f, 16), g.Random("bias", 0.5f, 16)], "y", Int("axis", -1));
+                g.Output(y);
+                break;
+            case "groupnorm":
+                g = new GraphBuilder(21, seed: 5);
+                x = g.Input("x", 1, 4, 3, 3);
+                shape = [1, 4, 3, 3];
+                y = g.Node("GroupNormalization", [x, g.Random("scale", 1f, 4), g.Random("bias", 0.5f, 4)], "y", Int("num_groups", 2));
+                g.Output(y);
+                break;
+            case "where":
+                x = g.Input("x", 1, 12);
+                shape = [1, 12];
+                string condition = g.Node("Greater", [x, g.Initializer("zero", [0f], [])]);
+                y = g.Node("Where", [condition, x, g.Random("other", 1f, 1, 12)], "y");
+                g.Output(y);
+                break;
+            case "gatherelements":
+                x = g.Input("x", 2, 5);
+                shape = [2, 5];
+                string indices = g.Node("Cast", [g.Initializer("idx", [4f, 0f, 2f, 1f, 3f, 3f], 2, 3)], null, Int("to", 7));
+                y = g.Node("GatherElements", [x, indices], "y", Int("axis", 1));
+                g.Output(y);
+                break;
+            case "expand":
+                x = g.Input("x", 1, 3, 1);
+                shape = [1, 3, 1];
+                y = g.Node("Expand", [x, g.Node("Cast", [g.Initializer("target", [2f, 3f, 4f], 3)], null, Int("to", 7))], "y");
+                g.Output(y);
+                break;
+            case "tile":
+                x = g.Input("x", 1, 2, 3);
+                shape = [1, 2, 3];
+                y = g.Node("Tile", [x, g.Node("Cast", [g.Initializer("repeats", [2f, 1f, 2f], 3)], null, Int("to", 7))], "y");
+                g.Output(y);
+                break;
+            case "elu":
+                x = g.Input("x", 1, 20);
+                shape = [1, 20];
+                y = g.Node("Elu", [x], "y");
+                g.Output(y);
+                break;
+            case "gelu-op":
+                g = new GraphBuilder(20, seed: 5);
+                x = g.Input("x", 1, 20);
+                shape = [1, 20];
+                y = g.Node("Gelu", [x], "y");
+                g.Output(y);
+                break;
+            case var all when all.StartsWith("all:", StringComparison.Ordinal):
+                // Float-compute ops, quantized only when every operator is asked for: positive inputs where the op needs them.
+                x = g.Input("x", 1, 16);
+                shape = [1, 16];
+                string op = all[4..];
+                y = op switch
+                {
+                    "pow" => g.Node("Pow", [x, g.Initializer("two", [2f], [])], "y"),
+                    "div" => g.Node("Div", [x, g.Initializer("three", [3f], [])], "y"),
+                    _ => g.Node(char.ToUpperInvariant(op[0]) + op[1..], [x], "y"),
+                };
+                g.Output(y);
+                break;
             default:
                 x = g.Input("x", 1, 2, 4, 4);
                 shape = [1, 2, 4, 4];
@@ -145,8 +230,9 @@ public sealed class QdqPatternTests
     public void Qdq_model_runs_in_onnx_runtime_and_matches_our_fake_quant_simulation_within_one_step(string pattern)
     {
         var (model, shape) = Build(pattern);
-        var calibration = Samples.For("x", shape, 24, seed: 3, scale: 2f);
-        var result = OnnxQuantizer.Quantize(model, calibration);
+        float offset = pattern is "all:sqrt" or "all:log" ? 2.5f : 0f; // positive inputs where the op needs them
+        var calibration = Samples.For("x", shape, 24, seed: 3, scale: 2f, offset: offset);
+        var result = OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig { QuantizeAllOperators = pattern.StartsWith("all:", StringComparison.Ordinal) });
 
         result.QuantizedNodes.Should().NotBeEmpty();
         result.Model.Nodes.Should().Contain(n => n.OpType == "QuantizeLinear").And.Contain(n => n.OpType == "DequantizeLinear");
@@ -156,7 +242,7 @@ public sealed class QdqPatternTests
                 "a gated activation is one quantized op: nothing inside it gets a quantizer");
         }
 
-        var test = Samples.For("x", shape, 6, seed: 11, scale: 2f);
+        var test = Samples.For("x", shape, 6, seed: 11, scale: 2f, offset: offset);
         float step = Simulation.OutputStep(result);
         using var ort = new ModelRunner(result.Model, intraOpThreads: 1);
         foreach (var sample in test.GetSamples())
@@ -167,6 +253,30 @@ public sealed class QdqPatternTests
             for (int i = 0; i < actual.Length; i++)
             {
                 Math.Abs(actual[i] - expected[i]).Should().BeLessThanOrEqualTo(step * 1.001f, $"{pattern}: element {i} ({actual[i]} vs {expected[i]}, step {step})");
+            }
+        }
+    }
+
+    [Fact]
+    public void ArgMax_reads_its_quantized_input_and_picks_the_same_index_as_on_the_fake_quantized_values()
+    {
+        var g = new GraphBuilder(seed: 12);
+        string x = g.Input("x", 3, 10);
+        g.Node("ArgMax", [g.Node("Relu", [x])], "y", Int("axis", 1));
+        g.Graph.Output.Add(ValueInfo("y", Protobuf.TensorProto.Types.DataType.Int64, [3, 1]));
+        var result = OnnxQuantizer.Quantize(g.Build(), Samples.For("x", [3, 10], 16, scale: 3f));
+        result.QuantizedNodes.Should().Contain(n => n.StartsWith("ArgMax", StringComparison.Ordinal));
+        var encoding = result.Encodings.Single(e => e.Tensor.Name.StartsWith("relu", StringComparison.Ordinal)).Encoding!;
+        foreach (var sample in Samples.For("x", [3, 10], 4, seed: 21, scale: 3f).GetSamples())
+        {
+            var values = sample["x"].Floats().ToArray().Select(v => Math.Max(v, 0f)).ToArray();
+            QuantOps.FakeQuantize(values, values, encoding[0]);
+            var indices = OrtExact.Run(result.Model.ToBytes(), sample, ["y"])["y"].Bytes;
+            for (int row = 0; row < 3; row++)
+            {
+                long actual = BitConverter.ToInt64(indices, row * 8);
+                var slice = values.AsSpan(row * 10, 10);
+                slice[(int)actual].Should().Be(slice.ToArray().Max(), "ArgMax over the dequantized codes (first index on ties)");
             }
         }
     }
