@@ -6,7 +6,8 @@ namespace Quant.Net.Onnx;
 /// <summary>
 /// Dynamic quantization of MatMul/Gemm with constant weights: weights stored int8 (symmetric, per output column or per
 /// tensor), activations quantized at run time by DynamicQuantizeLinear, then MatMulInteger → Cast → Mul by
-/// (activation scale × weight scale) — the pattern ONNX Runtime fuses into MatMulIntegerToFloat.
+/// (activation scale × weight scale) — the pattern ONNX Runtime fuses into MatMulIntegerToFloat. LSTMs with constant
+/// weights become ONNX Runtime's DynamicQuantizeLSTM (as its dynamic quantizer does).
 /// </summary>
 internal static class DynamicWriter
 {
@@ -21,6 +22,12 @@ internal static class DynamicWriter
         var quantized = new List<string>();
         foreach (var node in graph.Node.ToList())
         {
+            if (node.OpType == "LSTM" && !excluded.Contains(node.Name) && node.Domain is "" or "ai.onnx" && Lstm(graph, index, names, node, config, weights))
+            {
+                quantized.Add(node.Name);
+                continue;
+            }
+
             if (node.OpType is not ("MatMul" or "Gemm") || excluded.Contains(node.Name) || node.Input.Count < 2
                 || !index.Initializers.TryGetValue(node.Input[1], out var init) || init.Dims.Count != 2 || !index.IsFloat(node.Input[1])
                 || index.IsInitializer(node.Input[0]) || !index.IsFloat(node.Input[0])
@@ -102,8 +109,73 @@ internal static class DynamicWriter
             graph.Initializer.Remove(i);
         }
 
+        if (graph.Node.Any(n => n.Domain == "com.microsoft") && !model.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+        {
+            model.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        }
+
         QdqWriter.Finish(model, 13);
         return (model, weights, quantized);
+    }
+
+    /// <summary>
+    /// An LSTM with constant W [dirs, 4·hidden, input] and R [dirs, 4·hidden, hidden] becomes ONNX Runtime's
+    /// com.microsoft DynamicQuantizeLSTM: int8 weights per gate row (or per tensor), stored transposed to
+    /// [dirs, input, 4·hidden] as its kernel reads them, activations quantized to uint8 at run time inside the op.
+    /// </summary>
+    private static bool Lstm(GraphProto graph, GraphIndex index, NameSet names, NodeProto node, QuantizationConfig config, List<TensorEncoding> weights)
+    {
+        if (node.Input.Count < 3 || !index.Initializers.TryGetValue(node.Input[1], out var w) || !index.Initializers.TryGetValue(node.Input[2], out var r)
+            || w.Dims.Count != 3 || r.Dims.Count != 3 || !index.IsFloat(node.Input[1]) || !index.IsFloat(node.Input[2]) || OpCatalog.Attribute(node, "layout", 0L) != 0)
+        {
+            return false;
+        }
+
+        bool perChannel = config.For("LSTM").PerChannelWeights ?? config.PerChannelWeights;
+        var inputs = new List<string> { node.Input[0] };
+        var scalesAndZeroPoints = new List<string>();
+        foreach (var init in new[] { w, r })
+        {
+            var shape = TensorData.Shape(init);
+            int dirs = shape[0], rows = shape[1], cols = shape[2];
+            var values = TensorData.ToFloats(init);
+            var scheme = new QuantScheme(8, true, true, true, perChannel ? QuantGranularity.PerChannel(0) : QuantGranularity.PerTensor);
+            int[] flat = [dirs * rows, cols];
+            var encoding = DeploymentTargets.AccumulatesExactly(config.Target) ? QuantEncoding.FromTensor(scheme, values, flat)
+                : PairwiseInt16Safety.Encode(scheme, values, flat);
+            var codes = new sbyte[values.Length];
+            QuantOps.Quantize<sbyte>(values, flat, encoding, codes);
+            var transposed = new sbyte[codes.Length];
+            for (int d = 0; d < dirs; d++)
+            {
+                TensorData.Transpose(codes[(d * rows * cols)..((d + 1) * rows * cols)], rows, cols).CopyTo(transposed, d * rows * cols);
+            }
+
+            string q = names.Make(init.Name + "_quantized"), sc = names.Make(init.Name + "_scale"), zp = names.Make(init.Name + "_zero_point");
+            graph.Initializer.Add(TensorData.Create<sbyte>(q, transposed, [dirs, cols, rows]));
+            graph.Initializer.Add(TensorData.Create<float>(sc, encoding.Scales, perChannel ? [dirs, rows] : []));
+            graph.Initializer.Add(TensorData.Create<sbyte>(zp, new sbyte[encoding.Count], perChannel ? [dirs, rows] : []));
+            inputs.Add(q);
+            scalesAndZeroPoints.AddRange([sc, zp]);
+            weights.Add(new TensorEncoding(new PlannedTensor(init.Name, TensorRole.Weight, scheme, node.Name), encoding));
+        }
+
+        for (int i = 3; i < 8; i++)
+        {
+            inputs.Add(node.Input.Count > i ? node.Input[i] : "");
+        }
+
+        inputs.AddRange(scalesAndZeroPoints);
+        node.OpType = "DynamicQuantizeLSTM";
+        node.Domain = "com.microsoft";
+        node.Input.Clear();
+        node.Input.Add(inputs);
+        if (node.Attribute.FirstOrDefault(a => a.Name == "layout") is { } layout)
+        {
+            node.Attribute.Remove(layout);
+        }
+
+        return true;
     }
 
     private static NodeProto Node(string op, string name, string[] inputs, string[] outputs)
