@@ -24,6 +24,12 @@ internal static class CliOptions
         "integer arithmetic the model will run on; portable is exact on every ONNX Runtime CPU, x86-vnni and arm64 saturate on x86 without VNNI",
         [.. DeploymentTargets.Names], "portable");
 
+    public static readonly CliOption QdqDomain = new("--qdq-domain", "NAME",
+        "where the Q/DQ operators come from: auto converts the model to the opset its types need and uses ONNX Runtime's com.microsoft ones for 16/4-bit types when opset 21 is out of reach; microsoft keeps the model's opset",
+        ["auto", "onnx", "microsoft"], "auto");
+
+    public static readonly CliOption AllOperators = new("--all-ops", null, "quantize the inputs and output of every operator, not only the curated list (Pow, Sqrt, Div, Exp, … get quantized boundaries)");
+
     public static readonly CliOption Config = new("--config", "FILE.json", "quantization config (defaults, op-type overrides, excluded nodes, supergroups, target)");
 
     public static CliOption EvalSamples(int fallback) => new("--eval-samples", "N", "use at most N evaluation samples", Default: fallback.ToString(System.Globalization.CultureInfo.InvariantCulture));

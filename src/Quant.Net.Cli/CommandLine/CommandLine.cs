@@ -92,7 +92,10 @@ internal sealed class CommandLine
     /// <summary>The deployment target named by --target (checked against the names at parse time), or null when it is not given.</summary>
     public DeploymentTarget? Target() => Value("--target") is { } v ? DeploymentTargets.Parse(v) : null;
 
-    /// <summary>The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --target applied over it.</summary>
+    /// <summary>
+    /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) /
+    /// --target / --qdq-domain / --all-ops applied over it.
+    /// </summary>
     public QuantizationConfig Config()
     {
         var config = Value("--config") is { } path ? QuantizationConfig.Load(path) : new QuantizationConfig();
@@ -103,6 +106,14 @@ internal sealed class CommandLine
             PerChannelWeights = !Flag("--per-tensor") && config.PerChannelWeights,
             WeightBlockSize = Flag("--per-tensor") ? null : config.WeightBlockSize,
             Target = Target() ?? config.Target,
+            QdqDomain = Value("--qdq-domain") switch
+            {
+                "onnx" => Quant.Net.Onnx.QdqDomain.Onnx,
+                "microsoft" => Quant.Net.Onnx.QdqDomain.Microsoft,
+                "auto" => Quant.Net.Onnx.QdqDomain.Auto,
+                _ => config.QdqDomain,
+            },
+            QuantizeAllOperators = Flag("--all-ops") || config.QuantizeAllOperators,
         };
         return config.Validated();
     }

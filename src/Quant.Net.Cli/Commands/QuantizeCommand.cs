@@ -19,11 +19,13 @@ internal static class QuantizeCommand
             CliOptions.Activations,
             CliOptions.PerTensor,
             CliOptions.Target,
+            CliOptions.QdqDomain,
+            CliOptions.AllOperators,
             new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
             new("--encodings", "FILE.json", "also write AIMET encodings"),
             new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1"], "1.0.0"),
             CliOptions.Config,
-            new("--dynamic", null, "dynamic quantization of MatMul/Gemm (no calibration needed)"),
+            new("--dynamic", null, "dynamic quantization of MatMul/Gemm/LSTM weights (no calibration needed)"),
             CliOptions.Mean,
             CliOptions.Std,
             new("--eval-samples", "N", "samples compared against FP32 after quantizing; 0 skips the comparison", Default: "32"),
@@ -87,6 +89,7 @@ internal static class QuantizeCommand
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
         console.MarkupLineInterpolated($"[bold]Quantizing {Path.GetFileName(options.Model!)}[/] ({model.Nodes.Count} nodes, opset {model.OpsetVersion}, {data?.Count ?? 0} calibration samples)");
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
+        PrintPreparation(console, result.Preparation);
         Save(console, result, options);
         if (data is not null && options.EvalSamples > 0)
         {
@@ -96,6 +99,31 @@ internal static class QuantizeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>What preparation changed: opset conversion and its rewrites, float16, constants, folds.</summary>
+    private static void PrintPreparation(IAnsiConsole console, PreparationReport report)
+    {
+        if (report.OpsetTo != report.OpsetFrom)
+        {
+            console.MarkupLineInterpolated($"converted from opset {report.OpsetFrom} to {report.OpsetTo}");
+        }
+
+        foreach (var note in report.OpsetNotes)
+        {
+            console.MarkupLineInterpolated($"  {note}");
+        }
+
+        if (report.Float16Changes > 0)
+        {
+            console.MarkupLine("float16 model: quantized as the float32 model computing the same function (float16 inputs and outputs kept)");
+        }
+
+        int folded = report.FoldedBatchNorms.Count + report.FoldedScaleShifts.Count;
+        if (report.ConstantNodes > 0 || folded > 0)
+        {
+            console.MarkupLineInterpolated($"{report.ConstantNodes} Constant nodes made initializers, {folded} BatchNorm/scale/shift nodes folded into the layer before");
+        }
     }
 
     private static void Save(IAnsiConsole console, QuantizationResult result, Options options)

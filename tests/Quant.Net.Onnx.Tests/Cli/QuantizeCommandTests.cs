@@ -49,6 +49,31 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("auto", 21)]
+    [InlineData("microsoft", 13)]
+    public void An_opset_11_model_is_converted_for_16_bit_activations_and_the_conversion_is_reported(string domain, int opset)
+    {
+        var g = new GraphBuilder(11, seed: 3);
+        string x = g.Input("x", 1, 3, 6, 6);
+        g.Output(g.Node("Softmax", [g.Node("Relu", [g.Conv(x, 3, 4)])], "y", GraphBuilder.Int("axis", 1)), 1, 4, 6, 6);
+        string modelPath = Path.Combine(_dir, "old.onnx"), calibration = Path.Combine(_dir, "cal11"), output = Path.Combine(_dir, "old.int16.onnx");
+        g.Build().Save(modelPath);
+        Directory.CreateDirectory(calibration);
+        int i = 0;
+        foreach (var s in Samples.For("x", [1, 3, 6, 6], 4).GetSamples())
+        {
+            NpyFile.Write(Path.Combine(calibration, $"s{i++}.npy"), s["x"].Floats(), [1, 3, 6, 6]);
+        }
+
+        var (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--output", output, "--activations", "uint16", "--qdq-domain", domain);
+        code.Should().Be(0, text);
+        text.Should().Contain($"converted from opset 11 to {opset}").And.Contain("Flatten → Softmax → Reshape");
+        var quantized = OnnxModel.Load(output);
+        quantized.OpsetVersion.Should().Be(opset);
+        quantized.Nodes.Where(n => n.OpType == "QuantizeLinear").Should().OnlyContain(n => n.Domain == (domain == "microsoft" ? "com.microsoft" : ""));
+    }
+
+    [Theory]
     [InlineData(1, "quantize", "missing.onnx", "--calibration", ".", "--output", "x.onnx")]
     [InlineData(2, "quantize", "--weights", "int3")]
     [InlineData(2, "quantize", "--frobnicate")]
