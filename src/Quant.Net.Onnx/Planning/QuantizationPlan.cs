@@ -60,6 +60,14 @@ internal sealed class QuantizationPlan
         var plan = new QuantizationPlan();
         var quantizedNodes = new List<string>();
         var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node.Where(n => n.OpType is "LSTM" or "GRU" or "RNN" && n.Domain is "" or "ai.onnx" && !excluded.Contains(n.Name)))
+        {
+            if (plan.AddRecurrentWeights(node, index, config))
+            {
+                quantizedNodes.Add(node.Name);
+            }
+        }
+
         foreach (var node in graph.Node.Where(Quantizable))
         {
             var settings = config.For(node.OpType, node.Name);
@@ -197,6 +205,26 @@ internal sealed class QuantizationPlan
             }
 
             any = true;
+        }
+
+        return any;
+    }
+
+    /// <summary>
+    /// Weight-only quantization of a recurrent layer: W [dirs, gates·hidden, input] and R [dirs, gates·hidden, hidden]
+    /// stored as integers with one scale per gate row and read through DequantizeLinear; the recurrence runs in float
+    /// (ONNX has no integer LSTM/GRU/RNN; dynamic mode gives LSTMs ONNX Runtime's integer DynamicQuantizeLSTM).
+    /// </summary>
+    private bool AddRecurrentWeights(NodeProto node, GraphIndex index, QuantizationConfig config)
+    {
+        bool any = false;
+        foreach (int i in new[] { 1, 2 })
+        {
+            if (node.Input.Count > i && index.Initializers.TryGetValue(node.Input[i], out var init) && init.Dims.Count == 3 && index.IsFloat(node.Input[i]))
+            {
+                Add(new PlannedTensor(node.Input[i], TensorRole.Weight, config.WeightScheme(node.OpType, 1, 2, node.Name), node.Name));
+                any = true;
+            }
         }
 
         return any;

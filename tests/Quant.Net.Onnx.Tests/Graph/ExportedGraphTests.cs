@@ -97,6 +97,23 @@ public sealed class ExportedGraphTests
         prepared.Proto.Graph.Node.Single(n => n.Output[0] == "z").Input[1].Should().Be("w");
     }
 
+    [Fact]
+    public void One_weight_read_by_two_layers_is_quantized_once_and_both_layers_read_it()
+    {
+        var g = new GraphBuilder(seed: 7);
+        string x = g.Input("x", 1, 3, 5, 5);
+        string w = g.Random("shared", 0.5f, 3, 3, 3, 3);
+        string first = g.Node("Relu", [g.Node("Conv", [x, w], null, Attrs())]);
+        g.Output(g.Node("Conv", [first, w], "y", Attrs()), 1, 3, 5, 5);
+        var model = g.Build();
+        var result = OnnxQuantizer.Quantize(model, Samples.For("x", [1, 3, 5, 5], 8));
+        result.Encodings.Should().ContainSingle(e => e.Tensor.Name == "shared");
+        var dq = result.Model.Proto.Graph.Node.Single(n => n.OpType == "DequantizeLinear" && n.Output[0] == "shared");
+        result.Model.Proto.Graph.Node.Count(n => n.OpType == "Conv" && n.Input[1] == dq.Output[0]).Should().Be(2);
+        var report = ModelComparer.Compare(model, result, Samples.For("x", [1, 3, 5, 5], 3, seed: 4), latencyRuns: 0, perLayer: false);
+        report.Outputs.Single().SqnrDecibels.Should().BeGreaterThan(25);
+    }
+
     private static Action<NodeProto> Attrs() => All(Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1));
 
     [Fact]
