@@ -120,7 +120,11 @@ public static class OnnxQuantizer
         var encodings = new Dictionary<string, TensorEncoding>(StringComparer.Ordinal);
         foreach (var t in plan.Observed)
         {
-            if (!fixedEncodings.ContainsKey(t.Name) && observers is not null && observers.TryGetValue(t.Name, out var filled))
+            if (!fixedEncodings.ContainsKey(t.Name) && t.FixedRange is { } range)
+            {
+                encodings[t.Name] = new TensorEncoding(t, QuantEncoding.FromRange(t.Scheme, range.Min, range.Max));
+            }
+            else if (!fixedEncodings.ContainsKey(t.Name) && observers is not null && observers.TryGetValue(t.Name, out var filled))
             {
                 encodings[t.Name] = new TensorEncoding(t, filled.ComputeEncoding(t.Scheme));
             }

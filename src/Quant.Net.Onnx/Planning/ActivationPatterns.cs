@@ -3,10 +3,14 @@ using Quant.Net.Onnx.Protobuf;
 namespace Quant.Net.Onnx;
 
 /// <summary>
-/// Gated activations that exporters write as several nodes — HardSwish as <c>x · Clip(x + 3, 0, 6) / 6</c> or
-/// <c>x · HardSigmoid(x)</c>, Swish/SiLU as <c>x · Sigmoid(x)</c>, GELU as <c>x · 0.5 · (1 + Erf(x / √2))</c> —
-/// found as <c>Mul(x, g(x))</c> where g is a chain of elementwise ops on x alone, optionally followed by scales and
-/// shifts by constants. Like a supergroup, the pattern is one quantized op: nothing inside it gets a quantizer, its output does.
+/// Multi-node activations and normalizations exporters write, each found as one <see cref="GraphPattern"/>:
+/// <list type="bullet">
+/// <item>gated activations <c>Mul(x, g(x))</c> where g is a chain of elementwise ops on x alone — HardSwish as
+/// <c>x · Clip(x + 3, 0, 6) / 6</c> or <c>x · HardSigmoid(x)</c>, Swish/SiLU as <c>x · Sigmoid(x)</c>, GELU as
+/// <c>x · 0.5 · (1 + Erf(x / √2))</c> — optionally followed by scales and shifts by constants;</item>
+/// <item>LayerNorm decomposed as PyTorch exports it: <c>(x − mean(x)) / √(mean((x − mean(x))²) + ε)</c>, optionally
+/// times γ plus β: its statistics (mean, variance, root) are never quantized.</item>
+/// </list>
 /// </summary>
 internal static class ActivationPatterns
 {
@@ -15,54 +19,83 @@ internal static class ActivationPatterns
         "Add", "Sub", "Mul", "Div", "Clip", "Relu", "Sigmoid", "HardSigmoid", "Erf", "Tanh", "Softplus",
     };
 
-    /// <summary>The tensors inside each found pattern and the node whose output ends it.</summary>
-    public static (HashSet<string> Inside, HashSet<string> Tails) Find(GraphIndex index)
+    public static List<GraphPattern> Find(GraphIndex index)
     {
-        var inside = new HashSet<string>(StringComparer.Ordinal);
-        var tails = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var mul in index.Graph.Node.Where(n => n.OpType == "Mul" && n.Input.Count == 2 && n.Domain is "" or "ai.onnx"))
+        var patterns = new List<GraphPattern>();
+        var taken = new HashSet<NodeProto>();
+        foreach (var node in index.Graph.Node.Where(n => n.Domain is "" or "ai.onnx"))
         {
-            for (int side = 0; side < 2; side++)
+            var pattern = node.OpType switch
             {
-                string x = mul.Input[side];
-                var chain = GateChain(index, mul.Input[1 - side], x);
-                if (chain is null)
-                {
-                    continue;
-                }
-
-                inside.UnionWith(chain);
-                // A scale or shift by a constant after the gate (GELU's 0.5, HardSwish's 1/6, a learned affine) joins it.
-                var tail = mul;
-                while (index.Consumers(tail.Output[0]) is [var next] && next.OpType is "Mul" or "Div" or "Add" or "Sub" && !index.GraphOutputs.Contains(tail.Output[0])
-                    && next.Input.Count == 2 && next.Input[0] == tail.Output[0] && IsScalarConstant(index, next.Input[1]))
-                {
-                    inside.Add(tail.Output[0]);
-                    tail = next;
-                }
-
-                tails.Add(tail.Name);
-                break;
+                "Div" => LayerNorm(index, node),
+                "Mul" => Gated(index, node),
+                _ => null,
+            };
+            if (pattern is not null && !pattern.Members.Any(taken.Contains))
+            {
+                taken.UnionWith(pattern.Members);
+                patterns.Add(pattern);
             }
         }
 
-        return (inside, tails);
+        return patterns;
     }
 
-    /// <summary>The tensors from x (exclusive) to <paramref name="gate"/> (inclusive) if every op between is elementwise on x and constants, each read once.</summary>
-    private static List<string>? GateChain(GraphIndex index, string gate, string x)
+    private static GraphPattern? Gated(GraphIndex index, NodeProto mul)
     {
-        var tensors = new List<string>();
+        if (mul.Input.Count != 2)
+        {
+            return null;
+        }
+
+        for (int side = 0; side < 2; side++)
+        {
+            string x = mul.Input[side];
+            var chain = GateChain(index, mul.Input[1 - side], x);
+            if (chain is null)
+            {
+                continue;
+            }
+
+            var members = new List<NodeProto>(chain) { mul };
+            var tail = ExtendAffine(index, mul, members);
+            string kind = chain.Any(n => n.OpType == "Erf") ? "GELU" : chain.Any(n => n.OpType is "Clip" or "HardSigmoid") ? "HardSwish"
+                : chain.Any(n => n.OpType == "Sigmoid") ? "Swish" : "gated activation";
+            return new GraphPattern(kind, x, members, tail);
+        }
+
+        return null;
+    }
+
+    /// <summary>Scales and shifts by constants after <paramref name="last"/> (GELU's 0.5, HardSwish's 1/6, a learned affine, LayerNorm's γ and β) join the pattern.</summary>
+    private static NodeProto ExtendAffine(GraphIndex index, NodeProto last, List<NodeProto> members)
+    {
+        var tail = last;
+        while (index.Consumers(tail.Output[0]) is [var next] && next.OpType is "Mul" or "Div" or "Add" or "Sub" && !index.GraphOutputs.Contains(tail.Output[0])
+            && next.Input.Count == 2 && next.Input[0] == tail.Output[0] && index.IsInitializer(next.Input[1]))
+        {
+            members.Add(next);
+            tail = next;
+        }
+
+        return tail;
+    }
+
+    /// <summary>The nodes from x (exclusive) to <paramref name="gate"/> if every op between is elementwise on x and scalar constants, each output read once.</summary>
+    private static List<NodeProto>? GateChain(GraphIndex index, string gate, string x)
+    {
+        var nodes = new List<NodeProto>();
         string current = gate;
         for (int depth = 0; depth < 6; depth++)
         {
             if (current == x)
             {
-                return tensors.Count > 0 ? tensors : null;
+                nodes.Reverse();
+                return nodes.Count > 0 ? nodes : null;
             }
 
             var producer = index.Producer(current);
-            if (producer is null || !Gate.Contains(producer.OpType) || index.Consumers(current).Count != 1 || index.GraphOutputs.Contains(current))
+            if (producer is null || !Gate.Contains(producer.OpType) || !Private(index, current))
             {
                 return null;
             }
@@ -73,12 +106,48 @@ internal static class ActivationPatterns
                 return null;
             }
 
-            tensors.Add(current);
+            nodes.Add(producer);
             current = variable[0];
         }
 
         return null;
     }
+
+    /// <summary>
+    /// LayerNorm as PyTorch decomposes it, matched from its Div: <c>d = x − ReduceMean(x)</c>,
+    /// <c>s = Sqrt(ReduceMean(d²) + ε)</c>, <c>d / s</c>, then γ and β.
+    /// </summary>
+    private static GraphPattern? LayerNorm(GraphIndex index, NodeProto div)
+    {
+        if (div.Input.Count != 2 || index.Producer(div.Input[0]) is not { OpType: "Sub" } sub || index.Producer(div.Input[1]) is not { OpType: "Sqrt" } sqrt
+            || index.Producer(sqrt.Input[0]) is not { OpType: "Add" } addEps || addEps.Input.Count != 2
+            || index.Producer(sub.Input[1]) is not { OpType: "ReduceMean" } mean || mean.Input[0] != sub.Input[0])
+        {
+            return null;
+        }
+
+        string x = sub.Input[0], d = sub.Output[0];
+        var variance = addEps.Input.Select(index.Producer).FirstOrDefault(p => p is { OpType: "ReduceMean" });
+        string? eps = addEps.Input.FirstOrDefault(i => IsScalarConstant(index, i));
+        if (variance is null || eps is null || index.Producer(variance.Input[0]) is not { } square
+            || !(square.OpType == "Pow" && square.Input[0] == d && square.Input.Count == 2 && IsScalarConstant(index, square.Input[1])
+                || square.OpType == "Mul" && square.Input.Count == 2 && square.Input[0] == d && square.Input[1] == d))
+        {
+            return null;
+        }
+
+        // Every intermediate tensor is read inside the pattern only (d by the square and the Div).
+        var members = new List<NodeProto> { mean, sub, square, variance, addEps, sqrt, div };
+        if (index.Consumers(d).Any(c => !members.Contains(c)) || members.Where(m => m != div && m != sub).Any(m => !Private(index, m.Output[0])))
+        {
+            return null;
+        }
+
+        var tail = ExtendAffine(index, div, members);
+        return new GraphPattern("LayerNorm", x, members, tail);
+    }
+
+    private static bool Private(GraphIndex index, string tensor) => index.Consumers(tensor).Count == 1 && !index.GraphOutputs.Contains(tensor);
 
     private static bool IsScalarConstant(GraphIndex index, string tensor) =>
         index.Initializers.TryGetValue(tensor, out var t) && TensorData.ElementCount(t) == 1;

@@ -10,4 +10,8 @@ namespace Quant.Net.Onnx;
 /// <param name="BiasInput">For biases: the node's activation input.</param>
 /// <param name="BiasWeight">For biases: the node's weight.</param>
 public sealed record PlannedTensor(string Name, TensorRole Role, QuantScheme Scheme, string Node, ObserverKind Observer = ObserverKind.MinMax,
-    string? SharesEncodingWith = null, string? BiasInput = null, string? BiasWeight = null);
+    string? SharesEncodingWith = null, string? BiasInput = null, string? BiasWeight = null)
+{
+    /// <summary>A range fixed by what the op computes (Softmax: [0, 1]), used instead of calibration; null: observed.</summary>
+    public (float Min, float Max)? FixedRange { get; init; }
+}

@@ -48,15 +48,20 @@ internal sealed class QuantizationPlan
         var index = new GraphIndex(graph);
         CheckNodeNames(graph, config);
         var excluded = config.ExcludedNodes.ToHashSet(StringComparer.Ordinal);
-        var (patternInside, patternTails) = ActivationPatterns.Find(index);
+        // Multi-node activations and LayerNorms are one quantized op; attention masks and what they are added to stay
+        // float, and Softmax outputs get the fixed [0, 1] encoding.
+        var patterns = ActivationPatterns.Find(index).Where(p => !p.Members.Any(m => excluded.Contains(m.Name))).ToList();
+        var patternOf = patterns.ToDictionary(p => p.Tail.Name, StringComparer.Ordinal);
+        var members = patterns.SelectMany(p => p.Members).Where(m => !patternOf.ContainsKey(m.Name)).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var masks = AttentionMasks.Find(index);
         // A node computing only on constants (shape or scale arithmetic) and one whose outputs only parameterise other
         // ops stay in float.
-        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx"
-            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternTails.Contains(n.Name) || (config.QuantizeAllOperators && !OpCatalog.NeverQuantized(n.OpType)))
+        bool Quantizable(NodeProto n) => !excluded.Contains(n.Name) && n.Domain is "" or "ai.onnx" && !members.Contains(n.Name) && !masks.Nodes.Contains(n.Name)
+            && (OpCatalog.QuantizedInputCount(n.OpType) is not null || patternOf.ContainsKey(n.Name) || (config.QuantizeAllOperators && !OpCatalog.NeverQuantized(n.OpType)))
             && !n.Input.All(i => i.Length == 0 || index.IsInitializer(i)) && !OnlyParameters(index, n);
         var (inside, tails) = Supergroups(graph, index, config, Quantizable);
-        inside.UnionWith(patternInside);
-        tails.UnionWith(patternTails);
+        inside.UnionWith(patterns.SelectMany(p => p.Inside));
+        inside.UnionWith(masks.Tensors);
         var plan = new QuantizationPlan();
         var quantizedNodes = new List<string>();
         var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
@@ -72,11 +77,18 @@ internal sealed class QuantizationPlan
         {
             var settings = config.For(node.OpType, node.Name);
             bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
-            if (settings.QuantizeInputs ?? true)
+            if (patternOf.TryGetValue(node.Name, out var pattern))
+            {
+                // The pattern's input is quantized where it enters; its constants stay float.
+                quantized = plan.AddActivation(pattern.Input, node, index, config, inside) || (index.Producer(pattern.Input) is { } p && quantizedSet.Contains(p.Name));
+            }
+            else if (settings.QuantizeInputs ?? true)
             {
                 quantized |= plan.AddInputs(node, index, config, inside);
             }
 
+            // Softmax's output has a fixed range: it is quantized even when its input stays float (after a mask).
+            quantized |= node.OpType == "Softmax" && index.IsFloat(node.Output[0]);
             if (!quantized)
             {
                 continue;
@@ -230,6 +242,18 @@ internal sealed class QuantizationPlan
         return any;
     }
 
+    /// <summary>Plans one activation input of <paramref name="node"/> (a pattern's entry); true if it is (or already was) planned.</summary>
+    private bool AddActivation(string t, NodeProto node, GraphIndex index, QuantizationConfig config, HashSet<string> inside)
+    {
+        if (t.Length == 0 || inside.Contains(t) || !index.IsFloat(t) || index.IsInitializer(t) || (index.GraphInputs.Contains(t) && !config.QuantizeModelInputs))
+        {
+            return this[t] is { Role: TensorRole.Activation };
+        }
+
+        Add(new PlannedTensor(t, TensorRole.Activation, config.ActivationScheme(node.OpType, node.Name), node.Name, ObserverFor(config, t)));
+        return true;
+    }
+
     /// <summary>The weight's scheme with its channel axis (per-channel) or reduction axis (blocked) resolved for this op.</summary>
     private static QuantScheme WeightScheme(NodeProto node, TensorProto init, WeightRole role, QuantizationConfig config)
     {
@@ -263,7 +287,11 @@ internal sealed class QuantizationPlan
             }
             else
             {
-                Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(config, output)));
+                // Softmax outputs probabilities: the fixed [0, 1] encoding (AIMET's constraint for Qualcomm's HTP), whatever calibration sees.
+                Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(config, output))
+                {
+                    FixedRange = node.OpType == "Softmax" ? (0f, 1f) : null,
+                });
             }
         }
     }

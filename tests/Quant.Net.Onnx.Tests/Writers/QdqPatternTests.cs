@@ -12,7 +12,7 @@ public sealed class QdqPatternTests
 {
     public static TheoryData<string> Patterns => new(["conv", "conv-relu", "depthwise-conv", "strided-conv-nobias", "gemm-relu", "gemm-notrans", "matmul",
         "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm",
-        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf", "convtranspose", "prelu", "instancenorm", "layernorm",
+        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf", "layernorm-decomposed", "softmax", "convtranspose", "prelu", "instancenorm", "layernorm",
         "groupnorm", "where", "gatherelements", "expand", "tile", "elu", "gelu-op",
         "all:pow", "all:sqrt", "all:div", "all:exp", "all:log", "all:erf", "all:neg", "all:abs"]);
 
@@ -131,6 +131,24 @@ public sealed class QdqPatternTests
                 y = g.Node("Mul", [half, g.Initializer("half", [0.5f], [])], "y");
                 g.Output(y);
                 break;
+            case "layernorm-decomposed":
+                // PyTorch's export of LayerNorm: (x − mean) / √(mean((x − mean)²) + ε) · γ + β over the last axis.
+                x = g.Input("x", 1, 5, 16);
+                shape = [1, 5, 16];
+                string mean = g.Node("ReduceMean", [x], null, Ints("axes", -1));
+                string centred = g.Node("Sub", [x, mean]);
+                string variance = g.Node("ReduceMean", [g.Node("Pow", [centred, g.Initializer("two", [2f], [])])], null, Ints("axes", -1));
+                string root = g.Node("Sqrt", [g.Node("Add", [variance, g.Initializer("eps", [1e-5f], [])])]);
+                string normalized = g.Node("Div", [centred, root]);
+                y = g.Node("Add", [g.Node("Mul", [normalized, g.Random("gamma", 1f, 16)]), g.Random("beta", 0.5f, 16)], "y");
+                g.Output(y);
+                break;
+            case "softmax":
+                x = g.Input("x", 1, 3, 10);
+                shape = [1, 3, 10];
+                y = g.Node("Softmax", [x], "y", Int("axis", -1));
+                g.Output(y);
+                break;
             case "convtranspose":
                 x = g.Input("x", 1, 3, 5, 5);
                 shape = [1, 3, 5, 5];
@@ -236,10 +254,17 @@ public sealed class QdqPatternTests
 
         result.QuantizedNodes.Should().NotBeEmpty();
         result.Model.Nodes.Should().Contain(n => n.OpType == "QuantizeLinear").And.Contain(n => n.OpType == "DequantizeLinear");
-        if (pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf")
+        if (pattern is "softmax")
+        {
+            var softmax = result.Encodings.Single(e => e.Tensor.Name == "y").Encoding!;
+            (softmax.Scales[0], softmax.ZeroPoints[0]).Should().Be((1f / 255, 0), "Softmax outputs have the fixed [0, 1] encoding");
+        }
+
+        if (pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "layernorm-decomposed")
         {
             result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation).Select(e => e.Tensor.Name).Should().BeEquivalentTo(["x", "y"],
-                "a gated activation is one quantized op: nothing inside it gets a quantizer");
+                "a gated activation or a LayerNorm is one quantized op: nothing inside it gets a quantizer");
+            result.Encodings.Should().NotContain(e => e.Tensor.Role == TensorRole.Constant, "its constants stay float");
         }
 
         var test = Samples.For("x", shape, 6, seed: 11, scale: 2f, offset: offset);
