@@ -82,6 +82,8 @@ public sealed class EntropyObserver : HistogramObserver
         // Σ p log(p / q) with P normalized and Q unnormalized differs from KL by log(ΣQ / ΣP) · 1; normalize Q as well.
         double qTotal = 0;
         for (int j = 0; j < length; j++) qTotal += counts[start + j];
-        return divergence + Math.Log(Math.Max(qTotal, 1e-10) / total);
+        // A window holding none of the data (all of it folded into its edge bin) cannot represent it: never chosen
+        // (its "divergence" would come out negative through the normalization above).
+        return qTotal <= 0 ? double.PositiveInfinity : divergence + Math.Log(qTotal / total);
     }
 }

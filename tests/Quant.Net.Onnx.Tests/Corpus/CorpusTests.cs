@@ -141,6 +141,21 @@ public sealed class CorpusTests
         agreement.Should().BeGreaterThanOrEqualTo(agreementFloor);
     }
 
+    /// <summary>Every observer calibrates a transformer (the entropy observer once returned min > max on BERT tensors).</summary>
+    [Theory]
+    [InlineData(ObserverKind.Entropy)]
+    [InlineData(ObserverKind.Mse)]
+    [InlineData(ObserverKind.Percentile)]
+    [InlineData(ObserverKind.Sqnr)]
+    public void Every_observer_calibrates_a_transformer(ObserverKind observer)
+    {
+        var corpus = Get("arctic-embed-xs");
+        var model = corpus.Load();
+        var result = OnnxQuantizer.Quantize(model, corpus.Calibration, new QuantizationConfig { Observer = observer });
+        var report = ModelComparer.Compare(model, result, corpus.Evaluation, latencyRuns: 0, perLayer: false);
+        report.Outputs.Should().OnlyContain(o => double.IsFinite(o.SqnrDecibels));
+    }
+
     [Theory]
     [MemberData(nameof(ModelsAndVariants))]
     public void Quantizes_with_default_settings_and_runs_in_onnx_runtime(string name, string variant)

@@ -24,6 +24,28 @@ public sealed class ObserverTests
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Positive_data_far_from_zero_gets_a_valid_range_that_reaches_it(string kind)
+    {
+        // Seen on BERT calibration with the entropy observer: a clipping threshold below every value made min > max.
+        foreach (float top in new[] { 0.0037739256f, 0.5f, 1f, 7f })
+        {
+            foreach (int n in new[] { 50, 332, 1000, 4096 })
+            {
+                // n values spread evenly over [0.8·top, top]: nothing near zero.
+                var data = Enumerable.Range(0, n).Select(i => top * (0.8f + (0.2f * i / (n - 1)))).ToArray();
+                foreach (var scheme in new[] { UInt8, Int8 })
+                {
+                    var observer = Create(kind);
+                    observer.Observe(data);
+                    var encoding = observer.ComputeEncoding(scheme);
+                    encoding[0].RepresentableMax.Should().BeGreaterThanOrEqualTo(0.8f * top, $"{kind}: the range must reach data in [{0.8f * top}, {top}] ({n} values)");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void MinMax_skips_and_counts_non_finite_values()
     {
