@@ -27,17 +27,7 @@ internal static class Float16Conversion
         foreach (var input in graph.Input.Where(i => i.Type?.TensorType?.ElemType == Half))
         {
             string internalName = names.Make(input.Name + "_fp32");
-            foreach (var node in graph.Node)
-            {
-                for (int i = 0; i < node.Input.Count; i++)
-                {
-                    if (node.Input[i] == input.Name)
-                    {
-                        node.Input[i] = internalName;
-                    }
-                }
-            }
-
+            Rename(graph, input.Name, internalName, outputs: false);
             graph.Node.Insert(0, Cast(names.Make(input.Name + "_to_fp32"), input.Name, internalName, Single));
             changed++;
         }
@@ -45,30 +35,35 @@ internal static class Float16Conversion
         foreach (var output in graph.Output.Where(o => o.Type?.TensorType?.ElemType == Half))
         {
             string internalName = names.Make(output.Name + "_fp32");
-            foreach (var node in graph.Node)
-            {
-                for (int i = 0; i < node.Output.Count; i++)
-                {
-                    if (node.Output[i] == output.Name)
-                    {
-                        node.Output[i] = internalName;
-                    }
-                }
-
-                for (int i = 0; i < node.Input.Count; i++)
-                {
-                    if (node.Input[i] == output.Name)
-                    {
-                        node.Input[i] = internalName;
-                    }
-                }
-            }
-
+            Rename(graph, output.Name, internalName, outputs: true);
             graph.Node.Add(Cast(names.Make(output.Name + "_to_fp16"), internalName, output.Name, Half));
             changed++;
         }
 
         return changed;
+    }
+
+    /// <summary>Every node input (and, with <paramref name="outputs"/>, output) named <paramref name="from"/> renamed.</summary>
+    private static void Rename(GraphProto graph, string from, string to, bool outputs)
+    {
+        foreach (var node in graph.Node)
+        {
+            for (int i = 0; i < node.Input.Count; i++)
+            {
+                if (node.Input[i] == from)
+                {
+                    node.Input[i] = to;
+                }
+            }
+
+            for (int i = 0; outputs && i < node.Output.Count; i++)
+            {
+                if (node.Output[i] == from)
+                {
+                    node.Output[i] = to;
+                }
+            }
+        }
     }
 
     private static NodeProto Cast(string name, string input, string output, int to)

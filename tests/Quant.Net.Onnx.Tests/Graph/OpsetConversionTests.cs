@@ -1,6 +1,4 @@
 using FluentAssertions;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Quant.Net.Onnx.Protobuf;
 using Quant.Net.Onnx.Tests.Support;
 using static Quant.Net.Onnx.Tests.Support.GraphBuilder;
@@ -24,52 +22,21 @@ public sealed class OpsetConversionTests
         n.Attribute.Add(a);
     };
 
-    /// <summary>Runs the model on seeded random inputs (float inputs in [-2, 2], int64 inputs in [0, 3)) and returns each output's type, shape and bytes.</summary>
+    /// <summary>Runs the model on seeded random inputs (float inputs in [-2, 2], int64 inputs in [0, 3)) and returns each output's type, shape and bytes (<see cref="OrtExact"/>).</summary>
     private static Dictionary<string, (string Type, long[] Shape, byte[] Bytes)> Run(OnnxModel model, int seed = 3)
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
-        using var session = new InferenceSession(model.ToBytes(), options);
         var random = new Random(seed);
-        var values = new List<OrtValue>();
-        try
+        var inputs = new Dictionary<string, InputTensor>(StringComparer.Ordinal);
+        foreach (var input in model.Proto.Graph.Input)
         {
-            foreach (var input in model.Proto.Graph.Input)
-            {
-                var shape = input.Type.TensorType.Shape.Dim.Select(d => d.DimValue > 0 ? d.DimValue : 1).ToArray();
-                // ONNX Runtime's allocator (aligned the same way every run): some kernels pick their summation order from
-                // the input's alignment, which a managed array does not fix.
-                bool int64 = (DataType)input.Type.TensorType.ElemType == DataType.Int64;
-                var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, int64 ? TensorElementType.Int64 : TensorElementType.Float, shape);
-                values.Add(value);
-                if (int64)
-                {
-                    var span = value.GetTensorMutableDataAsSpan<long>();
-                    for (int i = 0; i < span.Length; i++)
-                    {
-                        span[i] = random.Next(3);
-                    }
-                }
-                else
-                {
-                    var span = value.GetTensorMutableDataAsSpan<float>();
-                    for (int i = 0; i < span.Length; i++)
-                    {
-                        span[i] = (float)((random.NextDouble() * 4) - 2);
-                    }
-                }
-            }
+            int[] shape = [.. input.Type.TensorType.Shape.Dim.Select(d => d.DimValue > 0 ? (int)d.DimValue : 1)];
+            int count = shape.Aggregate(1, (a, b) => a * b);
+            inputs[input.Name] = (DataType)input.Type.TensorType.ElemType == DataType.Int64
+                ? InputTensor.FromInt64([.. Enumerable.Range(0, count).Select(_ => (long)random.Next(3))], shape)
+                : InputTensor.FromFloats([.. Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 4) - 2))], shape);
+        }
 
-            var names = model.Proto.Graph.Output.Select(o => o.Name).ToArray();
-            using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, model.Proto.Graph.Input.Select(i => i.Name).ToArray(), values, names);
-            return names.Select((n, i) => (n, v: results[i])).ToDictionary(
-                p => p.n,
-                p => (p.v.GetTensorTypeAndShape().ElementDataType.ToString(), p.v.GetTensorTypeAndShape().Shape, p.v.GetTensorMutableRawData().ToArray()));
-        }
-        finally
-        {
-            values.ForEach(v => v.Dispose());
-        }
+        return OrtExact.Run(model.ToBytes(), inputs, [.. model.Proto.Graph.Output.Select(o => o.Name)]);
     }
 
     /// <summary>Converts to <paramref name="to"/>, checks the opset and op types, and compares every output bit for bit.</summary>
