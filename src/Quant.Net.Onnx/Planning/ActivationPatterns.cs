@@ -7,7 +7,8 @@ namespace Quant.Net.Onnx;
 /// <list type="bullet">
 /// <item>gated activations <c>Mul(x, g(x))</c> where g is a chain of elementwise ops on x alone — HardSwish as
 /// <c>x · Clip(x + 3, 0, 6) / 6</c> or <c>x · HardSigmoid(x)</c>, Swish/SiLU as <c>x · Sigmoid(x)</c>, GELU as
-/// <c>x · 0.5 · (1 + Erf(x / √2))</c> — optionally followed by scales and shifts by constants;</item>
+/// <c>x · 0.5 · (1 + Erf(x / √2))</c> or in its tanh form <c>0.5 · x · (1 + Tanh(√(2/π) · (x + 0.044715 · x³)))</c> —
+/// optionally followed by scales and shifts by constants;</item>
 /// <item>LayerNorm decomposed as PyTorch exports it: <c>(x − mean(x)) / √(mean((x − mean(x))²) + ε)</c>, optionally
 /// times γ plus β: its statistics (mean, variance, root) are never quantized.</item>
 /// </list>
@@ -16,7 +17,7 @@ internal static class ActivationPatterns
 {
     private static readonly HashSet<string> Gate = new(StringComparer.Ordinal)
     {
-        "Add", "Sub", "Mul", "Div", "Clip", "Relu", "Sigmoid", "HardSigmoid", "Erf", "Tanh", "Softplus",
+        "Add", "Sub", "Mul", "Div", "Clip", "Relu", "Sigmoid", "HardSigmoid", "Erf", "Tanh", "Softplus", "Pow",
     };
 
     public static List<GraphPattern> Find(GraphIndex index)
@@ -51,15 +52,34 @@ internal static class ActivationPatterns
         for (int side = 0; side < 2; side++)
         {
             string x = mul.Input[side];
+            // 0.5 · x · g(x), as the tanh form of GELU is often written: the scaled x is part of the pattern.
+            var scaled = index.Producer(x) is { OpType: "Mul", Input.Count: 2 } half && Private(index, x)
+                && half.Input.Count(i => IsScalarConstant(index, i)) == 1 ? half : null;
             var chain = GateChain(index, mul.Input[1 - side], x);
+            if (chain is null && scaled is not null)
+            {
+                x = scaled.Input.First(i => !IsScalarConstant(index, i));
+                chain = GateChain(index, mul.Input[1 - side], x);
+            }
+            else
+            {
+                scaled = null;
+            }
+
             if (chain is null)
             {
                 continue;
             }
 
-            var members = new List<NodeProto>(chain) { mul };
+            var members = new List<NodeProto>(chain);
+            if (scaled is not null)
+            {
+                members.Add(scaled);
+            }
+
+            members.Add(mul);
             var tail = ExtendAffine(index, mul, members);
-            string kind = chain.Any(n => n.OpType == "Erf") ? "GELU" : chain.Any(n => n.OpType is "Clip" or "HardSigmoid") ? "HardSwish"
+            string kind = chain.Any(n => n.OpType is "Erf" or "Tanh") ? "GELU" : chain.Any(n => n.OpType is "Clip" or "HardSigmoid") ? "HardSwish"
                 : chain.Any(n => n.OpType == "Sigmoid") ? "Swish" : "gated activation";
             return new GraphPattern(kind, x, members, tail);
         }
@@ -101,6 +121,22 @@ internal static class ActivationPatterns
             }
 
             var variable = producer.Input.Where(i => i.Length > 0 && !IsScalarConstant(index, i)).ToList();
+            if (variable.Count == 2 && variable.Contains(x) && producer.OpType is "Add" or "Mul")
+            {
+                // x + c·x³ (the tanh form of GELU): the other operand must itself be a chain on x alone (x · x reaches x twice).
+                var other = variable.FirstOrDefault(v => v != x);
+                var branch = other is null ? [] : GateChain(index, other, x);
+                if (branch is null)
+                {
+                    return null;
+                }
+
+                nodes.Add(producer);
+                nodes.AddRange(branch.AsEnumerable().Reverse());
+                nodes.Reverse();
+                return nodes;
+            }
+
             if (variable.Count != 1)
             {
                 return null;

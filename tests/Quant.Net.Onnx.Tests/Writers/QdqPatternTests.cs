@@ -12,7 +12,7 @@ public sealed class QdqPatternTests
 {
     public static TheoryData<string> Patterns => new(["conv", "conv-relu", "depthwise-conv", "strided-conv-nobias", "gemm-relu", "gemm-notrans", "matmul",
         "add-const-relu", "mul-const", "maxpool", "averagepool", "globalaveragepool", "sigmoid", "flatten-gemm",
-        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf", "layernorm-decomposed", "softmax", "convtranspose", "prelu", "instancenorm", "layernorm",
+        "hardswish-decomposed", "hardswish-hardsigmoid", "swish", "gelu-erf", "gelu-tanh", "layernorm-decomposed", "softmax", "convtranspose", "prelu", "instancenorm", "layernorm",
         "groupnorm", "where", "gatherelements", "expand", "tile", "elu", "gelu-op",
         "all:pow", "all:sqrt", "all:div", "all:exp", "all:log", "all:erf", "all:neg", "all:abs"]);
 
@@ -129,6 +129,16 @@ public sealed class QdqPatternTests
                 string erf = g.Node("Erf", [g.Node("Div", [x, g.Initializer("sqrt2", [1.4142135f], [])])]);
                 string half = g.Node("Mul", [x, g.Node("Add", [erf, g.Initializer("one", [1f], [])])]);
                 y = g.Node("Mul", [half, g.Initializer("half", [0.5f], [])], "y");
+                g.Output(y);
+                break;
+            case "gelu-tanh":
+                // 0.5 · x · (1 + Tanh(√(2/π) · (x + 0.044715 · x³))), GELU's tanh approximation as PyTorch exports it.
+                x = g.Input("x", 1, 8, 16);
+                shape = [1, 8, 16];
+                string cube = g.Node("Mul", [g.Initializer("c", [0.044715f], []), g.Node("Pow", [x, g.Initializer("three3", [3f], [])])]);
+                string inner = g.Node("Mul", [g.Initializer("k", [0.7978846f], []), g.Node("Add", [x, cube])]);
+                string gate1 = g.Node("Add", [g.Initializer("one1", [1f], []), g.Node("Tanh", [inner])]);
+                y = g.Node("Mul", [g.Node("Mul", [x, g.Initializer("half1", [0.5f], [])]), gate1], "y");
                 g.Output(y);
                 break;
             case "layernorm-decomposed":
@@ -260,7 +270,7 @@ public sealed class QdqPatternTests
             (softmax.Scales[0], softmax.ZeroPoints[0]).Should().Be((1f / 255, 0), "Softmax outputs have the fixed [0, 1] encoding");
         }
 
-        if (pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "layernorm-decomposed")
+        if (pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "gelu-tanh" or "layernorm-decomposed")
         {
             result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation).Select(e => e.Tensor.Name).Should().BeEquivalentTo(["x", "y"],
                 "a gated activation or a LayerNorm is one quantized op: nothing inside it gets a quantizer");
