@@ -156,18 +156,11 @@ internal sealed class AdapterContext
         }
 
         var producer = Graph.Node.FirstOrDefault(n => n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Output.Contains(name));
-        return producer is null ? null : Attribute(producer, "value")?.T;
+        return producer is null ? null : ConstantFolding.FromConstant(producer);
     }
 
     /// <summary>True if the tensor is read by a node of this graph or a subgraph, or is a graph output.</summary>
-    public bool IsUsed(string tensor) =>
-        tensor.Length > 0 && (Graph.Output.Any(o => o.Name == tensor) || Graph.Node.Any(n => n.Input.Contains(tensor) || Subgraphs(n).Any(g => Reads(g, tensor))));
-
-    private static IEnumerable<GraphProto> Subgraphs(NodeProto node) =>
-        node.Attribute.Where(a => a.G is not null).Select(a => a.G).Concat(node.Attribute.SelectMany(a => a.Graphs));
-
-    private static bool Reads(GraphProto graph, string tensor) =>
-        graph.Output.Any(o => o.Name == tensor) || graph.Node.Any(n => n.Input.Contains(tensor) || Subgraphs(n).Any(g => Reads(g, tensor)));
+    public bool IsUsed(string tensor) => tensor.Length > 0 && GraphReads.Used(Graph).Contains(tensor);
 
     /// <summary>Element types as the graph index infers them.</summary>
     public IReadOnlyDictionary<string, DataType> Types => (_index ??= new GraphIndex(Graph)).Types;

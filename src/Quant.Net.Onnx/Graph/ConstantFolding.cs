@@ -52,13 +52,14 @@ internal static class ConstantFolding
 
         if (folded > 0)
         {
-            RemoveUnused(graph);
+            GraphReads.DropUnusedInitializers(graph);
         }
 
         return (constants, folded);
     }
 
-    private static TensorProto? FromConstant(NodeProto node)
+    /// <summary>The value of a Constant node (tensor, float(s) or int(s) attribute), or null for a form it does not hold.</summary>
+    public static TensorProto? FromConstant(NodeProto node)
     {
         var a = node.Attribute.FirstOrDefault();
         if (node.Attribute.Count != 1 || a is null)
@@ -187,37 +188,5 @@ internal static class ConstantFolding
         }
 
         return TensorData.Create<float>("", result, [.. outShape.Select(d => (int)d)]);
-    }
-
-    /// <summary>Drops initializers nothing reads any more (in this graph or a subgraph) and that are not graph outputs.</summary>
-    private static void RemoveUnused(GraphProto graph)
-    {
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        void Collect(GraphProto g)
-        {
-            foreach (var n in g.Node)
-            {
-                used.UnionWith(n.Input);
-                foreach (var a in n.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Collect(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Collect(sub);
-                    }
-                }
-            }
-
-            used.UnionWith(g.Output.Select(o => o.Name));
-        }
-
-        Collect(graph);
-        var keep = graph.Initializer.Where(i => used.Contains(i.Name)).ToList();
-        graph.Initializer.Clear();
-        graph.Initializer.AddRange(keep);
     }
 }

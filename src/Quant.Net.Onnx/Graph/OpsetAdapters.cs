@@ -201,20 +201,14 @@ internal static class OpsetAdapters
 
     private static void Slice10(AdapterContext c, NodeProto n)
     {
-        var starts = Take(n, "starts");
-        var ends = Take(n, "ends");
-        var axes = Take(n, "axes");
-        if (starts is null || ends is null)
+        if (Attribute(n, "starts") is null || Attribute(n, "ends") is null)
         {
             throw c.Refuse(n, 10, "it has no starts or ends attribute");
         }
 
-        n.Input.Add(c.AddInt64s(n, "starts", [.. starts.Ints]));
-        n.Input.Add(c.AddInt64s(n, "ends", [.. ends.Ints]));
-        if (axes is not null)
-        {
-            n.Input.Add(c.AddInt64s(n, "axes", [.. axes.Ints]));
-        }
+        AttributeToInput(c, n, "starts", 1, "starts");
+        AttributeToInput(c, n, "ends", 2, "ends");
+        AttributeToInput(c, n, "axes", 3, "axes");
     }
 
     private static void Clip11(AdapterContext c, NodeProto n)

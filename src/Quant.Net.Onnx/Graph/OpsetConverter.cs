@@ -47,11 +47,13 @@ public static class OpsetConverter
         }
 
         opset.Version = to;
-        // The IR version must be able to express the opset (ONNX's versioning table).
-        long ir = to >= 21 ? 10 : to >= 19 ? 9 : to >= 15 ? 8 : to >= 12 ? 7 : to >= 11 ? 6 : to >= 10 ? 5 : to >= 9 ? 4 : 3;
-        model.IrVersion = Math.Max(model.IrVersion, ir);
+        model.IrVersion = Math.Max(model.IrVersion, IrVersionFor(to));
         return notes;
     }
+
+    /// <summary>The lowest IR version that can express a default-domain opset (ONNX's versioning table).</summary>
+    internal static long IrVersionFor(int opset) =>
+        opset >= 21 ? 10 : opset >= 19 ? 9 : opset >= 15 ? 8 : opset >= 12 ? 7 : opset >= 11 ? 6 : opset >= 10 ? 5 : opset >= 9 ? 4 : 3;
 
     private static void ConvertGraph(GraphProto graph, int from, int to, List<string> notes, IReadOnlyDictionary<string, int>? outerRanks = null)
     {

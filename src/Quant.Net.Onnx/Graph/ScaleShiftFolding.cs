@@ -134,7 +134,7 @@ internal static class ScaleShiftFolding
 
         layer.Output[0] = node.Output[0];
         graph.Node.Remove(node);
-        RemoveUnused(graph);
+        GraphReads.DropUnusedInitializers(graph);
         return true;
     }
 
@@ -165,16 +165,4 @@ internal static class ScaleShiftFolding
         graph.Initializer.Add(tensor);
         layer.Input[input] = tensor.Name;
     }
-
-    private static void RemoveUnused(GraphProto graph)
-    {
-        var index = new GraphIndex(graph);
-        var keep = graph.Initializer.Where(i => index.Consumers(i.Name).Count > 0 || index.GraphOutputs.Contains(i.Name) || SubgraphsRead(graph, i.Name)).ToList();
-        graph.Initializer.Clear();
-        graph.Initializer.AddRange(keep);
-    }
-
-    private static bool SubgraphsRead(GraphProto graph, string name) =>
-        graph.Node.SelectMany(n => n.Attribute).SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G))
-            .Any(g => g.Node.Any(n => n.Input.Contains(name)) || SubgraphsRead(g, name));
 }

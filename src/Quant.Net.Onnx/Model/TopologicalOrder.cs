@@ -11,7 +11,7 @@ internal static class TopologicalOrder
     /// </summary>
     public static void Sort(GraphProto graph)
     {
-        var needs = graph.Node.ToDictionary(n => n, n => n.Input.Concat(OuterReads(n)).Distinct(StringComparer.Ordinal).ToList());
+        var needs = graph.Node.ToDictionary(n => n, n => n.Input.Concat(GraphReads.OuterReads(n)).Distinct(StringComparer.Ordinal).ToList());
         var available = graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
         available.Add("");
         var pending = graph.Node.ToList();
@@ -56,26 +56,5 @@ internal static class TopologicalOrder
 
         graph.Node.Clear();
         graph.Node.AddRange(sorted);
-    }
-
-    /// <summary>Tensors a node's subgraphs read from enclosing scopes (not produced, input or initializer inside them).</summary>
-    public static IEnumerable<string> OuterReads(NodeProto node)
-    {
-        var reads = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var a in node.Attribute)
-        {
-            foreach (var g in a.G is null ? a.Graphs : a.Graphs.Prepend(a.G))
-            {
-                var defined = g.Input.Select(i => i.Name).Concat(g.Initializer.Select(i => i.Name)).Concat(g.Node.SelectMany(n => n.Output)).ToHashSet(StringComparer.Ordinal);
-                foreach (var inner in g.Node)
-                {
-                    reads.UnionWith(inner.Input.Concat(OuterReads(inner)).Where(i => i.Length > 0 && !defined.Contains(i)));
-                }
-
-                reads.UnionWith(g.Output.Select(o => o.Name).Where(o => !defined.Contains(o)));
-            }
-        }
-
-        return reads;
     }
 }

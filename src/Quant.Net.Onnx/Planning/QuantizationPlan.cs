@@ -196,27 +196,18 @@ internal sealed class QuantizationPlan
                 continue;
             }
 
-            if (index.Initializers.TryGetValue(t, out var init) && OpCatalog.QuantizedInputCount(node.OpType) is null)
+            if (!index.Initializers.TryGetValue(t, out var init))
             {
-                continue; // an op outside the curated list (quantized as one of all operators): its constants are parameters (Pow's exponent, …)
+                any |= AddActivation(t, node, index, config, inside);
             }
-
-            if (index.Initializers.TryGetValue(t, out init))
+            else if (OpCatalog.QuantizedInputCount(node.OpType) is not null)
             {
+                // (An op outside the curated list, quantized as one of all operators, keeps its constants as float parameters: Pow's exponent, ….)
                 Add(role is { } r && r.WeightInput == i
                     ? new PlannedTensor(t, TensorRole.Weight, WeightScheme(node, init, r, config), node.Name)
                     : new PlannedTensor(t, TensorRole.Constant, activation, node.Name));
+                any = true;
             }
-            else if (index.GraphInputs.Contains(t) && !config.QuantizeModelInputs)
-            {
-                continue;
-            }
-            else
-            {
-                Add(new PlannedTensor(t, TensorRole.Activation, activation, node.Name, ObserverFor(config, t)));
-            }
-
-            any = true;
         }
 
         return any;

@@ -103,11 +103,7 @@ internal static class DynamicWriter
         }
 
         // Float weights no longer read by any node (or subgraph) are dropped.
-        var used = graph.Node.SelectMany(nd => nd.Input.Concat(TopologicalOrder.OuterReads(nd))).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
-        foreach (var i in graph.Initializer.Where(i => !used.Contains(i.Name)).ToList())
-        {
-            graph.Initializer.Remove(i);
-        }
+        GraphReads.DropUnusedInitializers(graph);
 
         if (graph.Node.Any(n => n.Domain == "com.microsoft") && !model.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
         {

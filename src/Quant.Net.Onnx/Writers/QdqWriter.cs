@@ -210,7 +210,7 @@ internal static class QdqWriter
     {
         var defaultOpset = model.Proto.OpsetImport.First(o => o.Domain is "" or "ai.onnx");
         defaultOpset.Version = Math.Max(defaultOpset.Version, opset);
-        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion, defaultOpset.Version >= 21 ? 10 : 7);
+        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion, OpsetConverter.IrVersionFor((int)defaultOpset.Version));
         TopologicalOrder.Sort(model.Graph);
         model.Proto.MetadataProps.Add(new StringStringEntryProto { Key = "quantized_by", Value = "Quant.Net " + typeof(QdqWriter).Assembly.GetName().Version });
     }

@@ -23,9 +23,8 @@ public abstract class HistogramObserver : Observer
         var histogram = ((HistogramStatistics)statistics).Histogram;
         if (histogram.Exponent is null) return (0f, 0f); // only zeros
         var (min, max) = ComputeRange(histogram, scheme);
-        // Never wider than the data (but always containing 0, which QuantParams adds anyway). A clipping threshold below
-        // all the data (positive values far from zero, where a search over [0, t] cannot reach them) would leave an
-        // empty range: then the data's own range is used.
+        // Never wider than the data (but always containing 0, which QuantParams adds anyway). Should a search ever return a
+        // range that misses the data entirely, the clamp would empty it: the data's own range is used then.
         float lo = Math.Max(min, histogram.Range.Min), hi = Math.Min(max, histogram.Range.Max);
         return lo <= hi ? (lo, hi) : (histogram.Range.Min, histogram.Range.Max);
     }
