@@ -54,7 +54,11 @@ public static class AimetEncodingsFile
         return root.ToJsonString(Indented);
     }
 
-    /// <summary>Writes the encodings of <paramref name="result"/> to <paramref name="path"/> atomically.</summary>
+    /// <summary>
+    /// Writes the encodings of <paramref name="result"/> to <paramref name="path"/> atomically. They name tensors of
+    /// <see cref="QuantizationResult.PreparedModel"/>: the original model's, unless preparation rewrote it (outlier
+    /// smoothing, cross-layer equalization), in which case the prepared model is the FP32 model they belong to.
+    /// </summary>
     public static void Save(QuantizationResult result, string path, AimetEncodingsVersion version = AimetEncodingsVersion.Version100)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -38,9 +38,10 @@ public static class ModelComparer
             first ??= sample;
             var a = reference.Run(sample);
             var b = quantized.Run(sample);
+            var mask = AttentionMask(sample);
             foreach (var (name, acc) in outputStats)
             {
-                acc.Add(a[name], b[name]);
+                acc.Add(a[name], b[name], mask);
             }
 
             if (exact is not null)
@@ -160,10 +161,27 @@ public static class ModelComparer
         return 100.0 * correct / samples.Count;
     }
 
+    /// <summary>The sample's attention mask [B, T] (an integer input named attention_mask, as text encoders take), or null.</summary>
+    private static (long[] Values, int[] Shape)? AttentionMask(IReadOnlyDictionary<string, InputTensor> sample)
+    {
+        if (!sample.TryGetValue("attention_mask", out var mask) || mask.Shape.Count != 2)
+        {
+            return null;
+        }
+
+        long[] values = mask.Data switch
+        {
+            long[] l => l,
+            int[] i => [.. i.Select(v => (long)v)],
+            _ => [],
+        };
+        return values.Length == mask.Shape[0] * mask.Shape[1] ? (values, [mask.Shape[0], mask.Shape[1]]) : null;
+    }
+
     private sealed class Accumulator
     {
-        private double _signal, _noise, _dot, _normA, _normB, _maxError;
-        private long _rows, _agree, _elements;
+        private double _signal, _noise, _dot, _normA, _normB, _maxError, _pooled, _minPooled = double.PositiveInfinity;
+        private long _rows, _agree, _elements, _embeddings;
 
         public long Count { get; private set; }
 
@@ -173,7 +191,7 @@ public static class ModelComparer
 
         public double Cosine => _normA == 0 || _normB == 0 ? (_normA == _normB ? 1 : 0) : _dot / Math.Sqrt(_normA * _normB);
 
-        public void Add((float[] Data, int[] Shape) reference, (float[] Data, int[] Shape) quantized)
+        public void Add((float[] Data, int[] Shape) reference, (float[] Data, int[] Shape) quantized, (long[] Values, int[] Shape)? mask = null)
         {
             var a = reference.Data;
             var b = quantized.Data;
@@ -207,10 +225,55 @@ public static class ModelComparer
                 }
             }
 
+            if (mask is { } m && reference.Shape is [var batch, var tokens, var width] && batch == m.Shape[0] && tokens == m.Shape[1])
+            {
+                for (int n = 0; n < batch; n++)
+                {
+                    double cosine = PooledCosine(a.AsSpan(n * tokens * width, tokens * width), b.AsSpan(n * tokens * width, tokens * width), m.Values.AsSpan(n * tokens, tokens), width);
+                    _pooled += cosine;
+                    _minPooled = Math.Min(_minPooled, cosine);
+                    _embeddings++;
+                }
+            }
+
             Count++;
         }
 
-        public OutputComparison ToOutput(string name) => new(name, Sqnr, Cosine, _rows > 0 ? (double)_agree / _rows : null, _maxError);
+        /// <summary>Cosine of the mask-aware mean-pooled token embeddings [T, H] (what sentence encoders return).</summary>
+        private static double PooledCosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<long> mask, int width)
+        {
+            var pa = new double[width];
+            var pb = new double[width];
+            for (int t = 0; t < mask.Length; t++)
+            {
+                if (mask[t] == 0)
+                {
+                    continue;
+                }
+
+                for (int h = 0; h < width; h++)
+                {
+                    pa[h] += a[(t * width) + h];
+                    pb[h] += b[(t * width) + h];
+                }
+            }
+
+            double dot = 0, na = 0, nb = 0;
+            for (int h = 0; h < width; h++)
+            {
+                dot += pa[h] * pb[h];
+                na += pa[h] * pa[h];
+                nb += pb[h] * pb[h];
+            }
+
+            return na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / Math.Sqrt(na * nb);
+        }
+
+        public OutputComparison ToOutput(string name) => new(name, Sqnr, Cosine, _rows > 0 ? (double)_agree / _rows : null, _maxError)
+        {
+            PooledCosine = _embeddings > 0 ? _pooled / _embeddings : null,
+            MinPooledCosine = _embeddings > 0 ? _minPooled : null,
+        };
 
         public static int ArgMax(ReadOnlySpan<float> values)
         {

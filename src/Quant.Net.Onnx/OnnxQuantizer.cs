@@ -33,6 +33,11 @@ public static class OnnxQuantizer
         config = (config ?? new QuantizationConfig()).Validated();
         fixedEncodings ??= new Dictionary<string, QuantEncoding>();
         var (prepared, report, opset) = Prepare(model, config);
+        if (config.OutlierSmoothing && calibrationData is not null)
+        {
+            report = report with { SmoothedTensors = OutlierSmoothing.Apply(prepared, config, config.OutlierSmoothingStrength, calibrationData, cancellationToken) };
+        }
+
         if (config.Mode == QuantizationMode.Dynamic)
         {
             var (dynamicModel, weights, nodes) = DynamicWriter.Write(prepared, config);

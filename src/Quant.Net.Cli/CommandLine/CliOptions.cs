@@ -30,6 +30,10 @@ internal static class CliOptions
 
     public static readonly CliOption AllOperators = new("--all-ops", null, "quantize the inputs and output of every operator, not only the curated list (Pow, Sqrt, Div, Exp, … get quantized boundaries)");
 
+    public static readonly CliOption FullInteger = new("--full-integer", null, "quantize every supported op end to end, as an all-integer NPU runs it (by default a transformer's residual stream, LayerNorm inputs and MatMul results read only in float stay float)");
+
+    public static readonly CliOption OutlierSmoothing = new("--smoothquant", "auto|off|ALPHA", "SmoothQuant-style outlier migration: outlier channels of activations entering MatMul/Gemm move into the weights, with the strength chosen per activation (auto) or ALPHA in [0, 1]");
+
     public static readonly CliOption Config = new("--config", "FILE.json", "quantization config (defaults, op-type overrides, excluded nodes, supergroups, target)");
 
     public static CliOption EvalSamples(int fallback) => new("--eval-samples", "N", "use at most N evaluation samples", Default: fallback.ToString(System.Globalization.CultureInfo.InvariantCulture));

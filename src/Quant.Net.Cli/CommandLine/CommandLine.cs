@@ -94,7 +94,7 @@ internal sealed class CommandLine
 
     /// <summary>
     /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) /
-    /// --target / --qdq-domain / --all-ops applied over it.
+    /// --target / --qdq-domain / --all-ops / --full-integer / --smoothquant applied over it.
     /// </summary>
     public QuantizationConfig Config()
     {
@@ -114,6 +114,10 @@ internal sealed class CommandLine
                 _ => config.QdqDomain,
             },
             QuantizeAllOperators = Flag("--all-ops") || config.QuantizeAllOperators,
+            FullInteger = Flag("--full-integer") || config.FullInteger,
+            OutlierSmoothing = Value("--smoothquant") is { } smooth ? smooth != "off" : config.OutlierSmoothing,
+            OutlierSmoothingStrength = Value("--smoothquant") is "auto" or "off" or null ? config.OutlierSmoothingStrength
+                : Double("--smoothquant", 0, 0) is var alpha && alpha <= 1 ? alpha : throw new UsageException($"--smoothquant takes auto, off or a strength in [0, 1], not '{Value("--smoothquant")}'."),
         };
         return config.Validated();
     }

@@ -21,6 +21,8 @@ internal static class QuantizeCommand
             CliOptions.Target,
             CliOptions.QdqDomain,
             CliOptions.AllOperators,
+            CliOptions.FullInteger,
+            CliOptions.OutlierSmoothing,
             new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
             new("--encodings", "FILE.json", "also write AIMET encodings"),
             new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1"], "1.0.0"),
@@ -124,6 +126,11 @@ internal static class QuantizeCommand
         {
             console.MarkupLineInterpolated($"{report.ConstantNodes} Constant nodes made initializers, {folded} BatchNorm/scale/shift nodes folded into the layer before");
         }
+
+        if (report.SmoothedTensors.Count > 0)
+        {
+            console.MarkupLineInterpolated($"outlier smoothing: {report.SmoothedTensors.Count} activations' outlier channels moved into the weights after them");
+        }
     }
 
     private static void Save(IAnsiConsole console, QuantizationResult result, Options options)
@@ -166,7 +173,12 @@ internal static class QuantizeCommand
         {
             table.AddRow($"output '{Markup.Escape(o.Name)}' SQNR", "", $"{o.SqnrDecibels.ToString("F1", Inv)} dB", "");
             table.AddRow($"output '{Markup.Escape(o.Name)}' cosine", "", o.CosineSimilarity.ToString("F5", Inv), "");
-            if (o.Top1Agreement is { } t)
+            if (o.PooledCosine is { } pooled)
+            {
+                // Token embeddings of a text encoder: the mean-pooled sentence embedding is what its users compare.
+                table.AddRow($"output '{Markup.Escape(o.Name)}' pooled-embedding cosine (mean / min)", "", $"{pooled.ToString("F5", Inv)} / {o.MinPooledCosine!.Value.ToString("F5", Inv)}", "");
+            }
+            else if (o.Top1Agreement is { } t)
             {
                 table.AddRow($"output '{Markup.Escape(o.Name)}' top-1 agreement", "", $"{(t * 100).ToString("F1", Inv)}%", "");
             }

@@ -25,4 +25,7 @@ public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList
     /// float32 model computing the same function, with its float16 inputs and outputs kept through casts.
     /// </summary>
     public int Float16Changes { get; init; }
+
+    /// <summary>Activations whose outlier channels were migrated into the weights after them (<see cref="QuantizationConfig.OutlierSmoothing"/>).</summary>
+    public IReadOnlyList<string> SmoothedTensors { get; init; } = [];
 }

@@ -14,4 +14,11 @@ public sealed record PlannedTensor(string Name, TensorRole Role, QuantScheme Sch
 {
     /// <summary>A range fixed by what the op computes (Softmax: [0, 1]), used instead of calibration; null: observed.</summary>
     public (float Min, float Max)? FixedRange { get; init; }
+
+    /// <summary>
+    /// Nodes that read this activation unquantized (it comes from a float op and only its other readers are integer ops:
+    /// a LayerNorm's output is quantized for the MatMul after it, and read in float by the residual Add); empty: every
+    /// reader takes the quantized value.
+    /// </summary>
+    public IReadOnlyList<string> FloatReaders { get; init; } = [];
 }

@@ -62,6 +62,7 @@ internal sealed class QuantizationPlan
         var (inside, tails) = Supergroups(graph, index, config, Quantizable);
         inside.UnionWith(patterns.SelectMany(p => p.Inside));
         inside.UnionWith(masks.Tensors);
+        var floats = FloatRegions.Find(index, Quantizable, patterns, tails, config.QuantizeModelOutputs, config.FullInteger);
         var plan = new QuantizationPlan();
         var quantizedNodes = new List<string>();
         var quantizedSet = new HashSet<string>(StringComparer.Ordinal);
@@ -73,17 +74,19 @@ internal sealed class QuantizationPlan
             }
         }
 
-        foreach (var node in graph.Node.Where(Quantizable))
+        foreach (var node in graph.Node.Where(n => Quantizable(n) && !floats.Nodes.Contains(n.Name)))
         {
             var settings = config.For(node.OpType, node.Name);
-            bool quantized = tails.Contains(node.Name) && index.Producer(node.Input[0]) is { } head && quantizedSet.Contains(head.Name);
+            bool tail = tails.TryGetValue(node.Name, out var head);
+            bool quantized = tail && quantizedSet.Contains(head!.Name);
             if (patternOf.TryGetValue(node.Name, out var pattern))
             {
                 // The pattern's input is quantized where it enters; its constants stay float.
                 quantized = plan.AddActivation(pattern.Input, node, index, config, inside) || (index.Producer(pattern.Input) is { } p && quantizedSet.Contains(p.Name));
             }
-            else if (settings.QuantizeInputs ?? true)
+            else if (!tail && (settings.QuantizeInputs ?? true))
             {
+                // (A supergroup's later members quantize nothing on the way in: the chain's tensors are inside it, a bias stays float.)
                 quantized |= plan.AddInputs(node, index, config, inside);
             }
 
@@ -96,7 +99,7 @@ internal sealed class QuantizationPlan
 
             quantizedNodes.Add(node.Name);
             quantizedSet.Add(node.Name);
-            if (settings.QuantizeOutput ?? true)
+            if ((settings.QuantizeOutput ?? true) && !floats.FloatOutputs.Contains(node.Name))
             {
                 plan.AddOutputs(node, index, config, inside);
             }
@@ -105,7 +108,31 @@ internal sealed class QuantizationPlan
         }
 
         plan.QuantizedNodes = quantizedNodes;
+        plan.MarkFloatReaders(index, floats, quantizedSet);
         return plan;
+    }
+
+    /// <summary>
+    /// An activation produced by a float op (or a graph input) and quantized for an integer reader is read in float by
+    /// the readers that take float: a LayerNorm's output goes quantized into the next MatMul and unrounded into the
+    /// residual Add. (A quantized op's output is read quantized by everyone: its integer kernel writes the codes.)
+    /// </summary>
+    private void MarkFloatReaders(GraphIndex index, FloatRegions floats, HashSet<string> quantizedNodes)
+    {
+        foreach (var name in _order)
+        {
+            var t = _tensors[name];
+            if (t.Role != TensorRole.Activation || (index.Producer(name) is { } producer && quantizedNodes.Contains(producer.Name)))
+            {
+                continue;
+            }
+
+            var readers = index.Consumers(name).Where(c => floats.ReadsFloat(c, name)).Select(c => c.Name).ToList();
+            if (readers.Count > 0)
+            {
+                _tensors[name] = t with { FloatReaders = readers };
+            }
+        }
     }
 
     private static bool OnlyParameters(GraphIndex index, NodeProto node) =>
@@ -137,10 +164,10 @@ internal sealed class QuantizationPlan
     /// Chains of ops matching a supergroup (Conv → Relu): the tensors inside a chain get no quantizer, and the chain's
     /// later members count as quantized when its head is.
     /// </summary>
-    private static (HashSet<string> Inside, HashSet<string> Tails) Supergroups(GraphProto graph, GraphIndex index, QuantizationConfig config, Func<NodeProto, bool> quantizable)
+    private static (HashSet<string> Inside, Dictionary<string, NodeProto> Tails) Supergroups(GraphProto graph, GraphIndex index, QuantizationConfig config, Func<NodeProto, bool> quantizable)
     {
         var inside = new HashSet<string>(StringComparer.Ordinal);
-        var tails = new HashSet<string>(StringComparer.Ordinal);
+        var tails = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var node in graph.Node.Where(quantizable))
         {
             foreach (var group in config.Supergroups.Where(g => g[0] == node.OpType))
@@ -150,7 +177,7 @@ internal sealed class QuantizationPlan
                 {
                     var last = chain[^1];
                     if (last.Output.Count == 0 || index.GraphOutputs.Contains(last.Output[0]) || index.Consumers(last.Output[0]) is not [var next]
-                        || next.OpType != group[k] || !quantizable(next) || next.Input.Count == 0 || next.Input[0] != last.Output[0])
+                        || next.OpType != group[k] || !quantizable(next) || !Continues(next, last.Output[0], index))
                     {
                         chain.Clear();
                         break;
@@ -168,7 +195,7 @@ internal sealed class QuantizationPlan
 
                     foreach (var member in chain.Skip(1))
                     {
-                        tails.Add(member.Name);
+                        tails[member.Name] = node;
                     }
 
                     break;
@@ -178,6 +205,14 @@ internal sealed class QuantizationPlan
 
         return (inside, tails);
     }
+
+    /// <summary>
+    /// Whether <paramref name="next"/> continues a supergroup chain from <paramref name="previous"/>: as its first input,
+    /// or either input of an Add, which must add a constant (a bias: MatMul → Add is a linear layer, a residual Add is not).
+    /// </summary>
+    private static bool Continues(NodeProto next, string previous, GraphIndex index) => next.OpType == "Add"
+        ? next.Input.Count == 2 && next.Input.Contains(previous) && index.IsInitializer(next.Input[next.Input[0] == previous ? 1 : 0])
+        : next.Input.Count > 0 && next.Input[0] == previous;
 
     private static ObserverKind ObserverFor(QuantizationConfig config, string tensor) => config.TensorObservers.TryGetValue(tensor, out var o) ? o : config.Observer;
 

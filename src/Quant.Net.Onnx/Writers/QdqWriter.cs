@@ -71,6 +71,7 @@ internal static class QdqWriter
                     graph.Initializer.Add(TensorData.Create<float>(s, enc.Scales, []));
                     graph.Initializer.Add(ZeroPoints(z, enc, []));
                     string source = t, target = t;
+                    var floatReaders = planned.FloatReaders.ToHashSet(StringComparer.Ordinal);
                     if (index.Producer(t) is { } producer)
                     {
                         source = names.Make(t + "_float");
@@ -81,20 +82,14 @@ internal static class QdqWriter
                                 producer.Output[i] = source;
                             }
                         }
+
+                        // Readers that take the float value read the producer's output directly.
+                        Rewire(index.Consumers(t).Where(c => floatReaders.Contains(c.Name)), t, source);
                     }
                     else
                     {
                         target = names.Make(t + "_dequantized");
-                        foreach (var consumer in index.Consumers(t))
-                        {
-                            for (int i = 0; i < consumer.Input.Count; i++)
-                            {
-                                if (consumer.Input[i] == t)
-                                {
-                                    consumer.Input[i] = target;
-                                }
-                            }
-                        }
+                        Rewire(index.Consumers(t).Where(c => !floatReaders.Contains(c.Name)), t, target);
                     }
 
                     var quantize = new NodeProto { Name = names.Make(t + "_QuantizeLinear"), OpType = "QuantizeLinear" };
@@ -129,6 +124,20 @@ internal static class QdqWriter
         graph.Node.AddRange(added);
         Finish(model, opset.Version);
         return model;
+    }
+
+    private static void Rewire(IEnumerable<NodeProto> consumers, string from, string to)
+    {
+        foreach (var consumer in consumers)
+        {
+            for (int i = 0; i < consumer.Input.Count; i++)
+            {
+                if (consumer.Input[i] == from)
+                {
+                    consumer.Input[i] = to;
+                }
+            }
+        }
     }
 
     /// <summary>

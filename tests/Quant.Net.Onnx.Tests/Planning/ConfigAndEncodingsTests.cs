@@ -88,9 +88,16 @@ public sealed class ConfigAndEncodingsTests : IDisposable
 
         var loaded = AimetEncodingsFile.Load(path);
         loaded.Should().HaveCount(result.Encodings.Count(e => e.Encoding is not null));
-        var fixedEncodings = AimetEncodingsFile.ForModel(loaded, model);
-        var again = OnnxQuantizer.Quantize(model, calibrationData: null, fixedEncodings: fixedEncodings);
+        // The encodings name the tensors of the prepared model (here outlier smoothing moved the classifier input's
+        // range into its weights): with that model they give back the same quantized model, without calibration.
+        result.Preparation.SmoothedTensors.Should().NotBeEmpty();
+        var fixedEncodings = AimetEncodingsFile.ForModel(loaded, result.PreparedModel);
+        var again = OnnxQuantizer.Quantize(result.PreparedModel, calibrationData: null, fixedEncodings: fixedEncodings);
         again.Model.ToBytes().Should().Equal(result.Model.ToBytes(), "the imported encodings give back the same model, without calibration");
+        var plain = OnnxQuantizer.Quantize(model, Samples.For("x", shape, 8), new QuantizationConfig { OutlierSmoothing = false });
+        AimetEncodingsFile.Save(plain, path, version);
+        OnnxQuantizer.Quantize(model, calibrationData: null, fixedEncodings: AimetEncodingsFile.ForModel(AimetEncodingsFile.Load(path), model)).Model.ToBytes()
+            .Should().Equal(plain.Model.ToBytes(), "without a rewrite in preparation the original model takes the encodings");
     }
 
     [Fact]

@@ -36,7 +36,11 @@ public sealed class AttentionMaskTests
         planned.Should().NotContain([additive, masked], "neither the −10000 mask nor the masked scores get a quantizer");
         var softmax = result.Encodings.Single(e => e.Tensor.Name == "y").Encoding!;
         softmax.Scales[0].Should().Be(1f / 255);
-        planned.Should().Contain(scores, "both activation inputs of Q·Kᵀ are quantized, and its output");
+        planned.Should().NotContain(scores, "Q·Kᵀ's result is only read in float (the mask is added to it): its integer MatMul writes float");
+        var keysIn = result.Model.Nodes.Single(n => n.OpType == "MatMul" && n.Outputs[0] == scores).Inputs;
+        keysIn.Should().OnlyContain(i => result.Model.Nodes.Any(n => n.OpType == "DequantizeLinear" && n.Outputs[0] == i), "both activation inputs of Q·Kᵀ are quantized");
+        OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig { FullInteger = true }).Encodings.Should()
+            .Contain(e => e.Tensor.Name == scores, "an all-integer graph quantizes Q·Kᵀ's result too");
 
         using var fp32 = new ModelRunner(model);
         using var int8 = new ModelRunner(result.Model);
