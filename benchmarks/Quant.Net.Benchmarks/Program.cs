@@ -19,6 +19,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["transformer-report", ..] && args.Length <= 2)
+        {
+            Onnx.TransformerReport.Run(args.Length == 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 64);
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();

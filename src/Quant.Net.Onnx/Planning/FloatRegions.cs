@@ -8,11 +8,12 @@ namespace Quant.Net.Onnx;
 /// <list type="bullet">
 /// <item>LayerNorms (the op and the decomposed pattern) read their input in float: it is a transformer's residual
 /// stream, whose few outlier channels (20–100× the rest in pretrained encoders) take a per-tensor 8-bit range for
-/// themselves; the runtimes compute the statistics in float anyway. Their output is quantized where an integer op
-/// reads it.</item>
+/// themselves; the runtimes compute the statistics in float anyway. Multi-node activations (GELU, Swish, HardSwish)
+/// are likewise computed in float from their input as it comes (ONNX Runtime has no integer kernel for them, and
+/// fuses GELU when its input is not split by Q/DQ). Their output is quantized where an integer op reads it.</item>
 /// <item>Elementwise Add/Sub/Mul/Div whose result only float readers use (the residual Adds, an attention score's
-/// scaling), and gated activations (GELU, Swish) likewise, stay float, and so do their inputs unless another reader
-/// needs them quantized — decided from the outputs backwards, so chains of such ops (embedding sums) follow.</item>
+/// scaling) stay float, and so do their inputs unless another reader needs them quantized — decided from the outputs
+/// backwards, so chains of such ops (embedding sums) follow.</item>
 /// <item>Elementwise ops by a constant (a scale or shift, an outlier-smoothing factor) are computed in float: their
 /// result is quantized where an integer op reads it, their input only if its producer is itself quantized.</item>
 /// <item>A MatMul (or its bias Add) whose result only float readers use has no output quantizer: ONNX Runtime runs it as
@@ -64,7 +65,7 @@ internal sealed class FloatRegions
         var tails = patterns.ToDictionary(p => p.Tail.Name, StringComparer.Ordinal);
         foreach (var node in index.Graph.Node)
         {
-            if ((node.OpType == "LayerNormalization" && quantizable(node)) || (tails.TryGetValue(node.Name, out var p) && p.Kind == "LayerNorm"))
+            if ((node.OpType == "LayerNormalization" && quantizable(node)) || tails.ContainsKey(node.Name))
             {
                 regions.Nodes.Add(node.Name);
             }
@@ -79,7 +80,7 @@ internal sealed class FloatRegions
                 continue;
             }
 
-            bool elementwise = node.OpType is "Add" or "Sub" or "Mul" or "Div" && !tails.ContainsKey(node.Name);
+            bool elementwise = node.OpType is "Add" or "Sub" or "Mul" or "Div";
             bool grouped = heads.Contains(node.Name) || supergroupHeads.ContainsKey(node.Name);
             if (elementwise && !grouped && node.Input.Count(i => i.Length > 0 && !index.IsInitializer(i)) == 1)
             {
@@ -98,9 +99,8 @@ internal sealed class FloatRegions
             {
                 regions.FloatOutputs.Add(node.Name);
             }
-            else if ((elementwise && !grouped) || tails.ContainsKey(node.Name))
+            else if (elementwise && !grouped)
             {
-                // (A GELU or Swish whose result only float readers use is computed in float, from its float input.)
                 regions.Nodes.Add(node.Name);
             }
         }

@@ -262,11 +262,14 @@ internal static class OutlierSmoothing
 
     /// <summary>
     /// Divides γ and β of the producer instead of adding a Mul, when <paramref name="tensor"/> is only read by the layers
-    /// and comes from LayerNormalization(x, γ, β) or Add(Mul(·, γ), β) with per-channel constants nothing else reads.
+    /// (and shape readers) and comes from LayerNormalization(x, γ, β) or Add(Mul(·, γ), β) with per-channel constants nothing
+    /// else reads.
     /// </summary>
     private static bool FoldIntoProducer(string tensor, float[] s, List<NodeProto> layers, GraphIndex index)
     {
-        if (index.GraphOutputs.Contains(tensor) || index.Consumers(tensor).Count != layers.Count || index.Producer(tensor) is not { } producer)
+        // (Readers of the shape alone do not mind the scaling.)
+        if (index.GraphOutputs.Contains(tensor) || index.Consumers(tensor).Count(c => c.OpType is not ("Shape" or "Size")) != layers.Count
+            || index.Producer(tensor) is not { } producer)
         {
             return false;
         }

@@ -92,6 +92,8 @@ internal static class QdqWriter
                         Rewire(index.Consumers(t).Where(c => !floatReaders.Contains(c.Name)), t, target);
                     }
 
+                    // Readers of the shape alone read the codes: no DequantizeLinear runs just to take a shape.
+                    Rewire(index.Consumers(t).Where(c => c.OpType is "Shape" or "Size" && !floatReaders.Contains(c.Name)), target, q);
                     var quantize = new NodeProto { Name = names.Make(t + "_QuantizeLinear"), OpType = "QuantizeLinear" };
                     quantize.Input.Add([source, s, z]);
                     quantize.Output.Add(q);

@@ -121,15 +121,16 @@ public sealed class CorpusTests
     /// <summary>
     /// The sentence encoders by what their users measure: mean-pooled embedding cosine to FP32 and nearest-neighbour
     /// agreement over 32 held-out sentences (targets of the transformers issue: W8A8 cosine ≥ 0.99 and agreement ≥ 0.95,
-    /// W8A16 ≥ 0.999, dynamic ≥ 0.995); asserted against the measured floors.
+    /// W8A16 ≥ 0.999, dynamic ≥ 0.995); asserted against the measured floors (two sentences of margin on agreement,
+    /// whose near-tied licence sentences flip with tiny changes).
     /// </summary>
     [Theory]
-    [InlineData("arctic-embed-xs", "W8A8", 0.95, 0.55)]
+    [InlineData("arctic-embed-xs", "W8A8", 0.998, 0.84)]
     [InlineData("arctic-embed-xs", "W8A16", 0.999, 0.95)]
-    [InlineData("arctic-embed-xs", "dynamic", 0.997, 0.8)]
-    [InlineData("all-MiniLM-L6-v2", "W8A8", 0.8, 0.4)]
+    [InlineData("arctic-embed-xs", "dynamic", 0.998, 0.9)]
+    [InlineData("all-MiniLM-L6-v2", "W8A8", 0.995, 0.875)]
     [InlineData("all-MiniLM-L6-v2", "W8A16", 0.999, 0.95)]
-    [InlineData("all-MiniLM-L6-v2", "dynamic", 0.99, 0.75)]
+    [InlineData("all-MiniLM-L6-v2", "dynamic", 0.996, 0.875)]
     public void Sentence_embeddings_keep_their_direction_and_neighbours(string name, string variant, double cosineFloor, double agreementFloor)
     {
         var corpus = Get(name);

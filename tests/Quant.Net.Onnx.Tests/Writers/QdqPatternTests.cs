@@ -260,11 +260,12 @@ public sealed class QdqPatternTests
         var (model, shape) = Build(pattern);
         float offset = pattern is "all:sqrt" or "all:log" ? 2.5f : 0f; // positive inputs where the op needs them
         var calibration = Samples.For("x", shape, 24, seed: 3, scale: 2f, offset: offset);
-        // (LayerNorms read float by default — see FloatRegionTests; as an all-integer NPU graph they are one quantized op.)
+        // (Multi-node activations and LayerNorms compute in float by default — see FloatRegionTests; in an all-integer
+        // NPU graph each is one quantized op.)
         var result = OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig
         {
             QuantizeAllOperators = pattern.StartsWith("all:", StringComparison.Ordinal),
-            FullInteger = pattern.StartsWith("layernorm", StringComparison.Ordinal),
+            FullInteger = pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "gelu-tanh" or "layernorm-decomposed" or "layernorm",
         });
 
         result.QuantizedNodes.Should().NotBeEmpty();
