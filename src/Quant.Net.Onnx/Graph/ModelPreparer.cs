@@ -35,7 +35,11 @@ public static class ModelPreparer
         var notes = from < minimumOpset ? OpsetConverter.Convert(copy.Proto, minimumOpset) : [];
         var folded = foldBatchNorm ? FoldBatchNorms(graph, copy.FoldedStatistics) : [];
         var scaleShifts = foldBatchNorm ? ScaleShiftFolding.Apply(graph) : [];
-        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named) { OpsetNotes = notes, ConstantNodes = constants, FoldedNodes = computed, FoldedScaleShifts = scaleShifts, Float16Changes = float16 });
+        int reshapes = ReshapeFolding.Apply(graph);
+        return (copy, new PreparationReport(from, copy.OpsetVersion, folded, named)
+        {
+            OpsetNotes = notes, ConstantNodes = constants, FoldedNodes = computed, FoldedScaleShifts = scaleShifts, Float16Changes = float16, FoldedReshapes = reshapes,
+        });
     }
 
     private static int NameNodes(GraphProto graph)

@@ -26,6 +26,9 @@ public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList
     /// </summary>
     public int Float16Changes { get; init; }
 
+    /// <summary>Reshapes whose target shape was assembled from their input's own dimensions at run time, given a constant shape (0 = copy).</summary>
+    public int FoldedReshapes { get; init; }
+
     /// <summary>Activations whose outlier channels were migrated into the weights after them (<see cref="QuantizationConfig.OutlierSmoothing"/>).</summary>
     public IReadOnlyList<string> SmoothedTensors { get; init; } = [];
 }

@@ -307,7 +307,9 @@ internal sealed class QuantizationPlan
                 continue;
             }
 
-            if (OpCatalog.SharesInputEncoding(node.OpType) && this[node.Input[0]] is { Role: TensorRole.Activation } source)
+            // (A constant data input too: a Gather from an embedding table outputs some of its codes, so ONNX Runtime
+            // gathers the int8 codes instead of dequantizing the whole table on every run.)
+            if (OpCatalog.SharesInputEncoding(node.OpType) && this[node.Input[0]] is { Role: TensorRole.Activation or TensorRole.Constant } source)
             {
                 Add(new PlannedTensor(output, TensorRole.Activation, source.Scheme, node.Name, source.Observer, source.SharesEncodingWith ?? source.Name));
             }

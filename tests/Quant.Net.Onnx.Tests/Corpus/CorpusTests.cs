@@ -142,6 +142,27 @@ public sealed class CorpusTests
         agreement.Should().BeGreaterThanOrEqualTo(agreementFloor);
     }
 
+    /// <summary>
+    /// Mixed precision on a transformer (Qualcomm HTP's usual recipe: W8A16 where needed): the search keeps the
+    /// encoder within a token-cosine budget with 16-bit inputs on only some of its 37 layers, and the plan's sentence
+    /// embeddings beat uniform W8A8's.
+    /// </summary>
+    [Fact]
+    public void Mixed_precision_picks_w8a16_for_some_layers_of_a_transformer_within_the_budget()
+    {
+        var corpus = Get("all-MiniLM-L6-v2");
+        var model = corpus.Load();
+        var result = MixedPrecision.Search(model, corpus.Calibration, ModelScore.CosineToFp32(model, corpus.Evaluation),
+            new MixedPrecisionOptions { Candidates = [Quant.Net.Techniques.PrecisionCandidate.W8A16, Quant.Net.Techniques.PrecisionCandidate.W8A8], AllowedDrop = 0.004 });
+        result.WithinBudget.Should().BeTrue();
+        int wide = result.Plan.Count(p => p.Choice == Quant.Net.Techniques.PrecisionCandidate.W8A16);
+        TestContext.Current.SendDiagnosticMessage($"mixed precision: {wide} of {result.Plan.Count} layers W8A16, token cosine {result.Final.Score:F4}");
+        wide.Should().BeInRange(1, result.Plan.Count - 1, "some layers need 16-bit inputs, not all");
+        var (mean, _, agreement) = EmbeddingAgreement.Measure(model, OnnxQuantizer.Quantize(model, corpus.Calibration, result.Config).Model, corpus, 32);
+        mean.Should().BeGreaterThanOrEqualTo(0.997);
+        agreement.Should().BeGreaterThanOrEqualTo(0.9);
+    }
+
     /// <summary>Every observer calibrates a transformer (the entropy observer once returned min > max on BERT tensors).</summary>
     [Theory]
     [InlineData(ObserverKind.Entropy)]

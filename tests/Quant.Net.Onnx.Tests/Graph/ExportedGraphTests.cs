@@ -127,6 +127,34 @@ public sealed class ExportedGraphTests
         report.FoldedScaleShifts.Should().BeEmpty();
         prepared.Nodes.Should().Contain(n => n.OpType == "Mul");
     }
+
+    [Fact]
+    public void A_reshape_built_from_its_inputs_own_dimensions_gets_a_constant_shape_and_the_shape_arithmetic_goes()
+    {
+        var g = new GraphBuilder(13, seed: 8);
+        string x = g.Input("x", 1, 5, 8);
+        string y = g.Node("MatMul", [x, g.Random("w", 0.5f, 8, 8)]);
+        g.Graph.Initializer.Add(TensorData.Create<long>("zero", [0L], []));
+        g.Graph.Initializer.Add(TensorData.Create<long>("one", [1L], []));
+        g.Graph.Initializer.Add(TensorData.Create<long>("axis0", [0L], [1]));
+        g.Graph.Initializer.Add(TensorData.Create<long>("heads", [2L], [1]));
+        g.Graph.Initializer.Add(TensorData.Create<long>("width", [4L], [1]));
+        string Dim(string tensor, string which) => g.Node("Unsqueeze", [g.Node("Gather", [g.Node("Shape", [tensor]), which]), "axis0"]);
+        // x.reshape(x.shape[0], x.shape[1], 2, 4), as exporters write attention heads: folds to [0, 0, 2, 4].
+        string heads = g.Node("Reshape", [y, g.Node("Concat", [Dim(y, "zero"), Dim(y, "one"), "heads", "width"], null, Int("axis", 0))]);
+        g.Output(g.Node("Transpose", [heads], "a", Ints("perm", 0, 2, 1, 3)), 1, 2, 5, 4);
+        // Dimensions in other places (y.shape[1] first) are not a copy of the same position: left as they are.
+        string swapped = g.Node("Reshape", [y, g.Node("Concat", [Dim(y, "one"), Dim(y, "zero"), "width", "heads"], null, Int("axis", 0))]);
+        g.Output(g.Node("Identity", [swapped], "b"), 5, 1, 4, 2);
+        var model = g.Build();
+
+        var (prepared, report) = ModelPreparer.Prepare(model);
+        report.FoldedReshapes.Should().Be(1);
+        var folded = prepared.Nodes.Single(n => n.OpType == "Reshape" && n.Inputs[1].EndsWith("_folded", StringComparison.Ordinal));
+        TensorData.ToInt64(prepared.Graph.Initializer.Single(i => i.Name == folded.Inputs[1])).Should().Equal(0L, 0L, 2L, 4L);
+        prepared.Nodes.Count(n => n.OpType == "Shape").Should().Be(2, "only the unfolded Reshape's two dimensions still read a shape");
+        SameOutputs(model, prepared, [1, 5, 8], 0f);
+    }
 }
 
 public sealed class SubgraphAndFloat16Tests
