@@ -27,7 +27,7 @@ internal static class TransformerReport
 
     public static void Run(int sentences)
     {
-        Console.WriteLine($"| Model | Mode | Pooled cosine mean / min | NN agreement ({sentences} sentences) | Size vs FP32 | ORT latency vs FP32 (1 thread, seq 64) |");
+        Console.WriteLine($"| Model | Mode | Pooled cosine mean / min (ViT: top-1) | NN agreement ({sentences} sentences) | Size vs FP32 | ORT latency vs FP32 (1 thread, seq 64; ViT: one image) |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var corpus in CorpusModels.All.Where(m => m.Name is "arctic-embed-xs" or "all-MiniLM-L6-v2"))
         {
