@@ -9,7 +9,7 @@ namespace Quant.Net.Onnx;
 /// <item>LayerNorms (the op and the decomposed pattern) read their input in float: it is a transformer's residual
 /// stream, whose few outlier channels (20–100× the rest in pretrained encoders) take a per-tensor 8-bit range for
 /// themselves; the runtimes compute the statistics in float anyway. Multi-node activations (GELU, Swish, HardSwish)
-/// are likewise computed in float from their input as it comes (ONNX Runtime has no integer kernel for them, and
+/// and opset 20's Gelu op are likewise computed in float from their input as it comes (ONNX Runtime has no integer kernel for them, and
 /// fuses GELU when its input is not split by Q/DQ). Their output is quantized where an integer op reads it.</item>
 /// <item>Elementwise Add/Sub/Mul/Div whose result only float readers use (the residual Adds, an attention score's
 /// scaling) stay float, and so do their inputs unless another reader needs them quantized — decided from the outputs
@@ -65,7 +65,8 @@ internal sealed class FloatRegions
         var tails = patterns.ToDictionary(p => p.Tail.Name, StringComparer.Ordinal);
         foreach (var node in index.Graph.Node)
         {
-            if ((node.OpType == "LayerNormalization" && quantizable(node)) || tails.ContainsKey(node.Name))
+            // (Opset 20's Gelu op like the GELU pattern: no integer kernel computes it.)
+            if ((node.OpType is "LayerNormalization" or "Gelu" && quantizable(node)) || tails.ContainsKey(node.Name))
             {
                 regions.Nodes.Add(node.Name);
             }

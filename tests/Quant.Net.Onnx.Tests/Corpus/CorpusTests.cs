@@ -163,6 +163,25 @@ public sealed class CorpusTests
         agreement.Should().BeGreaterThanOrEqualTo(0.9);
     }
 
+    /// <summary>
+    /// The quant analyzer runs on a transformer: every quantizer group scored alone and left out, and what it says
+    /// agrees with the quantized model (weights alone cost less than activations; no group alone costs more than all).
+    /// </summary>
+    [Fact]
+    public void The_analyzer_runs_on_a_transformer_and_ranks_its_quantizer_groups()
+    {
+        var corpus = Get("all-MiniLM-L6-v2");
+        var model = corpus.Load();
+        var evaluation = new InMemoryCalibrationData(Enumerable.Range(corpus.CalibrationSamples, 4).Select(corpus.Input));
+        var analysis = QuantAnalyzer.Analyze(model, corpus.Calibration, ModelScore.CosineToFp32(model, evaluation));
+        analysis.Groups.Should().HaveCountGreaterThan(30);
+        analysis.Layers.Should().NotBeEmpty();
+        analysis.QuantizedScore.Should().BeGreaterThan(0.99);
+        analysis.Groups.Should().OnlyContain(g => g.EnabledAloneScore >= analysis.QuantizedScore - 1e-3);
+        var worst = analysis.Groups.MinBy(g => g.EnabledAloneScore)!;
+        TestContext.Current.SendDiagnosticMessage($"analyzer: {analysis.Groups.Count} groups, all {analysis.QuantizedScore:F4}, weights only {analysis.WeightOnlyScore:F4}, activations only {analysis.ActivationOnlyScore:F4}, most sensitive {worst.Node} ({worst.OpType}) {worst.EnabledAloneScore:F4}");
+    }
+
     /// <summary>Every observer calibrates a transformer (the entropy observer once returned min > max on BERT tensors).</summary>
     [Theory]
     [InlineData(ObserverKind.Entropy)]

@@ -48,7 +48,8 @@ public sealed class FloatRegionTests
     public void The_layernorm_reads_float_its_output_is_quantized_only_for_the_matmul_and_the_residual_stays_float(bool decomposed)
     {
         var (model, h, residual, bias) = Block(decomposed);
-        var result = OnnxQuantizer.Quantize(model, Data(16, 1));
+        // (Outlier smoothing off: this test is about where quantizers go, and a smoothed h would be read through a Mul.)
+        var result = OnnxQuantizer.Quantize(model, Data(16, 1), new QuantizationConfig { OutlierSmoothing = false });
 
         var activations = result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation).Select(e => e.Tensor).ToList();
         activations.Select(t => t.Name).Should().Equal([h], "only the MatMul's input is quantized: not the LayerNorm inputs, the linear layer's result or the residual sum");
@@ -84,6 +85,25 @@ public sealed class FloatRegionTests
         var result = OnnxQuantizer.Quantize(model, Data(16, 1), new QuantizationConfig { FullInteger = true });
         result.Encodings.Select(e => e.Tensor.Name).Should().Contain(["x", h, residual]);
         result.Encodings.Should().OnlyContain(e => e.Tensor.FloatReaders.Count == 0);
+    }
+
+    [Fact]
+    public void A_gelu_between_two_linear_layers_computes_in_float_and_only_the_second_layers_input_is_quantized()
+    {
+        var g = new GraphBuilder(20, seed: 23);
+        string x = g.Input("x", 1, Tokens, Width);
+        string hidden = g.Node("Add", [g.Node("MatMul", [x, g.Random("w1", 0.5f, Width, 2 * Width)]), g.Random("b1", 0.2f, 2 * Width)]);
+        string gelu = g.Node("Gelu", [hidden], "gelu");
+        g.Output(g.Node("MatMul", [gelu, g.Random("w2", 0.5f, 2 * Width, Width)], "y"), 1, Tokens, Width);
+        var model = g.Build();
+        var result = OnnxQuantizer.Quantize(model, Data(16, 2), new QuantizationConfig { OutlierSmoothing = false });
+
+        result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation).Select(e => e.Tensor.Name).Should().BeEquivalentTo(["x", "gelu", "y"],
+            "the first layer writes float into the Gelu (no integer kernel computes it); the second layer's input is quantized");
+        var report = ModelComparer.Compare(model, result, Data(4, 8), latencyRuns: 0, perLayer: false);
+        report.Outputs[0].CosineSimilarity.Should().BeGreaterThan(0.999);
+        var full = OnnxQuantizer.Quantize(model, Data(16, 2), new QuantizationConfig { FullInteger = true, OutlierSmoothing = false });
+        full.Encodings.Select(e => e.Tensor.Name).Should().Contain(hidden, "an all-integer graph quantizes the Gelu's input too");
     }
 
     /// <summary>The block in float with W fake-quantized and h fake-quantized on the MatMul's edge only.</summary>

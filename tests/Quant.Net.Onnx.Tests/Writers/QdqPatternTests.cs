@@ -265,7 +265,7 @@ public sealed class QdqPatternTests
         var result = OnnxQuantizer.Quantize(model, calibration, new QuantizationConfig
         {
             QuantizeAllOperators = pattern.StartsWith("all:", StringComparison.Ordinal),
-            FullInteger = pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "gelu-tanh" or "layernorm-decomposed" or "layernorm",
+            FullInteger = pattern is "hardswish-decomposed" or "hardswish-hardsigmoid" or "swish" or "gelu-erf" or "gelu-tanh" or "gelu-op" or "layernorm-decomposed" or "layernorm",
         });
 
         result.QuantizedNodes.Should().NotBeEmpty();
