@@ -16,11 +16,13 @@ internal static class Program
           quant mixed-precision   Choose bit widths per layer (W16A16 ... W4A8, FP32) within an accuracy budget,
                             with the Pareto curve in an HTML/PNG/JSON report.
           quant bench       FP32 vs quantized latency and size in ONNX Runtime.
+          quant weight-only Int4/int8 block weight-only quantization of MatMul layers (language models).
+          quant eval-lm     Next-token perplexity of a causal language model (and of a second one to compare).
           quant demo        Quantize a built-in weight matrix and activation tensor under the common schemes
                             and compare each against FP32 (size, SQNR, max error).
 
-        Every command runs on the built-in Fashion-MNIST CNN when no model is given; 'quant COMMAND --help'
-        lists its options.
+        Every command but weight-only and eval-lm runs on the built-in Fashion-MNIST CNN when no model is given;
+        'quant COMMAND --help' lists its options.
           quant --help      Show this help.
 
         Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
@@ -44,6 +46,10 @@ internal static class Program
                     return MixedPrecisionCommand.Run(console, args.Skip(1).ToList());
                 case "bench":
                     return BenchCommand.Run(console, args.Skip(1).ToList());
+                case "weight-only":
+                    return WeightOnlyCommand.Run(console, args.Skip(1).ToList());
+                case "eval-lm":
+                    return EvalLmCommand.Run(console, args.Skip(1).ToList());
                 case "demo" when args.Length > 1 && args[1] is "--help" or "-h":
                     console.WriteLine("quant demo — quantize a built-in weight matrix and activation tensor under the common schemes and compare each against FP32 (no options)");
                     return 0;

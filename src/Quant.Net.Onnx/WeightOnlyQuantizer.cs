@@ -11,9 +11,14 @@ namespace Quant.Net.Onnx;
 public static class WeightOnlyQuantizer
 {
     /// <summary>Quantizes a copy of <paramref name="model"/>.</summary>
+    /// <param name="model">The FP32 model (not modified).</param>
+    /// <param name="options">Bits, blocks, rounding, format.</param>
+    /// <param name="progress">One report per layer quantized.</param>
+    /// <param name="cancellationToken">Stops the work; nothing is returned.</param>
     /// <exception cref="ArgumentException">An excluded node does not exist, or an option is out of range.</exception>
     /// <exception cref="OnnxFormatException">The model is malformed or cannot move to opset 21 (DequantizeLinear format).</exception>
-    public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null)
+    public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null, IProgress<QuantizationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new WeightOnlyOptions();
@@ -30,13 +35,13 @@ public static class WeightOnlyQuantizer
         }
 
         var weights = new Dictionary<string, BlockQuantizedWeights>(StringComparer.Ordinal);
-        foreach (var node in graph.Node.ToList())
+        bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
+            && index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && index.IsFloat(node.Input[1]);
+        var layers = graph.Node.Where(Eligible).ToList();
+        foreach (var node in layers)
         {
-            if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || options.ExcludedNodes.Contains(node.Name) || node.Input.Count != 2
-                || !index.Initializers.TryGetValue(node.Input[1], out var init) || init.Dims.Count != 2 || !index.IsFloat(node.Input[1]))
-            {
-                continue;
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            var init = index.Initializers[node.Input[1]];
 
             int k = (int)init.Dims[0], n = (int)init.Dims[1];
             var w = BlockQuantizedWeights.Quantize(TensorData.ToFloats(init), n, k, WeightLayout.KByN, options.Blocks);
@@ -72,6 +77,7 @@ public static class WeightOnlyQuantizer
             }
 
             graph.Initializer.Remove(init);
+            progress?.Report(new QuantizationProgress("weight-only", weights.Count, layers.Count));
         }
 
         if (options.Format == WeightOnlyFormat.MatMulNBits && !prepared.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))

@@ -111,7 +111,14 @@ public static partial class NpyFile
     }
 
     /// <summary>Writes a float32 array as a version-1 .npy file.</summary>
-    public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
+    public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape) =>
+        Write(path, "<f4", System.Runtime.InteropServices.MemoryMarshal.AsBytes(data), data.Length, shape);
+
+    /// <summary>Writes an int64 array (token ids, for example) as a version-1 .npy file.</summary>
+    public static void WriteInt64(string path, ReadOnlySpan<long> data, ReadOnlySpan<int> shape) =>
+        Write(path, "<i8", System.Runtime.InteropServices.MemoryMarshal.AsBytes(data), data.Length, shape);
+
+    private static void Write(string path, string descr, ReadOnlySpan<byte> data, int elements, ReadOnlySpan<int> shape)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         long count = 1;
@@ -120,13 +127,13 @@ public static partial class NpyFile
             count *= d;
         }
 
-        if (count != data.Length)
+        if (count != elements)
         {
-            throw new ArgumentException($"Shape holds {count} elements but the data has {data.Length}.", nameof(data));
+            throw new ArgumentException($"Shape holds {count} elements but the data has {elements}.", nameof(data));
         }
 
         string dims = shape.Length == 1 ? $"{shape[0]}," : string.Join(", ", shape.ToArray());
-        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}";
+        string header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}";
         int padded = (10 + header.Length + 1 + 63) / 64 * 64;
         header = header.PadRight(padded - 10 - 1) + "\n";
         using var stream = File.Create(path);
@@ -136,7 +143,7 @@ public static partial class NpyFile
         BinaryPrimitives.WriteUInt16LittleEndian(length, (ushort)header.Length);
         stream.Write(length);
         stream.Write(Encoding.ASCII.GetBytes(header));
-        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data));
+        stream.Write(data);
     }
 
     [GeneratedRegex(@"'descr'\s*:\s*'([<>|=][a-z]\d)'")]

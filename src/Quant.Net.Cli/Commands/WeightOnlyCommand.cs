@@ -1,0 +1,85 @@
+using System.Globalization;
+using Quant.Net.Kernels;
+using Quant.Net.Onnx;
+using Spectre.Console;
+
+namespace Quant.Net.Cli;
+
+/// <summary><c>quant weight-only</c>: int4/int8 block weight-only quantization of a model's MatMul layers (LLMs).</summary>
+internal static class WeightOnlyCommand
+{
+    public static readonly CliCommand Definition = new("weight-only", "int4/int8 weight-only quantization of MatMul layers in blocks (language models), written as MatMulNBits or DequantizeLinear",
+        [
+            "quant weight-only MODEL.onnx --output OUT.onnx [options]",
+            "quant weight-only MODEL.onnx --output OUT.onnx --windows DIR|also the perplexity of both models (see quant eval-lm)",
+        ],
+        [
+            new("--output", "OUT.onnx", "where to write the quantized model"),
+            new("--bits", "N", "weight bits", ["4", "8"], "4"),
+            new("--block-size", "N", "weights per block along K", ["16", "32", "64", "128", "256"], "32"),
+            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range", ["rtn", "mse"], "rtn"),
+            new("--format", "NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", ["matmulnbits", "qdq"], "matmulnbits"),
+            new("--accuracy-level", "N", "MatMulNBits accuracy_level: 0 (unset) keeps float activations, 4 lets ONNX Runtime quantize them to int8", ["0", "1", "2", "3", "4"], "0"),
+            new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
+            new("--windows", "DIR", "token windows (.npy int64 [1, T+1]) to measure perplexity of FP32 and quantized"),
+        ],
+        "MatMul layers with a constant 2-D weight are quantized; other ops stay float.");
+
+    public static string Help => Definition.HelpText();
+
+    public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
+    {
+        var line = CommandLine.Parse(Definition, args);
+        if (line.Help)
+        {
+            console.WriteLine(Help);
+            return 0;
+        }
+
+        if (line.Positional is not { } path)
+        {
+            throw new UsageException("give the model: quant weight-only MODEL.onnx --output OUT.onnx");
+        }
+
+        string output = line.Value("--output") ?? throw new UsageException("give the output: --output OUT.onnx");
+        OutputPaths.Check(path, ("--output", output));
+        var options = new WeightOnlyOptions
+        {
+            Blocks = new BlockQuantizationOptions
+            {
+                Bits = line.Int("--bits", 4, 4),
+                BlockSize = line.Int("--block-size", 32, 16),
+                Symmetric = !line.Flag("--asymmetric"),
+                Rounding = line.Value("--method") == "mse" ? BlockRounding.MseSearch : BlockRounding.Nearest,
+            },
+            Format = line.Value("--format") == "qdq" ? WeightOnlyFormat.DequantizeLinear : WeightOnlyFormat.MatMulNBits,
+            AccuracyLevel = line.Int("--accuracy-level", 0, 0),
+        };
+        var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
+        var model = OnnxModel.Load(path);
+        var result = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(model, options, p));
+        result.Model.Save(output);
+
+        var inv = CultureInfo.InvariantCulture;
+        long before = result.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float));
+        long after = result.Weights.Values.Sum(w => w.StorageBytes);
+        var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {(options.Blocks.Rounding == BlockRounding.MseSearch ? "MSE" : "nearest")}")
+            .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
+        table.AddRow("MatMul layers quantized", "", result.QuantizedNodes.Count.ToString(inv), "");
+        table.AddRow("their weights (with scales)", Kib(before), Kib(after), Ratio(after, before));
+        table.AddRow("model size", Kib(model.SerializedBytes), Kib(result.Model.SerializedBytes), Ratio(result.Model.SerializedBytes, model.SerializedBytes));
+        if (windows is not null)
+        {
+            var a = ProgressBars.Run(console, "perplexity, FP32", p => LanguageModelEvaluator.Perplexity(model, windows, p));
+            var b = ProgressBars.Run(console, "perplexity, quantized", p => LanguageModelEvaluator.Perplexity(result.Model, windows, p));
+            table.AddRow($"perplexity ({a.Tokens} tokens)", a.Perplexity.ToString("F4", inv), b.Perplexity.ToString("F4", inv), ((b.Perplexity / a.Perplexity) - 1).ToString("+0.00%;-0.00%", inv));
+        }
+
+        console.Write(table);
+        console.MarkupLineInterpolated($"wrote {output}");
+        return 0;
+
+        static string Kib(long bytes) => $"{(bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture)} KiB";
+        static string Ratio(long a, long b) => $"{((double)a / b).ToString("F3", CultureInfo.InvariantCulture)}×";
+    }
+}
