@@ -15,6 +15,15 @@ public sealed record WeightOnlyOptions
     /// <summary>MatMulNBits' <c>accuracy_level</c>: 0 (unset: float activations) to 4 (int8 activations per block).</summary>
     public int AccuracyLevel { get; init; }
 
+    /// <summary>
+    /// GPTQ rounding (error feedback through each layer's Hessian of its calibration inputs) instead of rounding each
+    /// block on its own; needs calibration data. Block ranges still follow <see cref="BlockQuantizationOptions.Rounding"/>.
+    /// </summary>
+    public bool Gptq { get; init; }
+
+    /// <summary>GPTQ's damping: added to the Hessian's diagonal as a fraction of its mean (0.01, as GPTQ).</summary>
+    public double GptqDamping { get; init; } = 0.01;
+
     /// <summary>MatMul nodes left in FP32 (by name).</summary>
     public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
 }

@@ -13,12 +13,13 @@ public static class WeightOnlyQuantizer
     /// <summary>Quantizes a copy of <paramref name="model"/>.</summary>
     /// <param name="model">The FP32 model (not modified).</param>
     /// <param name="options">Bits, blocks, rounding, format.</param>
+    /// <param name="calibrationData">Inputs the model is run on to measure each layer's input Hessian (GPTQ only).</param>
     /// <param name="progress">One report per layer quantized.</param>
     /// <param name="cancellationToken">Stops the work; nothing is returned.</param>
-    /// <exception cref="ArgumentException">An excluded node does not exist, or an option is out of range.</exception>
+    /// <exception cref="ArgumentException">An excluded node does not exist, an option is out of range, or GPTQ has no calibration data.</exception>
     /// <exception cref="OnnxFormatException">The model is malformed or cannot move to opset 21 (DequantizeLinear format).</exception>
-    public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null, IProgress<QuantizationProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+    public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null, ICalibrationDataSource? calibrationData = null,
+        IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new WeightOnlyOptions();
@@ -38,13 +39,21 @@ public static class WeightOnlyQuantizer
         bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
             && index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && index.IsFloat(node.Input[1]);
         var layers = graph.Node.Where(Eligible).ToList();
+        if (options.Gptq && calibrationData is null)
+        {
+            throw new ArgumentException("GPTQ needs calibration data (the layers' inputs give their Hessians).", nameof(calibrationData));
+        }
+
+        var hessians = options.Gptq ? Hessians(prepared, layers.Select(l => (l.Input[0], (int)index.Initializers[l.Input[1]].Dims[0])).Distinct().ToList(), calibrationData!, cancellationToken) : null;
         foreach (var node in layers)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var init = index.Initializers[node.Input[1]];
 
             int k = (int)init.Dims[0], n = (int)init.Dims[1];
-            var w = BlockQuantizedWeights.Quantize(TensorData.ToFloats(init), n, k, WeightLayout.KByN, options.Blocks);
+            var w = hessians is not null
+                ? BlockQuantizedWeights.QuantizeGptq(TensorData.ToFloats(init), n, k, WeightLayout.KByN, hessians[node.Input[0]], options.Blocks, options.GptqDamping)
+                : BlockQuantizedWeights.Quantize(TensorData.ToFloats(init), n, k, WeightLayout.KByN, options.Blocks);
             weights[node.Name] = w;
             string baseName = node.Input[1];
             if (options.Format == WeightOnlyFormat.MatMulNBits)
@@ -93,6 +102,65 @@ public static class WeightOnlyQuantizer
 
         QdqWriter.Finish(prepared, prepared.OpsetVersion);
         return new WeightOnlyResult(prepared, [.. weights.Keys], weights);
+    }
+
+    /// <summary>H = Σ x·xᵀ [K, K] of each layer input over every row (all leading dimensions) of every calibration sample.</summary>
+    private static Dictionary<string, double[]> Hessians(OnnxModel prepared, List<(string Tensor, int K)> inputs, ICalibrationDataSource data, CancellationToken cancellationToken)
+    {
+        var hessians = inputs.ToDictionary(i => i.Tensor, i => new double[(long)i.K * i.K], StringComparer.Ordinal);
+        using var runner = new ModelRunner(prepared, 0, inputs.Select(i => i.Tensor));
+        foreach (var sample in data.GetSamples(cancellationToken))
+        {
+            var outputs = runner.Run(sample);
+            foreach (var (tensor, k) in inputs)
+            {
+                var (values, shape) = outputs[tensor];
+                if (shape.Length == 0 || shape[^1] != k)
+                {
+                    throw new InvalidDataException($"Layer input '{tensor}' has shape [{string.Join(", ", shape)}]; its weight expects {k} features last.");
+                }
+
+                var h = hessians[tensor];
+                var rowValues = new double[k];
+                for (int r = 0; r < values.Length / k; r++)
+                {
+                    for (int i = 0; i < k; i++)
+                    {
+                        rowValues[i] = values[(r * k) + i];
+                    }
+
+                    // Lower triangle, mirrored below.
+                    for (int i = 0; i < k; i++)
+                    {
+                        double xi = rowValues[i];
+                        if (xi == 0)
+                        {
+                            continue;
+                        }
+
+                        var target = h.AsSpan(i * k, i + 1);
+                        for (int j = 0; j <= i; j++)
+                        {
+                            target[j] += xi * rowValues[j];
+                        }
+                    }
+                }
+            }
+        }
+
+        foreach (var (tensor, k) in inputs)
+        {
+            var h = hessians[tensor];
+            for (int i = 0; i < k; i++)
+            {
+                for (int j = i + 1; j < k; j++)
+                {
+                    h[(i * k) + j] = h[(j * k) + i];
+                }
+            }
+        }
+
+        return hessians;
     }
 
     /// <summary>W as [K, N] codes (int4/int8 signed if symmetric, else unsigned with zero points) + DequantizeLinear(axis 0, block_size).</summary>

@@ -17,7 +17,8 @@ internal static class WeightOnlyCommand
             new("--output", "OUT.onnx", "where to write the quantized model"),
             new("--bits", "N", "weight bits", ["4", "8"], "4"),
             new("--block-size", "N", "weights per block along K", ["16", "32", "64", "128", "256"], "32"),
-            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range", ["rtn", "mse"], "rtn"),
+            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range, gptq feeds each column's rounding error to the next through the layer's input Hessian (needs --calibration), gptq-mse does both", ["rtn", "mse", "gptq", "gptq-mse"], "rtn"),
+            new("--calibration", "DIR", "token windows (.npy int64 [1, T+1], the first T fed) the model runs on for GPTQ's Hessians"),
             new("--format", "NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", ["matmulnbits", "qdq"], "matmulnbits"),
             new("--accuracy-level", "N", "MatMulNBits accuracy_level: 0 (unset) keeps float activations, 4 lets ONNX Runtime quantize them to int8", ["0", "1", "2", "3", "4"], "0"),
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
@@ -50,20 +51,29 @@ internal static class WeightOnlyCommand
                 Bits = line.Int("--bits", 4, 4),
                 BlockSize = line.Int("--block-size", 32, 16),
                 Symmetric = !line.Flag("--asymmetric"),
-                Rounding = line.Value("--method") == "mse" ? BlockRounding.MseSearch : BlockRounding.Nearest,
+                Rounding = line.Value("--method") is "mse" or "gptq-mse" ? BlockRounding.MseSearch : BlockRounding.Nearest,
             },
+            Gptq = line.Value("--method") is "gptq" or "gptq-mse",
             Format = line.Value("--format") == "qdq" ? WeightOnlyFormat.DequantizeLinear : WeightOnlyFormat.MatMulNBits,
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
         };
         var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
         var model = OnnxModel.Load(path);
-        var result = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(model, options, p));
+        InMemoryCalibrationData? calibration = null;
+        if (options.Gptq)
+        {
+            var tokens = EvalLmCommand.ReadWindows(line.Value("--calibration") ?? throw new UsageException("--method gptq needs --calibration DIR (token windows)."));
+            var feed = LanguageModelEvaluator.Feeder(model);
+            calibration = new InMemoryCalibrationData(tokens.Select(t => feed(t[..^1])));
+        }
+
+        var result = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(model, options, calibration, p));
         result.Model.Save(output);
 
         var inv = CultureInfo.InvariantCulture;
         long before = result.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float));
         long after = result.Weights.Values.Sum(w => w.StorageBytes);
-        var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {(options.Blocks.Rounding == BlockRounding.MseSearch ? "MSE" : "nearest")}")
+        var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {(options.Gptq ? "GPTQ, " : "")}{(options.Blocks.Rounding == BlockRounding.MseSearch ? "MSE ranges" : "nearest")}")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         table.AddRow("MatMul layers quantized", "", result.QuantizedNodes.Count.ToString(inv), "");
         table.AddRow("their weights (with scales)", Kib(before), Kib(after), Ratio(after, before));

@@ -28,19 +28,7 @@ public static class LanguageModelEvaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(windows);
-        var inputs = model.Inputs;
-        var ids = inputs.FirstOrDefault(i => i.Name == "input_ids") ?? (inputs.Count == 1 ? inputs[0] : null);
-        if (ids is null || ids.ElementType != "INT64")
-        {
-            throw new ArgumentException($"The model needs an int64 token input named 'input_ids' (or a single int64 input); it has {string.Join(", ", inputs.Select(i => $"'{i.Name}'"))}.", nameof(model));
-        }
-
-        var others = inputs.Where(i => i != ids).ToList();
-        foreach (var other in others.Where(o => o.Name is not ("attention_mask" or "position_ids")))
-        {
-            throw new ArgumentException($"The model's input '{other.Name}' is neither the token ids, attention_mask nor position_ids.", nameof(model));
-        }
-
+        var feed = Feeder(model);
         string logits = model.Outputs[0].Name;
         using var runner = new ModelRunner(model, 0);
         double total = 0;
@@ -55,13 +43,7 @@ public static class LanguageModelEvaluator
             }
 
             int t = window.Length - 1;
-            var feed = new Dictionary<string, InputTensor>(StringComparer.Ordinal) { [ids.Name] = InputTensor.FromInt64(window[..t], 1, t) };
-            foreach (var other in others)
-            {
-                feed[other.Name] = InputTensor.FromInt64([.. Enumerable.Range(0, t).Select(i => other.Name == "position_ids" ? (long)i : 1L)], 1, t);
-            }
-
-            var (values, shape) = runner.Run(feed)[logits];
+            var (values, shape) = runner.Run(feed(window[..t]))[logits];
             if (shape is not [1, var steps, var vocabulary] || steps != t)
             {
                 throw new InvalidDataException($"Output '{logits}' has shape [{string.Join(", ", shape)}]; a causal language model returns logits [1, {t}, V] for {t} tokens.");
@@ -90,6 +72,39 @@ public static class LanguageModelEvaluator
 
         double mean = total / tokens;
         return new PerplexityResult(Math.Exp(mean), mean, tokens, count);
+    }
+
+    /// <summary>
+    /// The inputs of one call for token ids [1, T]: the token input (<c>input_ids</c>, or the single int64 input), and
+    /// ones for <c>attention_mask</c> and 0 … T − 1 for <c>position_ids</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no int64 token input, or an input it cannot fill.</exception>
+    internal static Func<long[], IReadOnlyDictionary<string, InputTensor>> Feeder(OnnxModel model)
+    {
+        var inputs = model.Inputs;
+        var ids = inputs.FirstOrDefault(i => i.Name == "input_ids") ?? (inputs.Count == 1 ? inputs[0] : null);
+        if (ids is null || ids.ElementType != "INT64")
+        {
+            throw new ArgumentException($"The model needs an int64 token input named 'input_ids' (or a single int64 input); it has {string.Join(", ", inputs.Select(i => $"'{i.Name}'"))}.", nameof(model));
+        }
+
+        var others = inputs.Where(i => i != ids).ToList();
+        foreach (var other in others.Where(o => o.Name is not ("attention_mask" or "position_ids")))
+        {
+            throw new ArgumentException($"The model's input '{other.Name}' is neither the token ids, attention_mask nor position_ids.", nameof(model));
+        }
+
+        return tokens =>
+        {
+            int t = tokens.Length;
+            var feed = new Dictionary<string, InputTensor>(StringComparer.Ordinal) { [ids.Name] = InputTensor.FromInt64(tokens, 1, t) };
+            foreach (var other in others)
+            {
+                feed[other.Name] = InputTensor.FromInt64([.. Enumerable.Range(0, t).Select(i => other.Name == "position_ids" ? (long)i : 1L)], 1, t);
+            }
+
+            return feed;
+        };
     }
 
     /// <summary>Windows of <paramref name="length"/> + 1 tokens, one every <paramref name="length"/> (consecutive windows share one token).</summary>

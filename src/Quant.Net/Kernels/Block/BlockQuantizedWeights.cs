@@ -122,11 +122,68 @@ public sealed class BlockQuantizedWeights
         return result;
     }
 
-    private static byte Code(float value, float scale, int zeroPoint, int qMax) =>
+    /// <summary>
+    /// Quantizes W with GPTQ rounding: columns in K order, each rounding error moved onto the columns not yet rounded
+    /// by the inverse of the layer's Hessian H = Σ x·xᵀ over calibration inputs, so that the layer's outputs on that data
+    /// stay close rather than its weights (Frantar et al., 2023). Block scales follow <paramref name="options"/>
+    /// (nearest or MSE-searched ranges), chosen when the rounding reaches each block.
+    /// </summary>
+    /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="n">Output features.</param>
+    /// <param name="k">Input features.</param>
+    /// <param name="layout">[N, K] or [K, N].</param>
+    /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
+    /// <param name="options">Bits, block size, symmetry, scale type, block range rounding.</param>
+    /// <param name="damping">Added to H's diagonal as a fraction of its mean (GPTQ's 0.01) so that H inverts.</param>
+    /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, a weight or Hessian entry is not finite, or damping is not positive.</exception>
+    public static BlockQuantizedWeights QuantizeGptq(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
+        BlockQuantizationOptions? options = null, double damping = 0.01)
+    {
+        options ??= new BlockQuantizationOptions();
+        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (!(damping > 0) || !double.IsFinite(damping))
+        {
+            throw new ArgumentException($"Damping must be positive and finite; got {damping}.", nameof(damping));
+        }
+
+        if (weights.Length != (long)n * k)
+        {
+            throw new ArgumentException($"Expected {n} × {k} = {(long)n * k} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        if (hessian.Length != (long)k * k)
+        {
+            throw new ArgumentException($"The Hessian must be K × K = {(long)k * k} values, got {hessian.Length}.", nameof(hessian));
+        }
+
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!float.IsFinite(weights[i]))
+            {
+                throw new ArgumentException($"Weight {i} is {weights[i]}; block quantization needs finite weights.", nameof(weights));
+            }
+        }
+
+        for (int i = 0; i < hessian.Length; i++)
+        {
+            if (!double.IsFinite(hessian[i]))
+            {
+                throw new ArgumentException($"Hessian entry {i} is {hessian[i]}.", nameof(hessian));
+            }
+        }
+
+        return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping);
+    }
+
+    internal static BlockQuantizedWeights Create(int n, int k, BlockQuantizationOptions options) => new(n, k, options);
+
+    internal static byte Code(float value, float scale, int zeroPoint, int qMax) =>
         (byte)Math.Clamp(Math.Round(value / scale, MidpointRounding.ToEven) + zeroPoint, 0, qMax);
 
     /// <summary>Scale and zero point for one block: full range, or the clipping ratio with the smallest squared error.</summary>
-    private static (float Scale, int ZeroPoint) ChooseBlock(ReadOnlySpan<float> block, BlockQuantizationOptions options, int qMax, int middle)
+    internal static (float Scale, int ZeroPoint) ChooseBlock(ReadOnlySpan<float> block, BlockQuantizationOptions options, int qMax, int middle)
     {
         float min = 0, max = 0;
         foreach (float v in block)
@@ -194,7 +251,7 @@ public sealed class BlockQuantizedWeights
         return error;
     }
 
-    private void Store(int row, int block, ReadOnlySpan<byte> codes, float scale, int zeroPoint)
+    internal void Store(int row, int block, ReadOnlySpan<byte> codes, float scale, int zeroPoint)
     {
         int group = row / GroupColumns, lane = row % GroupColumns;
         Scales[(((group * BlockCount) + block) * GroupColumns) + lane] = scale;
