@@ -1,4 +1,5 @@
 using System.Text;
+using Spectre.Console;
 
 namespace Quant.Net.Cli;
 
@@ -13,6 +14,18 @@ internal sealed record CliCommand(string Name, string Title, IReadOnlyList<strin
     private const int Column = 27, Width = 80;   // the console soft-wraps at 80 columns when output is piped
 
     public CliOption? Find(string argument) => Options.FirstOrDefault(o => o.Name == argument || o.Alias == argument);
+
+    /// <summary>Parses <paramref name="args"/>; false (after printing the help) when they ask for help.</summary>
+    public bool TryParse(IAnsiConsole console, IReadOnlyList<string> args, out CommandLine line)
+    {
+        line = CommandLine.Parse(this, args);
+        if (line.Help)
+        {
+            console.WriteLine(HelpText());
+        }
+
+        return !line.Help;
+    }
 
     public string HelpText()
     {

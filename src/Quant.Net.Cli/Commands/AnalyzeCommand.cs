@@ -30,10 +30,8 @@ internal static class AnalyzeCommand
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse(Definition, args);
-        if (line.Help)
+        if (!Definition.TryParse(console, args, out var line))
         {
-            console.WriteLine(Help);
             return 0;
         }
 

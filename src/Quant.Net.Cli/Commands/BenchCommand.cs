@@ -25,10 +25,8 @@ internal static class BenchCommand
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
-        var line = CommandLine.Parse(Definition, args);
-        if (line.Help)
+        if (!Definition.TryParse(console, args, out var line))
         {
-            console.WriteLine(Help);
             return 0;
         }
 
