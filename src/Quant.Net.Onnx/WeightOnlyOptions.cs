@@ -24,6 +24,12 @@ public sealed record WeightOnlyOptions
     /// <summary>GPTQ's damping: added to the Hessian's diagonal as a fraction of its mean (0.01, as GPTQ).</summary>
     public double GptqDamping { get; init; } = 0.01;
 
-    /// <summary>MatMul nodes left in FP32 (by name).</summary>
+    /// <summary>
+    /// Also store embedding tables (Gather from a constant [V, H] table) as int8 with one scale per row behind
+    /// DequantizeLinear (models at opset 13 or later): a language model's largest tensors after its linear layers.
+    /// </summary>
+    public bool QuantizeEmbeddings { get; init; } = true;
+
+    /// <summary>MatMul (or Gather) nodes left in FP32 (by name).</summary>
     public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
 }

@@ -6,7 +6,7 @@ namespace Quant.Net.Onnx;
 /// <summary>
 /// Weight-only quantization of MatMul layers with a constant [K, N] weight (the linear layers of exported LLMs): the
 /// weight goes to 4 or 8 bits in blocks along K, activations stay float. Written as MatMulNBits or as the opset-21
-/// DequantizeLinear alternative, so either ONNX Runtime path works.
+/// DequantizeLinear alternative, so either ONNX Runtime path works. Embedding tables go to int8 per row.
 /// </summary>
 public static class WeightOnlyQuantizer
 {
@@ -89,6 +89,18 @@ public static class WeightOnlyQuantizer
             progress?.Report(new QuantizationProgress("weight-only", weights.Count, layers.Count));
         }
 
+        var embeddings = new List<string>();
+        if (options.QuantizeEmbeddings && prepared.OpsetVersion >= 13)
+        {
+            foreach (var gather in graph.Node.Where(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(n.Name)).ToList())
+            {
+                if (EmbeddingWriter.TryWrite(graph, index, names, gather) is not null)
+                {
+                    embeddings.Add(gather.Name);
+                }
+            }
+        }
+
         if (options.Format == WeightOnlyFormat.MatMulNBits && !prepared.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
         {
             prepared.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
@@ -101,7 +113,7 @@ public static class WeightOnlyQuantizer
         }
 
         QdqWriter.Finish(prepared, prepared.OpsetVersion);
-        return new WeightOnlyResult(prepared, [.. weights.Keys], weights);
+        return new WeightOnlyResult(prepared, [.. weights.Keys, .. embeddings], weights);
     }
 
     /// <summary>H = Σ x·xᵀ [K, K] of each layer input over every row (all leading dimensions) of every calibration sample.</summary>

@@ -24,7 +24,7 @@ internal static class WeightOnlyCommand
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
             new("--windows", "DIR", "token windows (.npy int64 [1, T+1]) to measure perplexity of FP32 and quantized"),
         ],
-        "MatMul layers with a constant 2-D weight are quantized; other ops stay float.");
+        "MatMul layers with a constant 2-D weight are quantized, and embedding tables (Gather) to int8 per row; other ops stay float.");
 
     public static string Help => Definition.HelpText();
 
@@ -73,7 +73,8 @@ internal static class WeightOnlyCommand
         long after = result.Weights.Values.Sum(w => w.StorageBytes);
         var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {(options.Gptq ? "GPTQ, " : "")}{(options.Blocks.Rounding == BlockRounding.MseSearch ? "MSE ranges" : "nearest")}")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
-        table.AddRow("MatMul layers quantized", "", result.QuantizedNodes.Count.ToString(inv), "");
+        table.AddRow("MatMul layers quantized", "", result.Weights.Count.ToString(inv), "");
+        table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Weights.Count).ToString(inv), "");
         table.AddRow("their weights (with scales)", Kib(before), Kib(after), Ratio(after, before));
         table.AddRow("model size", Kib(model.SerializedBytes), Kib(result.Model.SerializedBytes), Ratio(result.Model.SerializedBytes, model.SerializedBytes));
         if (windows is not null)

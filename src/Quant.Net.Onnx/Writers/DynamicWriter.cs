@@ -28,8 +28,9 @@ internal static class DynamicWriter
                 continue;
             }
 
-            if (node.OpType == "Gather" && !excluded.Contains(node.Name) && node.Domain is "" or "ai.onnx" && Embedding(graph, index, names, node, weights))
+            if (node.OpType == "Gather" && !excluded.Contains(node.Name) && node.Domain is "" or "ai.onnx" && EmbeddingWriter.TryWrite(graph, index, names, node) is { } embedding)
             {
+                weights.Add(embedding);
                 quantized.Add(node.Name);
                 continue;
             }
@@ -118,37 +119,6 @@ internal static class DynamicWriter
 
         QdqWriter.Finish(model, 13);
         return (model, weights, quantized);
-    }
-
-    /// <summary>
-    /// An embedding table (Gather along axis 0 from a 2-D float initializer) stored int8 with one symmetric scale per
-    /// row, read through DequantizeLinear: a quarter of the size of the largest tensor of a text encoder (ONNX
-    /// Runtime's dynamic quantizer does the same with one scale per table).
-    /// </summary>
-    private static bool Embedding(GraphProto graph, GraphIndex index, NameSet names, NodeProto node, List<TensorEncoding> weights)
-    {
-        if (node.Input.Count < 2 || !index.Initializers.TryGetValue(node.Input[0], out var table) || table.Dims.Count != 2 || !index.IsFloat(node.Input[0])
-            || OpCatalog.Attribute(node, "axis", 0L) != 0 || index.GraphOutputs.Contains(node.Input[0]))
-        {
-            return false;
-        }
-
-        var values = TensorData.ToFloats(table);
-        var shape = TensorData.Shape(table);
-        var scheme = new QuantScheme(8, true, true, true, QuantGranularity.PerChannel(0));
-        var encoding = QuantEncoding.FromTensor(scheme, values, shape);
-        var codes = new sbyte[values.Length];
-        QuantOps.Quantize<sbyte>(values, shape, encoding, codes);
-        string baseName = node.Input[0];
-        string q = names.Make(baseName + "_quantized"), z = names.Make(baseName + "_zero_point"), s = names.Make(baseName + "_scale");
-        string dequantized = names.Make(baseName + "_dequantized");
-        graph.Initializer.Add(TensorData.Create<sbyte>(q, codes, shape));
-        graph.Initializer.Add(TensorData.Create<sbyte>(z, new sbyte[shape[0]], [shape[0]]));
-        graph.Initializer.Add(TensorData.Create<float>(s, encoding.Scales, [shape[0]]));
-        graph.Node.Insert(graph.Node.IndexOf(node), QdqWriter.Dequantize(names.Make(baseName + "_DequantizeLinear"), [q, s, z], dequantized, QuantGranularity.PerChannel(0)));
-        node.Input[0] = dequantized;
-        weights.Add(new TensorEncoding(new PlannedTensor(baseName, TensorRole.Weight, scheme, node.Name), encoding));
-        return true;
     }
 
     /// <summary>

@@ -56,10 +56,14 @@ public sealed class LanguageModelTests : IDisposable
         double Quantized(int bits, BlockRounding rounding) => LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model,
             new WeightOnlyOptions { Blocks = new BlockQuantizationOptions { Bits = bits, Rounding = rounding } }).Model, windows).Perplexity;
         double int8 = Quantized(8, BlockRounding.Nearest), rtn = Quantized(4, BlockRounding.Nearest), mse = Quantized(4, BlockRounding.MseSearch);
+        double embeddingsFloat = LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model, new WeightOnlyOptions
+        {
+            Blocks = new BlockQuantizationOptions { Bits = 8 }, QuantizeEmbeddings = false,
+        }).Model, windows).Perplexity;
         double Gptq(BlockRounding rounding) => LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model,
             new WeightOnlyOptions { Gptq = true, Blocks = new BlockQuantizationOptions { Rounding = rounding } }, Calibration()).Model, windows).Perplexity;
         double gptq = Gptq(BlockRounding.Nearest), gptqMse = Gptq(BlockRounding.MseSearch);
-        TestContext.Current.SendDiagnosticMessage($"tiny LM perplexity: FP32 {fp32:F4}, int8 {int8:F4}, int4 RTN {rtn:F4}, int4 MSE {mse:F4}, GPTQ {gptq:F4}, GPTQ+MSE {gptqMse:F4}");
+        TestContext.Current.SendDiagnosticMessage($"tiny LM perplexity: FP32 {fp32:F4}, int8 {int8:F4} (float embeddings {embeddingsFloat:F4}), int4 RTN {rtn:F4}, int4 MSE {mse:F4}, GPTQ {gptq:F4}, GPTQ+MSE {gptqMse:F4}");
         (int8 / fp32).Should().BeLessThanOrEqualTo(1.01, "the LLM issue's int8 weight-only target");
         mse.Should().BeLessThan(rtn, "searching each block's range beats rounding on it");
         (rtn / fp32).Should().BeLessThan(1.4, "measured 8.68 (+34%)");
@@ -84,6 +88,8 @@ public sealed class LanguageModelTests : IDisposable
         text.Should().Contain("MatMul layers quantized").And.Contain("perplexity (2560 tokens)");
         var written = OnnxModel.Load(output);
         written.Nodes.Count(n => n.OpType == "MatMulNBits").Should().Be(17, "16 block layers and the tied head");
+        written.Nodes.Where(n => n.OpType == "Gather" && n.Inputs[0].EndsWith("_dequantized", StringComparison.Ordinal)).Should().HaveCount(2, "token and position tables int8 per row");
+        written.InitializerNames.Should().NotContain("tokens.weight", "the float table is gone");
 
         var (evalCode, evalText) = CliRunner.Run("eval-lm", ModelPath, "--windows", windows, "--compare", output);
         evalCode.Should().Be(0, evalText);
