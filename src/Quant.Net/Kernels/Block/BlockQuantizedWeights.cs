@@ -179,6 +179,111 @@ public sealed class BlockQuantizedWeights
 
     internal static BlockQuantizedWeights Create(int n, int k, BlockQuantizationOptions options) => new(n, k, options);
 
+    private const uint Magic = 0x34424E51; // "QNB4", little-endian
+    private const int FormatVersion = 1;
+
+    /// <summary>Writes the packed weights (codes as packed, scales, zero points) to <paramref name="stream"/>, little-endian, versioned.</summary>
+    /// <param name="stream">A writable stream; it is left open.</param>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        writer.Write(FormatVersion);
+        writer.Write(N);
+        writer.Write(K);
+        writer.Write(Bits);
+        writer.Write(BlockSize);
+        writer.Write(IsSymmetric);
+        writer.Write((int)ScaleType);
+        writer.Write(Codes);
+        foreach (float scale in Scales)
+        {
+            writer.Write(scale);
+        }
+
+        foreach (int zeroPoint in ZeroPoints)
+        {
+            writer.Write(zeroPoint);
+        }
+    }
+
+    /// <summary>Reads weights written by <see cref="Save"/>.</summary>
+    /// <param name="stream">A readable stream positioned at the weights; it is left open after them.</param>
+    /// <exception cref="InvalidDataException">The stream does not hold such weights, has another format version, is truncated or holds values out of range (the message says which).</exception>
+    public static BlockQuantizedWeights Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (reader.ReadUInt32() != Magic)
+            {
+                throw new InvalidDataException("Not block-quantized weights (bad magic number).");
+            }
+
+            int version = reader.ReadInt32();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"Block-quantized weights of format version {version}; this version reads {FormatVersion}.");
+            }
+
+            int n = reader.ReadInt32(), k = reader.ReadInt32(), bits = reader.ReadInt32(), blockSize = reader.ReadInt32();
+            bool symmetric = reader.ReadBoolean();
+            int scaleType = reader.ReadInt32();
+            if (n < 1 || k < 1 || !Enum.IsDefined((BlockScaleType)scaleType))
+            {
+                throw new InvalidDataException($"Block-quantized weights with N = {n}, K = {k}, scale type {scaleType}.");
+            }
+
+            var options = new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize, Symmetric = symmetric, ScaleType = (BlockScaleType)scaleType };
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"Block-quantized weights with invalid options: {e.Message}", e);
+            }
+
+            var weights = new BlockQuantizedWeights(n, k, options);
+            if (reader.Read(weights.Codes, 0, weights.Codes.Length) != weights.Codes.Length)
+            {
+                throw new EndOfStreamException();
+            }
+
+            int qMax = (1 << bits) - 1;
+            for (int i = 0; i < weights.Scales.Length; i++)
+            {
+                float scale = reader.ReadSingle();
+                int row = ((i / (weights.BlockCount * GroupColumns)) * GroupColumns) + (i % GroupColumns);
+                if (row < n && (!(scale > 0) || !float.IsFinite(scale)))
+                {
+                    throw new InvalidDataException($"Block-quantized weights: scale {i} is {scale}.");
+                }
+
+                weights.Scales[i] = scale;
+            }
+
+            for (int i = 0; i < weights.ZeroPoints.Length; i++)
+            {
+                int zeroPoint = reader.ReadInt32();
+                if (zeroPoint < 0 || zeroPoint > qMax)
+                {
+                    throw new InvalidDataException($"Block-quantized weights: zero point {i} is {zeroPoint}, outside [0, {qMax}].");
+                }
+
+                weights.ZeroPoints[i] = zeroPoint;
+            }
+
+            return weights;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("Block-quantized weights are truncated.", e);
+        }
+    }
+
     internal static byte Code(float value, float scale, int zeroPoint, int qMax) =>
         (byte)Math.Clamp(Math.Round(value / scale, MidpointRounding.ToEven) + zeroPoint, 0, qMax);
 
