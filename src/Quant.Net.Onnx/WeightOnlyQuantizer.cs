@@ -106,12 +106,8 @@ public static class WeightOnlyQuantizer
             prepared.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         }
 
-        var used = graph.Node.SelectMany(nd => nd.Input).ToHashSet(StringComparer.Ordinal);
-        foreach (var orphan in graph.Initializer.Where(i => !used.Contains(i.Name) && !graph.Output.Any(o => o.Name == i.Name)).ToList())
-        {
-            graph.Initializer.Remove(orphan);
-        }
-
+        // The float weights and tables replaced (unless a branch or another node still reads them).
+        GraphReads.DropUnusedInitializers(graph);
         QdqWriter.Finish(prepared, prepared.OpsetVersion);
         return new WeightOnlyResult(prepared, [.. weights.Keys, .. embeddings], weights);
     }

@@ -62,7 +62,7 @@ internal static class TransformerReport
 
         var vit = OnnxModel.Load(vitPath);
         var (images, labels) = DefaultModel.TestSet();
-        var calibration = new InMemoryCalibrationData(DefaultModel.CalibrationImages().Select(i => (IReadOnlyDictionary<string, InputTensor>)new Dictionary<string, InputTensor> { ["image"] = i }));
+        var calibration = InMemoryCalibrationData.ForSingleInput("image", DefaultModel.CalibrationImages());
         double fp32Accuracy = ModelComparer.Top1Accuracy(vit, images, [.. labels.Select(l => (int)l)]);
         using var vitFp32 = new ModelRunner(vit, 1);
         var one = new Dictionary<string, InputTensor> { ["image"] = images[0] };

@@ -38,11 +38,11 @@ public sealed class LanguageModelTests : IDisposable
     }
 
     /// <summary>128 training windows spread over the texts, as GPTQ's calibration inputs (the first 64 tokens of each).</summary>
-    private static InMemoryCalibrationData Calibration()
+    private static InMemoryCalibrationData Calibration(OnnxModel model)
     {
         var training = Training();
-        return new InMemoryCalibrationData(Enumerable.Range(0, 128).Select(i => training[i * (training.Count / 128)])
-            .Select(w => (IReadOnlyDictionary<string, InputTensor>)new Dictionary<string, InputTensor> { ["input_ids"] = InputTensor.FromInt64(w[..^1], 1, w.Length - 1) }));
+        var feed = LanguageModelEvaluator.Feeder(model);
+        return new InMemoryCalibrationData(Enumerable.Range(0, 128).Select(i => training[i * (training.Count / 128)]).Select(w => feed(w[..^1])));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class LanguageModelTests : IDisposable
             Blocks = new BlockQuantizationOptions { Bits = 8 }, QuantizeEmbeddings = false,
         }).Model, windows).Perplexity;
         double Gptq(BlockRounding rounding) => LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model,
-            new WeightOnlyOptions { Gptq = true, Blocks = new BlockQuantizationOptions { Rounding = rounding } }, Calibration()).Model, windows).Perplexity;
+            new WeightOnlyOptions { Gptq = true, Blocks = new BlockQuantizationOptions { Rounding = rounding } }, Calibration(model)).Model, windows).Perplexity;
         double gptq = Gptq(BlockRounding.Nearest), gptqMse = Gptq(BlockRounding.MseSearch);
         TestContext.Current.SendDiagnosticMessage($"tiny LM perplexity: FP32 {fp32:F4}, int8 {int8:F4} (float embeddings {embeddingsFloat:F4}), int4 RTN {rtn:F4}, int4 MSE {mse:F4}, GPTQ {gptq:F4}, GPTQ+MSE {gptqMse:F4}");
         (int8 / fp32).Should().BeLessThanOrEqualTo(1.01, "the LLM issue's int8 weight-only target");

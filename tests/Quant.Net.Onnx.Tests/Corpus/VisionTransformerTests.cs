@@ -12,8 +12,7 @@ public sealed class VisionTransformerTests
 {
     private static OnnxModel Model() => OnnxModel.Load(Path.Combine(CorpusInputs.DataDirectory, "fashion_vit.onnx"));
 
-    private static InMemoryCalibrationData Calibration() =>
-        new(DefaultModel.CalibrationImages().Select(i => (IReadOnlyDictionary<string, InputTensor>)new Dictionary<string, InputTensor> { ["image"] = i }));
+    private static InMemoryCalibrationData Calibration() => InMemoryCalibrationData.ForSingleInput("image", DefaultModel.CalibrationImages());
 
     [Fact]
     public void Default_w8a8_keeps_top1_accuracy_within_half_a_point_of_fp32()

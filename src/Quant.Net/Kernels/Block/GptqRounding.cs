@@ -124,32 +124,7 @@ internal static class GptqRounding
     internal static double[] UpperCholeskyOfInverse(double[] h, int k)
     {
         // H = L·Lᵀ.
-        var l = new double[(long)k * k];
-        for (int i = 0; i < k; i++)
-        {
-            for (int j = 0; j <= i; j++)
-            {
-                double sum = h[(i * k) + j];
-                for (int p = 0; p < j; p++)
-                {
-                    sum -= l[(i * k) + p] * l[(j * k) + p];
-                }
-
-                if (i == j)
-                {
-                    if (sum <= 0)
-                    {
-                        throw new ArgumentException($"The Hessian is not positive definite at input {i} (even after damping).", nameof(h));
-                    }
-
-                    l[(i * k) + i] = Math.Sqrt(sum);
-                }
-                else
-                {
-                    l[(i * k) + j] = sum / l[(j * k) + j];
-                }
-            }
-        }
+        var l = LowerCholesky(h, k, clampPivots: false);
 
         // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ·L⁻¹.
         var li = new double[(long)k * k];
@@ -184,22 +159,8 @@ internal static class GptqRounding
             }
         }
 
-        // H⁻¹ = M·Mᵀ (M lower) → U = Mᵀ.
-        var m = new double[(long)k * k];
-        for (int i = 0; i < k; i++)
-        {
-            for (int j = 0; j <= i; j++)
-            {
-                double sum = inverse[(i * k) + j];
-                for (int p = 0; p < j; p++)
-                {
-                    sum -= m[(i * k) + p] * m[(j * k) + p];
-                }
-
-                m[(i * k) + j] = i == j ? Math.Sqrt(Math.Max(sum, double.Epsilon)) : sum / m[(j * k) + j];
-            }
-        }
-
+        // H⁻¹ = M·Mᵀ (M lower) → U = Mᵀ. (H⁻¹ is positive definite; a pivot lost to rounding is kept positive.)
+        var m = LowerCholesky(inverse, k, clampPivots: true);
         var u = new double[(long)k * k];
         for (int i = 0; i < k; i++)
         {
@@ -210,5 +171,42 @@ internal static class GptqRounding
         }
 
         return u;
+    }
+
+    /// <summary>
+    /// L, lower triangular with A = L·Lᵀ. A non-positive pivot is an error naming the input, or, with
+    /// <paramref name="clampPivots"/>, the smallest positive double.
+    /// </summary>
+    private static double[] LowerCholesky(double[] a, int k, bool clampPivots)
+    {
+        var l = new double[(long)k * k];
+        for (int i = 0; i < k; i++)
+        {
+            for (int j = 0; j <= i; j++)
+            {
+                double sum = a[(i * k) + j];
+                for (int p = 0; p < j; p++)
+                {
+                    sum -= l[(i * k) + p] * l[(j * k) + p];
+                }
+
+                if (i != j)
+                {
+                    l[(i * k) + j] = sum / l[(j * k) + j];
+                }
+                else if (sum > 0 || clampPivots)
+                {
+                    l[(i * k) + i] = Math.Sqrt(Math.Max(sum, double.Epsilon));
+                }
+                else
+                {
+#pragma warning disable CA2208 // names the public caller's parameter (QuantizeGptq's hessian)
+                    throw new ArgumentException($"The Hessian is not positive definite at input {i} (even after damping).", "hessian");
+#pragma warning restore CA2208
+                }
+            }
+        }
+
+        return l;
     }
 }
