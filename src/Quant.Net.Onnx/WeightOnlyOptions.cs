@@ -16,10 +16,11 @@ public sealed record WeightOnlyOptions
     public int AccuracyLevel { get; init; }
 
     /// <summary>
-    /// GPTQ rounding (error feedback through each layer's Hessian of its calibration inputs) instead of rounding each
-    /// block on its own; needs calibration data. Block ranges still follow <see cref="BlockQuantizationOptions.Rounding"/>.
+    /// How weights are rounded: block by block (<see cref="WeightOnlyMethod.Blockwise"/>, no data needed), or through
+    /// each layer's Hessian of its calibration inputs (<see cref="WeightOnlyMethod.Gptq"/>,
+    /// <see cref="WeightOnlyMethod.SeqMse"/>; these need calibration data).
     /// </summary>
-    public bool Gptq { get; init; }
+    public WeightOnlyMethod Method { get; init; } = WeightOnlyMethod.Blockwise;
 
     /// <summary>GPTQ's damping: added to the Hessian's diagonal as a fraction of its mean (0.01, as GPTQ).</summary>
     public double GptqDamping { get; init; } = 0.01;

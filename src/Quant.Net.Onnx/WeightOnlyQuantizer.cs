@@ -13,10 +13,10 @@ public static class WeightOnlyQuantizer
     /// <summary>Quantizes a copy of <paramref name="model"/>.</summary>
     /// <param name="model">The FP32 model (not modified).</param>
     /// <param name="options">Bits, blocks, rounding, format.</param>
-    /// <param name="calibrationData">Inputs the model is run on to measure each layer's input Hessian (GPTQ only).</param>
+    /// <param name="calibrationData">Inputs the model is run on to measure each layer's input Hessian (GPTQ and SeqMSE).</param>
     /// <param name="progress">One report per layer quantized.</param>
     /// <param name="cancellationToken">Stops the work; nothing is returned.</param>
-    /// <exception cref="ArgumentException">An excluded node does not exist, an option is out of range, or GPTQ has no calibration data.</exception>
+    /// <exception cref="ArgumentException">An excluded node does not exist, an option is out of range, or a data-aware method has no calibration data.</exception>
     /// <exception cref="OnnxFormatException">The model is malformed or cannot move to opset 21 (DequantizeLinear format).</exception>
     public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null, ICalibrationDataSource? calibrationData = null,
         IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -39,21 +39,26 @@ public static class WeightOnlyQuantizer
         bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
             && index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && index.IsFloat(node.Input[1]);
         var layers = graph.Node.Where(Eligible).ToList();
-        if (options.Gptq && calibrationData is null)
+        bool dataAware = options.Method != WeightOnlyMethod.Blockwise;
+        if (dataAware && calibrationData is null)
         {
-            throw new ArgumentException("GPTQ needs calibration data (the layers' inputs give their Hessians).", nameof(calibrationData));
+            throw new ArgumentException($"{options.Method} needs calibration data (the layers' inputs give their Hessians).", nameof(calibrationData));
         }
 
-        var hessians = options.Gptq ? Hessians(prepared, layers.Select(l => (l.Input[0], (int)index.Initializers[l.Input[1]].Dims[0])).Distinct().ToList(), calibrationData!, cancellationToken) : null;
+        var hessians = dataAware ? Hessians(prepared, layers.Select(l => (l.Input[0], (int)index.Initializers[l.Input[1]].Dims[0])).Distinct().ToList(), calibrationData!, cancellationToken) : null;
         foreach (var node in layers)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var init = index.Initializers[node.Input[1]];
 
             int k = (int)init.Dims[0], n = (int)init.Dims[1];
-            var w = hessians is not null
-                ? BlockQuantizedWeights.QuantizeGptq(TensorData.ToFloats(init), n, k, WeightLayout.KByN, hessians[node.Input[0]], options.Blocks, options.GptqDamping)
-                : BlockQuantizedWeights.Quantize(TensorData.ToFloats(init), n, k, WeightLayout.KByN, options.Blocks);
+            var floats = TensorData.ToFloats(init);
+            var w = options.Method switch
+            {
+                WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], options.Blocks, options.GptqDamping),
+                WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], options.Blocks),
+                _ => BlockQuantizedWeights.Quantize(floats, n, k, WeightLayout.KByN, options.Blocks),
+            };
             weights[node.Name] = w;
             string baseName = node.Input[1];
             if (options.Format == WeightOnlyFormat.MatMulNBits)

@@ -17,8 +17,8 @@ internal static class WeightOnlyCommand
             new("--output", "OUT.onnx", "where to write the quantized model"),
             new("--bits", "N", "weight bits", ["4", "8"], "4"),
             new("--block-size", "N", "weights per block along K", ["16", "32", "64", "128", "256"], "32"),
-            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range, gptq feeds each column's rounding error to the next through the layer's input Hessian (needs --calibration), gptq-mse does both", ["rtn", "mse", "gptq", "gptq-mse"], "rtn"),
-            new("--calibration", "DIR", "token windows (.npy int64 [1, T+1], the first T fed) the model runs on for GPTQ's Hessians"),
+            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range, gptq feeds each column's rounding error to the next through the layer's input Hessian (needs --calibration), gptq-mse does both, seqmse searches each block's range for the smallest error of the layer's outputs on --calibration (weighted by the input Hessian)", ["rtn", "mse", "gptq", "gptq-mse", "seqmse"], "rtn"),
+            new("--calibration", "DIR", "token windows (.npy int64 [1, T+1], the first T fed) the model runs on for the Hessians of gptq, gptq-mse and seqmse"),
             new("--format", "NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", ["matmulnbits", "qdq"], "matmulnbits"),
             new("--accuracy-level", "N", "MatMulNBits accuracy_level: 0 (unset) keeps float activations, 4 lets ONNX Runtime quantize them to int8", ["0", "1", "2", "3", "4"], "0"),
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
@@ -51,16 +51,21 @@ internal static class WeightOnlyCommand
                 Symmetric = !line.Flag("--asymmetric"),
                 Rounding = line.Value("--method") is "mse" or "gptq-mse" ? BlockRounding.MseSearch : BlockRounding.Nearest,
             },
-            Gptq = line.Value("--method") is "gptq" or "gptq-mse",
+            Method = line.Value("--method") switch
+            {
+                "gptq" or "gptq-mse" => WeightOnlyMethod.Gptq,
+                "seqmse" => WeightOnlyMethod.SeqMse,
+                _ => WeightOnlyMethod.Blockwise,
+            },
             Format = line.Value("--format") == "qdq" ? WeightOnlyFormat.DequantizeLinear : WeightOnlyFormat.MatMulNBits,
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
         };
         var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
         var model = OnnxModel.Load(path);
         InMemoryCalibrationData? calibration = null;
-        if (options.Gptq)
+        if (options.Method != WeightOnlyMethod.Blockwise)
         {
-            var tokens = EvalLmCommand.ReadWindows(line.Value("--calibration") ?? throw new UsageException("--method gptq needs --calibration DIR (token windows)."));
+            var tokens = EvalLmCommand.ReadWindows(line.Value("--calibration") ?? throw new UsageException($"--method {line.Value("--method")} needs --calibration DIR (token windows)."));
             var feed = LanguageModelEvaluator.Feeder(model);
             calibration = new InMemoryCalibrationData(tokens.Select(t => feed(t[..^1])));
         }
@@ -71,7 +76,7 @@ internal static class WeightOnlyCommand
         var inv = CultureInfo.InvariantCulture;
         long before = result.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float));
         long after = result.Weights.Values.Sum(w => w.StorageBytes);
-        var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {(options.Gptq ? "GPTQ, " : "")}{(options.Blocks.Rounding == BlockRounding.MseSearch ? "MSE ranges" : "nearest")}")
+        var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {MethodName(options)}")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         table.AddRow("MatMul layers quantized", "", result.Weights.Count.ToString(inv), "");
         table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Weights.Count).ToString(inv), "");
@@ -87,6 +92,13 @@ internal static class WeightOnlyCommand
         console.Write(table);
         console.MarkupLineInterpolated($"wrote {output}");
         return 0;
+
+        static string MethodName(WeightOnlyOptions o) => o.Method switch
+        {
+            WeightOnlyMethod.SeqMse => "ranges by output error (SeqMSE)",
+            WeightOnlyMethod.Gptq => o.Blocks.Rounding == BlockRounding.MseSearch ? "GPTQ, MSE ranges" : "GPTQ",
+            _ => o.Blocks.Rounding == BlockRounding.MseSearch ? "MSE ranges" : "nearest",
+        };
 
         static string Kib(long bytes) => $"{(bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture)} KiB";
         static string Ratio(long a, long b) => $"{((double)a / b).ToString("F3", CultureInfo.InvariantCulture)}×";

@@ -61,13 +61,16 @@ public sealed class LanguageModelTests : IDisposable
             Blocks = new BlockQuantizationOptions { Bits = 8 }, QuantizeEmbeddings = false,
         }).Model, windows).Perplexity;
         double Gptq(BlockRounding rounding) => LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model,
-            new WeightOnlyOptions { Gptq = true, Blocks = new BlockQuantizationOptions { Rounding = rounding } }, Calibration(model)).Model, windows).Perplexity;
+            new WeightOnlyOptions { Method = WeightOnlyMethod.Gptq, Blocks = new BlockQuantizationOptions { Rounding = rounding } }, Calibration(model)).Model, windows).Perplexity;
         double gptq = Gptq(BlockRounding.Nearest), gptqMse = Gptq(BlockRounding.MseSearch);
-        TestContext.Current.SendDiagnosticMessage($"tiny LM perplexity: FP32 {fp32:F4}, int8 {int8:F4} (float embeddings {embeddingsFloat:F4}), int4 RTN {rtn:F4}, int4 MSE {mse:F4}, GPTQ {gptq:F4}, GPTQ+MSE {gptqMse:F4}");
+        double seqMse = LanguageModelEvaluator.Perplexity(WeightOnlyQuantizer.Quantize(model, new WeightOnlyOptions { Method = WeightOnlyMethod.SeqMse }, Calibration(model)).Model, windows).Perplexity;
+        TestContext.Current.SendDiagnosticMessage($"tiny LM perplexity: FP32 {fp32:F4}, int8 {int8:F4} (float embeddings {embeddingsFloat:F4}), int4 RTN {rtn:F4}, int4 MSE {mse:F4}, SeqMSE {seqMse:F4}, GPTQ {gptq:F4}, GPTQ+MSE {gptqMse:F4}");
         (int8 / fp32).Should().BeLessThanOrEqualTo(1.01, "the LLM issue's int8 weight-only target");
         mse.Should().BeLessThan(rtn, "searching each block's range beats rounding on it");
         (rtn / fp32).Should().BeLessThan(1.4, "measured 8.68 (+34%)");
         (gptq - fp32).Should().BeLessThan((rtn - fp32) / 2, "the LLM issue's target: the best method's increase at most half of nearest's (measured +1.4% vs +34%)");
+        (seqMse - fp32).Should().BeLessThan((rtn - fp32) / 2, "the second data-aware method meets the same target (measured +1.98%)");
+        seqMse.Should().BeLessThan(mse, "ranges searched on the layers' outputs beat ranges searched on the weights (measured 6.58 vs 8.11)");
         gptqMse.Should().BeLessThan(gptq * 1.005, "MSE-searched block ranges under GPTQ (measured 6.50 vs 6.55)");
         (gptqMse / fp32).Should().BeLessThan(1.02);
     }
@@ -108,6 +111,9 @@ public sealed class LanguageModelTests : IDisposable
         gptqCode.Should().Be(0, gptqText);
         gptqText.Should().Contain("GPTQ");
         CliRunner.Run("weight-only", ModelPath, "--output", gptq, "--method", "gptq").Code.Should().Be(2, "GPTQ without calibration windows is a usage error");
+        var (seqCode, seqText) = CliRunner.Run("weight-only", ModelPath, "--output", gptq, "--method", "seqmse", "--calibration", calibration);
+        seqCode.Should().Be(0, seqText);
+        seqText.Should().Contain("SeqMSE");
 
         string qdq = Path.Combine(_dir, "lm.qdq.onnx");
         CliRunner.Run("weight-only", ModelPath, "--output", qdq, "--format", "qdq", "--bits", "8").Code.Should().Be(0);

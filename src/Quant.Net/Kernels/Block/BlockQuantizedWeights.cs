@@ -95,21 +95,59 @@ public sealed class BlockQuantizedWeights
             }
         }
 
+        return QuantizeBlocks(weights, n, k, layout, options, hessian: default);
+    }
+
+    /// <summary>
+    /// Quantizes W with each block's range searched for the smallest error of the layer's outputs on calibration data
+    /// rather than of the weights (AIMET's sequential-MSE idea, per block): the clipping ratio r ∈ {1, 1 − s, …,
+    /// <see cref="BlockQuantizationOptions.MinimumClipRatio"/>} minimising eᵀ·H_b·e, where e is the block's rounding
+    /// error and H_b the block's diagonal block of the layer's input Hessian H = Σ x·xᵀ, so weights whose inputs are large
+    /// or correlated weigh more. Interactions between blocks are not modelled; values round to nearest.
+    /// <see cref="BlockQuantizationOptions.Rounding"/> is not consulted: the search always runs.
+    /// </summary>
+    /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="n">Output features.</param>
+    /// <param name="k">Input features.</param>
+    /// <param name="layout">[N, K] or [K, N].</param>
+    /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
+    /// <param name="options">Bits, block size, symmetry, scale type, search grid.</param>
+    /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, or a weight or Hessian entry is not finite.</exception>
+    public static BlockQuantizedWeights QuantizeSeqMse(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
+        BlockQuantizationOptions? options = null)
+    {
+        options ??= new BlockQuantizationOptions();
+        ValidateInputs(weights, n, k, hessian, options);
+        return QuantizeBlocks(weights, n, k, layout, options with { Rounding = BlockRounding.MseSearch }, hessian);
+    }
+
+    private static BlockQuantizedWeights QuantizeBlocks(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, BlockQuantizationOptions options,
+        ReadOnlySpan<double> hessian)
+    {
         var result = new BlockQuantizedWeights(n, k, options);
         int qMax = (1 << options.Bits) - 1, middle = 1 << (options.Bits - 1);
         var block = new float[options.BlockSize];
         var codes = new byte[options.BlockSize];
-        for (int row = 0; row < n; row++)
+        var weighting = hessian.IsEmpty ? null : new double[options.BlockSize * options.BlockSize];
+        for (int b = 0; b < result.BlockCount; b++)
         {
-            for (int b = 0; b < result.BlockCount; b++)
+            int start = b * options.BlockSize, length = Math.Min(options.BlockSize, k - start);
+            if (weighting is not null)
             {
-                int start = b * options.BlockSize, length = Math.Min(options.BlockSize, k - start);
+                for (int i = 0; i < length; i++)
+                {
+                    hessian.Slice(((start + i) * k) + start, length).CopyTo(weighting.AsSpan(i * length, length));
+                }
+            }
+
+            for (int row = 0; row < n; row++)
+            {
                 for (int i = 0; i < length; i++)
                 {
                     block[i] = layout == WeightLayout.NByK ? weights[(row * k) + start + i] : weights[((start + i) * n) + row];
                 }
 
-                var (scale, zeroPoint) = ChooseBlock(block.AsSpan(0, length), options, qMax, middle);
+                var (scale, zeroPoint) = ChooseBlock(block.AsSpan(0, length), options, qMax, middle, weighting);
                 for (int i = 0; i < options.BlockSize; i++)
                 {
                     codes[i] = i < length ? Code(block[i], scale, zeroPoint, qMax) : (byte)zeroPoint;
@@ -140,14 +178,20 @@ public sealed class BlockQuantizedWeights
         BlockQuantizationOptions? options = null, double damping = 0.01)
     {
         options ??= new BlockQuantizationOptions();
-        options.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         if (!(damping > 0) || !double.IsFinite(damping))
         {
             throw new ArgumentException($"Damping must be positive and finite; got {damping}.", nameof(damping));
         }
 
+        ValidateInputs(weights, n, k, hessian, options);
+        return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping);
+    }
+
+    private static void ValidateInputs(ReadOnlySpan<float> weights, int n, int k, ReadOnlySpan<double> hessian, BlockQuantizationOptions options)
+    {
+        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         if (weights.Length != (long)n * k)
         {
             throw new ArgumentException($"Expected {n} × {k} = {(long)n * k} weights, got {weights.Length}.", nameof(weights));
@@ -173,8 +217,6 @@ public sealed class BlockQuantizedWeights
                 throw new ArgumentException($"Hessian entry {i} is {hessian[i]}.", nameof(hessian));
             }
         }
-
-        return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping);
     }
 
     internal static BlockQuantizedWeights Create(int n, int k, BlockQuantizationOptions options) => new(n, k, options);
@@ -287,8 +329,11 @@ public sealed class BlockQuantizedWeights
     internal static byte Code(float value, float scale, int zeroPoint, int qMax) =>
         (byte)Math.Clamp(Math.Round(value / scale, MidpointRounding.ToEven) + zeroPoint, 0, qMax);
 
-    /// <summary>Scale and zero point for one block: full range, or the clipping ratio with the smallest squared error.</summary>
-    internal static (float Scale, int ZeroPoint) ChooseBlock(ReadOnlySpan<float> block, BlockQuantizationOptions options, int qMax, int middle)
+    /// <summary>
+    /// Scale and zero point for one block: full range, or the clipping ratio with the smallest squared error, weighted by
+    /// <paramref name="weighting"/> (the block's [length, length] Hessian block: error eᵀ·H·e) when given.
+    /// </summary>
+    internal static (float Scale, int ZeroPoint) ChooseBlock(ReadOnlySpan<float> block, BlockQuantizationOptions options, int qMax, int middle, double[]? weighting = null)
     {
         float min = 0, max = 0;
         foreach (float v in block)
@@ -329,12 +374,12 @@ public sealed class BlockQuantizedWeights
             return best;
         }
 
-        double bestError = Error(block, best.Item1, best.Item2, qMax);
+        double bestError = Error(block, best.Item1, best.Item2, qMax, weighting);
         float step = (1f - options.MinimumClipRatio) / options.SearchSteps;
         for (int s = 1; s <= options.SearchSteps; s++)
         {
             var candidate = Candidate(1f - (s * step));
-            double error = Error(block, candidate.Item1, candidate.Item2, qMax);
+            double error = Error(block, candidate.Item1, candidate.Item2, qMax, weighting);
             if (error < bestError)
             {
                 (best, bestError) = (candidate, error);
@@ -344,13 +389,37 @@ public sealed class BlockQuantizedWeights
         return best;
     }
 
-    private static double Error(ReadOnlySpan<float> block, float scale, int zeroPoint, int qMax)
+    private static double Error(ReadOnlySpan<float> block, float scale, int zeroPoint, int qMax, double[]? weighting)
     {
         double error = 0;
-        foreach (float v in block)
+        if (weighting is null)
         {
-            double e = v - ((Code(v, scale, zeroPoint, qMax) - zeroPoint) * scale);
-            error += e * e;
+            foreach (float v in block)
+            {
+                double e = v - ((Code(v, scale, zeroPoint, qMax) - zeroPoint) * scale);
+                error += e * e;
+            }
+
+            return error;
+        }
+
+        int length = block.Length;
+        Span<double> errors = stackalloc double[length];
+        for (int i = 0; i < length; i++)
+        {
+            errors[i] = block[i] - ((Code(block[i], scale, zeroPoint, qMax) - zeroPoint) * (double)scale);
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            double rowSum = 0;
+            var h = weighting.AsSpan(i * length, length);
+            for (int j = 0; j < length; j++)
+            {
+                rowSum += h[j] * errors[j];
+            }
+
+            error += errors[i] * rowSum;
         }
 
         return error;

@@ -7,7 +7,7 @@ namespace Quant.Net.Tests.Kernels.Block;
 public sealed class GptqTests
 {
     /// <summary>Correlated inputs X [m, k] (so the Hessian is far from diagonal, where GPTQ differs from rounding).</summary>
-    private static float[] Inputs(int m, int k, int seed)
+    internal static float[] Inputs(int m, int k, int seed)
     {
         var random = new Random(seed);
         var x = new float[m * k];
@@ -23,7 +23,7 @@ public sealed class GptqTests
         return x;
     }
 
-    private static double[] Hessian(float[] x, int m, int k)
+    internal static double[] Hessian(float[] x, int m, int k)
     {
         var h = new double[k * k];
         for (int r = 0; r < m; r++)
