@@ -23,98 +23,258 @@ public static class WeightOnlyQuantizer
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new WeightOnlyOptions();
-        ArgumentOutOfRangeException.ThrowIfNegative(options.AccuracyLevel);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.AccuracyLevel, 4);
-        var (prepared, _) = ModelPreparer.Prepare(model, options.Format == WeightOnlyFormat.DequantizeLinear ? 21 : 1, foldBatchNorm: false);
-        var graph = prepared.Graph;
-        var index = new GraphIndex(graph);
-        var names = new NameSet(graph);
-        var nodes = graph.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var excluded in options.ExcludedNodes.Where(e => !nodes.Contains(e)))
-        {
-            throw new ArgumentException($"Excluded node '{excluded}' is not in the model.", nameof(options));
-        }
-
-        var weights = new Dictionary<string, BlockQuantizedWeights>(StringComparer.Ordinal);
-        bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
-            && index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && index.IsFloat(node.Input[1]);
-        var layers = graph.Node.Where(Eligible).ToList();
+        Validate(options);
+        var (prepared, _) = ModelPreparer.Prepare(model, MinimumOpset(options), foldBatchNorm: false);
         bool dataAware = options.Method != WeightOnlyMethod.Blockwise;
         if (dataAware && calibrationData is null)
         {
             throw new ArgumentException($"{options.Method} needs calibration data (the layers' inputs give their Hessians).", nameof(calibrationData));
         }
 
-        var hessians = dataAware ? Hessians(prepared, layers.Select(l => (l.Input[0], (int)index.Initializers[l.Input[1]].Dims[0])).Distinct().ToList(), calibrationData!, cancellationToken) : null;
-        foreach (var node in layers)
+        var run = new Run(prepared, options, null, null, keepWeights: true);
+        var hessians = dataAware ? Hessians(prepared, run.LayerInputs(), calibrationData!, cancellationToken) : null;
+        run.Quantize(hessians, progress, cancellationToken);
+        return new WeightOnlyResult(prepared, run.QuantizedNodes, run.Weights);
+    }
+
+    /// <summary>
+    /// Quantizes the model in <paramref name="modelPath"/> into <paramref name="outputPath"/> without holding it in
+    /// memory: large tensors stay in the model's external data files, memory-mapped and read one layer at a time; each
+    /// layer's packed weights are appended to <c>OUTPUT.onnx.data</c> as soon as they are made, other large tensors are
+    /// copied across in chunks, and the model is written last. (A model without external data is in memory once parsed
+    /// and is written as one file, as <see cref="OnnxModel.Save"/> would.) Peak memory is about one layer's float weights plus its
+    /// packed form (an embedding table when one is quantized), whatever the model's size. Both files appear only when
+    /// complete. Preparation is limited to what reads no weights (no constant folding); the data-aware methods need the
+    /// model run in ONNX Runtime and so in memory: use <see cref="Quantize"/> for them.
+    /// </summary>
+    /// <param name="modelPath">The FP32 model (not modified); its external data beside it.</param>
+    /// <param name="outputPath">The quantized model; when the input has external data, its tensors go to <c>outputPath + ".data"</c>.</param>
+    /// <param name="options">Bits, blocks, rounding, format (<see cref="WeightOnlyMethod.Blockwise"/> only).</param>
+    /// <param name="progress">One report per layer quantized.</param>
+    /// <param name="cancellationToken">Stops the work; nothing is written.</param>
+    /// <exception cref="ArgumentException">The output would overwrite the model or its data, an excluded node does not exist, an option is out of range, or a data-aware method is asked for.</exception>
+    /// <exception cref="OnnxFormatException">The model is malformed or its external data is missing.</exception>
+    public static WeightOnlyFileResult QuantizeFile(string modelPath, string outputPath, WeightOnlyOptions? options = null,
+        IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        options ??= new WeightOnlyOptions();
+        Validate(options);
+        if (options.Method != WeightOnlyMethod.Blockwise)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var init = index.Initializers[node.Input[1]];
-
-            int k = (int)init.Dims[0], n = (int)init.Dims[1];
-            var floats = TensorData.ToFloats(init);
-            var w = options.Method switch
-            {
-                WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], options.Blocks, options.GptqDamping),
-                WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], options.Blocks),
-                _ => BlockQuantizedWeights.Quantize(floats, n, k, WeightLayout.KByN, options.Blocks),
-            };
-            weights[node.Name] = w;
-            string baseName = node.Input[1];
-            if (options.Format == WeightOnlyFormat.MatMulNBits)
-            {
-                var (b, scales, zeroPoints) = MatMulNBitsLayout.From(w);
-                string bName = names.Make(baseName + "_packed"), sName = names.Make(baseName + "_scales");
-                var bTensor = TensorData.Create<byte>(bName, b, [n, w.BlockCount, w.BlockSize * w.Bits / 8]);
-                graph.Initializer.Add(bTensor);
-                graph.Initializer.Add(TensorData.Create<float>(sName, scales, [n * w.BlockCount]));
-                var replacement = new NodeProto { Name = node.Name, OpType = "MatMulNBits", Domain = "com.microsoft" };
-                replacement.Input.Add([node.Input[0], bName, sName]);
-                if (zeroPoints is not null)
-                {
-                    string zName = names.Make(baseName + "_zero_points");
-                    graph.Initializer.Add(TensorData.Create<byte>(zName, zeroPoints, [zeroPoints.Length]));
-                    replacement.Input.Add(zName);
-                }
-
-                replacement.Output.Add(node.Output[0]);
-                foreach (var (attribute, value) in new (string, long)[] { ("K", k), ("N", n), ("bits", w.Bits), ("block_size", w.BlockSize), ("accuracy_level", options.AccuracyLevel) })
-                {
-                    replacement.Attribute.Add(new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.Int, I = value });
-                }
-
-                graph.Node[graph.Node.IndexOf(node)] = replacement;
-            }
-            else
-            {
-                WriteDequantizeLinear(graph, names, node, w, k, n);
-            }
-
-            graph.Initializer.Remove(init);
-            progress?.Report(new QuantizationProgress("weight-only", weights.Count, layers.Count));
+            throw new ArgumentException($"{options.Method} runs the model on calibration data in ONNX Runtime, which needs it in memory; streaming supports {nameof(WeightOnlyMethod.Blockwise)} (use Quantize).", nameof(options));
         }
 
-        var embeddings = new List<string>();
-        if (options.QuantizeEmbeddings && prepared.OpsetVersion >= 13)
+        string input = Path.GetFullPath(modelPath), output = Path.GetFullPath(outputPath);
+        if (string.Equals(input, output, StringComparison.Ordinal))
         {
-            foreach (var gather in graph.Node.Where(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && !options.ExcludedNodes.Contains(n.Name)).ToList())
+            throw new ArgumentException($"The output '{outputPath}' is the input model.", nameof(outputPath));
+        }
+
+        using var source = ExternalTensorSource.Open(input);
+        bool external = source.LazyBytes > 0;
+        using var writer = new ExternalDataWriter(output, external);
+        if (source.Files.Contains(output))
+        {
+            throw new ArgumentException($"The output '{outputPath}' is the input model's external data file.", nameof(outputPath));
+        }
+
+        if (external && (source.Files.Contains(writer.DataPath) || string.Equals(input, writer.DataPath, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"The output's data file '{writer.DataName}' would replace the input model or its data.", nameof(outputPath));
+        }
+
+        var model = source.Model;
+        ModelPreparer.PrepareStructure(model, MinimumOpset(options));
+        var run = new Run(model, options, source, external ? writer : null, keepWeights: false);
+        run.Quantize(hessians: null, progress, cancellationToken);
+        if (external)
+        {
+            // What is left: tensors still in the input's files are copied across; large ones in memory are spilled.
+            foreach (var tensor in ExternalData.AllTensors(model.Graph).ToList())
             {
-                if (EmbeddingWriter.TryWrite(graph, index, names, gather) is not null)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (source.IsLazy(tensor))
                 {
-                    embeddings.Add(gather.Name);
+                    source.CopyTo(tensor, writer);
+                }
+                else if (tensor.RawData.Length >= SpillFrom)
+                {
+                    writer.Spill(tensor);
                 }
             }
         }
 
-        if (options.Format == WeightOnlyFormat.MatMulNBits && !prepared.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+        writer.Commit(model.Proto);
+        return new WeightOnlyFileResult(run.QuantizedNodes, run.LayerCount, run.FloatBytes, run.QuantizedBytes, new FileInfo(input).Length + source.Files.Sum(f => new FileInfo(f).Length),
+            new FileInfo(output).Length + (external ? new FileInfo(writer.DataPath).Length : 0));
+    }
+
+    /// <summary>Tensors of at least this many bytes go to the output's data file when streaming.</summary>
+    private const int SpillFrom = 1024;
+
+    private static void Validate(WeightOnlyOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(options.AccuracyLevel);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.AccuracyLevel, 4);
+    }
+
+    private static int MinimumOpset(WeightOnlyOptions options) => options.Format == WeightOnlyFormat.DequantizeLinear ? 21 : 1;
+
+    /// <summary>
+    /// One quantization pass over a prepared graph: each eligible MatMul replaced (weights read through the source when
+    /// streaming, new tensors spilled to the writer after each layer), then the embedding tables.
+    /// </summary>
+    private sealed class Run
+    {
+        private readonly OnnxModel _model;
+        private readonly WeightOnlyOptions _options;
+        private readonly ExternalTensorSource? _source;
+        private readonly ExternalDataWriter? _writer;
+        private readonly bool _keepWeights;
+        private readonly GraphIndex _index;
+        private readonly List<NodeProto> _layers;
+
+        public Run(OnnxModel model, WeightOnlyOptions options, ExternalTensorSource? source, ExternalDataWriter? writer, bool keepWeights)
         {
-            prepared.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+            _model = model;
+            _options = options;
+            _source = source;
+            _writer = writer;
+            _keepWeights = keepWeights;
+            var graph = model.Graph;
+            _index = new GraphIndex(graph);
+            var nodes = graph.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var excluded in options.ExcludedNodes.Where(e => !nodes.Contains(e)))
+            {
+                throw new ArgumentException($"Excluded node '{excluded}' is not in the model.", nameof(options));
+            }
+
+            _layers = [.. graph.Node.Where(Eligible)];
         }
 
-        // The float weights and tables replaced (unless a branch or another node still reads them).
-        GraphReads.DropUnusedInitializers(graph);
-        QdqWriter.Finish(prepared, prepared.OpsetVersion);
-        return new WeightOnlyResult(prepared, [.. weights.Keys, .. embeddings], weights);
+        public List<string> QuantizedNodes { get; } = [];
+
+        public Dictionary<string, BlockQuantizedWeights> Weights { get; } = new(StringComparer.Ordinal);
+
+        public int LayerCount { get; private set; }
+
+        public long FloatBytes { get; private set; }
+
+        public long QuantizedBytes { get; private set; }
+
+        public List<(string Tensor, int K)> LayerInputs() => [.. _layers.Select(l => (l.Input[0], (int)_index.Initializers[l.Input[1]].Dims[0])).Distinct()];
+
+        public void Quantize(Dictionary<string, double[]>? hessians, IProgress<QuantizationProgress>? progress, CancellationToken cancellationToken)
+        {
+            var graph = _model.Graph;
+            var names = new NameSet(graph);
+            foreach (var node in _layers)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var init = _index.Initializers[node.Input[1]];
+                int k = (int)init.Dims[0], n = (int)init.Dims[1];
+                var floats = _source is not null ? _source.ReadFloats(init) : TensorData.ToFloats(init);
+                var w = _options.Method switch
+                {
+                    WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping),
+                    WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks),
+                    _ => BlockQuantizedWeights.Quantize(floats, n, k, WeightLayout.KByN, _options.Blocks),
+                };
+                floats = null;
+                int before = graph.Initializer.Count;
+                if (_options.Format == WeightOnlyFormat.MatMulNBits)
+                {
+                    WriteMatMulNBits(graph, names, node, w, k, n, _options.AccuracyLevel);
+                }
+                else
+                {
+                    WriteDequantizeLinear(graph, names, node, w, k, n);
+                }
+
+                LayerCount++;
+                FloatBytes += (long)n * k * sizeof(float);
+                QuantizedBytes += w.StorageBytes;
+                QuantizedNodes.Add(node.Name);
+                if (_keepWeights)
+                {
+                    Weights[node.Name] = w;
+                }
+
+                SpillNew(graph, before);
+                progress?.Report(new QuantizationProgress("weight-only", LayerCount, _layers.Count));
+            }
+
+            if (_options.QuantizeEmbeddings && _model.OpsetVersion >= 13)
+            {
+                foreach (var gather in graph.Node.Where(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && !_options.ExcludedNodes.Contains(n.Name)).ToList())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int before = graph.Initializer.Count;
+                    if (EmbeddingWriter.TryWrite(graph, _index, names, gather, _source is null ? null : _source.ReadFloats) is not null)
+                    {
+                        QuantizedNodes.Add(gather.Name);
+                        SpillNew(graph, before);
+                        GraphReads.DropUnusedInitializers(graph);
+                    }
+                }
+            }
+
+            if (_options.Format == WeightOnlyFormat.MatMulNBits && !_model.Proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+            {
+                _model.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+            }
+
+            // The float weights and tables replaced (unless a branch or another node still reads them).
+            GraphReads.DropUnusedInitializers(graph);
+            QdqWriter.Finish(_model, _model.OpsetVersion);
+        }
+
+        private bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !_options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
+            && _index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && _index.IsFloat(node.Input[1]);
+
+        /// <summary>When streaming, the tensors just added go to the output's data file and leave memory.</summary>
+        private void SpillNew(GraphProto graph, int from)
+        {
+            if (_writer is null)
+            {
+                return;
+            }
+
+            for (int i = from; i < graph.Initializer.Count; i++)
+            {
+                if (graph.Initializer[i].RawData.Length >= SpillFrom)
+                {
+                    _writer.Spill(graph.Initializer[i]);
+                }
+            }
+        }
+    }
+
+    private static void WriteMatMulNBits(GraphProto graph, NameSet names, NodeProto node, BlockQuantizedWeights w, int k, int n, int accuracyLevel)
+    {
+        var (b, scales, zeroPoints) = MatMulNBitsLayout.From(w);
+        string baseName = node.Input[1];
+        string bName = names.Make(baseName + "_packed"), sName = names.Make(baseName + "_scales");
+        graph.Initializer.Add(TensorData.Create<byte>(bName, b, [n, w.BlockCount, w.BlockSize * w.Bits / 8]));
+        graph.Initializer.Add(TensorData.Create<float>(sName, scales, [n * w.BlockCount]));
+        var replacement = new NodeProto { Name = node.Name, OpType = "MatMulNBits", Domain = "com.microsoft" };
+        replacement.Input.Add([node.Input[0], bName, sName]);
+        if (zeroPoints is not null)
+        {
+            string zName = names.Make(baseName + "_zero_points");
+            graph.Initializer.Add(TensorData.Create<byte>(zName, zeroPoints, [zeroPoints.Length]));
+            replacement.Input.Add(zName);
+        }
+
+        replacement.Output.Add(node.Output[0]);
+        foreach (var (attribute, value) in new (string, long)[] { ("K", k), ("N", n), ("bits", w.Bits), ("block_size", w.BlockSize), ("accuracy_level", accuracyLevel) })
+        {
+            replacement.Attribute.Add(new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.Int, I = value });
+        }
+
+        graph.Node[graph.Node.IndexOf(node)] = replacement;
     }
 
     /// <summary>H = Σ x·xᵀ [K, K] of each layer input over every row (all leading dimensions) of every calibration sample.</summary>

@@ -24,7 +24,7 @@ internal static class WeightOnlyCommand
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
             new("--windows", "DIR", "token windows (.npy int64 [1, T+1]) to measure perplexity of FP32 and quantized"),
         ],
-        "MatMul layers with a constant 2-D weight are quantized, and embedding tables (Gather) to int8 per row; other ops stay float.");
+        "MatMul layers with a constant 2-D weight are quantized, and embedding tables (Gather) to int8 per row; other ops stay float. With rtn and mse a model is streamed: tensors in external data are memory-mapped and read a layer at a time, and the output's go to OUT.onnx.data as they are made, so models larger than memory quantize (gptq and seqmse run the model in ONNX Runtime and need it in memory).");
 
     public static string Help => Definition.HelpText();
 
@@ -61,31 +61,35 @@ internal static class WeightOnlyCommand
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
         };
         var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
-        var model = OnnxModel.Load(path);
-        InMemoryCalibrationData? calibration = null;
-        if (options.Method != WeightOnlyMethod.Blockwise)
+        WeightOnlyFileResult result;
+        if (options.Method == WeightOnlyMethod.Blockwise)
+        {
+            // Streamed: a model with external data is read a layer at a time and never held in memory.
+            result = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.QuantizeFile(path, output, options, p));
+        }
+        else
         {
             var tokens = EvalLmCommand.ReadWindows(line.Value("--calibration") ?? throw new UsageException($"--method {line.Value("--method")} needs --calibration DIR (token windows)."));
-            var feed = LanguageModelEvaluator.Feeder(model);
-            calibration = new InMemoryCalibrationData(tokens.Select(t => feed(t[..^1])));
+            var fp32 = OnnxModel.Load(path);
+            var feed = LanguageModelEvaluator.Feeder(fp32);
+            var calibration = new InMemoryCalibrationData(tokens.Select(t => feed(t[..^1])));
+            var inMemory = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(fp32, options, calibration, p));
+            inMemory.Model.Save(output);
+            result = new WeightOnlyFileResult(inMemory.QuantizedNodes, inMemory.Weights.Count, inMemory.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float)),
+                inMemory.Weights.Values.Sum(w => w.StorageBytes), new FileInfo(path).Length, new FileInfo(output).Length);
         }
 
-        var result = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(model, options, calibration, p));
-        result.Model.Save(output);
-
         var inv = CultureInfo.InvariantCulture;
-        long before = result.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float));
-        long after = result.Weights.Values.Sum(w => w.StorageBytes);
         var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {MethodName(options)}")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
-        table.AddRow("MatMul layers quantized", "", result.Weights.Count.ToString(inv), "");
-        table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Weights.Count).ToString(inv), "");
-        table.AddRow("their weights (with scales)", Kib(before), Kib(after), Ratio(after, before));
-        table.AddRow("model size", Kib(model.SerializedBytes), Kib(result.Model.SerializedBytes), Ratio(result.Model.SerializedBytes, model.SerializedBytes));
+        table.AddRow("MatMul layers quantized", "", result.Layers.ToString(inv), "");
+        table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Layers).ToString(inv), "");
+        table.AddRow("their weights (with scales)", Kib(result.FloatWeightBytes), Kib(result.QuantizedWeightBytes), Ratio(result.QuantizedWeightBytes, result.FloatWeightBytes));
+        table.AddRow("model files", Kib(result.InputBytes), Kib(result.OutputBytes), Ratio(result.OutputBytes, result.InputBytes));
         if (windows is not null)
         {
-            var a = ProgressBars.Run(console, "perplexity, FP32", p => LanguageModelEvaluator.Perplexity(model, windows, p));
-            var b = ProgressBars.Run(console, "perplexity, quantized", p => LanguageModelEvaluator.Perplexity(result.Model, windows, p));
+            var a = ProgressBars.Run(console, "perplexity, FP32", p => LanguageModelEvaluator.Perplexity(OnnxModel.Load(path), windows, p));
+            var b = ProgressBars.Run(console, "perplexity, quantized", p => LanguageModelEvaluator.Perplexity(OnnxModel.Load(output), windows, p));
             table.AddRow($"perplexity ({a.Tokens} tokens)", a.Perplexity.ToString("F4", inv), b.Perplexity.ToString("F4", inv), ((b.Perplexity / a.Perplexity) - 1).ToString("+0.00%;-0.00%", inv));
         }
 

@@ -42,6 +42,23 @@ public static class ModelPreparer
         });
     }
 
+    /// <summary>
+    /// The part of <see cref="Prepare"/> that never reads weights, done in place on a model whose large tensors may still
+    /// be in their files (streaming): nodes named, sorted, initializers dropped from the inputs, opset raised to
+    /// <paramref name="minimumOpset"/>. No folding of any kind.
+    /// </summary>
+    internal static void PrepareStructure(OnnxModel model, int minimumOpset)
+    {
+        var graph = model.Graph;
+        NameNodes(graph);
+        TopologicalOrder.Sort(graph);
+        RemoveInitializersFromInputs(graph);
+        if (model.OpsetVersion < minimumOpset)
+        {
+            OpsetConverter.Convert(model.Proto, minimumOpset);
+        }
+    }
+
     private static int NameNodes(GraphProto graph)
     {
         var used = graph.Node.Where(n => n.Name.Length > 0).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);

@@ -9,8 +9,19 @@ namespace Quant.Net.Onnx;
 /// </summary>
 internal static class ExternalData
 {
-    public static void ReadInto(GraphProto graph, string? directory, string source)
+    /// <summary>Alignment of each tensor in a data file we write, so that runtimes can memory-map it.</summary>
+    public const int Alignment = 4096;
+
+    /// <summary>Reads every external tensor of <paramref name="graph"/> into memory.</summary>
+    public static void ReadInto(GraphProto graph, string? directory, string source) => ReadInto(graph, directory, source, lazyFrom: long.MaxValue);
+
+    /// <summary>
+    /// Reads external tensors below <paramref name="lazyFrom"/> bytes into memory; larger ones are checked (file inside
+    /// the model's folder, range inside the file) and left where they are, returned with their resolved ranges.
+    /// </summary>
+    public static Dictionary<TensorProto, ExternalRange> ReadInto(GraphProto graph, string? directory, string source, long lazyFrom, ISet<string>? files = null)
     {
+        var lazy = new Dictionary<TensorProto, ExternalRange>(ReferenceEqualityComparer.Instance);
         var open = new Dictionary<string, FileStream>(StringComparer.Ordinal);
         try
         {
@@ -39,6 +50,7 @@ internal static class ExternalData
                     throw new OnnxFormatException($"Tensor '{tensor.Name}': external data location '{location}' points outside the model's folder.");
                 }
 
+                files?.Add(full);
                 if (!open.TryGetValue(full, out var file))
                 {
                     if (!File.Exists(full))
@@ -57,6 +69,12 @@ internal static class ExternalData
                     throw new OnnxFormatException($"Tensor '{tensor.Name}': external data range [{offset}, {offset + length}) is outside '{location}' ({file.Length} bytes).");
                 }
 
+                if (length >= lazyFrom)
+                {
+                    lazy[tensor] = new ExternalRange(full, offset, length);
+                    continue;
+                }
+
                 var bytes = new byte[length];
                 file.Position = offset;
                 file.ReadExactly(bytes);
@@ -72,76 +90,31 @@ internal static class ExternalData
                 file.Dispose();
             }
         }
+
+        return lazy;
     }
 
     public static void Save(ModelProto model, string path, OnnxSaveOptions options)
     {
-        string directory = Path.GetDirectoryName(path) ?? ".";
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"Cannot write '{path}': folder '{directory}' does not exist.");
-        }
-
-        var copy = model;
         bool external = options.UseExternalData || new OnnxModel(model).SerializedBytes >= OnnxModel.ProtobufLimit;
-        string dataName = Path.GetFileName(path) + ".data";
-        string tempModel = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        string tempData = tempModel + ".data";
-        try
+        using var writer = new ExternalDataWriter(path, external);
+        var copy = model;
+        if (external)
         {
-            if (external)
+            copy = model.Clone();
+            foreach (var tensor in AllTensors(copy.Graph))
             {
-                copy = model.Clone();
-                using var data = new FileStream(tempData, FileMode.CreateNew, FileAccess.Write);
-                foreach (var tensor in AllTensors(copy.Graph))
+                if (tensor.RawData.Length >= Math.Max(1, options.ExternalDataThreshold))
                 {
-                    if (tensor.RawData.Length < Math.Max(1, options.ExternalDataThreshold))
-                    {
-                        continue;
-                    }
-
-                    // Align each tensor to 4 KiB so runtimes can memory-map it.
-                    long offset = (data.Position + 4095) / 4096 * 4096;
-                    data.SetLength(offset);
-                    data.Position = offset;
-                    tensor.RawData.WriteTo(data);
-                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
-                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-                    tensor.DataLocation = TensorProto.Types.DataLocation.External;
-                    tensor.RawData = ByteString.Empty;
+                    writer.Spill(tensor);
                 }
             }
-
-            if (new OnnxModel(copy).SerializedBytes >= OnnxModel.ProtobufLimit)
-            {
-                throw new InvalidOperationException($"Cannot write '{path}': the graph itself (without tensor data) exceeds 2 GiB.");
-            }
-
-            using (var stream = new FileStream(tempModel, FileMode.CreateNew, FileAccess.Write))
-            {
-                copy.WriteTo(stream);
-            }
-
-            if (external)
-            {
-                File.Move(tempData, Path.Combine(directory, dataName), overwrite: true);
-            }
-
-            File.Move(tempModel, path, overwrite: true);
         }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new IOException($"Cannot write '{path}': {e.Message}", e);
-        }
-        finally
-        {
-            TryDelete(tempModel);
-            TryDelete(tempData);
-        }
+
+        writer.Commit(copy);
     }
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {
@@ -184,7 +157,7 @@ internal static class ExternalData
     }
 
     /// <summary>Initializers and the tensors of Constant nodes, including those of subgraphs.</summary>
-    private static IEnumerable<TensorProto> AllTensors(GraphProto graph)
+    internal static IEnumerable<TensorProto> AllTensors(GraphProto graph)
     {
         foreach (var t in graph.Initializer)
         {

@@ -97,7 +97,30 @@ public sealed class OnnxModel
         return Load(stream, null, "bytes");
     }
 
+    /// <summary>Reads a model file leaving external tensors of at least <paramref name="lazyFrom"/> bytes in their files (checked, not read).</summary>
+    internal static (OnnxModel Model, Dictionary<TensorProto, ExternalRange> Lazy, HashSet<string> Files) LoadStructure(string path, long lazyFrom)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
+        }
+
+        using var stream = File.OpenRead(path);
+        var proto = Parse(stream, path);
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        var lazy = ExternalData.ReadInto(proto.Graph, Path.GetDirectoryName(Path.GetFullPath(path)), path, lazyFrom, files);
+        return (new OnnxModel(proto), lazy, files);
+    }
+
     private static OnnxModel Load(Stream stream, string? directory, string source)
+    {
+        var proto = Parse(stream, source);
+        ExternalData.ReadInto(proto.Graph, directory, source);
+        return new OnnxModel(proto);
+    }
+
+    private static ModelProto Parse(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ModelProto proto;
@@ -115,8 +138,7 @@ public sealed class OnnxModel
             throw new OnnxFormatException($"'{source}' is not an ONNX model: it has no graph, IR version or nodes.");
         }
 
-        ExternalData.ReadInto(proto.Graph, directory, source);
-        return new OnnxModel(proto);
+        return proto;
     }
 
     /// <summary>A deep copy: transformations on the copy never touch this model.</summary>

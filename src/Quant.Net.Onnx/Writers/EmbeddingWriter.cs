@@ -9,9 +9,9 @@ internal static class EmbeddingWriter
     /// An embedding table (Gather along axis 0 from a 2-D float initializer) stored int8 with one symmetric scale per
     /// row, read through DequantizeLinear (opset 13 or later): a quarter of the size of the largest tensor of a text
     /// encoder or language model (ONNX Runtime's dynamic quantizer does the same with one scale per table); null when the
-    /// node is not such a Gather.
+    /// node is not such a Gather. <paramref name="read"/> reads the table's values (a streaming source), by default from memory.
     /// </summary>
-    public static TensorEncoding? TryWrite(GraphProto graph, GraphIndex index, NameSet names, NodeProto node)
+    public static TensorEncoding? TryWrite(GraphProto graph, GraphIndex index, NameSet names, NodeProto node, Func<TensorProto, float[]>? read = null)
     {
         if (node.Input.Count < 2 || !index.Initializers.TryGetValue(node.Input[0], out var table) || table.Dims.Count != 2 || !index.IsFloat(node.Input[0])
             || OpCatalog.Attribute(node, "axis", 0L) != 0 || index.GraphOutputs.Contains(node.Input[0]))
@@ -19,7 +19,7 @@ internal static class EmbeddingWriter
             return null;
         }
 
-        var values = TensorData.ToFloats(table);
+        var values = (read ?? TensorData.ToFloats)(table);
         var shape = TensorData.Shape(table);
         var scheme = new QuantScheme(8, true, true, true, QuantGranularity.PerChannel(0));
         var encoding = QuantEncoding.FromTensor(scheme, values, shape);
