@@ -39,7 +39,7 @@ public static class WeightOnlyQuantizer
 
     /// <summary>
     /// Quantizes the model in <paramref name="modelPath"/> into <paramref name="outputPath"/> without holding it in
-    /// memory: large tensors stay in the model's external data files, memory-mapped and read one layer at a time; each
+    /// memory: large tensors stay in the model's external data files and are read one layer at a time; each
     /// layer's packed weights are appended to <c>OUTPUT.onnx.data</c> as soon as they are made, other large tensors are
     /// copied across in chunks, and the model is written last. (A model without external data is in memory once parsed
     /// and is written as one file, as <see cref="OnnxModel.Save"/> would.) Peak memory is about one layer's float weights plus its
@@ -170,19 +170,19 @@ public static class WeightOnlyQuantizer
         {
             var graph = _model.Graph;
             var names = new NameSet(graph);
+            float[]? buffer = null;
             foreach (var node in _layers)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var init = _index.Initializers[node.Input[1]];
                 int k = (int)init.Dims[0], n = (int)init.Dims[1];
-                var floats = _source is not null ? _source.ReadFloats(init) : TensorData.ToFloats(init);
+                var floats = _source is not null ? _source.ReadFloats(init, ref buffer) : TensorData.ToFloats(init);
                 var w = _options.Method switch
                 {
                     WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping),
                     WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks),
                     _ => BlockQuantizedWeights.Quantize(floats, n, k, WeightLayout.KByN, _options.Blocks),
                 };
-                floats = null;
                 int before = graph.Initializer.Count;
                 if (_options.Format == WeightOnlyFormat.MatMulNBits)
                 {

@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Quant.Net.Onnx.Protobuf;
@@ -6,13 +6,14 @@ using Quant.Net.Onnx.Protobuf;
 namespace Quant.Net.Onnx;
 
 /// <summary>
-/// A model loaded without its large external tensors: their bytes stay in the data files, memory-mapped and read one
-/// tensor at a time when asked, so a model larger than memory can be transformed tensor by tensor.
+/// A model loaded without its large external tensors: their bytes stay in the data files and are read one tensor at a
+/// time when asked (positional reads into a reused buffer, so the process holds one tensor, not the page cache of a
+/// mapping), so a model larger than memory can be transformed tensor by tensor.
 /// </summary>
 internal sealed class ExternalTensorSource : IDisposable
 {
     private readonly Dictionary<TensorProto, ExternalRange> _lazy;
-    private readonly Dictionary<string, MemoryMappedFile> _maps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SafeFileHandle> _files = new(StringComparer.Ordinal);
 
     private ExternalTensorSource(OnnxModel model, Dictionary<TensorProto, ExternalRange> lazy, IReadOnlySet<string> files)
     {
@@ -42,37 +43,44 @@ internal sealed class ExternalTensorSource : IDisposable
     /// <summary>Whether <paramref name="tensor"/>'s bytes are still in its file.</summary>
     public bool IsLazy(TensorProto tensor) => _lazy.ContainsKey(tensor);
 
-    /// <summary>The tensor's values as float32, read from its file (a mapped view, released after) or from memory.</summary>
+    /// <summary>The tensor's values as float32, read from its file or from memory (a new array).</summary>
     public float[] ReadFloats(TensorProto tensor)
+    {
+        float[]? buffer = null;
+        var values = ReadFloats(tensor, ref buffer);
+        return values.Length == buffer?.Length ? buffer : values.ToArray();
+    }
+
+    /// <summary>
+    /// The tensor's values as float32; a float tensor still in its file is read into <paramref name="buffer"/> (grown
+    /// when too small), so that a loop over layers reuses one buffer.
+    /// </summary>
+    public ReadOnlySpan<float> ReadFloats(TensorProto tensor, ref float[]? buffer)
     {
         if (!_lazy.TryGetValue(tensor, out var range))
         {
             return TensorData.ToFloats(tensor);
         }
 
-        if ((TensorProto.Types.DataType)tensor.DataType != TensorProto.Types.DataType.Float)
+        if ((TensorProto.Types.DataType)tensor.DataType != TensorProto.Types.DataType.Float || !BitConverter.IsLittleEndian)
         {
             Materialize(tensor);
             return TensorData.ToFloats(tensor);
         }
 
-        long count = TensorData.ElementCount(tensor);
-        if (count * sizeof(float) != range.Length)
+        int count = TensorData.ElementCount(tensor);
+        if ((long)count * sizeof(float) != range.Length)
         {
-            throw new OnnxFormatException($"Tensor '{tensor.Name}' holds {range.Length} bytes of external data; its shape needs {count * sizeof(float)}.");
+            throw new OnnxFormatException($"Tensor '{tensor.Name}' holds {range.Length} bytes of external data; its shape needs {(long)count * sizeof(float)}.");
         }
 
-        var values = new float[count];
-        using (var view = Map(range))
+        if (buffer is null || buffer.Length < count)
         {
-            view.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+            buffer = new float[count];
         }
 
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("External data is little-endian.");
-        }
-
+        var values = buffer.AsSpan(0, count);
+        ReadExactly(range, MemoryMarshal.AsBytes(values));
         return values;
     }
 
@@ -85,10 +93,7 @@ internal sealed class ExternalTensorSource : IDisposable
         }
 
         var bytes = new byte[range.Length];
-        using (var view = Map(range))
-        {
-            view.ReadExactly(bytes);
-        }
+        ReadExactly(range, bytes);
 
         tensor.RawData = UnsafeByteOperations.UnsafeWrap(bytes);
         tensor.ExternalData.Clear();
@@ -103,28 +108,45 @@ internal sealed class ExternalTensorSource : IDisposable
             throw new InvalidOperationException($"Tensor '{tensor.Name}' is not in an external file.");
         }
 
-        using var view = Map(range);
-        writer.Write(tensor, range.Length, s => view.CopyTo(s, 1 << 20));
+        writer.Write(tensor, range.Length, stream =>
+        {
+            var chunk = new byte[1 << 20];
+            for (long done = 0; done < range.Length; done += chunk.Length)
+            {
+                var part = chunk.AsSpan(0, (int)Math.Min(chunk.Length, range.Length - done));
+                ReadExactly(range with { Offset = range.Offset + done, Length = part.Length }, part);
+                stream.Write(part);
+            }
+        });
     }
 
-    private MemoryMappedViewStream Map(ExternalRange range)
+    private void ReadExactly(ExternalRange range, Span<byte> destination)
     {
-        if (!_maps.TryGetValue(range.File, out var map))
+        if (!_files.TryGetValue(range.File, out var handle))
         {
-            map = MemoryMappedFile.CreateFromFile(range.File, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            _maps[range.File] = map;
+            handle = File.OpenHandle(range.File, FileMode.Open, FileAccess.Read, FileShare.Read);
+            _files[range.File] = handle;
         }
 
-        return map.CreateViewStream(range.Offset, range.Length, MemoryMappedFileAccess.Read);
+        for (int done = 0; done < destination.Length;)
+        {
+            int read = RandomAccess.Read(handle, destination[done..], range.Offset + done);
+            if (read == 0)
+            {
+                throw new OnnxFormatException($"External data file '{Path.GetFileName(range.File)}' ended before byte {range.Offset + range.Length}.");
+            }
+
+            done += read;
+        }
     }
 
     public void Dispose()
     {
-        foreach (var map in _maps.Values)
+        foreach (var handle in _files.Values)
         {
-            map.Dispose();
+            handle.Dispose();
         }
 
-        _maps.Clear();
+        _files.Clear();
     }
 }
