@@ -31,6 +31,14 @@ public sealed record WeightOnlyOptions
     /// </summary>
     public bool QuantizeEmbeddings { get; init; } = true;
 
+    /// <summary>
+    /// An embedding table that is exactly the transpose of an LM head's weight (tied weights an exporter stored twice)
+    /// is read from the head's packed MatMulNBits weights instead of being stored again (MatMulNBits format, symmetric
+    /// blocks, with <see cref="QuantizeEmbeddings"/>): the table then costs nothing, at the head's precision. Off: the
+    /// table is stored int8 per row like any other.
+    /// </summary>
+    public bool ShareTiedEmbeddings { get; init; } = true;
+
     /// <summary>MatMul (or Gather) nodes left in FP32 (by name).</summary>
     public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
 }

@@ -34,7 +34,7 @@ public static class WeightOnlyQuantizer
         var run = new Run(prepared, options, null, null, keepWeights: true);
         var hessians = dataAware ? Hessians(prepared, run.LayerInputs(), calibrationData!, cancellationToken) : null;
         run.Quantize(hessians, progress, cancellationToken);
-        return new WeightOnlyResult(prepared, run.QuantizedNodes, run.Weights);
+        return new WeightOnlyResult(prepared, run.QuantizedNodes, run.Weights) { TiedEmbeddings = run.TiedNodes };
     }
 
     /// <summary>
@@ -108,7 +108,7 @@ public static class WeightOnlyQuantizer
 
         writer.Commit(model.Proto);
         return new WeightOnlyFileResult(run.QuantizedNodes, run.LayerCount, run.FloatBytes, run.QuantizedBytes, new FileInfo(input).Length + source.Files.Sum(f => new FileInfo(f).Length),
-            new FileInfo(output).Length + (external ? new FileInfo(writer.DataPath).Length : 0));
+            new FileInfo(output).Length + (external ? new FileInfo(writer.DataPath).Length : 0)) { TiedEmbeddings = run.TiedNodes };
     }
 
     /// <summary>Tensors of at least this many bytes go to the output's data file when streaming.</summary>
@@ -158,6 +158,9 @@ public static class WeightOnlyQuantizer
 
         public Dictionary<string, BlockQuantizedWeights> Weights { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Gather nodes whose table is tied to a head now read from the head's packed weights.</summary>
+        public List<string> TiedNodes { get; } = [];
+
         public int LayerCount { get; private set; }
 
         public long FloatBytes { get; private set; }
@@ -170,6 +173,7 @@ public static class WeightOnlyQuantizer
         {
             var graph = _model.Graph;
             var names = new NameSet(graph);
+            var tied = TiedEmbeddings();
             float[]? buffer = null;
             foreach (var node in _layers)
             {
@@ -186,7 +190,12 @@ public static class WeightOnlyQuantizer
                 int before = graph.Initializer.Count;
                 if (_options.Format == WeightOnlyFormat.MatMulNBits)
                 {
-                    WriteMatMulNBits(graph, names, node, w, k, n, _options.AccuracyLevel);
+                    var (packed, scales) = WriteMatMulNBits(graph, names, node, w, k, n, _options.AccuracyLevel);
+                    if (tied.Remove(node, out var gather))
+                    {
+                        TiedEmbeddingWriter.Write(graph, names, gather, packed, scales, w);
+                        TiedNodes.Add(gather.Name);
+                    }
                 }
                 else
                 {
@@ -206,6 +215,7 @@ public static class WeightOnlyQuantizer
                 progress?.Report(new QuantizationProgress("weight-only", LayerCount, _layers.Count));
             }
 
+            QuantizedNodes.AddRange(TiedNodes);
             if (_options.QuantizeEmbeddings && _model.OpsetVersion >= 13)
             {
                 foreach (var gather in graph.Node.Where(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && !_options.ExcludedNodes.Contains(n.Name)).ToList())
@@ -231,6 +241,62 @@ public static class WeightOnlyQuantizer
             QdqWriter.Finish(_model, _model.OpsetVersion);
         }
 
+        /// <summary>
+        /// Head layers whose weight [K, N] is exactly the transpose of an embedding table [N, K] that a Gather reads
+        /// (tied weights an exporter stored twice): written as MatMulNBits (symmetric blocks), the table is then read
+        /// from the head's packed weights and stored once.
+        /// </summary>
+        private Dictionary<NodeProto, NodeProto> TiedEmbeddings()
+        {
+            var tied = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
+            if (_options.Format != WeightOnlyFormat.MatMulNBits || !_options.ShareTiedEmbeddings || !_options.QuantizeEmbeddings || !_options.Blocks.Symmetric || _model.OpsetVersion < 13)
+            {
+                return tied;
+            }
+
+            var tables = _model.Graph.Node.Where(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && n.Input.Count == 2 && !_options.ExcludedNodes.Contains(n.Name)
+                && OpCatalog.Attribute(n, "axis", 0L) == 0 && _index.Initializers.TryGetValue(n.Input[0], out var t) && t.Dims.Count == 2 && _index.IsFloat(n.Input[0])
+                && !_index.GraphOutputs.Contains(n.Input[0])).ToList();
+            foreach (var layer in _layers)
+            {
+                var head = _index.Initializers[layer.Input[1]];
+                foreach (var gather in tables)
+                {
+                    var table = _index.Initializers[gather.Input[0]];
+                    if (table.Dims[0] != head.Dims[1] || table.Dims[1] != head.Dims[0] || tied.ContainsValue(gather))
+                    {
+                        continue;
+                    }
+
+                    int k = (int)head.Dims[0], n = (int)head.Dims[1];
+                    var h = Read(head);
+                    var e = Read(table);
+                    bool same = true;
+                    for (int v = 0; v < n && same; v++)
+                    {
+                        for (int i = 0; i < k; i++)
+                        {
+                            if (e[(v * k) + i] != h[(i * n) + v])
+                            {
+                                same = false;
+                                break;
+                            }
+                        }
+                    }
+
+                    if (same)
+                    {
+                        tied[layer] = gather;
+                        break;
+                    }
+                }
+            }
+
+            return tied;
+        }
+
+        private float[] Read(TensorProto tensor) => _source is not null ? _source.ReadFloats(tensor) : TensorData.ToFloats(tensor);
+
         private bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !_options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
             && _index.Initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2 && _index.IsFloat(node.Input[1]);
 
@@ -252,7 +318,7 @@ public static class WeightOnlyQuantizer
         }
     }
 
-    private static void WriteMatMulNBits(GraphProto graph, NameSet names, NodeProto node, BlockQuantizedWeights w, int k, int n, int accuracyLevel)
+    private static (string Packed, string Scales) WriteMatMulNBits(GraphProto graph, NameSet names, NodeProto node, BlockQuantizedWeights w, int k, int n, int accuracyLevel)
     {
         var (b, scales, zeroPoints) = MatMulNBitsLayout.From(w);
         string baseName = node.Input[1];
@@ -275,6 +341,7 @@ public static class WeightOnlyQuantizer
         }
 
         graph.Node[graph.Node.IndexOf(node)] = replacement;
+        return (bName, sName);
     }
 
     /// <summary>H = Σ x·xᵀ [K, K] of each layer input over every row (all leading dimensions) of every calibration sample.</summary>

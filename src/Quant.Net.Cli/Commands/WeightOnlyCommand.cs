@@ -22,6 +22,7 @@ internal static class WeightOnlyCommand
             new("--format", "NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", ["matmulnbits", "qdq"], "matmulnbits"),
             new("--accuracy-level", "N", "MatMulNBits accuracy_level: 0 (unset) keeps float activations, 4 lets ONNX Runtime quantize them to int8", ["0", "1", "2", "3", "4"], "0"),
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
+            new("--untie-embeddings", null, "store an embedding table tied to the LM head int8 per row of its own (default: read it from the head's packed weights, stored once)"),
             new("--windows", "DIR", "token windows (.npy int64 [1, T+1]) to measure perplexity of FP32 and quantized"),
         ],
         "MatMul layers with a constant 2-D weight are quantized, and embedding tables (Gather) to int8 per row; other ops stay float. With rtn and mse a model is streamed: tensors in external data are memory-mapped and read a layer at a time, and the output's go to OUT.onnx.data as they are made, so models larger than memory quantize (gptq and seqmse run the model in ONNX Runtime and need it in memory).");
@@ -59,6 +60,7 @@ internal static class WeightOnlyCommand
             },
             Format = line.Value("--format") == "qdq" ? WeightOnlyFormat.DequantizeLinear : WeightOnlyFormat.MatMulNBits,
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
+            ShareTiedEmbeddings = !line.Flag("--untie-embeddings"),
         };
         var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
         WeightOnlyFileResult result;
@@ -76,14 +78,15 @@ internal static class WeightOnlyCommand
             var inMemory = ProgressBars.Run(console, "quantizing layers", p => WeightOnlyQuantizer.Quantize(fp32, options, calibration, p));
             inMemory.Model.Save(output);
             result = new WeightOnlyFileResult(inMemory.QuantizedNodes, inMemory.Weights.Count, inMemory.Weights.Values.Sum(w => (long)w.N * w.K * sizeof(float)),
-                inMemory.Weights.Values.Sum(w => w.StorageBytes), new FileInfo(path).Length, new FileInfo(output).Length);
+                inMemory.Weights.Values.Sum(w => w.StorageBytes), new FileInfo(path).Length, new FileInfo(output).Length) { TiedEmbeddings = inMemory.TiedEmbeddings };
         }
 
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Title($"{Markup.Escape(Path.GetFileName(path))}: {options.Blocks.Bits}-bit weights, blocks of {options.Blocks.BlockSize}, {MethodName(options)}")
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn("quantized").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         table.AddRow("MatMul layers quantized", "", result.Layers.ToString(inv), "");
-        table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Layers).ToString(inv), "");
+        table.AddRow("embedding tables tied to a head (stored once)", "", result.TiedEmbeddings.Count.ToString(inv), "");
+        table.AddRow("embedding tables (int8 per row)", "", (result.QuantizedNodes.Count - result.Layers - result.TiedEmbeddings.Count).ToString(inv), "");
         table.AddRow("their weights (with scales)", Kib(result.FloatWeightBytes), Kib(result.QuantizedWeightBytes), Ratio(result.QuantizedWeightBytes, result.FloatWeightBytes));
         table.AddRow("model files", Kib(result.InputBytes), Kib(result.OutputBytes), Ratio(result.OutputBytes, result.InputBytes));
         if (windows is not null)

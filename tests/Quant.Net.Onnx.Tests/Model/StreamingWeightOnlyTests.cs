@@ -5,6 +5,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Quant.Net.Kernels;
 using Quant.Net.Onnx.Protobuf;
+using static Quant.Net.Onnx.Tests.Support.ProtoBuilder;
 
 namespace Quant.Net.Onnx.Tests.Model;
 
@@ -75,21 +76,6 @@ public sealed class StreamingWeightOnlyTests : IDisposable
         }
 
         return values;
-    }
-
-    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params long[] shape)
-    {
-        var tensor = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = new TensorShapeProto() };
-        tensor.Shape.Dim.Add(shape.Select(d => new TensorShapeProto.Types.Dimension { DimValue = d }));
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensor } };
-    }
-
-    private static NodeProto Node(string op, string name, string[] inputs, string output)
-    {
-        var node = new NodeProto { OpType = op, Name = name };
-        node.Input.Add(inputs);
-        node.Output.Add(output);
-        return node;
     }
 
     private static float[] RunInOrt(string path, long[] ids)
