@@ -25,6 +25,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["gptq-timing", ..])
+        {
+            Kernels.GptqTimingReport.Run(args[1..]);
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Quant.Net.Kernels;
 
 /// <summary>
@@ -10,6 +12,15 @@ namespace Quant.Net.Kernels;
 /// </summary>
 internal static class GptqRounding
 {
+    /// <summary>Columns per lazy batch (GPTQ's 128).</summary>
+    private const int BatchColumns = 128;
+
+    /// <summary>Rows (columns) of L (L⁻¹) computed together so each finished row of L is read once per group.</summary>
+    private const int Group = 16;
+
+    /// <summary>Columns per tile of the batch-end update: 128 batch rows of U × 512 doubles = 512 KiB.</summary>
+    private const int TileColumns = 512;
+
     public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
         BlockQuantizationOptions options, double damping)
     {
@@ -52,52 +63,73 @@ internal static class GptqRounding
         var scales = new float[n * result.BlockCount];
         var zeroPoints = new int[n * result.BlockCount];
         var block = new float[options.BlockSize];
-        var error = new double[n];
-        for (int j = 0; j < k; j++)
+
+        // Lazy batches (GPTQ's): inside a batch of columns each error updates the batch's later columns at once; the
+        // columns after the batch get all of the batch's errors in one pass at its end, so W is streamed once per batch
+        // instead of once per column. Batches hold whole blocks, so a block's columns are current when its range is chosen.
+        int batch = Math.Max(BatchColumns, options.BlockSize);
+        var errors = new double[(long)n * batch];
+        for (int b0 = 0; b0 < k; b0 += batch)
         {
-            int b = j / options.BlockSize;
-            if (j % options.BlockSize == 0)
+            int b1 = Math.Min(k, b0 + batch);
+            for (int j = b0; j < b1; j++)
             {
-                int length = Math.Min(options.BlockSize, k - j);
+                int b = j / options.BlockSize;
+                if (j % options.BlockSize == 0)
+                {
+                    int length = Math.Min(options.BlockSize, k - j);
+                    for (int row = 0; row < n; row++)
+                    {
+                        for (int i = 0; i < length; i++)
+                        {
+                            block[i] = (float)w[((long)row * k) + j + i];
+                        }
+
+                        var (scale, zeroPoint) = BlockQuantizedWeights.ChooseBlock(block.AsSpan(0, length), options, qMax, middle);
+                        scales[(row * result.BlockCount) + b] = scale;
+                        zeroPoints[(row * result.BlockCount) + b] = zeroPoint;
+                    }
+                }
+
+                double pivot = u[((long)j * k) + j];
+                var uRow = u.AsSpan((int)(((long)j * k) + j + 1), b1 - j - 1);
                 for (int row = 0; row < n; row++)
                 {
-                    for (int i = 0; i < length; i++)
+                    float scale = scales[(row * result.BlockCount) + b];
+                    int zeroPoint = zeroPoints[(row * result.BlockCount) + b];
+                    double value = w[((long)row * k) + j];
+                    byte code = BlockQuantizedWeights.Code((float)value, scale, zeroPoint, qMax);
+                    codes[((long)row * result.BlockCount * options.BlockSize) + j] = code;
+                    double e = (value - ((code - zeroPoint) * (double)scale)) / pivot;
+                    errors[((long)row * batch) + (j - b0)] = e;
+                    if (e != 0)
                     {
-                        block[i] = (float)w[((long)row * k) + j + i];
+                        // W[row, j+1..b1) −= e · U[j, j+1..b1)
+                        Axpy(-e, uRow, w.AsSpan((int)(((long)row * k) + j + 1), b1 - j - 1));
                     }
-
-                    var (scale, zeroPoint) = BlockQuantizedWeights.ChooseBlock(block.AsSpan(0, length), options, qMax, middle);
-                    scales[(row * result.BlockCount) + b] = scale;
-                    zeroPoints[(row * result.BlockCount) + b] = zeroPoint;
                 }
             }
 
-            double pivot = u[((long)j * k) + j];
-            for (int row = 0; row < n; row++)
+            if (b1 < k)
             {
-                float scale = scales[(row * result.BlockCount) + b];
-                int zeroPoint = zeroPoints[(row * result.BlockCount) + b];
-                double value = w[((long)row * k) + j];
-                byte code = BlockQuantizedWeights.Code((float)value, scale, zeroPoint, qMax);
-                codes[((long)row * result.BlockCount * options.BlockSize) + j] = code;
-                error[row] = (value - ((code - zeroPoint) * (double)scale)) / pivot;
-            }
-
-            // W[:, j+1..] −= err ⊗ U[j, j+1..]
-            var uRow = u.AsSpan((int)(((long)j * k) + j + 1), k - j - 1);
-            for (int row = 0; row < n; row++)
-            {
-                double e = error[row];
-                if (e == 0)
+                // W[:, b1..] −= E[:, b0..b1) · U[b0..b1, b1..], in column tiles that keep U's rows in cache; rows in parallel.
+                int width = b1 - b0;
+                Parallel.For(0, n, row =>
                 {
-                    continue;
-                }
-
-                var rest = w.AsSpan((int)(((long)row * k) + j + 1), k - j - 1);
-                for (int c = 0; c < rest.Length; c++)
-                {
-                    rest[c] -= e * uRow[c];
-                }
+                    var rowErrors = errors.AsSpan((int)((long)row * batch), width);
+                    for (int c0 = b1; c0 < k; c0 += TileColumns)
+                    {
+                        int c1 = Math.Min(k, c0 + TileColumns);
+                        var target = w.AsSpan((int)(((long)row * k) + c0), c1 - c0);
+                        for (int t = 0; t < width; t++)
+                        {
+                            if (rowErrors[t] != 0)
+                            {
+                                Axpy(-rowErrors[t], u.AsSpan((int)(((long)(b0 + t) * k) + c0), c1 - c0), target);
+                            }
+                        }
+                    }
+                });
             }
         }
 
@@ -120,53 +152,41 @@ internal static class GptqRounding
         return result;
     }
 
-    /// <summary>U, upper triangular with H⁻¹ = Uᵀ·U, for a symmetric positive definite H [k, k] (row-major).</summary>
+    /// <summary>
+    /// U, upper triangular with H⁻¹ = Uᵀ·U, for a symmetric positive definite H [k, k] (row-major), without forming H⁻¹:
+    /// with P the order-reversing permutation and P·H·P = L·Lᵀ, H⁻¹ = (P·L⁻ᵀ·P)·(P·L⁻¹·P), and P·L⁻¹·P is upper
+    /// triangular with a positive diagonal, so it is the factor (unique).
+    /// </summary>
     internal static double[] UpperCholeskyOfInverse(double[] h, int k)
     {
-        // H = L·Lᵀ.
-        var l = LowerCholesky(h, k, clampPivots: false);
-
-        // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ·L⁻¹.
-        var li = new double[(long)k * k];
-        for (int j = 0; j < k; j++)
-        {
-            li[(j * k) + j] = 1 / l[(j * k) + j];
-            for (int i = j + 1; i < k; i++)
-            {
-                double sum = 0;
-                for (int p = j; p < i; p++)
-                {
-                    sum -= l[(i * k) + p] * li[(p * k) + j];
-                }
-
-                li[(i * k) + j] = sum / l[(i * k) + i];
-            }
-        }
-
-        var inverse = new double[(long)k * k];
+        var reversed = new double[(long)k * k];
         for (int i = 0; i < k; i++)
         {
-            for (int j = 0; j <= i; j++)
+            for (int j = 0; j < k; j++)
             {
-                double sum = 0;
-                for (int p = i; p < k; p++)
-                {
-                    sum += li[(p * k) + i] * li[(p * k) + j];
-                }
-
-                inverse[(i * k) + j] = sum;
-                inverse[(j * k) + i] = sum;
+                reversed[((long)i * k) + j] = h[((long)(k - 1 - i) * k) + (k - 1 - j)];
             }
         }
 
-        // H⁻¹ = M·Mᵀ (M lower) → U = Mᵀ. (H⁻¹ is positive definite; a pivot lost to rounding is kept positive.)
-        var m = LowerCholesky(inverse, k, clampPivots: true);
+        var l = LowerCholesky(reversed, k);
+
+        // L⁻¹ by forward substitution, a group of columns at a time so that each row of L is read once per group;
+        // written reversed into U.
         var u = new double[(long)k * k];
-        for (int i = 0; i < k; i++)
+        var x = new double[Group * k];
+        for (int j0 = 0; j0 < k; j0 += Group)
         {
-            for (int j = 0; j <= i; j++)
+            int count = Math.Min(Group, k - j0);
+            for (int i = j0; i < k; i++)
             {
-                u[(j * k) + i] = m[(i * k) + j];
+                var lRow = l.AsSpan((int)((long)i * k), i + 1);
+                for (int g = 0; g < count && j0 + g <= i; g++)
+                {
+                    int j = j0 + g;
+                    var xg = x.AsSpan(g * k, k);
+                    xg[i] = i == j ? 1 / lRow[i] : -Dot(lRow[j..i], xg[j..i]) / lRow[i];
+                    u[((long)(k - 1 - i) * k) + (k - 1 - j)] = xg[i];
+                }
             }
         }
 
@@ -174,39 +194,88 @@ internal static class GptqRounding
     }
 
     /// <summary>
-    /// L, lower triangular with A = L·Lᵀ. A non-positive pivot is an error naming the input, or, with
-    /// <paramref name="clampPivots"/>, the smallest positive double.
+    /// L, lower triangular with A = L·Lᵀ, for A = P·H·P; a non-positive pivot is an error naming H's input. Rows are
+    /// computed a group at a time: every finished row j of L is read once for the whole group (the dot products of
+    /// each entry are unchanged, so the result does not depend on the grouping).
     /// </summary>
-    private static double[] LowerCholesky(double[] a, int k, bool clampPivots)
+    private static double[] LowerCholesky(double[] a, int k)
     {
         var l = new double[(long)k * k];
-        for (int i = 0; i < k; i++)
+        for (int i0 = 0; i0 < k; i0 += Group)
         {
-            for (int j = 0; j <= i; j++)
-            {
-                double sum = a[(i * k) + j];
-                for (int p = 0; p < j; p++)
-                {
-                    sum -= l[(i * k) + p] * l[(j * k) + p];
-                }
+            int i1 = Math.Min(k, i0 + Group);
 
-                if (i != j)
+            // Entries left of the group's diagonal block: rows j < i0 are final.
+            for (int j = 0; j < i0; j++)
+            {
+                var rowJ = l.AsSpan((int)((long)j * k), j);
+                double pivot = l[((long)j * k) + j];
+                for (int i = i0; i < i1; i++)
                 {
-                    l[(i * k) + j] = sum / l[(j * k) + j];
+                    l[((long)i * k) + j] = (a[((long)i * k) + j] - Dot(l.AsSpan((int)((long)i * k), j), rowJ)) / pivot;
                 }
-                else if (sum > 0 || clampPivots)
+            }
+
+            // The diagonal block, row by row.
+            for (int i = i0; i < i1; i++)
+            {
+                var rowI = l.AsSpan((int)((long)i * k), k);
+                for (int j = i0; j <= i; j++)
                 {
-                    l[(i * k) + i] = Math.Sqrt(Math.Max(sum, double.Epsilon));
-                }
-                else
-                {
+                    double sum = a[((long)i * k) + j] - Dot(rowI[..j], l.AsSpan((int)((long)j * k), j));
+                    if (i != j)
+                    {
+                        rowI[j] = sum / l[((long)j * k) + j];
+                    }
+                    else if (sum > 0)
+                    {
+                        rowI[i] = Math.Sqrt(sum);
+                    }
+                    else
+                    {
 #pragma warning disable CA2208 // names the public caller's parameter (QuantizeGptq's hessian)
-                    throw new ArgumentException($"The Hessian is not positive definite at input {i} (even after damping).", "hessian");
+                        throw new ArgumentException($"The Hessian is not positive definite at input {k - 1 - i} (even after damping).", "hessian");
 #pragma warning restore CA2208
+                    }
                 }
             }
         }
 
         return l;
+    }
+
+    /// <summary>Σ a·b in a fixed order on every ISA: four lanes (Vector256, emulated where narrower), then the tail.</summary>
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        var acc = Vector256<double>.Zero;
+        int i = 0;
+        for (; i + 4 <= a.Length; i += 4)
+        {
+            acc += Vector256.Create(a.Slice(i, 4)) * Vector256.Create(b.Slice(i, 4));
+        }
+
+        double sum = (acc.GetElement(0) + acc.GetElement(1)) + (acc.GetElement(2) + acc.GetElement(3));
+        for (; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>y += alpha · x, element by element (each element's result is the same on every ISA).</summary>
+    private static void Axpy(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    {
+        var a = Vector256.Create(alpha);
+        int i = 0;
+        for (; i + 4 <= x.Length; i += 4)
+        {
+            (Vector256.Create(y.Slice(i, 4)) + (a * Vector256.Create(x.Slice(i, 4)))).CopyTo(y.Slice(i, 4));
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] += alpha * x[i];
+        }
     }
 }

@@ -139,12 +139,14 @@ public sealed class GptqTests
     }
 
     [Theory]
-    [InlineData(4, 16)]
-    [InlineData(4, 32)]
-    [InlineData(8, 16)]
-    public void Gptq_codes_and_scales_equal_a_direct_implementation_of_its_definition(int bits, int blockSize)
+    [InlineData(4, 16, 48)]
+    [InlineData(4, 32, 48)]
+    [InlineData(8, 16, 48)]
+    [InlineData(4, 32, 300)] // three lazy batches of 128 columns, the last one ragged
+    [InlineData(4, 256, 520)] // batches of a whole 256-block
+    public void Gptq_codes_and_scales_equal_a_direct_implementation_of_its_definition(int bits, int blockSize, int k)
     {
-        const int n = 6, k = 48, m = 96;
+        const int n = 6, m = 96;
         var random = new Random(bits + blockSize);
         var w = Enumerable.Range(0, n * k).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         var h = Hessian(Inputs(m, k, 3), m, k);
