@@ -5,51 +5,67 @@ using System.Text.Json.Nodes;
 namespace Quant.Net.Onnx;
 
 /// <summary>
-/// AIMET encodings JSON (format versions 0.6.1 and 1.0.0): written from a quantization result and read back, so
-/// encodings round-trip between Quant.Net and AIMET tooling. Biases are not written (AIMET leaves them to the runtime);
-/// they are recomputed from input and weight scales on import.
+/// AIMET encodings JSON, formats 0.6.1, 1.0.0 and 2.0.0, read and written as AIMET's own writer and reader define them:
+/// unsigned-domain offsets (<c>x = (q + offset) · scale</c>), strict (−127) and non-strict (−128) symmetric, unsigned
+/// symmetric (offset 0), per-tensor, per-channel, per-block (scales in the weight's order with the block axis divided:
+/// [O, I/B] for Gemm, [I/B, O] for MatMul, [O, I/B, 1, 1] for Conv), LPBQ and floating-point entries. Biases are not
+/// written (AIMET leaves them to the runtime); they are recomputed from input and weight scales on import.
 /// </summary>
 public static class AimetEncodingsFile
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The encodings of <paramref name="result"/> as AIMET JSON.</summary>
+    /// <exception cref="ArgumentException">An encoding has no AIMET form (a ragged last block, or Conv blocks whose scales differ across the kernel window); the tensor is named.</exception>
     public static string ToJson(QuantizationResult result, AimetEncodingsVersion version)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var entries = result.Encodings.Where(e => e.Encoding is not null).Select(e => ToAimet(e)).ToList();
-        return ToJson(entries, version, result.Config);
+        var index = new GraphIndex(result.PreparedModel.Graph);
+        var entries = result.Encodings.Where(e => e.Encoding is not null).Select(e => ToAimet(e, index)).ToList();
+        return ToJson(entries, version, QuantizerArgs.Of(result.Config, result.Encodings));
     }
 
     /// <summary>Encodings as AIMET JSON.</summary>
+    /// <param name="entries">The entries.</param>
+    /// <param name="version">The format.</param>
+    /// <param name="config">The config they were made with, for <c>quantizer_args</c> and <c>excluded_layers</c> (by default what the entries themselves say).</param>
     public static string ToJson(IReadOnlyList<AimetTensorEncoding> entries, AimetEncodingsVersion version, QuantizationConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        return ToJson(entries, version, QuantizerArgs.Of(config, entries));
+    }
+
+    private static string ToJson(IReadOnlyList<AimetTensorEncoding> entries, AimetEncodingsVersion version, QuantizerArgs args)
+    {
         var root = new JsonObject();
-        if (version == AimetEncodingsVersion.Version100)
+        switch (version)
         {
-            root["version"] = "1.0.0";
-            root["activation_encodings"] = new JsonArray([.. entries.Where(e => !e.IsParameter).Select(V1Entry)]);
-            root["param_encodings"] = new JsonArray([.. entries.Where(e => e.IsParameter).Select(V1Entry)]);
-        }
-        else
-        {
-            root["version"] = "0.6.1";
-            root["activation_encodings"] = V0Entries(entries.Where(e => !e.IsParameter));
-            root["param_encodings"] = V0Entries(entries.Where(e => e.IsParameter));
+            case AimetEncodingsVersion.Version200:
+                root["version"] = "2.0.0";
+                root["producer"] = new JsonObject { ["package"] = "Quant.Net", ["version"] = typeof(AimetEncodingsFile).Assembly.GetName().Version?.ToString() };
+                root["encodings"] = new JsonArray([.. entries.Where(e => e.Type != AimetEncodingType.FloatingPoint || e.BitWidth < 16).Select(V2Entry)]);
+                return root.ToJsonString(Indented);
+            case AimetEncodingsVersion.Version100:
+                root["version"] = "1.0.0";
+                root["activation_encodings"] = new JsonArray([.. entries.Where(e => !e.IsParameter).Select(V1Entry)]);
+                root["param_encodings"] = new JsonArray([.. entries.Where(e => e.IsParameter).Select(V1Entry)]);
+                break;
+            default:
+                root["version"] = "0.6.1";
+                root["activation_encodings"] = V0Entries(entries.Where(e => !e.IsParameter));
+                root["param_encodings"] = V0Entries(entries.Where(e => e.IsParameter));
+                break;
         }
 
-        root["excluded_layers"] = new JsonArray([.. (config?.ExcludedNodes ?? []).Select(n => (JsonNode)n)]);
+        root["excluded_layers"] = new JsonArray([.. args.ExcludedLayers.Select(n => (JsonNode)n)]);
         root["quantizer_args"] = new JsonObject
         {
-            ["activation_bitwidth"] = entries.FirstOrDefault(e => !e.IsParameter)?.BitWidth ?? 8,
-            ["param_bitwidth"] = entries.FirstOrDefault(e => e.IsParameter)?.BitWidth ?? 8,
+            ["activation_bitwidth"] = args.ActivationBits,
             ["dtype"] = "int",
-            ["per_channel_quantization"] = config?.PerChannelWeights ?? true,
-            ["quant_scheme"] = "post_training_tf",
-            ["is_symmetric"] = true,
-            ["strict_symmetric"] = false,
-            ["unsigned_symmetric"] = false,
+            ["is_symmetric"] = args.SymmetricParams,
+            ["param_bitwidth"] = args.ParamBits,
+            ["per_channel_quantization"] = args.PerChannel,
+            ["quant_scheme"] = args.Scheme,
         };
         return root.ToJsonString(Indented);
     }
@@ -65,7 +81,7 @@ public static class AimetEncodingsFile
         AtomicFile.WriteAllText(path, ToJson(result, version));
     }
 
-    /// <summary>Reads an AIMET encodings file (0.6.1 or 1.0.0, detected from its <c>version</c>).</summary>
+    /// <summary>Reads an AIMET encodings file (0.6.1, 1.0.0 or 2.0.0, told apart by its <c>version</c> and shape).</summary>
     /// <exception cref="InvalidDataException">The file is not a readable AIMET encodings file (the message names the entry).</exception>
     public static IReadOnlyList<AimetTensorEncoding> Load(string path)
     {
@@ -73,16 +89,61 @@ public static class AimetEncodingsFile
         return Parse(File.ReadAllText(path));
     }
 
-    /// <summary>Parses AIMET encodings JSON.</summary>
-    /// <exception cref="InvalidDataException">Not a readable AIMET encodings document.</exception>
+    /// <summary>
+    /// Parses AIMET encodings JSON: a full file of any of the three formats, or the bare parameter encodings AdaRound
+    /// writes (a 0.6.1 dictionary or a 1.0.0 list without the wrapper).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a readable AIMET encodings document, or an entry is malformed (named).</exception>
     public static IReadOnlyList<AimetTensorEncoding> Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
+        string entry = "the file";
         try
         {
-            var root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
-            string version = root["version"]?.GetValue<string>() ?? "0.6.1";
+            var node = JsonNode.Parse(json) ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
             var result = new List<AimetTensorEncoding>();
+            if (node is JsonArray bare)
+            {
+                // AdaRound's 1.0.0 parameter encodings: a list of named entries.
+                foreach (var item in bare)
+                {
+                    entry = item?["name"]?.ToString() ?? "an entry";
+                    result.Add(FromV1(item!.AsObject(), isParameter: true));
+                }
+
+                return result;
+            }
+
+            var root = node as JsonObject ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
+            if (root["version"] is null && root["activation_encodings"] is null && root["param_encodings"] is null && root["encodings"] is null)
+            {
+                // AdaRound's 0.6.1 parameter encodings: {name: [entry, ...]}.
+                foreach (var (name, list) in root)
+                {
+                    entry = name;
+                    result.Add(FromV0(name, list as JsonArray ?? throw new InvalidDataException($"Encoding '{name}' must be a list."), isParameter: true));
+                }
+
+                return result;
+            }
+
+            string version = root["version"]?.GetValue<string>() ?? "0.6.1";
+            if (version.StartsWith("2.", StringComparison.Ordinal))
+            {
+                foreach (var item in root["encodings"]?.AsArray() ?? throw new InvalidDataException($"Version {version} encodings have no 'encodings' list."))
+                {
+                    entry = item?["name"]?.ToString() ?? "an entry";
+                    result.Add(FromV2(item!.AsObject()));
+                }
+
+                return result;
+            }
+
+            if (!version.StartsWith("1.", StringComparison.Ordinal) && !version.StartsWith("0.", StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"Unknown AIMET encodings version '{version}' (0.6.1, 1.0.0 and 2.0.0 are read).");
+            }
+
             foreach (var (key, isParameter) in new[] { ("activation_encodings", false), ("param_encodings", true) })
             {
                 var section = root[key];
@@ -93,33 +154,36 @@ public static class AimetEncodingsFile
 
                 if (version.StartsWith("1.", StringComparison.Ordinal))
                 {
-                    foreach (var entry in section.AsArray())
+                    foreach (var item in section as JsonArray ?? throw new InvalidDataException($"Version {version}: '{key}' must be a list of named entries."))
                     {
-                        result.Add(FromV1(entry!.AsObject(), isParameter));
+                        entry = item?["name"]?.ToString() ?? "an entry";
+                        result.Add(FromV1(item!.AsObject(), isParameter));
                     }
                 }
                 else
                 {
-                    foreach (var (name, list) in section.AsObject())
+                    foreach (var (name, list) in section as JsonObject ?? throw new InvalidDataException($"Version {version}: '{key}' must map tensor names to lists."))
                     {
-                        result.Add(FromV0(name, list!.AsArray(), isParameter));
+                        entry = name;
+                        result.Add(FromV0(name, list as JsonArray ?? throw new InvalidDataException($"Encoding '{name}' must be a list."), isParameter));
                     }
                 }
             }
 
             return result;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException or NullReferenceException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException or NullReferenceException or OverflowException)
         {
-            throw new InvalidDataException($"Invalid AIMET encodings: {e.Message}", e);
+            throw new InvalidDataException($"Invalid AIMET encodings at {entry}: {e.Message}", e);
         }
     }
-
     /// <summary>
     /// Matches imported encodings to the tensors the config would quantize in <paramref name="model"/> and converts them
-    /// to <see cref="QuantEncoding"/>s, ready for <see cref="OnnxQuantizer.Quantize"/>'s fixed encodings.
+    /// to <see cref="QuantEncoding"/>s, ready for <see cref="OnnxQuantizer.Quantize"/>'s fixed encodings. The file is
+    /// honoured: its symmetry and strictness (offset −128 vs −127), granularity and block size are kept; what the config
+    /// cannot carry is refused by tensor name rather than reinterpreted.
     /// </summary>
-    /// <exception cref="ArgumentException">An encoding does not fit its tensor's scheme.</exception>
+    /// <exception cref="ArgumentException">An encoding does not fit its tensor (bit width, granularity, block size, number of scales), or is a float or LPBQ entry for a tensor the config quantizes; the tensor is named.</exception>
     public static IReadOnlyDictionary<string, QuantEncoding> ForModel(IReadOnlyList<AimetTensorEncoding> encodings, OnnxModel model, QuantizationConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(encodings);
@@ -127,25 +191,85 @@ public static class AimetEncodingsFile
         config = (config ?? new QuantizationConfig()).Validated();
         var (prepared, _) = ModelPreparer.Prepare(model, OnnxQuantizer.RequiredOpset(config));
         var plan = QuantizationPlan.Build(prepared, config);
+        var index = new GraphIndex(prepared.Graph);
         var result = new Dictionary<string, QuantEncoding>(StringComparer.Ordinal);
         foreach (var e in encodings)
         {
-            if (plan[e.Name] is { Role: not TensorRole.Bias } planned)
+            if (plan[e.Name] is not { Role: not TensorRole.Bias } planned)
             {
-                var scheme = planned.Scheme;
-                if (e.Scales.Count == 1 && scheme.Granularity.Kind != QuantGranularityKind.PerTensor)
-                {
-                    scheme = scheme.WithGranularity(QuantGranularity.PerTensor);
-                }
-
-                result[e.Name] = e.ToQuantEncoding(scheme);
+                continue;
             }
+
+            if (e.Type == AimetEncodingType.FloatingPoint)
+            {
+                throw new ArgumentException($"Encoding '{e.Name}' keeps it in float{e.BitWidth}; the config quantizes it. Exclude its node ('{planned.Node}') to import this file.", nameof(encodings));
+            }
+
+            if (e.Type == AimetEncodingType.Lpbq)
+            {
+                throw new ArgumentException($"Encoding '{e.Name}' is LPBQ (int{e.CompressedBitWidth} blocks of {e.BlockSize} with integer block scales); importing LPBQ onto a model is not supported.", nameof(encodings));
+            }
+
+            if (e.BitWidth != planned.Scheme.BitWidth)
+            {
+                throw new ArgumentException($"Encoding '{e.Name}' has {e.BitWidth} bits; the config quantizes it at {planned.Scheme.BitWidth}. Configure {e.BitWidth}-bit {(planned.Role == TensorRole.Activation ? "activations" : "weights")} for it.", nameof(encodings));
+            }
+
+            var scheme = planned.Scheme;
+            var granularity = scheme.Granularity;
+            var scales = e.Scales;
+            switch (e.Type)
+            {
+                case AimetEncodingType.PerTensor:
+                    granularity = QuantGranularity.PerTensor;
+                    break;
+                case AimetEncodingType.PerChannel when granularity.Kind != QuantGranularityKind.PerChannel:
+                    throw new ArgumentException($"Encoding '{e.Name}' is per-channel; the config quantizes it {granularity}. Configure per-channel weights for it.", nameof(encodings));
+                case AimetEncodingType.PerBlock when granularity.Kind != QuantGranularityKind.PerBlock || granularity.BlockSize != e.BlockSize:
+                    throw new ArgumentException($"Encoding '{e.Name}' has blocks of {e.BlockSize}; the config quantizes it {granularity}. Configure a weight block size of {e.BlockSize} for it.", nameof(encodings));
+                case AimetEncodingType.PerBlock:
+                    scales = ConvBlocksToOnnx(e, index, granularity);
+                    break;
+            }
+
+            // Strict symmetric (−127) is a narrow range; AIMET's default (−128) and asymmetric encodings use every code.
+            scheme = new QuantScheme(scheme.BitWidth, scheme.IsSigned, e.IsSymmetric, e.IsStrictSymmetric, granularity);
+            var offsets = scales.Count == e.Scales.Count ? e.Offsets : [.. Enumerable.Repeat(e.Offsets[0], scales.Count)];
+            result[e.Name] = (e with { Scales = scales, Offsets = offsets }).ToQuantEncoding(scheme);
         }
 
         return result;
     }
 
-    private static AimetTensorEncoding ToAimet(TensorEncoding e)
+    /// <summary>
+    /// Per-block Conv weights: AIMET keeps one scale per (output channel, block) for the whole kernel window ([O, I/B, 1, 1]);
+    /// ONNX's blocked DequantizeLinear wants [O, I/B, kH, kW], so each scale is repeated over the window. Other ops'
+    /// layouts agree already.
+    /// </summary>
+    private static IReadOnlyList<float> ConvBlocksToOnnx(AimetTensorEncoding e, GraphIndex index, QuantGranularity granularity)
+    {
+        if (!index.Initializers.TryGetValue(e.Name, out var init) || init.Dims.Count <= 2)
+        {
+            return e.Scales;
+        }
+
+        var shape = TensorData.Shape(init);
+        int window = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+        if (granularity.Axis != 1 || shape[1] % granularity.BlockSize != 0)
+        {
+            throw new ArgumentException($"Encoding '{e.Name}': AIMET blocks a Conv weight along its input channels in whole blocks; this weight ({string.Join("×", shape)}) is blocked otherwise.", nameof(e));
+        }
+
+        int blocks = shape[0] * (shape[1] / granularity.BlockSize);
+        if (e.Scales.Count != blocks)
+        {
+            throw new ArgumentException($"Encoding '{e.Name}' has {e.Scales.Count} block scales; a {string.Join("×", shape)} weight in blocks of {granularity.BlockSize} needs {blocks} ([O, I/B, 1, 1]).", nameof(e));
+        }
+
+        return [.. e.Scales.SelectMany(v => Enumerable.Repeat(v, window))];
+    }
+
+    private static AimetTensorEncoding ToAimet(TensorEncoding e, GraphIndex index)
     {
         var enc = e.Encoding!;
         var scheme = enc.Scheme;
@@ -155,16 +279,77 @@ public static class AimetEncodingsFile
             offsets[i] = enc[i].ToAimet(scheme.BitWidth, scheme.IsSymmetric).Offset;
         }
 
-        return new AimetTensorEncoding(e.Tensor.Name, e.Tensor.Role != TensorRole.Activation, scheme.BitWidth, scheme.IsSymmetric, [.. enc.Scales],
-            offsets, scheme.Granularity.Kind == QuantGranularityKind.PerBlock ? scheme.Granularity.BlockSize : null);
+        var scales = enc.Scales.ToArray();
+        IReadOnlyList<int>? scaleShape = null;
+        var g = scheme.Granularity;
+        if (index.Initializers.TryGetValue(e.Tensor.Name, out var init))
+        {
+            var shape = TensorData.Shape(init);
+            scaleShape = enc.GetParameterShape(shape);
+            if (g.Kind == QuantGranularityKind.PerBlock)
+            {
+                int axis = g.Axis < 0 ? g.Axis + shape.Length : g.Axis;
+                if (shape[axis] % g.BlockSize != 0)
+                {
+                    throw new ArgumentException($"Encoding of '{e.Tensor.Name}' has a ragged last block ({shape[axis]} inputs in blocks of {g.BlockSize}); AIMET's format has none.", nameof(e));
+                }
+
+                if (shape.Length > 2)
+                {
+                    // Conv: one scale per (output channel, block) for the whole window, as AIMET stores it.
+                    int window = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+                    var shared = new float[scales.Length / window];
+                    for (int i = 0; i < shared.Length; i++)
+                    {
+                        shared[i] = scales[i * window];
+                        for (int w = 1; w < window; w++)
+                        {
+                            if (scales[(i * window) + w] != shared[i] || offsets[(i * window) + w] != offsets[i * window])
+                            {
+                                throw new ArgumentException($"Encoding of '{e.Tensor.Name}' has different block scales across the kernel window; AIMET's Conv blocks share one scale per (output channel, block).", nameof(e));
+                            }
+                        }
+                    }
+
+                    offsets = [.. Enumerable.Range(0, shared.Length).Select(i => offsets[i * window])];
+                    scales = shared;
+                    scaleShape = [.. scaleShape.Take(2), .. Enumerable.Repeat(1, shape.Length - 2)];
+                }
+            }
+        }
+        else if (g.Kind == QuantGranularityKind.PerChannel)
+        {
+            scaleShape = [enc.Count];
+        }
+
+        return new AimetTensorEncoding(e.Tensor.Name, e.Tensor.Role != TensorRole.Activation, scheme.BitWidth, scheme.IsSymmetric, scales, offsets,
+            g.Kind == QuantGranularityKind.PerBlock ? g.BlockSize : null)
+        {
+            IsSigned = scheme.IsSigned,
+            ScaleShape = scaleShape,
+            Axis = g.Kind == QuantGranularityKind.PerTensor ? null : g.Axis,
+        };
     }
+
+    private static string TypeName(AimetEncodingType type) => type switch
+    {
+        AimetEncodingType.PerChannel => "PER_CHANNEL",
+        AimetEncodingType.PerBlock => "PER_BLOCK",
+        AimetEncodingType.Lpbq => "LPBQ",
+        _ => "PER_TENSOR",
+    };
 
     private static JsonObject V1Entry(AimetTensorEncoding e)
     {
+        if (e.Type == AimetEncodingType.FloatingPoint)
+        {
+            return new JsonObject { ["name"] = e.Name, ["enc_type"] = "PER_TENSOR", ["dtype"] = "FLOAT", ["bw"] = e.BitWidth };
+        }
+
         var o = new JsonObject
         {
             ["name"] = e.Name,
-            ["enc_type"] = e.BlockSize is not null ? "PER_BLOCK" : e.Scales.Count > 1 ? "PER_CHANNEL" : "PER_TENSOR",
+            ["enc_type"] = TypeName(e.Type),
             ["dtype"] = "INT",
             ["bw"] = e.BitWidth,
             ["is_sym"] = e.IsSymmetric,
@@ -176,6 +361,12 @@ public static class AimetEncodingsFile
             o["block_size"] = b;
         }
 
+        if (e.Type == AimetEncodingType.Lpbq)
+        {
+            o["compressed_bw"] = e.CompressedBitWidth;
+            o["per_block_int_scale"] = new JsonArray([.. (e.PerBlockIntScales ?? []).Select(s => (JsonNode)s)]);
+        }
+
         return o;
     }
 
@@ -184,17 +375,29 @@ public static class AimetEncodingsFile
         var section = new JsonObject();
         foreach (var e in entries)
         {
+            if (e.Type == AimetEncodingType.FloatingPoint)
+            {
+                section[e.Name] = new JsonArray(new JsonObject { ["bitwidth"] = e.BitWidth, ["dtype"] = "float" });
+                continue;
+            }
+
+            if (e.Type is AimetEncodingType.PerBlock or AimetEncodingType.Lpbq)
+            {
+                throw new ArgumentException($"Encoding of '{e.Name}' is {TypeName(e.Type)}; format 0.6.1 has no blocks. Write 1.0.0 or 2.0.0.", nameof(entries));
+            }
+
             var list = new JsonArray();
             for (int i = 0; i < e.Scales.Count; i++)
             {
+                // AIMET's grid: q ∈ [0, 2^bw − 1], or [0, 2^bw − 2] when strict symmetric (so max is 127·scale for int8 either way).
                 double scale = e.Scales[i];
-                int levels = (1 << e.BitWidth) - 1;
+                int top = (1 << e.BitWidth) - (e.IsStrictSymmetric ? 2 : 1);
                 list.Add(new JsonObject
                 {
                     ["bitwidth"] = e.BitWidth,
                     ["dtype"] = "int",
                     ["is_symmetric"] = e.IsSymmetric ? "True" : "False",
-                    ["max"] = (e.Offsets[i] + levels) * scale,
+                    ["max"] = (e.Offsets[i] + top) * scale,
                     ["min"] = e.Offsets[i] * scale,
                     ["offset"] = e.Offsets[i],
                     ["scale"] = scale,
@@ -207,29 +410,189 @@ public static class AimetEncodingsFile
         return section;
     }
 
+    /// <summary>Format 2.0.0 (ONNX QuantizeLinear terms): output_dtype, y_scale and y_zero_point in the scales' shape, axis, block_size.</summary>
+    private static JsonObject V2Entry(AimetTensorEncoding e)
+    {
+        if (e.Type == AimetEncodingType.Lpbq)
+        {
+            throw new ArgumentException($"Encoding of '{e.Name}' is LPBQ; writing it in format 2.0.0 is not supported. Write 1.0.0.", nameof(e));
+        }
+
+        int bits = e.BitWidth;
+        // ONNX zero points: unsigned −offset; signed −offset − 2^(bw−1), plus one for strict symmetric (whose codes start at
+        // −127: zero point 0 either way; 2.0.0 has no narrow range, so strictness is not written).
+        int strict = e.IsStrictSymmetric ? 1 : 0;
+        var zeroPoints = e.Offsets.Select(o => (long)(e.IsSigned ? -o - (1 << (bits - 1)) + strict : -o)).ToArray();
+        var shape = e.ScaleShape is { } sh && sh.Aggregate(1, (a, b) => a * b) == e.Scales.Count ? sh : e.Type == AimetEncodingType.PerTensor ? [] : [e.Scales.Count];
+        var o = new JsonObject
+        {
+            ["name"] = e.Name,
+            ["output_dtype"] = $"{(e.IsSigned ? "int" : "uint")}{bits}",
+            ["y_scale"] = Nest(shape, e.Scales.Select(v => (JsonNode)JsonValue.Create(v)!).ToArray()),
+        };
+        if (zeroPoints.Any(z => z != 0))
+        {
+            o["y_zero_point"] = Nest(shape, zeroPoints.Select(v => (JsonNode)JsonValue.Create(v)!).ToArray());
+        }
+
+        if (e.Type != AimetEncodingType.PerTensor && e.Axis is { } axis)
+        {
+            o["axis"] = axis;
+        }
+
+        if (e.BlockSize is { } b)
+        {
+            o["block_size"] = b;
+        }
+
+        return o;
+    }
+
+    private static JsonNode Nest(IReadOnlyList<int> shape, JsonNode[] values)
+    {
+        if (shape.Count == 0)
+        {
+            return values[0];
+        }
+
+        JsonNode Build(int dim, int offset, int stride)
+        {
+            var array = new JsonArray();
+            int inner = stride / shape[dim];
+            for (int i = 0; i < shape[dim]; i++)
+            {
+                array.Add(dim == shape.Count - 1 ? values[offset + i].DeepClone() : Build(dim + 1, offset + (i * inner), inner));
+            }
+
+            return array;
+        }
+
+        return Build(0, 0, values.Length);
+    }
+
+    private static IEnumerable<JsonNode?> Flatten(JsonNode? node) => node is JsonArray a ? a.SelectMany(Flatten) : [node];
+
+    private static int[] Dims(JsonNode? node)
+    {
+        var dims = new List<int>();
+        while (node is JsonArray a)
+        {
+            dims.Add(a.Count);
+            node = a.Count > 0 ? a[0] : null;
+        }
+
+        return [.. dims];
+    }
+
+    private static AimetTensorEncoding FromV2(JsonObject o)
+    {
+        string name = o["name"]?.GetValue<string>() ?? throw new InvalidDataException("An encoding entry has no 'name'.");
+        string dtype = o["output_dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"Encoding '{name}' has no 'output_dtype'.");
+        int? axis = o["axis"]?.GetValue<int>();
+        int? blockSize = o["block_size"]?.GetValue<int>();
+        if (dtype.StartsWith("float", StringComparison.Ordinal))
+        {
+            return new AimetTensorEncoding(name, false, int.Parse(dtype[5..], CultureInfo.InvariantCulture), false, [], [], null) { Type = AimetEncodingType.FloatingPoint };
+        }
+
+        bool signed = dtype.StartsWith("int", StringComparison.Ordinal);
+        if (!signed && !dtype.StartsWith("uint", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"Encoding '{name}' has output_dtype '{dtype}'.");
+        }
+
+        int bits = int.Parse(dtype[(signed ? 3 : 4)..], CultureInfo.InvariantCulture);
+        if (o["per_block_int_scale"] is { } intScales)
+        {
+            var channelScales = Flatten(o["per_channel_float_scale"]).Select(v => v!.GetValue<float>()).ToArray();
+            return new AimetTensorEncoding(name, true, 8, true, channelScales, [.. channelScales.Select(_ => -128)], blockSize)
+            {
+                Type = AimetEncodingType.Lpbq, CompressedBitWidth = bits, PerBlockIntScales = [.. Flatten(intScales).Select(v => v!.GetValue<int>())],
+                IsSigned = true, Axis = axis,
+            };
+        }
+
+        var scaleNode = o["y_scale"] ?? throw new InvalidDataException($"Encoding '{name}' has no 'y_scale'.");
+        var scales = Flatten(scaleNode).Select(v => v!.GetValue<float>()).ToArray();
+        var zeroPoints = o["y_zero_point"] is { } z ? Flatten(z).Select(v => (int)v!.GetValue<long>()).ToArray() : new int[scales.Length];
+        if (zeroPoints.Length != scales.Length)
+        {
+            throw new InvalidDataException($"Encoding '{name}' has {scales.Length} scales and {zeroPoints.Length} zero points.");
+        }
+
+        CheckScales(name, scales);
+        int half = 1 << (bits - 1);
+        var offsets = zeroPoints.Select(zp => signed ? -(zp + half) : -zp).ToArray();
+        bool symmetric = signed ? zeroPoints.All(zp => zp == 0) : zeroPoints.All(zp => zp == half);
+        var type = blockSize is not null ? AimetEncodingType.PerBlock : scaleNode is JsonArray ? AimetEncodingType.PerChannel : AimetEncodingType.PerTensor;
+        return new AimetTensorEncoding(name, false, bits, symmetric, scales, offsets, blockSize)
+        {
+            Type = type, IsSigned = signed, Axis = axis, ScaleShape = scaleNode is JsonArray ? Dims(scaleNode) : [],
+        };
+    }
+
     private static AimetTensorEncoding FromV1(JsonObject o, bool isParameter)
     {
         string name = o["name"]?.GetValue<string>() ?? throw new InvalidDataException("An encoding entry has no 'name'.");
         string dtype = o["dtype"]?.GetValue<string>() ?? "INT";
+        int bits = o["bw"]?.GetValue<int>() ?? throw new InvalidDataException($"Encoding '{name}' has no 'bw'.");
+        string encType = o["enc_type"]?.GetValue<string>() ?? "PER_TENSOR";
+        if (dtype.Equals("FLOAT", StringComparison.OrdinalIgnoreCase))
+        {
+            return new AimetTensorEncoding(name, isParameter, bits, false, [], [], null) { Type = AimetEncodingType.FloatingPoint };
+        }
+
         if (!dtype.Equals("INT", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidDataException($"Encoding '{name}' has dtype '{dtype}'; only INT encodings are supported.");
+            throw new InvalidDataException($"Encoding '{name}' has dtype '{dtype}' (INT or FLOAT).");
         }
 
+        var type = encType switch
+        {
+            "PER_TENSOR" => AimetEncodingType.PerTensor,
+            "PER_CHANNEL" => AimetEncodingType.PerChannel,
+            "PER_BLOCK" => AimetEncodingType.PerBlock,
+            "LPBQ" => AimetEncodingType.Lpbq,
+            _ => throw new InvalidDataException($"Encoding '{name}' has enc_type '{encType}' (PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ are read)."),
+        };
         var scales = o["scale"]?.AsArray().Select(v => v!.GetValue<float>()).ToArray() ?? throw new InvalidDataException($"Encoding '{name}' has no 'scale'.");
-        var offsets = o["offset"]?.AsArray().Select(v => (int)v!.GetValue<double>()).ToArray() ?? new int[scales.Length];
-        if (offsets.Length == 1 && scales.Length > 1)
+        var offsets = o["offset"]?.AsArray().Select(v => Offset(name, v!.GetValue<double>())).ToArray() ?? throw new InvalidDataException($"Encoding '{name}' has no 'offset'.");
+        CheckScales(name, scales);
+        if (offsets.Length != scales.Length)
         {
-            offsets = [.. Enumerable.Repeat(offsets[0], scales.Length)];
+            throw new InvalidDataException($"Encoding '{name}' has {scales.Length} scales and {offsets.Length} offsets.");
         }
 
-        if (offsets.Length != scales.Length || scales.Length == 0 || scales.Any(s => !(s > 0) || !float.IsFinite(s)))
+        if (type == AimetEncodingType.PerTensor && scales.Length != 1)
         {
-            throw new InvalidDataException($"Encoding '{name}' needs one positive finite scale per offset ({scales.Length} scales, {offsets.Length} offsets).");
+            throw new InvalidDataException($"Encoding '{name}' is PER_TENSOR with {scales.Length} scales.");
         }
 
-        return new AimetTensorEncoding(name, isParameter, o["bw"]?.GetValue<int>() ?? 8, o["is_sym"]?.GetValue<bool>() ?? false, scales, offsets,
-            o["block_size"]?.GetValue<int>());
+        int? blockSize = o["block_size"]?.GetValue<int>();
+        if (type is AimetEncodingType.PerBlock or AimetEncodingType.Lpbq && blockSize is not > 0)
+        {
+            throw new InvalidDataException($"Encoding '{name}' is {encType} without a positive 'block_size'.");
+        }
+
+        bool symmetric = o["is_sym"]?.GetValue<bool>() ?? throw new InvalidDataException($"Encoding '{name}' has no 'is_sym'.");
+        var result = new AimetTensorEncoding(name, isParameter, bits, symmetric, scales, offsets, type is AimetEncodingType.PerBlock or AimetEncodingType.Lpbq ? blockSize : null)
+        {
+            Type = type, IsSigned = symmetric && !offsets.All(v => v == 0),
+        };
+        if (type == AimetEncodingType.Lpbq)
+        {
+            int compressed = o["compressed_bw"]?.GetValue<int>() ?? throw new InvalidDataException($"LPBQ encoding '{name}' has no 'compressed_bw'.");
+            var intScales = o["per_block_int_scale"]?.AsArray().Select(v => v!.GetValue<int>()).ToArray() ?? throw new InvalidDataException($"LPBQ encoding '{name}' has no 'per_block_int_scale'.");
+            int limit = 1 << (bits - compressed);
+            if (compressed >= bits || intScales.Length % scales.Length != 0 || intScales.Any(v => v < 1 || v > limit))
+            {
+                throw new InvalidDataException($"LPBQ encoding '{name}': compressed_bw {compressed} of bw {bits}, {intScales.Length} integer scales in [1, {limit}] for {scales.Length} channels expected.");
+            }
+
+            result = result with { CompressedBitWidth = compressed, PerBlockIntScales = intScales };
+        }
+
+        return result;
     }
 
     private static AimetTensorEncoding FromV0(string name, JsonArray list, bool isParameter)
@@ -239,24 +602,98 @@ public static class AimetEncodingsFile
             throw new InvalidDataException($"Encoding '{name}' is empty.");
         }
 
+        var first = list[0]!.AsObject();
+        string dtype = first["dtype"]?.GetValue<string>() ?? "int";
+        int bits = first["bitwidth"]?.GetValue<int>() ?? throw new InvalidDataException($"Encoding '{name}' has no 'bitwidth'.");
+        if (dtype.Equals("float", StringComparison.OrdinalIgnoreCase))
+        {
+            return new AimetTensorEncoding(name, isParameter, bits, false, [], [], null) { Type = AimetEncodingType.FloatingPoint };
+        }
+
         var scales = new float[list.Count];
         var offsets = new int[list.Count];
-        int bits = 8;
         bool symmetric = false;
         for (int i = 0; i < list.Count; i++)
         {
             var o = list[i]!.AsObject();
-            bits = o["bitwidth"]?.GetValue<int>() ?? 8;
-            symmetric = o["is_symmetric"] is { } s && (s.GetValueKind() == JsonValueKind.String ? s.GetValue<string>().Equals("True", StringComparison.OrdinalIgnoreCase) : s.GetValue<bool>());
-            scales[i] = (float)(o["scale"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'scale'."));
-            offsets[i] = (int)Math.Round(o["offset"]?.GetValue<double>() ?? 0, MidpointRounding.ToEven);
-            if (!(scales[i] > 0) || !float.IsFinite(scales[i]))
+            if ((o["bitwidth"]?.GetValue<int>() ?? bits) != bits)
             {
-                throw new InvalidDataException($"Encoding '{name}'[{i}] has scale {scales[i].ToString(CultureInfo.InvariantCulture)}; it must be positive and finite.");
+                throw new InvalidDataException($"Encoding '{name}'[{i}] has a different bitwidth from its first channel.");
             }
+
+            var s = o["is_symmetric"];
+            bool entrySymmetric = s is not null && (s.GetValueKind() == JsonValueKind.String ? s.GetValue<string>() == "True" : s.GetValue<bool>());
+            if (i > 0 && entrySymmetric != symmetric)
+            {
+                throw new InvalidDataException($"Encoding '{name}'[{i}] differs in is_symmetric from its first channel.");
+            }
+
+            symmetric = entrySymmetric;
+            scales[i] = (float)(o["scale"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'scale'."));
+            offsets[i] = Offset($"{name}'[{i}", o["offset"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'offset'."));
         }
 
-        return new AimetTensorEncoding(name, isParameter, bits, symmetric, scales, offsets, null);
+        CheckScales(name, scales);
+        return new AimetTensorEncoding(name, isParameter, bits, symmetric, scales, offsets, null) { IsSigned = symmetric && !offsets.All(v => v == 0) };
+    }
+
+    private static int Offset(string name, double value)
+    {
+        if (value != Math.Round(value) || value > 0 || value < -(1L << 31))
+        {
+            throw new InvalidDataException($"Encoding '{name}' has offset {value.ToString(CultureInfo.InvariantCulture)}; AIMET offsets are integers ≤ 0.");
+        }
+
+        return (int)value;
+    }
+
+    private static void CheckScales(string name, float[] scales)
+    {
+        if (scales.Length == 0 || scales.Any(s => !(s > 0) || !float.IsFinite(s)))
+        {
+            throw new InvalidDataException($"Encoding '{name}' needs positive finite scales ({scales.Length} given).");
+        }
+    }
+
+    /// <summary>AIMET's <c>quantizer_args</c> and <c>excluded_layers</c>, from the config a file was made with.</summary>
+    private sealed record QuantizerArgs(int ActivationBits, int ParamBits, bool SymmetricParams, bool PerChannel, string Scheme, IReadOnlyList<string> ExcludedLayers)
+    {
+        public static QuantizerArgs Of(QuantizationConfig? config, IReadOnlyList<TensorEncoding> encodings)
+        {
+            var activations = encodings.Where(e => e.Encoding is not null && e.Tensor.Role == TensorRole.Activation).Select(e => e.Encoding!.Scheme).ToList();
+            var weights = encodings.Where(e => e.Encoding is not null && e.Tensor.Role == TensorRole.Weight).Select(e => e.Encoding!.Scheme).ToList();
+            return new QuantizerArgs(
+                Mode(activations.Select(s => s.BitWidth)) ?? 8,
+                Mode(weights.Select(s => s.BitWidth)) ?? 8,
+                weights.Count == 0 || weights.All(s => s.IsSymmetric),
+                weights.Count > 0 && weights.Any(s => s.Granularity.Kind != QuantGranularityKind.PerTensor),
+                SchemeName(config?.Observer ?? ObserverKind.MinMax),
+                config?.ExcludedNodes ?? []);
+        }
+
+        public static QuantizerArgs Of(QuantizationConfig? config, IReadOnlyList<AimetTensorEncoding> entries)
+        {
+            var ints = entries.Where(e => e.Type != AimetEncodingType.FloatingPoint).ToList();
+            var weights = ints.Where(e => e.IsParameter).ToList();
+            return new QuantizerArgs(
+                Mode(ints.Where(e => !e.IsParameter).Select(e => e.BitWidth)) ?? 8,
+                Mode(weights.Select(e => e.BitWidth)) ?? 8,
+                weights.Count == 0 || weights.All(e => e.IsSymmetric),
+                config?.PerChannelWeights ?? weights.Any(e => e.Type != AimetEncodingType.PerTensor),
+                SchemeName(config?.Observer ?? ObserverKind.MinMax),
+                config?.ExcludedNodes ?? []);
+        }
+
+        /// <summary>The most common value (AIMET's defaults are one bit width per kind).</summary>
+        private static int? Mode(IEnumerable<int> values) => values.GroupBy(v => v).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => (int?)g.Key).FirstOrDefault();
+
+        /// <summary>AIMET's quant_scheme: min/max ranges are post_training_tf; searched ones (MSE, SQNR, entropy) tf_enhanced; percentile its own.</summary>
+        private static string SchemeName(ObserverKind observer) => observer switch
+        {
+            ObserverKind.Percentile => "post_training_percentile",
+            ObserverKind.Mse or ObserverKind.Sqnr or ObserverKind.Entropy => "post_training_tf_enhanced",
+            _ => "post_training_tf",
+        };
     }
 }
 

@@ -93,7 +93,7 @@ internal sealed class CommandLine
     public DeploymentTarget? Target() => Value("--target") is { } v ? DeploymentTargets.Parse(v) : null;
 
     /// <summary>
-    /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) /
+    /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --weight-symmetry /
     /// --target / --qdq-domain / --all-ops / --full-integer / --smoothquant applied over it.
     /// </summary>
     public QuantizationConfig Config()
@@ -105,6 +105,7 @@ internal sealed class CommandLine
             Activations = Activations() ?? config.Activations,
             PerChannelWeights = !Flag("--per-tensor") && config.PerChannelWeights,
             WeightBlockSize = Flag("--per-tensor") ? null : config.WeightBlockSize,
+            StrictSymmetricWeights = Value("--weight-symmetry") is { } symmetry ? symmetry == "strict" : config.StrictSymmetricWeights,
             Target = Target() ?? config.Target,
             QdqDomain = Value("--qdq-domain") switch
             {

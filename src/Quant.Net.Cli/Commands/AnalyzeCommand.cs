@@ -19,6 +19,7 @@ internal static class AnalyzeCommand
             CliOptions.Weights,
             CliOptions.Activations,
             CliOptions.PerTensor,
+            CliOptions.WeightSymmetry,
             CliOptions.Target,
             CliOptions.Config,
         ],

@@ -21,6 +21,7 @@ internal static class MixedPrecisionCommand
             new("--output", "OUT.onnx", "write the quantized model of the chosen plan (atomically)"),
             new("--out", "DIR", "report folder", Default: "quant-mixed-precision"),
             CliOptions.PerTensor,
+            CliOptions.WeightSymmetry,
             CliOptions.Target,
             CliOptions.Config,
         ],

@@ -18,6 +18,7 @@ internal static class QuantizeCommand
             CliOptions.Weights,
             CliOptions.Activations,
             CliOptions.PerTensor,
+            CliOptions.WeightSymmetry,
             CliOptions.Target,
             CliOptions.QdqDomain,
             CliOptions.AllOperators,
@@ -25,7 +26,7 @@ internal static class QuantizeCommand
             CliOptions.OutlierSmoothing,
             new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
             new("--encodings", "FILE.json", "also write AIMET encodings"),
-            new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1"], "1.0.0"),
+            new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1", "2.0.0"], "1.0.0"),
             CliOptions.Config,
             new("--dynamic", null, "dynamic quantization of MatMul/Gemm/LSTM weights (no calibration needed)"),
             CliOptions.Mean,
@@ -144,7 +145,7 @@ internal static class QuantizeCommand
         if (options.Encodings is not null)
         {
             AimetEncodingsFile.Save(result, options.Encodings, options.EncodingsVersion);
-            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {(options.EncodingsVersion == AimetEncodingsVersion.Version100 ? "1.0.0" : "0.6.1")})");
+            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {options.EncodingsVersion switch { AimetEncodingsVersion.Version061 => "0.6.1", AimetEncodingsVersion.Version200 => "2.0.0", _ => "1.0.0" }})");
         }
     }
 
@@ -239,7 +240,12 @@ internal static class QuantizeCommand
                 Calibration = line.Value("--calibration"),
                 Output = line.Value("--output"),
                 Encodings = line.Value("--encodings"),
-                EncodingsVersion = line.Value("--encodings-version") == "0.6.1" ? AimetEncodingsVersion.Version061 : AimetEncodingsVersion.Version100,
+                EncodingsVersion = line.Value("--encodings-version") switch
+                {
+                    "0.6.1" => AimetEncodingsVersion.Version061,
+                    "2.0.0" => AimetEncodingsVersion.Version200,
+                    _ => AimetEncodingsVersion.Version100,
+                },
                 Observer = line.Value("--observer") switch
                 {
                     null => null,

@@ -37,6 +37,13 @@ public sealed record QuantizationConfig
     /// <summary>One scale per output channel (default) instead of one per tensor.</summary>
     public bool PerChannelWeights { get; init; } = true;
 
+    /// <summary>
+    /// Symmetric 8- and 16-bit weights use the narrow range [−127, 127] (AIMET's strict symmetric, offset −127), which
+    /// every int8 kernel multiplies exactly; false uses the full range [−128, 127] (AIMET's default and its HTP configs,
+    /// offset −128). 4-bit weights always use the full range.
+    /// </summary>
+    public bool StrictSymmetricWeights { get; init; } = true;
+
     /// <summary>Blocks of this many weights along the reduction axis share a scale (int4 weights); null: per-channel or per-tensor.</summary>
     public int? WeightBlockSize { get; init; }
 
@@ -247,7 +254,7 @@ public sealed record QuantizationConfig
         var granularity = block is { } b ? QuantGranularity.PerBlock(reductionAxis, b)
             : perChannel ? QuantGranularity.PerChannel(channelAxis) : QuantGranularity.PerTensor;
         int bits = BitsOf(type);
-        return new QuantScheme(bits, true, true, bits >= 8, granularity);   // 8- and 16-bit weights narrow ([-127, 127])
+        return new QuantScheme(bits, true, true, bits >= 8 && StrictSymmetricWeights, granularity);   // strict: 8- and 16-bit weights narrow ([-127, 127])
     }
 
     internal QuantScheme ActivationScheme(string? opType, string? node = null)

@@ -29,6 +29,19 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Non_strict_symmetric_weights_and_encodings_2_0_0_come_from_the_command_line()
+    {
+        string encodings = Path.Combine(_dir, "fashion.v2.encodings");
+        var (code, output) = Run("quantize", "--output", Path.Combine(_dir, "fashion.full.onnx"), "--weight-symmetry", "non-strict",
+            "--encodings", encodings, "--encodings-version", "2.0.0", "--eval-samples", "0");
+        code.Should().Be(0, output);
+        output.Should().Contain("AIMET encodings 2.0.0");
+        var entries = AimetEncodingsFile.Load(encodings);
+        entries.Where(e => e.IsSigned && e.IsSymmetric).Should().NotBeEmpty().And.OnlyContain(e => e.Offsets.All(o => o == -128) && !e.IsStrictSymmetric);
+        Run("quantize", "--weight-symmetry", "loose").Code.Should().Be(2);
+    }
+
+    [Fact]
     public void A_user_model_with_an_npy_calibration_folder_is_quantized_to_the_output_path()
     {
         var (model, shape) = Onnx.QdqPatternTests.Build("conv-relu");
