@@ -20,4 +20,10 @@ public sealed record OpTypeConfig
 
     /// <summary>Activation data type for this op type's inputs and output.</summary>
     public ActivationType? Activations { get; init; }
+
+    /// <summary>
+    /// A fixed encoding range [min, max] for the op's output instead of calibration (AIMET's
+    /// <c>encoding_constraints</c>; Softmax has [0, 1] by default).
+    /// </summary>
+    public IReadOnlyList<float>? OutputRange { get; init; }
 }

@@ -173,13 +173,22 @@ public sealed record QuantizationConfig
         return (config ?? throw new ArgumentException("The quantization config is empty (null).", nameof(json))).Validated();
     }
 
-    /// <summary>Reads a configuration from a JSON file.</summary>
+    /// <summary>
+    /// Reads a configuration from a JSON file: ours, or an AIMET quantsim config (told apart by content; mapped by
+    /// <see cref="AimetQuantsimConfig.Import"/>, whose list of ignored keys <see cref="AimetQuantsimConfig.Load"/> returns).
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ArgumentException">The JSON is invalid (see <see cref="FromJson"/>).</exception>
+    /// <exception cref="ArgumentException">The JSON is invalid (see <see cref="FromJson"/> and <see cref="AimetQuantsimConfig.Import"/>).</exception>
     public static QuantizationConfig Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return File.Exists(path) ? FromJson(File.ReadAllText(path)) : throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
+        }
+
+        string json = File.ReadAllText(path);
+        return AimetQuantsimConfig.IsAimetConfig(json) ? AimetQuantsimConfig.Import(json).Config : FromJson(json);
     }
 
     /// <summary>Checks value ranges; returns this configuration.</summary>
@@ -204,6 +213,14 @@ public sealed record QuantizationConfig
         if (CalibrationBatchSize < 1)
         {
             throw new ArgumentException($"calibrationBatchSize must be at least 1; got {CalibrationBatchSize}.", nameof(CalibrationBatchSize));
+        }
+
+        foreach (var (op, range) in OpTypes.Concat(Nodes).Where(kv => kv.Value.OutputRange is not null).Select(kv => (kv.Key, kv.Value.OutputRange!)))
+        {
+            if (range.Count != 2 || !float.IsFinite(range[0]) || !float.IsFinite(range[1]) || !(range[0] <= 0 && range[1] > range[0]))
+            {
+                throw new ArgumentException($"outputRange for '{op}' must be [min, max] with min ≤ 0 < max; got [{string.Join(", ", range)}].", nameof(OpTypes));
+            }
         }
 
         foreach (var (op, c) in OpTypes.Select(kv => (kv.Key, (int?)kv.Value.WeightBlockSize)).Append(("default", WeightBlockSize)))
@@ -241,6 +258,7 @@ public sealed record QuantizationConfig
             PerChannelWeights = n.PerChannelWeights ?? byType.PerChannelWeights,
             WeightBlockSize = n.WeightBlockSize ?? byType.WeightBlockSize,
             Activations = n.Activations ?? byType.Activations,
+            OutputRange = n.OutputRange ?? byType.OutputRange,
         };
     }
 

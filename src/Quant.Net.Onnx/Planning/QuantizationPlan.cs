@@ -318,7 +318,7 @@ internal sealed class QuantizationPlan
                 // Softmax outputs probabilities: the fixed [0, 1] encoding (AIMET's constraint for Qualcomm's HTP), whatever calibration sees.
                 Add(new PlannedTensor(output, TensorRole.Activation, activation, node.Name, ObserverFor(config, output))
                 {
-                    FixedRange = node.OpType == "Softmax" ? (0f, 1f) : null,
+                    FixedRange = config.For(node.OpType, node.Name).OutputRange is [var min, var max] ? (min, max) : node.OpType == "Softmax" ? (0f, 1f) : null,
                 });
             }
         }
