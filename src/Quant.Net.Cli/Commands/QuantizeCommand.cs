@@ -27,6 +27,7 @@ internal static class QuantizeCommand
             new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
             new("--encodings", "FILE.json", "also write AIMET encodings"),
             new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1", "2.0.0"], "1.0.0"),
+            new("--aimet-model", "FP32.onnx", "also write the FP32 model the encodings belong to, with the final weights (BatchNorm folded, AdaRounded, bias-corrected): AIMET's sim.export pair for qnn-onnx-converter --quantization_overrides; needs --encodings"),
             CliOptions.Config,
             new("--dynamic", null, "dynamic quantization of MatMul/Gemm/LSTM weights (no calibration needed)"),
             CliOptions.Mean,
@@ -62,7 +63,8 @@ internal static class QuantizeCommand
         var model = DefaultModel.Load();
         var calibration = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, DefaultModel.CalibrationImages());
         var (images, labels) = DefaultModel.TestSet();
-        OutputPaths.Check(null, ("--output", options.Output), ("--encodings", options.Encodings));
+        CheckAimetModel(options);
+        OutputPaths.Check(null, ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
         console.MarkupLine("[bold]Quantizing the built-in Fashion-MNIST CNN[/] (3 Conv+BatchNorm+ReLU, 2 MaxPool, 2 Gemm; 256 calibration images, 500 test images)");
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, calibration, config, progress: p));
         var test = InMemoryCalibrationData.ForSingleInput(DefaultModel.InputName, images);
@@ -86,7 +88,8 @@ internal static class QuantizeCommand
             throw new UsageException("--calibration DIR is required for static quantization (or use --dynamic).");
         }
 
-        OutputPaths.Check(options.Model, ("--output", options.Output), ("--encodings", options.Encodings));
+        CheckAimetModel(options);
+        OutputPaths.Check(options.Model, ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
 
         var model = OnnxModel.Load(options.Model!);
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
@@ -134,6 +137,14 @@ internal static class QuantizeCommand
         }
     }
 
+    private static void CheckAimetModel(Options options)
+    {
+        if (options.AimetModel is not null && options.Encodings is null)
+        {
+            throw new UsageException("--aimet-model writes the FP32 model for the encodings: give --encodings FILE too.");
+        }
+    }
+
     private static void Save(IAnsiConsole console, QuantizationResult result, Options options)
     {
         if (options.Output is not null)
@@ -142,9 +153,18 @@ internal static class QuantizeCommand
             console.MarkupLineInterpolated($"wrote [green]{options.Output}[/] ({new FileInfo(options.Output).Length / 1024.0:F1} KiB)");
         }
 
-        if (options.Encodings is not null)
+        if (options.AimetModel is not null)
+        {
+            AimetExport.Save(result, options.AimetModel, options.Encodings!, options.EncodingsVersion);
+            console.MarkupLineInterpolated($"wrote [green]{options.AimetModel}[/] (FP32 with the final weights, for the encodings)");
+        }
+        else if (options.Encodings is not null)
         {
             AimetEncodingsFile.Save(result, options.Encodings, options.EncodingsVersion);
+        }
+
+        if (options.Encodings is not null)
+        {
             console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {options.EncodingsVersion switch { AimetEncodingsVersion.Version061 => "0.6.1", AimetEncodingsVersion.Version200 => "2.0.0", _ => "1.0.0" }})");
         }
     }
@@ -221,6 +241,8 @@ internal static class QuantizeCommand
         public string? Calibration { get; init; }
         public string? Output { get; init; }
         public string? Encodings { get; init; }
+
+        public string? AimetModel { get; init; }
         public AimetEncodingsVersion EncodingsVersion { get; init; }
         public ObserverKind? Observer { get; init; }
         public bool Dynamic { get; init; }
@@ -240,6 +262,7 @@ internal static class QuantizeCommand
                 Calibration = line.Value("--calibration"),
                 Output = line.Value("--output"),
                 Encodings = line.Value("--encodings"),
+                AimetModel = line.Value("--aimet-model"),
                 EncodingsVersion = line.Value("--encodings-version") switch
                 {
                     "0.6.1" => AimetEncodingsVersion.Version061,

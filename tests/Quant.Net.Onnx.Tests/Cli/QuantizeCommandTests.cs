@@ -42,6 +42,19 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_aimet_route_writes_the_fp32_model_the_encodings_belong_to()
+    {
+        string fp32 = Path.Combine(_dir, "fashion.fp32.onnx"), encodings = Path.Combine(_dir, "fashion.encodings");
+        var (code, output) = Run("quantize", "--encodings", encodings, "--aimet-model", fp32, "--eval-samples", "0");
+        code.Should().Be(0, output);
+        var model = OnnxModel.Load(fp32);
+        model.Nodes.Should().NotContain(n => n.OpType == "BatchNormalization", "the encodings name the folded weights");
+        var names = model.InitializerNames.Concat(model.Nodes.SelectMany(n => n.Outputs)).Concat(model.Inputs.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
+        AimetEncodingsFile.Load(encodings).Should().OnlyContain(e => names.Contains(e.Name), "every encoding names a tensor of the FP32 model written beside it");
+        Run("quantize", "--aimet-model", fp32).Code.Should().Be(2, "the model without its encodings is a usage error");
+    }
+
+    [Fact]
     public void A_user_model_with_an_npy_calibration_folder_is_quantized_to_the_output_path()
     {
         var (model, shape) = Onnx.QdqPatternTests.Build("conv-relu");
