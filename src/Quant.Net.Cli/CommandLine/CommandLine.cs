@@ -96,8 +96,21 @@ internal sealed class CommandLine
     /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --weight-symmetry /
     /// --target / --qdq-domain / --all-ops / --full-integer / --smoothquant applied over it.
     /// </summary>
-    public QuantizationConfig Config()
+    public QuantizationConfig Config() => Config(null);
+
+    /// <summary>As <see cref="Config()"/>; an AIMET quantsim config's keys that are not applied are printed to <paramref name="console"/>.</summary>
+    public QuantizationConfig Config(Spectre.Console.IAnsiConsole? console)
     {
+        if (console is not null && Value("--config") is { } file && File.Exists(file) && AimetQuantsimConfig.IsAimetConfig(File.ReadAllText(file)))
+        {
+            var imported = AimetQuantsimConfig.Load(file);
+            Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"AIMET quantsim config{(imported.HardwareVersion is { } hw ? $" ({hw})" : "")}: {imported.Ignored.Count} key(s) not applied");
+            foreach (var line in imported.Ignored)
+            {
+                Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"  {line}");
+            }
+        }
+
         var config = Value("--config") is { } path ? QuantizationConfig.Load(path) : new QuantizationConfig();
         config = config with
         {

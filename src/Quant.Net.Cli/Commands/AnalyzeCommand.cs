@@ -36,7 +36,7 @@ internal static class AnalyzeCommand
             return 0;
         }
 
-        var config = line.Config();
+        var config = line.Config(console);
         var work = Workload.From(line);
         string output = line.Value("--out") ?? "quant-analysis";
         console.MarkupLineInterpolated($"[bold]Analyzing {work.Title}[/]");

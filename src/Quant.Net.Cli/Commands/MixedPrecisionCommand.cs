@@ -38,7 +38,7 @@ internal static class MixedPrecisionCommand
             return 0;
         }
 
-        var config = line.Config();
+        var config = line.Config(console);
         var candidates = line.Value("--candidates") is { } list
             ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Candidate).ToList()
             : new MixedPrecisionOptions().Candidates;

@@ -49,7 +49,7 @@ internal static class QuantizeCommand
             return 0;
         }
 
-        var config = options.Line.Config();
+        var config = options.Line.Config(console);
         config = (config with
         {
             Mode = options.Dynamic ? QuantizationMode.Dynamic : config.Mode,

@@ -42,6 +42,17 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_aimet_htp_config_quantizes_the_shipped_model_and_the_keys_not_applied_are_listed()
+    {
+        string config = Path.Combine(AppContext.BaseDirectory, "Interchange", "Data", "aimet_configs", "htp_quantsim_config_v73.json");
+        var (code, output) = Run("quantize", "--config", config, "--output", Path.Combine(_dir, "fashion.htp.onnx"), "--encodings", Path.Combine(_dir, "htp.encodings"), "--eval-samples", "8");
+        code.Should().Be(0, output);
+        output.Should().Contain("AIMET quantsim config (V73):").And.Contain("params.bias.is_quantized = False");
+        AimetEncodingsFile.Load(Path.Combine(_dir, "htp.encodings")).Where(e => e.IsParameter && e.IsSymmetric).Should().NotBeEmpty()
+            .And.OnlyContain(e => !e.IsStrictSymmetric, "HTP's config is non-strict");
+    }
+
+    [Fact]
     public void The_aimet_route_writes_the_fp32_model_the_encodings_belong_to()
     {
         string fp32 = Path.Combine(_dir, "fashion.fp32.onnx"), encodings = Path.Combine(_dir, "fashion.encodings");
