@@ -176,9 +176,10 @@ public static class OnnxQuantizer
             {
                 var init = index.Initializers[t.Name];
                 var (data, shape) = (TensorData.ToFloats(init), TensorData.Shape(init));
-                encodings[t.Name] = new TensorEncoding(t, TargetArithmetic.NeedsPairSafeWeights(t, plan, index, config)
-                    ? PairwiseInt16Safety.Encode(t.Scheme, data, shape, roundingSlack: config.AdaRound is null ? 0 : 1)
-                    : QuantEncoding.FromTensor(t.Scheme, data, shape));
+                bool pairSafe = TargetArithmetic.NeedsPairSafeWeights(t, plan, index, config);
+                encodings[t.Name] = new TensorEncoding(t, WindowBlocks.Encode(t.Scheme, shape, (scheme, encodedShape) => pairSafe
+                    ? PairwiseInt16Safety.Encode(scheme, data, encodedShape, roundingSlack: config.AdaRound is null ? 0 : 1)
+                    : QuantEncoding.FromTensor(scheme, data, encodedShape)));
             }
         }
     }

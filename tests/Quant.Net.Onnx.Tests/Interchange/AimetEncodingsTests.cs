@@ -150,6 +150,38 @@ public sealed class AimetEncodingsTests
     }
 
     [Fact]
+    public void Conv_blocks_span_the_kernel_window_as_aimet_defines_them_and_round_trip()
+    {
+        var g = new GraphBuilder(seed: 12);
+        string x = g.Input("x", 1, 32, 6, 6);
+        g.Output(g.Conv(x, 32, 8, output: "y"), 1, 8, 6, 6);
+        var model = g.Build();
+        var config = new QuantizationConfig { Weights = WeightType.Int4, WeightBlockSize = 16, OutlierSmoothing = false };
+        var result = OnnxQuantizer.Quantize(model, For("x", [1, 32, 6, 6], 4), config);
+        var weight = result.Encodings.Single(e => e.Tensor.Role == TensorRole.Weight);
+        string name = weight.Tensor.Name;
+        var values = TensorData.ToFloats(result.PreparedModel.Graph.Initializer.Single(t => t.Name == name));
+        var entry = AimetEncodingsFile.Parse(AimetEncodingsFile.ToJson(result, AimetEncodingsVersion.Version100)).Single(e => e.Name == name);
+        entry.Scales.Should().HaveCount(8 * 2, "one scale per (output channel, block of 16 input channels): [O, I/B, 1, 1]");
+        for (int o = 0; o < 8; o++)
+        {
+            for (int b = 0; b < 2; b++)
+            {
+                // The block: input channels 16b..16b+15 over the whole 3×3 window, contiguous in [O, I, kH, kW].
+                float absMax = Enumerable.Range(0, 16 * 9).Max(i => Math.Abs(values[(o * 32 * 9) + (b * 16 * 9) + i]));
+                entry.Scales[(o * 2) + b].Should().BeApproximately(absMax / 7, 1e-6f);
+            }
+        }
+
+        var v2 = JsonNode.Parse(AimetEncodingsFile.ToJson(result, AimetEncodingsVersion.Version200))!["encodings"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == name)!;
+        v2["y_scale"]!.AsArray().Should().HaveCount(8);
+        v2["y_scale"]![0]!.AsArray().Should().HaveCount(2);
+        v2["y_scale"]![0]![0]!.AsArray().Single()!.AsArray().Should().ContainSingle("[O][I/B][1][1]");
+        OnnxQuantizer.Quantize(model, calibrationData: null, config, AimetEncodingsFile.ForModel([entry, .. AimetEncodingsFile.Parse(AimetEncodingsFile.ToJson(result, AimetEncodingsVersion.Version100)).Where(e => e.Name != name)], model, config))
+            .Model.ToBytes().Should().Equal(result.Model.ToBytes(), "the window-shared scales expand back to ONNX's [O, I/B, kH, kW]");
+    }
+
+    [Fact]
     public void Floating_point_and_lpbq_entries_are_read_and_refused_on_import_by_name()
     {
         const string json = """
