@@ -120,7 +120,7 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
 
         int[] shape = [.. input.Shape.Select((d, i) => i == 0 && d is null ? 1 : (int)d!.Value)];
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        var bytes = File.ReadAllBytes(path);
+        var bytes = BoundedFile.ReadAllBytes(path);
         if (bytes.Length != count * 4)
         {
             throw new InvalidDataException($"'{Path.GetFileName(path)}' holds {bytes.Length} bytes; input '{input}' needs {count * 4} (float32).");

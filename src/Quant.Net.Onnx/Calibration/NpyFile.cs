@@ -15,7 +15,7 @@ public static partial class NpyFile
     public static InputTensor Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = BoundedFile.ReadAllBytes(path);
         try
         {
             return Parse(bytes);
@@ -56,9 +56,20 @@ public static partial class NpyFile
             throw new InvalidDataException("Fortran-order arrays are not supported; save with np.ascontiguousarray.");
         }
 
-        int[] shape = [.. shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
-        long count = shape.Aggregate(1L, (a, b) => a * b);
+        var dims = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[dims.Length];
+        long count = 1;
+        for (int i = 0; i < dims.Length; i++)
+        {
+            // Each dimension and their product are bounded by the bytes present (checked before multiplying further).
+            if (!int.TryParse(dims[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || (shape[i] > 0 && count > bytes.Length / shape[i]))
+            {
+                throw new InvalidDataException($"shape ({string.Join(", ", dims)}) does not fit the file's {bytes.Length} bytes (dimension {i} is '{dims[i]}').");
+            }
+
+            count *= shape[i];
+        }
+
         var data = bytes[(headerStart + headerLength)..];
         string type = descr.Groups[1].Value;
         int size = type[^1] - '0';

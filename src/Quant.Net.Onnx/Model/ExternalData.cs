@@ -58,13 +58,22 @@ internal static class ExternalData
                         throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is missing beside '{source}'.");
                     }
 
+                    // A symlink inside the folder that leads outside it is refused like a path that does.
+                    if (new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
+                        && !Path.GetFullPath(target.FullName).StartsWith(root, StringComparison.Ordinal))
+                    {
+                        throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is a link to a file outside the model's folder.");
+                    }
+
                     file = File.OpenRead(full);
                     open[full] = file;
                 }
 
-                long offset = keys.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
-                long length = keys.TryGetValue("length", out var l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : file.Length - offset;
-                if (offset < 0 || length < 0 || offset + length > file.Length || length > int.MaxValue)
+                long offset = keys.TryGetValue("offset", out var o) ? Number(o, tensor.Name, "offset") : 0;
+                long length = keys.TryGetValue("length", out var l) ? Number(l, tensor.Name, "length") : file.Length - offset;
+
+                // Checked without adding (offset + length could overflow past the file's size).
+                if (offset < 0 || length < 0 || offset > file.Length || length > file.Length - offset || length > int.MaxValue)
                 {
                     throw new OnnxFormatException($"Tensor '{tensor.Name}': external data range [{offset}, {offset + length}) is outside '{location}' ({file.Length} bytes).");
                 }
@@ -113,6 +122,10 @@ internal static class ExternalData
 
         writer.Commit(copy);
     }
+
+    private static long Number(string text, string tensor, string key) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value) ? value
+            : throw new OnnxFormatException($"Tensor '{tensor}': external data {key} '{text}' is not a non-negative 64-bit integer.");
 
     internal static void TryDelete(string path)
     {

@@ -56,6 +56,69 @@ public sealed class ModelIoTests : IDisposable
         FluentActions.Invoking(() => OnnxModel.Load(path)).Should().Throw<OnnxFormatException>().WithMessage("*outside the model's folder*");
     }
 
+    [Theory]
+    [InlineData("99999999999999999999", "16", "*'99999999999999999999' is not a non-negative 64-bit integer*")]
+    [InlineData("-4", "16", "*'-4' is not a non-negative*")]
+    [InlineData("9223372036854775800", "100", "*range*outside*")]
+    [InlineData("0", "9223372036854775807", "*range*outside*")]
+    public void External_data_offsets_and_lengths_are_checked_without_overflow(string offset, string length, string message)
+    {
+        string path = Path.Combine(_dir, "ext.onnx");
+        var model = ConvModel();
+        model.Save(path, new OnnxSaveOptions { UseExternalData = true, ExternalDataThreshold = 16 });
+        var saved = Protobuf.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var tensor = saved.Graph.Initializer.First(t => t.DataLocation == Protobuf.TensorProto.Types.DataLocation.External);
+        tensor.ExternalData.Single(e => e.Key == "offset").Value = offset;
+        tensor.ExternalData.Single(e => e.Key == "length").Value = length;
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(saved));
+        FluentActions.Invoking(() => OnnxModel.Load(path)).Should().Throw<OnnxFormatException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void External_data_behind_a_link_leading_outside_the_model_folder_is_refused()
+    {
+        string outside = Directory.CreateTempSubdirectory("qn-outside-").FullName;
+        try
+        {
+            string inner = Directory.CreateDirectory(Path.Combine(_dir, "model")).FullName, path = Path.Combine(inner, "ext.onnx");
+            ConvModel().Save(path, new OnnxSaveOptions { UseExternalData = true, ExternalDataThreshold = 16 });
+            File.Move(path + ".data", Path.Combine(outside, "ext.onnx.data"));
+            File.CreateSymbolicLink(path + ".data", Path.Combine(outside, "ext.onnx.data"));
+            FluentActions.Invoking(() => OnnxModel.Load(path)).Should().Throw<OnnxFormatException>().WithMessage("*link to a file outside the model's folder*");
+
+            File.Delete(path + ".data");
+            File.Move(Path.Combine(outside, "ext.onnx.data"), Path.Combine(inner, "real.data"));
+            File.CreateSymbolicLink(path + ".data", "real.data");
+            OnnxModel.Load(path).ToBytes().Should().Equal(ConvModel().ToBytes(), "a link that stays inside the folder is fine");
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Npy_headers_with_huge_dimensions_and_endless_special_files_are_refused_without_crashing()
+    {
+        byte[] Npy(string shape)
+        {
+            string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}";
+            header = header.PadRight(118) + "\n";
+            return [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, 0, .. System.Text.Encoding.ASCII.GetBytes(header), .. new byte[16]];
+        }
+
+        FluentActions.Invoking(() => NpyFile.Parse(Npy("4294967296, 1"))).Should().Throw<InvalidDataException>().WithMessage("*dimension 0 is '4294967296'*");
+        FluentActions.Invoking(() => NpyFile.Parse(Npy("2147483647, 2147483647, 2147483647"))).Should().Throw<InvalidDataException>().WithMessage("*does not fit*");
+        NpyFile.Parse(Npy("2, 2")).Shape.Should().Equal(2, 2);
+
+        if (File.Exists("/dev/zero"))
+        {
+            string link = Path.Combine(_dir, "endless.npy");
+            File.CreateSymbolicLink(link, "/dev/zero");
+            FluentActions.Invoking(() => NpyFile.Read(link)).Should().Throw<InvalidDataException>().WithMessage("*endless.npy*", "read by its reported size (0), not forever");
+        }
+    }
+
     [Fact]
     public void An_unwritable_destination_fails_cleanly_and_leaves_no_partial_file()
     {
