@@ -5,21 +5,49 @@ namespace Quant.Net.Onnx;
 /// <summary>Image decoding and the default preprocessing: resize (bilinear), scale to [0, 1], normalize, NCHW or NHWC.</summary>
 public static class ImagePreprocessing
 {
-    /// <summary>Decodes an image file (PNG, JPEG, BMP, GIF, TGA) to 8-bit RGB or grey.</summary>
-    /// <exception cref="InvalidDataException">The file is not a readable image.</exception>
-    public static DecodedImage Decode(string path, bool grey = false)
+    /// <summary>
+    /// Decodes an image file (PNG, JPEG, BMP, GIF, TGA) to 8-bit RGB or grey. A JPEG without its end-of-image marker or a
+    /// PNG without its IEND chunk (truncated files, on which the decoder can loop forever) is refused up front, and
+    /// decoding runs under a time limit (10 s plus 1 s per MiB), so a damaged file is an error, never a hang.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a readable image (named, with the reason).</exception>
+    public static DecodedImage Decode(string path, bool grey = false) => Decode(path, grey, timeout: null);
+
+    internal static DecodedImage Decode(string path, bool grey, TimeSpan? timeout)
     {
+        var bytes = BoundedFile.ReadAllBytes(path);
+        string name = Path.GetFileName(path);
+        if (bytes is [0xFF, 0xD8, ..] && !HasJpegEnd(bytes))
+        {
+            throw new InvalidDataException($"'{name}' is a truncated JPEG (no end-of-image marker).");
+        }
+
+        if (bytes is [0x89, (byte)'P', (byte)'N', (byte)'G', ..] && bytes.AsSpan().IndexOf("IEND"u8) < 0)
+        {
+            throw new InvalidDataException($"'{name}' is a truncated PNG (no IEND chunk).");
+        }
+
+        var limit = timeout ?? TimeSpan.FromSeconds(10 + (bytes.Length >> 20));
+        var decoding = Task.Run(() => ImageResult.FromMemory(bytes, grey ? ColorComponents.Grey : ColorComponents.RedGreenBlue));
         try
         {
-            using var stream = File.OpenRead(path);
-            var image = ImageResult.FromStream(stream, grey ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
+            if (!decoding.Wait(limit))
+            {
+                // The decoder cannot be interrupted; its thread is left to finish (or spin) in the background.
+                throw new InvalidDataException($"'{name}' did not decode within {limit.TotalSeconds:0.#} s; the image is damaged.");
+            }
+
+            var image = decoding.Result;
             return new DecodedImage(image.Width, image.Height, grey ? 1 : 3, image.Data);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
+        catch (AggregateException e) when (e.InnerException is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException or OverflowException)
         {
-            throw new InvalidDataException($"'{Path.GetFileName(path)}' is not a readable image: {e.Message}", e);
+            throw new InvalidDataException($"'{name}' is not a readable image: {e.InnerException.Message}", e.InnerException);
         }
     }
+
+    /// <summary>An end-of-image marker (FF D9) after the start, allowing trailing padding as some writers leave.</summary>
+    private static bool HasJpegEnd(byte[] bytes) => bytes.AsSpan(2).IndexOf([(byte)0xFF, (byte)0xD9]) >= 0;
 
     /// <summary>
     /// The default preprocessing for an image input of shape [N, C, H, W] (or [N, H, W, C]) with C = 1 or 3: bilinear

@@ -143,6 +143,31 @@ public sealed class CalibrationTests : IDisposable
     {
         public void Report(QuantizationProgress value) => into.Add(value);
     }
+
+    [Fact]
+    public void A_truncated_jpeg_is_refused_at_once_and_a_damaged_one_that_hangs_the_decoder_times_out()
+    {
+        string truncated = Path.Combine(_dir, "truncated.jpg");
+        File.WriteAllBytes(truncated, [0xFF, 0xD8, 0xFF, 0xE0, 0xB3, 0x46]);
+        FluentActions.Invoking(() => ImagePreprocessing.Decode(truncated)).Should().Throw<InvalidDataException>().WithMessage("*'truncated.jpg' is a truncated JPEG*");
+        File.WriteAllBytes(Path.Combine(_dir, "truncated.png"), [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 0, 0]);
+        FluentActions.Invoking(() => ImagePreprocessing.Decode(Path.Combine(_dir, "truncated.png"))).Should().Throw<InvalidDataException>().WithMessage("*truncated PNG*");
+
+        // With its end marker the same bytes send the decoder into a loop: the time limit turns that into an error. In a
+        // child process, because the decoder's thread cannot be stopped and would spin on in this one.
+        string folder = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName, output = Path.Combine(_dir, "out.onnx");
+        File.WriteAllBytes(Path.Combine(folder, "damaged.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, 0xB3, 0x46, 0xFF, 0xD9]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var g = new Support.GraphBuilder(seed: 2);
+        g.Output(g.Conv(g.Input("x", 1, 3, 8, 8), 3, 4, output: "y"), 1, 4, 8, 8);
+        string model = Path.Combine(_dir, "model.onnx");
+        g.Build().Save(model);
+        var (code, text) = Support.CliProcess.Run(null, "quantize", model, "--calibration", folder, "--output", output);
+        code.Should().Be(1, text);
+        text.Should().Contain("'damaged.jpg' did not decode within 10 s");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(120), "an error, not a hang");
+        File.Exists(output).Should().BeFalse("nothing is written when calibration fails");
+    }
 }
 
 /// <summary>Writes 24-bit BMP files (a format the image decoder reads and tests can produce without a library).</summary>

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FluentAssertions;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Quant.Net.Kernels;
 using Quant.Net.Onnx.Protobuf;
+using Quant.Net.Onnx.Tests.Support;
 using static Quant.Net.Onnx.Tests.Support.ProtoBuilder;
 
 namespace Quant.Net.Onnx.Tests.Model;
@@ -158,7 +158,7 @@ public sealed class StreamingWeightOnlyTests : IDisposable
         var (path, weightBytes) = WriteModel(_dir, vocabulary, hidden, layers, seed: 11);
         long limit = (weightBytes / 4) + (40L << 20);
         string output = Path.Combine(_dir, "int4.onnx");
-        var (code, text) = RunCli(limit, "weight-only", path, "--output", output);
+        var (code, text) = CliProcess.Run(limit, "weight-only", path, "--output", output);
         code.Should().Be(0, $"streaming fits under a heap limit of {limit >> 20} MiB for {weightBytes >> 20} MiB of weights:\n{text}");
         text.Should().Contain("MatMul layers quantized");
 
@@ -172,29 +172,10 @@ public sealed class StreamingWeightOnlyTests : IDisposable
 
         string windows = Directory.CreateDirectory(Path.Combine(_dir, "windows")).FullName;
         NpyFile.WriteInt64(Path.Combine(windows, "w.npy"), [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 9]);
-        var (failed, failure) = RunCli(limit, "eval-lm", path, "--windows", windows);
+        var (failed, failure) = CliProcess.Run(limit, "eval-lm", path, "--windows", windows);
         failed.Should().NotBe(0, $"the same limit is too small to hold the model in memory:\n{failure}");
         failure.Should().Contain("Out of memory", "it fails for want of memory, not for another reason");
         TestContext.Current.SendDiagnosticMessage($"{weightBytes >> 20} MiB of weights quantized under a {limit >> 20} MiB heap limit:\n{text}");
-    }
-
-    private static (int Code, string Output) RunCli(long heapLimit, params string[] args)
-    {
-        string dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quant.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["DOTNET_GCHeapHardLimit"] = heapLimit.ToString("X", System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["DOTNET_gcServer"] = "0";
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit(300_000).Should().BeTrue("the CLI finishes");
-        return (process.ExitCode, stdout + stderr.Result);
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
