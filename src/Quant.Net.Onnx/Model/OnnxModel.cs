@@ -138,7 +138,37 @@ public sealed class OnnxModel
             throw new OnnxFormatException($"'{source}' is not an ONNX model: it has no graph, IR version or nodes.");
         }
 
+        CheckUniqueNames(proto.Graph, source);
         return proto;
+    }
+
+    /// <summary>
+    /// Names defined twice make a graph ambiguous (ONNX's checker refuses them; ONNX Runtime silently takes the first
+    /// initializer of a name, where a tool could take the last): a second initializer of a name, or a second node output
+    /// of a name, is a format error naming the tensor.
+    /// </summary>
+    private static void CheckUniqueNames(GraphProto graph, string source)
+    {
+        var initializers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer)
+        {
+            if (!initializers.Add(t.Name))
+            {
+                throw new OnnxFormatException($"'{source}': initializer '{t.Name}' is defined twice.");
+            }
+        }
+
+        var outputs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            foreach (var output in node.Output.Where(o => o.Length > 0))
+            {
+                if (!outputs.Add(output) || initializers.Contains(output))
+                {
+                    throw new OnnxFormatException($"'{source}': tensor '{output}' is produced twice (node '{node.Name}' {node.OpType} defines it again).");
+                }
+            }
+        }
     }
 
     /// <summary>A deep copy: transformations on the copy never touch this model.</summary>

@@ -120,6 +120,26 @@ public sealed class ModelIoTests : IDisposable
     }
 
     [Fact]
+    public void Names_defined_twice_are_refused_naming_the_tensor()
+    {
+        var model = ConvModel();
+        var proto = model.Proto.Clone();
+        var first = proto.Graph.Initializer[0];
+        var duplicate = first.Clone();
+        duplicate.RawData = Google.Protobuf.ByteString.CopyFrom(new byte[first.RawData.Length]);
+        proto.Graph.Initializer.Add(duplicate);
+        FluentActions.Invoking(() => OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto))).Should().Throw<OnnxFormatException>()
+            .WithMessage($"*initializer '{first.Name}' is defined twice*");
+
+        proto = model.Proto.Clone();
+        var node = proto.Graph.Node[^1].Clone();
+        node.Name = "again";
+        proto.Graph.Node.Add(node);
+        FluentActions.Invoking(() => OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto))).Should().Throw<OnnxFormatException>()
+            .WithMessage($"*'{node.Output[0]}' is produced twice*'again'*");
+    }
+
+    [Fact]
     public void An_unwritable_destination_fails_cleanly_and_leaves_no_partial_file()
     {
         string missingFolder = Path.Combine(_dir, "no-such-folder", "out.onnx");
