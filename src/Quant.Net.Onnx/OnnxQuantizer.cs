@@ -176,6 +176,7 @@ public static class OnnxQuantizer
             {
                 var init = index.Initializers[t.Name];
                 var (data, shape) = (TensorData.ToFloats(init), TensorData.Shape(init));
+                RequireFinite(t, data);
                 bool pairSafe = TargetArithmetic.NeedsPairSafeWeights(t, plan, index, config);
                 encodings[t.Name] = new TensorEncoding(t, WindowBlocks.Encode(t.Scheme, shape, (scheme, encodedShape) => pairSafe
                     ? PairwiseInt16Safety.Encode(scheme, data, encodedShape, roundingSlack: config.AdaRound is null ? 0 : 1)
@@ -192,6 +193,7 @@ public static class OnnxQuantizer
     {
         foreach (var t in plan.Tensors.Where(t => t.Role == TensorRole.Bias))
         {
+            RequireFinite(t, TensorData.ToFloats(index.Initializers[t.Name]));
             float input = encodings[t.BiasInput!].Encoding!.Scales[0];
             var weight = encodings[t.BiasWeight!].Encoding!.Scales;
             int channels = (int)index.Initializers[t.Name].Dims[0];
@@ -245,6 +247,16 @@ public static class OnnxQuantizer
         }
 
         return (BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken), rounded);
+    }
+
+    /// <summary>A NaN or infinite weight would give a meaningless scale and NaN outputs: refused, naming the tensor and its node.</summary>
+    private static void RequireFinite(PlannedTensor t, float[] data)
+    {
+        int bad = Array.FindIndex(data, v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            throw new OnnxFormatException($"{(t.Role == TensorRole.Bias ? "Bias" : "Weight")} '{t.Name}' of node '{t.Node}' holds {data[bad]} at element {bad}; quantization needs finite values.");
+        }
     }
 
     private static QuantEncoding Check(PlannedTensor t, QuantEncoding given, GraphIndex index)

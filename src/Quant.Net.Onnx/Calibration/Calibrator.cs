@@ -39,6 +39,21 @@ internal static class Calibrator
         progress?.Report(new QuantizationProgress("calibration", 0, source.Count));
         foreach (var (batch, count) in OrtSessions.Batches(source, inputs, config.CalibrationBatchSize, cancellationToken))
         {
+            foreach (string name in inputNames)
+            {
+                // Empty or non-finite inputs would calibrate ranges of nothing (scale 1) or of NaN.
+                var data = batch[name].Data;
+                if (data.Length == 0)
+                {
+                    throw new InvalidDataException($"Calibration samples {done}..{done + count - 1}: input '{name}' has no elements.");
+                }
+
+                if (data is float[] floats && Array.FindIndex(floats, v => !float.IsFinite(v)) is >= 0 and int bad)
+                {
+                    throw new InvalidDataException($"Calibration samples {done}..{done + count - 1}: input '{name}' holds {floats[bad]} at element {bad}; calibration data must be finite.");
+                }
+            }
+
             var values = inputNames.Select(n => batch[n].ToOrtValue()).ToArray();
             try
             {

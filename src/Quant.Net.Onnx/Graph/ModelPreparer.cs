@@ -121,6 +121,15 @@ public static class ModelPreparer
                 throw new OnnxFormatException($"BatchNormalization '{bn.Name}': scale, bias, mean and variance lengths differ ({channels}, {beta.Length}, {mean.Length}, {variance.Length}).");
             }
 
+            for (int c = 0; c < channels; c++)
+            {
+                // sqrt(variance + ε) of a negative or non-finite variance would put NaN into every folded weight.
+                if (!(variance[c] + epsilon > 0) || !float.IsFinite(variance[c]) || !float.IsFinite(mean[c]) || !float.IsFinite(gamma[c]) || !float.IsFinite(beta[c]))
+                {
+                    throw new OnnxFormatException($"BatchNormalization '{bn.Name}' channel {c}: variance {variance[c]}, mean {mean[c]}, scale {gamma[c]}, bias {beta[c]}; the variance plus epsilon must be positive and every statistic finite.");
+                }
+            }
+
             var w = TensorData.ToFloats(weight);
             var shape = TensorData.Shape(weight);
             bool gemm = producer.OpType == "Gemm";

@@ -1,0 +1,70 @@
+using FluentAssertions;
+using Quant.Net.Onnx.Protobuf;
+using Quant.Net.Onnx.Tests.Support;
+
+namespace Quant.Net.Onnx.Tests.Onnx;
+
+/// <summary>NaN and infinite weights, biases, BatchNorm statistics and calibration data are refused by name, not quantized to scale 1 and NaN.</summary>
+public sealed class NonFiniteInputTests
+{
+    private static OnnxModel ConvBn(out string weight, out string bias, out string variance)
+    {
+        var g = new GraphBuilder(seed: 17);
+        string x = g.Input("x", 1, 3, 6, 6);
+        string conv = g.Conv(x, 3, 4);
+        g.Output(g.Node("Relu", [g.BatchNorm(conv, 4)], "y"), 1, 4, 6, 6);
+        var model = g.Build();
+        var inits = model.Graph.Initializer.Select(t => t.Name).ToList();
+        weight = inits.First(n => n.StartsWith('w'));
+        bias = inits.First(n => n.StartsWith('b') && !n.StartsWith("beta", StringComparison.Ordinal));
+        variance = inits.First(n => n.StartsWith("var", StringComparison.Ordinal));
+        return model;
+    }
+
+    private static void Poison(OnnxModel model, string tensor, int index, float value)
+    {
+        var t = model.Graph.Initializer.Single(i => i.Name == tensor);
+        var values = TensorData.ToFloats(t);
+        values[index] = value;
+        var replacement = TensorData.Create<float>(t.Name, values, TensorData.Shape(t));
+        model.Graph.Initializer[model.Graph.Initializer.IndexOf(t)] = replacement;
+    }
+
+    [Fact]
+    public void Non_finite_weights_and_biases_are_refused_naming_the_tensor()
+    {
+        var model = ConvBn(out string weight, out string bias, out _);
+        Poison(model, weight, 5, float.NaN);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, Samples.For("x", [1, 3, 6, 6], 2), new QuantizationConfig { OutlierSmoothing = false }))
+            .Should().Throw<OnnxFormatException>().WithMessage($"*Weight '{weight}*' of node*NaN*element 5*");
+
+        model = ConvBn(out _, out bias, out _);
+        Poison(model, bias, 1, float.PositiveInfinity);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, Samples.For("x", [1, 3, 6, 6], 2), new QuantizationConfig { OutlierSmoothing = false, CrossLayerEqualization = false }))
+            .Should().Throw<OnnxFormatException>().WithMessage("*finite*");
+    }
+
+    [Theory]
+    [InlineData(-1f)]
+    [InlineData(float.NaN)]
+    public void A_batchnorm_with_a_negative_or_nan_variance_is_refused_naming_node_and_channel(float value)
+    {
+        var model = ConvBn(out _, out _, out string variance);
+        Poison(model, variance, 2, value);
+        FluentActions.Invoking(() => ModelPreparer.Prepare(model)).Should().Throw<OnnxFormatException>().WithMessage("*BatchNormalization*channel 2*variance*");
+    }
+
+    [Fact]
+    public void Non_finite_or_empty_calibration_data_is_refused_naming_the_input()
+    {
+        var model = ConvBn(out _, out _, out _);
+        var values = new float[3 * 6 * 6];
+        values[7] = float.NaN;
+        var nan = InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats(values, [1, 3, 6, 6])]);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, nan, new QuantizationConfig { OutlierSmoothing = false }))
+            .Should().Throw<InvalidDataException>().WithMessage("*input 'x' holds NaN at element 7*");
+        var empty = InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats([], [1, 3, 0, 6])]);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, empty, new QuantizationConfig { OutlierSmoothing = false }))
+            .Should().Throw<Exception>().Where(e => e.Message.Contains("no elements", StringComparison.Ordinal) || e.Message.Contains("'x'", StringComparison.Ordinal));
+    }
+}
