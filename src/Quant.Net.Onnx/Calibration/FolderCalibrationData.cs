@@ -46,6 +46,11 @@ public sealed class FolderCalibrationData : ICalibrationDataSource
         var npy = files.Where(f => Path.GetExtension(f).ToLowerInvariant() is ".npy" or ".raw" or ".bin").ToList();
         if (npy.Count > 0)
         {
+            if (mean is { Count: > 0 } || std is { Count: > 0 })
+            {
+                throw new ArgumentException($"Mean and std normalize image files; '{folder}' holds .npy/raw samples, which are fed as they are. Normalize them when writing them, or leave mean and std out.", mean is { Count: > 0 } ? nameof(mean) : nameof(std));
+            }
+
             if (inputs.Count == 1 && !npy.Any(f => Path.GetFileName(f).StartsWith(inputs[0].Name + ".", StringComparison.Ordinal)))
             {
                 return new FolderCalibrationData([.. npy.Select(f => new List<(string, string)> { (inputs[0].Name, f) })], null, inputs);

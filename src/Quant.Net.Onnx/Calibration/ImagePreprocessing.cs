@@ -93,17 +93,17 @@ public static class ImagePreprocessing
             return [.. Enumerable.Repeat(fallback, channels)];
         }
 
-        if (values.Count == 1)
+        if (values.Any(v => !float.IsFinite(v)) || (name == "std" && values.Any(v => !(v > 0))))
         {
-            return [.. Enumerable.Repeat(values[0], channels)];
+            throw new ArgumentException($"{name} values must be finite{(name == "std" ? " and positive" : "")}; got {string.Join(", ", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.", name);
         }
 
-        if (values.Count != channels || (name == "std" && values.Any(v => !(v > 0))))
+        if (values.Count != 1 && values.Count != channels)
         {
-            throw new ArgumentException($"{name} needs 1 or {channels} values{(name == "std" ? ", all positive" : "")}; got {values.Count}.", name);
+            throw new ArgumentException($"{name} takes one value or one per channel ({channels} for this input); got {values.Count}.", name);
         }
 
-        return [.. values];
+        return values.Count == 1 ? [.. Enumerable.Repeat(values[0], channels)] : [.. values];
     }
 
     private static DecodedImage Convert(DecodedImage image, int channels)

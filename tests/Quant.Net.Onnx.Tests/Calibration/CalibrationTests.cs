@@ -145,6 +145,25 @@ public sealed class CalibrationTests : IDisposable
     }
 
     [Fact]
+    public void Mean_and_std_are_validated_and_refused_for_npy_samples()
+    {
+        var g = new Support.GraphBuilder(seed: 3);
+        g.Output(g.Conv(g.Input("x", 1, 1, 8, 8), 1, 2, output: "y"), 1, 2, 8, 8);
+        var model = g.Build();
+        var input = model.Inputs[0];
+        FluentActions.Invoking(() => ImagePreprocessing.ForInput(input, std: [0f])).Should().Throw<ArgumentException>().WithMessage("std values must be finite and positive; got 0*");
+        FluentActions.Invoking(() => ImagePreprocessing.ForInput(input, std: [float.NaN])).Should().Throw<ArgumentException>().WithMessage("*finite*");
+        FluentActions.Invoking(() => ImagePreprocessing.ForInput(input, mean: [0.1f, 0.2f, 0.3f])).Should().Throw<ArgumentException>()
+            .WithMessage("mean takes one value or one per channel (1 for this input); got 3.*");
+        ImagePreprocessing.ForInput(input, mean: [0.5f], std: [0.25f]).Should().NotBeNull();
+
+        string folder = Directory.CreateDirectory(Path.Combine(_dir, "npy")).FullName;
+        NpyFile.Write(Path.Combine(folder, "a.npy"), new float[64], [1, 1, 8, 8]);
+        FluentActions.Invoking(() => FolderCalibrationData.Open(folder, model, mean: [0.5f])).Should().Throw<ArgumentException>().WithMessage("*normalize image files*.npy*");
+        FolderCalibrationData.Open(folder, model).Count.Should().Be(1);
+    }
+
+    [Fact]
     public void A_truncated_jpeg_is_refused_at_once_and_a_damaged_one_that_hangs_the_decoder_times_out()
     {
         string truncated = Path.Combine(_dir, "truncated.jpg");
