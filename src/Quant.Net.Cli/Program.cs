@@ -28,7 +28,18 @@ internal static class Program
         Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
         """;
 
-    public static int Main(string[] args) => Run(AnsiConsole.Console, args);
+    public static int Main(string[] args)
+    {
+        DisableOrtTelemetry();
+        return Run(AnsiConsole.Console, args);
+    }
+
+    /// <summary>
+    /// A batch tool sends no usage telemetry: ONNX Runtime's events are switched off before the first session. (ONNX
+    /// Runtime 1.31 still logs one process-information event and writes a device id under ~/.cache/Microsoft while its
+    /// environment starts, before any API can switch it off; it skips both when the CI variable is set.)
+    /// </summary>
+    private static void DisableOrtTelemetry() => Microsoft.ML.OnnxRuntime.OrtEnv.Instance().DisableTelemetryEvents();
 
     internal static int Run(IAnsiConsole console, string[] args)
     {
