@@ -31,7 +31,18 @@ internal static class Program
     public static int Main(string[] args)
     {
         DisableOrtTelemetry();
-        return Run(AnsiConsole.Console, args);
+        var output = AnsiConsole.Console;
+        var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        foreach (var (console, redirected) in new[] { (output, Console.IsOutputRedirected), (errors, Console.IsErrorRedirected) })
+        {
+            if (redirected)
+            {
+                // Piped or redirected: lines are not hard-wrapped at the default 80 columns (an error stays one line).
+                console.Profile.Width = 4096;
+            }
+        }
+
+        return Run(output, args, errors);
     }
 
     /// <summary>
@@ -41,8 +52,10 @@ internal static class Program
     /// </summary>
     private static void DisableOrtTelemetry() => Microsoft.ML.OnnxRuntime.OrtEnv.Instance().DisableTelemetryEvents();
 
-    internal static int Run(IAnsiConsole console, string[] args)
+    /// <summary>Runs a command; results go to <paramref name="console"/>, the one-line error of a failure to <paramref name="errors"/> (standard error; by default the same console).</summary>
+    internal static int Run(IAnsiConsole console, string[] args, IAnsiConsole? errors = null)
     {
+        errors ??= console;
         try
         {
             // 'quant --target x86-avx2' (options without a command) is 'quant quantize --target x86-avx2'.
@@ -77,12 +90,12 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            errors.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
         }
         catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException or FormatException or InvalidOperationException or UnauthorizedAccessException or InvalidDataException)
         {
-            console.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
+            errors.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
             return 1;
         }
     }

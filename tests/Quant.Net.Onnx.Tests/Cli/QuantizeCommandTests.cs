@@ -53,6 +53,18 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Errors_are_one_unwrapped_line_on_standard_error_when_piped()
+    {
+        string missing = Path.Combine(_dir, "a-directory-name-long-enough-to-pass-eighty-columns", "and-a-model-file-name-that-is-long-too.onnx");
+        Directory.CreateDirectory(Path.Combine(_dir, "cal"));
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "quantize", missing, "--output", Path.Combine(_dir, "x.onnx"), "--calibration", Path.Combine(_dir, "cal"));
+        code.Should().Be(1);
+        stdout.Should().BeEmpty();
+        stderr.TrimEnd('\n').Should().Be($"error: ONNX model '{missing}' does not exist.", "one line, not wrapped at 80 columns");
+        CliProcess.RunSplit(null, "quantize", "--bogus").Stderr.Should().StartWith("error: ").And.NotContain("   at ", "no stack trace");
+    }
+
+    [Fact]
     public void The_aimet_route_writes_the_fp32_model_the_encodings_belong_to()
     {
         string fp32 = Path.Combine(_dir, "fashion.fp32.onnx"), encodings = Path.Combine(_dir, "fashion.encodings");

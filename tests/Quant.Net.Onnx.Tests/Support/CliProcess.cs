@@ -11,6 +11,13 @@ internal static class CliProcess
     /// <param name="args">The command line.</param>
     public static (int Code, string Output) Run(long? heapLimit, params string[] args)
     {
+        var (code, stdout, stderr) = RunSplit(heapLimit, args);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>As <see cref="Run"/>, with standard output and standard error apart.</summary>
+    public static (int Code, string Stdout, string Stderr) RunSplit(long? heapLimit, params string[] args)
+    {
         string dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
         var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quant.dll"));
@@ -29,6 +36,6 @@ internal static class CliProcess
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit(300_000).Should().BeTrue("the CLI finishes");
-        return (process.ExitCode, stdout + stderr.Result);
+        return (process.ExitCode, stdout, stderr.Result);
     }
 }
