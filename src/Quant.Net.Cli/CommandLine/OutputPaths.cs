@@ -6,19 +6,50 @@ namespace Quant.Net.Cli;
 /// </summary>
 internal static class OutputPaths
 {
-    /// <exception cref="ArgumentException">An output is the input model, or two outputs are the same file (the message names the options).</exception>
+    /// <exception cref="ArgumentException">An output is the input model or its external data, a folder, in a folder that does not exist or cannot be written, or two outputs are the same file (the message names the options).</exception>
     public static void Check(string? model, params (string Option, string? Path)[] outputs)
     {
         var given = outputs.Where(o => o.Path is not null).Select(o => (o.Option, o.Path, Resolved: Resolve(o.Path!))).ToList();
         if (model is not null)
         {
-            string input = Resolve(model);
+            string input = Resolve(model), data = Resolve(model + ".data");
             foreach (var (option, path, resolved) in given)
             {
                 if (string.Equals(resolved, input, StringComparison.Ordinal))
                 {
                     throw new ArgumentException($"{option} '{path}' is the input model; write to another file (the input is never modified).");
                 }
+
+                if (string.Equals(resolved, data, StringComparison.Ordinal) && File.Exists(data))
+                {
+                    throw new ArgumentException($"{option} '{path}' is the input model's external data; write to another file (the input is never modified).");
+                }
+            }
+        }
+
+        foreach (var (option, path, resolved) in given)
+        {
+            // Checked before any work, so a long calibration never ends in a path that cannot be written.
+            if (Directory.Exists(resolved))
+            {
+                throw new ArgumentException($"{option} '{path}' is a folder; give a file path.");
+            }
+
+            string folder = Path.GetDirectoryName(resolved) ?? ".";
+            if (!Directory.Exists(folder))
+            {
+                throw new ArgumentException($"{option} '{path}': folder '{folder}' does not exist.");
+            }
+
+            try
+            {
+                using (File.Create(Path.Combine(folder, $".quant-write-check-{Guid.NewGuid():N}"), 1, FileOptions.DeleteOnClose))
+                {
+                }
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                throw new ArgumentException($"{option} '{path}': cannot write in folder '{folder}' ({e.Message}).", e);
             }
         }
 

@@ -65,6 +65,22 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Output_paths_in_missing_folders_or_naming_folders_are_refused_before_any_work()
+    {
+        var (code, text) = Run("quantize", "--output", Path.Combine(_dir, "no-such-folder", "x.onnx"));
+        code.Should().Be(1);
+        text.Should().Contain("--output").And.Contain("does not exist");
+        (code, text) = Run("quantize", "--output", _dir);
+        code.Should().Be(1);
+        text.Should().Contain("is a folder");
+        (code, text) = Run("quantize", "--output", Path.Combine(_dir, "ok.onnx"), "--encodings", Path.Combine(_dir, "missing", "e.json"));
+        code.Should().Be(1);
+        text.Should().Contain("--encodings").And.NotContain("calibrating");
+        File.Exists(Path.Combine(_dir, "ok.onnx")).Should().BeFalse("nothing is written when a later output cannot be");
+        Directory.GetFiles(_dir, ".quant-write-check-*").Should().BeEmpty();
+    }
+
+    [Fact]
     public void The_aimet_route_writes_the_fp32_model_the_encodings_belong_to()
     {
         string fp32 = Path.Combine(_dir, "fashion.fp32.onnx"), encodings = Path.Combine(_dir, "fashion.encodings");
