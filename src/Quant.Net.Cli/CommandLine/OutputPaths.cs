@@ -65,6 +65,26 @@ internal static class OutputPaths
         }
     }
 
+    /// <summary>Refuses outputs that would replace a file in the calibration folder (a sample the run is about to read).</summary>
+    /// <exception cref="ArgumentException">An output is a file of <paramref name="folder"/> (the options are named).</exception>
+    public static void CheckOutside(string? folder, string folderOption, params (string Option, string? Path)[] outputs)
+    {
+        if (folder is null || !Directory.Exists(folder))
+        {
+            return;
+        }
+
+        string root = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        foreach (var (option, path) in outputs.Where(o => o.Path is not null))
+        {
+            string resolved = Resolve(path!);
+            if (string.Equals(Path.GetDirectoryName(resolved), root, StringComparison.Ordinal) && File.Exists(resolved))
+            {
+                throw new ArgumentException($"{option} '{path}' is a file of the {folderOption} folder; write outside it (calibration files are never modified).");
+            }
+        }
+    }
+
     private static string Resolve(string path)
     {
         string full = Path.GetFullPath(path);

@@ -90,13 +90,13 @@ internal static class QuantizeCommand
 
         CheckAimetModel(options);
         OutputPaths.Check(options.Model, ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
+        OutputPaths.CheckOutside(options.Calibration, "--calibration", ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
 
         var model = OnnxModel.Load(options.Model!);
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
         console.MarkupLineInterpolated($"[bold]Quantizing {Path.GetFileName(options.Model!)}[/] ({model.Nodes.Count} nodes, opset {model.OpsetVersion}, {data?.Count ?? 0} calibration samples)");
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
         PrintPreparation(console, result.Preparation);
-        Save(console, result, options);
         if (data is not null && options.EvalSamples > 0)
         {
             var subset = new InMemoryCalibrationData(data.GetSamples().Take(options.EvalSamples));
@@ -104,6 +104,8 @@ internal static class QuantizeCommand
             PrintSummary(console, result, report, null);
         }
 
+        // Written last, once every step (the comparison too) has succeeded: a failure leaves no output behind.
+        Save(console, result, options);
         return 0;
     }
 
@@ -147,25 +149,25 @@ internal static class QuantizeCommand
 
     private static void Save(IAnsiConsole console, QuantizationResult result, Options options)
     {
+        // Everything that can fail is computed before the first file is written, so no output comes without the others.
+        string? encodings = options.Encodings is null ? null : AimetEncodingsFile.ToJson(result, options.EncodingsVersion);
+        var fp32 = options.AimetModel is null ? null : AimetExport.Fp32Model(result);
         if (options.Output is not null)
         {
             result.Model.Save(options.Output);
             console.MarkupLineInterpolated($"wrote [green]{options.Output}[/] ({new FileInfo(options.Output).Length / 1024.0:F1} KiB)");
         }
 
-        if (options.AimetModel is not null)
+        if (encodings is not null)
         {
-            AimetExport.Save(result, options.AimetModel, options.Encodings!, options.EncodingsVersion);
-            console.MarkupLineInterpolated($"wrote [green]{options.AimetModel}[/] (FP32 with the final weights, for the encodings)");
-        }
-        else if (options.Encodings is not null)
-        {
-            AimetEncodingsFile.Save(result, options.Encodings, options.EncodingsVersion);
+            AtomicFile.WriteAllText(options.Encodings!, encodings);
+            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {options.EncodingsVersion switch { AimetEncodingsVersion.Version061 => "0.6.1", AimetEncodingsVersion.Version200 => "2.0.0", _ => "1.0.0" }})");
         }
 
-        if (options.Encodings is not null)
+        if (fp32 is not null)
         {
-            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {options.EncodingsVersion switch { AimetEncodingsVersion.Version061 => "0.6.1", AimetEncodingsVersion.Version200 => "2.0.0", _ => "1.0.0" }})");
+            fp32.Save(options.AimetModel!);
+            console.MarkupLineInterpolated($"wrote [green]{options.AimetModel}[/] (FP32 with the final weights, for the encodings)");
         }
     }
 

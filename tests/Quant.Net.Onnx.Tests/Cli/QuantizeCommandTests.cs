@@ -65,6 +65,30 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Outputs_are_written_only_when_every_output_can_be_and_never_over_a_calibration_sample()
+    {
+        var g = new GraphBuilder(seed: 6);
+        g.Output(g.Conv(g.Input("x", 1, 3, 6, 6), 3, 4, output: "y"), 1, 4, 6, 6);
+        string model = Path.Combine(_dir, "model.onnx"), calibration = Directory.CreateDirectory(Path.Combine(_dir, "cal")).FullName;
+        g.Build().Save(model);
+        string sample = Path.Combine(calibration, "x.0.npy");
+        NpyFile.Write(sample, new float[108], [1, 3, 6, 6]);
+        var before = File.ReadAllBytes(sample);
+        var (code, text) = Run("quantize", model, "--calibration", calibration, "--output", sample);
+        code.Should().Be(1, text);
+        text.Should().Contain("--output").And.Contain("--calibration folder");
+        File.ReadAllBytes(sample).Should().Equal(before, "a calibration sample is never overwritten");
+
+        // Encodings that have no AIMET form (3 input channels in blocks of 16) fail after quantizing: no model is left behind.
+        string config = Path.Combine(_dir, "blocks.json"), output = Path.Combine(_dir, "out.onnx");
+        File.WriteAllText(config, """{"weights": "int4", "weightBlockSize": 16, "outlierSmoothing": false}""");
+        (code, text) = Run("quantize", model, "--calibration", calibration, "--config", config, "--output", output, "--encodings", Path.Combine(_dir, "e.json"));
+        code.Should().Be(1, text);
+        text.Should().Contain("ragged");
+        File.Exists(output).Should().BeFalse("the model is written only with its encodings");
+    }
+
+    [Fact]
     public void Output_paths_in_missing_folders_or_naming_folders_are_refused_before_any_work()
     {
         var (code, text) = Run("quantize", "--output", Path.Combine(_dir, "no-such-folder", "x.onnx"));
