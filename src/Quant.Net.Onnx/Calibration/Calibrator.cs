@@ -72,7 +72,7 @@ internal static class Calibrator
             }
             catch (OnnxRuntimeException e)
             {
-                throw new InvalidDataException($"ONNX Runtime failed on calibration samples {done}..{done + count - 1}: {e.Message}", e);
+                throw new InvalidDataException($"ONNX Runtime failed on calibration samples {done}..{done + count - 1}: {OrtSessions.Describe(e)}", e);
             }
             finally
             {

@@ -4,7 +4,7 @@ using Quant.Net.Onnx.Protobuf;
 namespace Quant.Net.Onnx;
 
 /// <summary>Creates ONNX Runtime sessions for in-memory models, turning load failures into errors that name the model.</summary>
-internal static class OrtSessions
+internal static partial class OrtSessions
 {
     public static InferenceSession Create(OnnxModel model, SessionOptions? options = null, string what = "model")
     {
@@ -23,7 +23,7 @@ internal static class OrtSessions
         }
         catch (OnnxRuntimeException e)
         {
-            throw new OnnxFormatException($"ONNX Runtime cannot load the {what}: {e.Message}", e);
+            throw new OnnxFormatException($"ONNX Runtime cannot load the {what}: {Describe(e)}", e);
         }
         finally
         {
@@ -127,4 +127,31 @@ internal static class OrtSessions
             yield return (Merge(), pending.Count);
         }
     }
+
+    /// <summary>
+    /// ONNX Runtime's message without its C++ source locations and function signatures (what users act on is the text
+    /// after them): "[ErrorCode:Fail] Load model failed:/…/model.cc:181 onnxruntime::Model::Model(…) Unsupported IR
+    /// version" becomes "Load model failed: Unsupported IR version".
+    /// </summary>
+    internal static string Describe(OnnxRuntimeException e) => Describe(e.Message);
+
+    internal static string Describe(string message)
+    {
+        string text = ErrorCode().Replace(message, "");
+        text = SourceLocation().Replace(text, " ");
+        text = Signature().Replace(text, "");
+        return Spaces().Replace(text, " ").Trim();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*\[ErrorCode:[A-Za-z]+\]\s*")]
+    private static partial System.Text.RegularExpressions.Regex ErrorCode();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[\s:]|^)[^\s:]*[/\\][^\s:]*\.(?:cc|cpp|h|hpp|cu):\d+\s*")]
+    private static partial System.Text.RegularExpressions.Regex SourceLocation();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:[A-Za-z_][\w<>,]*::)+~?[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)(?:\s*const)?\s*")]
+    private static partial System.Text.RegularExpressions.Regex Signature();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s{2,}")]
+    private static partial System.Text.RegularExpressions.Regex Spaces();
 }

@@ -85,7 +85,7 @@ public sealed class ModelRunner : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidDataException($"ONNX Runtime failed to run the model: {e.Message}", e);
+            throw new InvalidDataException($"ONNX Runtime failed to run the model: {OrtSessions.Describe(e)}", e);
         }
         finally
         {
