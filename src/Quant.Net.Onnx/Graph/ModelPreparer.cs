@@ -30,6 +30,7 @@ public static class ModelPreparer
         TopologicalOrder.Sort(graph);
         RemoveInitializersFromInputs(graph);
         int float16 = Float16Conversion.Applies(graph) ? Float16Conversion.Apply(graph) : 0;
+        RefuseFloat64(graph);
         var (constants, computed) = ConstantFolding.Apply(graph);
         int from = copy.OpsetVersion;
         var notes = from < minimumOpset ? OpsetConverter.Convert(copy.Proto, minimumOpset) : [];
@@ -56,6 +57,26 @@ public static class ModelPreparer
         if (model.OpsetVersion < minimumOpset)
         {
             OpsetConverter.Convert(model.Proto, minimumOpset);
+        }
+    }
+
+    /// <summary>
+    /// A float64 model would come out with nothing quantized (its tensors are not float32): refused up front, naming the
+    /// first float64 weight of a Conv/Gemm/MatMul, or the float64 graph input.
+    /// </summary>
+    private static void RefuseFloat64(GraphProto graph)
+    {
+        const int Double = (int)TensorProto.Types.DataType.Double;
+        var doubles = graph.Initializer.Where(t => t.DataType == Double).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var node = graph.Node.FirstOrDefault(n => n.OpType is "Conv" or "Gemm" or "MatMul" or "ConvTranspose" && n.Input.Count > 1 && doubles.Contains(n.Input[1]));
+        if (node is not null)
+        {
+            throw new NotSupportedException($"Weight '{node.Input[1]}' of node '{node.Name}' ({node.OpType}) is float64: float64 models are not quantized. Convert the model to float32 first.");
+        }
+
+        if (graph.Input.FirstOrDefault(i => i.Type?.TensorType?.ElemType == Double && !doubles.Contains(i.Name)) is { } input && doubles.Count > 0)
+        {
+            throw new NotSupportedException($"Input '{input.Name}' and the model's weights are float64: float64 models are not quantized. Convert the model to float32 first.");
         }
     }
 

@@ -4,7 +4,7 @@ using Quant.Net.Onnx.Tests.Support;
 
 namespace Quant.Net.Onnx.Tests.Onnx;
 
-/// <summary>NaN and infinite weights, biases, BatchNorm statistics and calibration data are refused by name, not quantized to scale 1 and NaN.</summary>
+/// <summary>NaN and infinite weights, biases, BatchNorm statistics and calibration data are refused by name, not quantized to scale 1 and NaN; float64 models are refused up front.</summary>
 public sealed class NonFiniteInputTests
 {
     private static OnnxModel ConvBn(out string weight, out string bias, out string variance)
@@ -66,5 +66,22 @@ public sealed class NonFiniteInputTests
         var empty = InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats([], [1, 3, 0, 6])]);
         FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, empty, new QuantizationConfig { OutlierSmoothing = false }))
             .Should().Throw<Exception>().Where(e => e.Message.Contains("no elements", StringComparison.Ordinal) || e.Message.Contains("'x'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_float64_model_is_refused_up_front_instead_of_coming_out_unquantized()
+    {
+        var graph = new GraphProto { Name = "double" };
+        graph.Input.Add(ProtoBuilder.Value("x", TensorProto.Types.DataType.Double, 1, 4));
+        graph.Output.Add(ProtoBuilder.Value("y", TensorProto.Types.DataType.Double, 1, 3));
+        var w = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Double, RawData = Google.Protobuf.ByteString.CopyFrom(new byte[4 * 3 * 8]) };
+        w.Dims.Add([4, 3]);
+        graph.Initializer.Add(w);
+        graph.Node.Add(ProtoBuilder.Node("MatMul", "mm", ["x", "w"], "y"));
+        var proto = new ModelProto { IrVersion = 8, ProducerName = "test", Graph = graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        var model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, calibrationData: null, new QuantizationConfig { Mode = QuantizationMode.Dynamic }))
+            .Should().Throw<NotSupportedException>().WithMessage("*Weight 'w' of node 'mm' (MatMul) is float64*");
     }
 }
