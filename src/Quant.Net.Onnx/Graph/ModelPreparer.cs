@@ -52,6 +52,7 @@ public static class ModelPreparer
     {
         var graph = model.Graph;
         NameNodes(graph);
+        RefuseFloat64(graph);
         TopologicalOrder.Sort(graph);
         RemoveInitializersFromInputs(graph);
         if (model.OpsetVersion < minimumOpset)

@@ -83,5 +83,20 @@ public sealed class NonFiniteInputTests
         var model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto));
         FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, calibrationData: null, new QuantizationConfig { Mode = QuantizationMode.Dynamic }))
             .Should().Throw<NotSupportedException>().WithMessage("*Weight 'w' of node 'mm' (MatMul) is float64*");
+
+        // The streaming weight-only path prepares the graph its own way and refuses it the same.
+        string dir = Directory.CreateTempSubdirectory("qn-f64-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "double.onnx");
+            model.Save(path);
+            FluentActions.Invoking(() => WeightOnlyQuantizer.QuantizeFile(path, Path.Combine(dir, "out.onnx")))
+                .Should().Throw<NotSupportedException>().WithMessage("*Weight 'w' of node 'mm' (MatMul) is float64*");
+            File.Exists(Path.Combine(dir, "out.onnx")).Should().BeFalse();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
