@@ -217,7 +217,7 @@ public static class AimetEncodingsFile
 
             var scheme = planned.Scheme;
             var granularity = scheme.Granularity;
-            var scales = e.Scales;
+            var (scales, offsets) = (e.Scales, e.Offsets);
             switch (e.Type)
             {
                 case AimetEncodingType.PerTensor:
@@ -228,13 +228,12 @@ public static class AimetEncodingsFile
                 case AimetEncodingType.PerBlock when granularity.Kind != QuantGranularityKind.PerBlock || granularity.BlockSize != e.BlockSize:
                     throw new ArgumentException($"Encoding '{e.Name}' has blocks of {e.BlockSize}; the config quantizes it {granularity}. Configure a weight block size of {e.BlockSize} for it.", nameof(encodings));
                 case AimetEncodingType.PerBlock:
-                    scales = ConvBlocksToOnnx(e, index, granularity);
+                    (scales, offsets) = ConvBlocksToOnnx(e, index, granularity);
                     break;
             }
 
             // Strict symmetric (−127) is a narrow range; AIMET's default (−128) and asymmetric encodings use every code.
             scheme = new QuantScheme(scheme.BitWidth, scheme.IsSigned, e.IsSymmetric, e.IsStrictSymmetric, granularity);
-            var offsets = scales.Count == e.Scales.Count ? e.Offsets : [.. Enumerable.Repeat(e.Offsets[0], scales.Count)];
             result[e.Name] = (e with { Scales = scales, Offsets = offsets }).ToQuantEncoding(scheme);
         }
 
@@ -246,15 +245,15 @@ public static class AimetEncodingsFile
     /// ONNX's blocked DequantizeLinear wants [O, I/B, kH, kW], so each scale is repeated over the window. Other ops'
     /// layouts agree already.
     /// </summary>
-    private static IReadOnlyList<float> ConvBlocksToOnnx(AimetTensorEncoding e, GraphIndex index, QuantGranularity granularity)
+    private static (IReadOnlyList<float> Scales, IReadOnlyList<int> Offsets) ConvBlocksToOnnx(AimetTensorEncoding e, GraphIndex index, QuantGranularity granularity)
     {
         if (!index.Initializers.TryGetValue(e.Name, out var init) || init.Dims.Count <= 2)
         {
-            return e.Scales;
+            return (e.Scales, e.Offsets);
         }
 
         var shape = TensorData.Shape(init);
-        int window = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+        int window = WindowBlocks.Window(shape);
         if (granularity.Axis != 1 || shape[1] % granularity.BlockSize != 0)
         {
             throw new ArgumentException($"Encoding '{e.Name}': AIMET blocks a Conv weight along its input channels in whole blocks; this weight ({string.Join("×", shape)}) is blocked otherwise.", nameof(e));
@@ -266,7 +265,7 @@ public static class AimetEncodingsFile
             throw new ArgumentException($"Encoding '{e.Name}' has {e.Scales.Count} block scales; a {string.Join("×", shape)} weight in blocks of {granularity.BlockSize} needs {blocks} ([O, I/B, 1, 1]).", nameof(e));
         }
 
-        return [.. e.Scales.SelectMany(v => Enumerable.Repeat(v, window))];
+        return (WindowBlocks.Expand(e.Scales, window), WindowBlocks.Expand(e.Offsets, window));
     }
 
     private static AimetTensorEncoding ToAimet(TensorEncoding e, GraphIndex index)
@@ -297,7 +296,7 @@ public static class AimetEncodingsFile
                 if (shape.Length > 2)
                 {
                     // Conv: one scale per (output channel, block) for the whole window, as AIMET stores it.
-                    int window = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+                    int window = WindowBlocks.Window(shape);
                     var shared = new float[scales.Length / window];
                     for (int i = 0; i < shared.Length; i++)
                     {

@@ -260,6 +260,7 @@ public static class WeightOnlyQuantizer
             foreach (var layer in _layers)
             {
                 var head = _index.Initializers[layer.Input[1]];
+                float[]? h = null;
                 foreach (var gather in tables)
                 {
                     var table = _index.Initializers[gather.Input[0]];
@@ -269,7 +270,7 @@ public static class WeightOnlyQuantizer
                     }
 
                     int k = (int)head.Dims[0], n = (int)head.Dims[1];
-                    var h = Read(head);
+                    h ??= Read(head);
                     var e = Read(table);
                     bool same = true;
                     for (int v = 0; v < n && same; v++)

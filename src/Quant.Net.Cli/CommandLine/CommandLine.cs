@@ -101,17 +101,20 @@ internal sealed class CommandLine
     /// <summary>As <see cref="Config()"/>; an AIMET quantsim config's keys that are not applied are printed to <paramref name="console"/>.</summary>
     public QuantizationConfig Config(Spectre.Console.IAnsiConsole? console)
     {
-        if (console is not null && Value("--config") is { } file && File.Exists(file) && AimetQuantsimConfig.IsAimetConfig(File.ReadAllText(file)))
+        var config = new QuantizationConfig();
+        if (Value("--config") is { } path)
         {
-            var imported = AimetQuantsimConfig.Load(file);
-            Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"AIMET quantsim config{(imported.HardwareVersion is { } hw ? $" ({hw})" : "")}: {imported.Ignored.Count} key(s) not applied");
-            foreach (var line in imported.Ignored)
+            (config, var imported) = QuantizationConfig.LoadWithImport(path);
+            if (console is not null && imported is not null)
             {
-                Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"  {line}");
+                Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"AIMET quantsim config{(imported.HardwareVersion is { } hw ? $" ({hw})" : "")}: {imported.Ignored.Count} key(s) not applied");
+                foreach (var line in imported.Ignored)
+                {
+                    Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"  {line}");
+                }
             }
         }
 
-        var config = Value("--config") is { } path ? QuantizationConfig.Load(path) : new QuantizationConfig();
         config = config with
         {
             Weights = Weights() ?? config.Weights,

@@ -47,25 +47,31 @@ internal sealed class ExternalTensorSource : IDisposable
     public float[] ReadFloats(TensorProto tensor)
     {
         float[]? buffer = null;
-        var values = ReadFloats(tensor, ref buffer);
-        return values.Length == buffer?.Length ? buffer : values.ToArray();
+        return ReadFromFile(tensor, ref buffer) ? buffer! : TensorData.ToFloats(tensor);
     }
 
     /// <summary>
     /// The tensor's values as float32; a float tensor still in its file is read into <paramref name="buffer"/> (grown
     /// when too small), so that a loop over layers reuses one buffer.
     /// </summary>
-    public ReadOnlySpan<float> ReadFloats(TensorProto tensor, ref float[]? buffer)
+    public ReadOnlySpan<float> ReadFloats(TensorProto tensor, ref float[]? buffer) =>
+        ReadFromFile(tensor, ref buffer) ? buffer.AsSpan(0, TensorData.ElementCount(tensor)) : TensorData.ToFloats(tensor);
+
+    /// <summary>
+    /// Reads a float32 tensor still in its file into <paramref name="buffer"/> (allocated to fit, or grown) and returns
+    /// true; false when the tensor's values are in memory (other element types are brought in first).
+    /// </summary>
+    private bool ReadFromFile(TensorProto tensor, ref float[]? buffer)
     {
         if (!_lazy.TryGetValue(tensor, out var range))
         {
-            return TensorData.ToFloats(tensor);
+            return false;
         }
 
         if ((TensorProto.Types.DataType)tensor.DataType != TensorProto.Types.DataType.Float || !BitConverter.IsLittleEndian)
         {
             Materialize(tensor);
-            return TensorData.ToFloats(tensor);
+            return false;
         }
 
         int count = TensorData.ElementCount(tensor);
@@ -79,9 +85,8 @@ internal sealed class ExternalTensorSource : IDisposable
             buffer = new float[count];
         }
 
-        var values = buffer.AsSpan(0, count);
-        ReadExactly(range, MemoryMarshal.AsBytes(values));
-        return values;
+        ReadExactly(range, MemoryMarshal.AsBytes(buffer.AsSpan(0, count)));
+        return true;
     }
 
     /// <summary>Brings a lazy tensor's bytes into memory (as if it had been loaded normally).</summary>

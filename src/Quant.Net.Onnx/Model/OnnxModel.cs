@@ -72,17 +72,7 @@ public sealed class OnnxModel
     /// <summary>Reads a model file; tensors stored as external data are read from files beside it.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="OnnxFormatException">The file is not a valid ONNX model or its external data is missing.</exception>
-    public static OnnxModel Load(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
-        }
-
-        using var stream = File.OpenRead(path);
-        return Load(stream, Path.GetDirectoryName(Path.GetFullPath(path)), path);
-    }
+    public static OnnxModel Load(string path) => LoadStructure(path, lazyFrom: long.MaxValue).Model;
 
     /// <summary>Reads a model from a stream; external data, if any, is resolved against <paramref name="externalDataDirectory"/>.</summary>
     /// <exception cref="OnnxFormatException">The bytes are not a valid ONNX model or its external data is missing.</exception>

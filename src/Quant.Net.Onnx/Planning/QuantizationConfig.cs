@@ -179,7 +179,10 @@ public sealed record QuantizationConfig
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ArgumentException">The JSON is invalid (see <see cref="FromJson"/> and <see cref="AimetQuantsimConfig.Import"/>).</exception>
-    public static QuantizationConfig Load(string path)
+    public static QuantizationConfig Load(string path) => LoadWithImport(path).Config;
+
+    /// <summary>As <see cref="Load"/>, with what the AIMET import made of the file (null for our own format).</summary>
+    internal static (QuantizationConfig Config, AimetConfigImport? Aimet) LoadWithImport(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -188,7 +191,13 @@ public sealed record QuantizationConfig
         }
 
         string json = File.ReadAllText(path);
-        return AimetQuantsimConfig.IsAimetConfig(json) ? AimetQuantsimConfig.Import(json).Config : FromJson(json);
+        if (AimetQuantsimConfig.IsAimetConfig(json))
+        {
+            var imported = AimetQuantsimConfig.Import(json);
+            return (imported.Config, imported);
+        }
+
+        return (FromJson(json), null);
     }
 
     /// <summary>Checks value ranges; returns this configuration.</summary>

@@ -17,16 +17,23 @@ internal static class WindowBlocks
             return encode(scheme, shape);
         }
 
-        int window = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+        int window = Window(shape);
         var flat = encode(scheme.WithGranularity(QuantGranularity.PerBlock(1, g.BlockSize * window)), [shape[0], shape[1] * window]);
-        var scales = new float[flat.Count * window];
-        var zeroPoints = new int[flat.Count * window];
-        for (int i = 0; i < flat.Count; i++)
+        return new QuantEncoding(scheme, Expand(flat.Scales.ToArray(), window), Expand(flat.ZeroPoints.ToArray(), window));
+    }
+
+    /// <summary>Elements of the kernel window of a weight [O, I, kH, kW, …]: the product of the dimensions after the first two.</summary>
+    public static int Window(IReadOnlyList<int> shape) => shape.Skip(2).Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Each value repeated <paramref name="window"/> times: one per (output channel, block) to ONNX's [O, I/B, kH, kW].</summary>
+    public static T[] Expand<T>(IReadOnlyList<T> values, int window)
+    {
+        var expanded = new T[values.Count * window];
+        for (int i = 0; i < values.Count; i++)
         {
-            scales.AsSpan(i * window, window).Fill(flat.Scales[i]);
-            zeroPoints.AsSpan(i * window, window).Fill(flat.ZeroPoints[i]);
+            expanded.AsSpan(i * window, window).Fill(values[i]);
         }
 
-        return new QuantEncoding(scheme, scales, zeroPoints);
+        return expanded;
     }
 }
