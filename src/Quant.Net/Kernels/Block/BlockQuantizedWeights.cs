@@ -79,22 +79,7 @@ public sealed class BlockQuantizedWeights
     public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, BlockQuantizationOptions? options = null)
     {
         options ??= new BlockQuantizationOptions();
-        options.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        if (weights.Length != (long)n * k)
-        {
-            throw new ArgumentException($"Expected {n} × {k} = {(long)n * k} weights, got {weights.Length}.", nameof(weights));
-        }
-
-        for (int i = 0; i < weights.Length; i++)
-        {
-            if (!float.IsFinite(weights[i]))
-            {
-                throw new ArgumentException($"Weight {i} is {weights[i]}; block quantization needs finite weights.", nameof(weights));
-            }
-        }
-
+        ValidateWeights(weights, n, k, options);
         return QuantizeBlocks(weights, n, k, layout, options, hessian: default);
     }
 
@@ -187,7 +172,7 @@ public sealed class BlockQuantizedWeights
         return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping);
     }
 
-    private static void ValidateInputs(ReadOnlySpan<float> weights, int n, int k, ReadOnlySpan<double> hessian, BlockQuantizationOptions options)
+    private static void ValidateWeights(ReadOnlySpan<float> weights, int n, int k, BlockQuantizationOptions options)
     {
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
@@ -197,17 +182,21 @@ public sealed class BlockQuantizedWeights
             throw new ArgumentException($"Expected {n} × {k} = {(long)n * k} weights, got {weights.Length}.", nameof(weights));
         }
 
-        if (hessian.Length != (long)k * k)
-        {
-            throw new ArgumentException($"The Hessian must be K × K = {(long)k * k} values, got {hessian.Length}.", nameof(hessian));
-        }
-
         for (int i = 0; i < weights.Length; i++)
         {
             if (!float.IsFinite(weights[i]))
             {
                 throw new ArgumentException($"Weight {i} is {weights[i]}; block quantization needs finite weights.", nameof(weights));
             }
+        }
+    }
+
+    private static void ValidateInputs(ReadOnlySpan<float> weights, int n, int k, ReadOnlySpan<double> hessian, BlockQuantizationOptions options)
+    {
+        ValidateWeights(weights, n, k, options);
+        if (hessian.Length != (long)k * k)
+        {
+            throw new ArgumentException($"The Hessian must be K × K = {(long)k * k} values, got {hessian.Length}.", nameof(hessian));
         }
 
         for (int i = 0; i < hessian.Length; i++)
