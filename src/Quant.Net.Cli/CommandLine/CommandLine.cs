@@ -101,7 +101,8 @@ internal sealed class CommandLine
     /// <summary>As <see cref="Config()"/>; an AIMET quantsim config's keys that are not applied are printed to <paramref name="console"/>.</summary>
     public QuantizationConfig Config(Spectre.Console.IAnsiConsole? console)
     {
-        var config = new QuantizationConfig();
+        // Without --config, --target chooses the starting point (qnn-htp: AIMET's HTP settings); with it, only the target.
+        var config = Target() is { } target ? QuantizationConfig.ForTarget(target) : new QuantizationConfig();
         if (Value("--config") is { } path)
         {
             (config, var imported) = QuantizationConfig.LoadWithImport(path);

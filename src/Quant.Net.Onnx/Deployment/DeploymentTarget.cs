@@ -31,4 +31,13 @@ public enum DeploymentTarget
     /// <summary>ARM64 (dot-product extension or widening kernels): exact int32 accumulation, full-range int8 weights.</summary>
     [JsonStringEnumMemberName("arm64")]
     Arm64,
+
+    /// <summary>
+    /// Qualcomm's Hexagon NPU through QNN's HTP backend, reached by the FP32 model + AIMET encodings route
+    /// (<see cref="AimetExport"/>): exact int32 accumulation, and a preset (<see cref="QuantizationConfig.ForTarget"/>)
+    /// equal to AIMET's HTP quantsim config: non-strict symmetric per-channel weights (per-tensor for MatMul and Gemm),
+    /// every op's output quantized, float biases (QNN quantizes them), fixed [0, 1] ranges for Softmax and Sigmoid.
+    /// </summary>
+    [JsonStringEnumMemberName("qnn-htp")]
+    QnnHtp,
 }

@@ -12,7 +12,7 @@ public static class DeploymentTargets
     /// <summary>Every target name, in declaration order.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. Table.Select(t => t.Name)];
 
-    /// <summary>The name of <paramref name="target"/> (<c>portable</c>, <c>x86-avx2</c>, <c>x86-vnni</c>, <c>arm64</c>).</summary>
+    /// <summary>The name of <paramref name="target"/> (<c>portable</c>, <c>x86-avx2</c>, <c>x86-vnni</c>, <c>arm64</c>, <c>qnn-htp</c>).</summary>
     public static string NameOf(DeploymentTarget target) =>
         Table.FirstOrDefault(t => t.Target == target).Name ?? throw new ArgumentOutOfRangeException(nameof(target), target, "Unknown deployment target.");
 
@@ -32,6 +32,13 @@ public static class DeploymentTargets
         throw new ArgumentException($"unknown target '{name}'; valid targets: {string.Join(", ", Names)}.", nameof(name));
     }
 
-    /// <summary>True when the target's int8 kernels accumulate exactly however large the weights (VNNI, ARM64).</summary>
-    public static bool AccumulatesExactly(DeploymentTarget target) => target is DeploymentTarget.X86Vnni or DeploymentTarget.Arm64;
+    /// <summary>True when the target's int8 kernels accumulate exactly however large the weights (VNNI, ARM64, HTP).</summary>
+    public static bool AccumulatesExactly(DeploymentTarget target) => target is DeploymentTarget.X86Vnni or DeploymentTarget.Arm64 or DeploymentTarget.QnnHtp;
+
+    /// <summary>
+    /// Whether symmetric 8- and 16-bit weights use the narrow range [−127, 127] on this target when the config does not
+    /// say (<see cref="QuantizationConfig.StrictSymmetricWeights"/> null): true for ONNX Runtime's targets, false for
+    /// <see cref="DeploymentTarget.QnnHtp"/> (AIMET's and QNN's default, offset −128).
+    /// </summary>
+    public static bool DefaultStrictSymmetric(DeploymentTarget target) => target != DeploymentTarget.QnnHtp;
 }

@@ -112,9 +112,14 @@ public static class AimetQuantsimConfig
             Keys(defaults, "defaults", "ops", "params", "strict_symmetric", "unsigned_symmetric", "per_channel_quantization", "hw_version", "supported_kernels");
             var ops = Object(defaults["ops"] ?? new JsonObject(), "defaults.ops");
             Keys(ops, "defaults.ops", "is_input_quantized", "is_output_quantized", "is_symmetric");
-            if (Bool(ops, "is_output_quantized", "defaults.ops") == false)
+            switch (Bool(ops, "is_output_quantized", "defaults.ops"))
             {
-                throw new ArgumentException("AIMET quantsim config: defaults.ops.is_output_quantized may only be \"True\".", nameof(root));
+                case false:
+                    throw new ArgumentException("AIMET quantsim config: defaults.ops.is_output_quantized may only be \"True\".", nameof(root));
+                case true:
+                    // AIMET quantizes every op's output unless its op type says otherwise: every default-domain op, end to end.
+                    config = config with { QuantizeAllOperators = true, FullInteger = true };
+                    break;
             }
 
             if (Bool(ops, "is_input_quantized", "defaults.ops") is { } inputs)
@@ -129,7 +134,8 @@ public static class AimetQuantsimConfig
 
             var parameters = Object(defaults["params"] ?? new JsonObject(), "defaults.params");
             Keys(parameters, "defaults.params", "is_quantized", "is_symmetric");
-            if (Bool(parameters, "is_quantized", "defaults.params") == false)
+            bool? paramsQuantized = Bool(parameters, "is_quantized", "defaults.params");
+            if (paramsQuantized == false)
             {
                 Ignore("defaults.params.is_quantized", false, "weights of Conv/Gemm/MatMul are always quantized; exclude nodes to keep them float");
             }
@@ -139,20 +145,15 @@ public static class AimetQuantsimConfig
                 Ignore("defaults.params.is_symmetric", false, "weights are symmetric (asymmetric weights are not supported)");
             }
 
-            if (Bool(defaults, "strict_symmetric", "defaults") is { } strict)
-            {
-                config = config with { StrictSymmetricWeights = strict };
-            }
+            // AIMET's defaults where the file is silent: non-strict symmetric, per-tensor weights.
+            config = config with { StrictSymmetricWeights = Bool(defaults, "strict_symmetric", "defaults") ?? false };
 
             if (Bool(defaults, "unsigned_symmetric", "defaults") == true)
             {
                 Ignore("defaults.unsigned_symmetric", true, "activations are asymmetric uint8 by default, which covers non-negative tensors exactly");
             }
 
-            if (Bool(defaults, "per_channel_quantization", "defaults") is { } perChannel)
-            {
-                config = config with { PerChannelWeights = perChannel };
-            }
+            config = config with { PerChannelWeights = Bool(defaults, "per_channel_quantization", "defaults") ?? false };
 
             if (defaults["hw_version"] is { } hw)
             {
@@ -166,11 +167,23 @@ public static class AimetQuantsimConfig
                 Ignored.Add("defaults.supported_kernels: informational; bit widths come from the config's weights and activations");
             }
 
+            bool? biasQuantized = null;
             foreach (var (name, value) in Object(root["params"], "params"))
             {
                 var param = Object(value, $"params.{name}");
                 Keys(param, $"params.{name}", "is_quantized", "is_symmetric");
-                Param(param, $"params.{name}", name);
+                if (name == "bias")
+                {
+                    biasQuantized = Bool(param, "is_quantized", "params.bias");
+                }
+
+                Param(param, $"params.{name}", name, biasApplies: true);
+            }
+
+            // A bias follows params.bias, else defaults.params (AIMET: float biases where the config says so; QNN quantizes them).
+            if ((biasQuantized ?? paramsQuantized) is { } quantizeBias)
+            {
+                config = config with { QuantizeBias = quantizeBias };
             }
 
             var opTypes = new Dictionary<string, OpTypeConfig>(config.OpTypes, StringComparer.Ordinal);
@@ -197,7 +210,7 @@ public static class AimetQuantsimConfig
                     {
                         var param = Object(p, $"{path}.params.{name}");
                         Keys(param, $"{path}.params.{name}", "is_quantized", "is_symmetric");
-                        Param(param, $"{path}.params.{name}", name);
+                        Param(param, $"{path}.params.{name}", name, biasApplies: false);
                     }
                 }
 
@@ -256,12 +269,13 @@ public static class AimetQuantsimConfig
             return config with { OpTypes = opTypes };
         }
 
-        private void Param(JsonObject param, string path, string name)
+        /// <summary>Notes a parameter's settings that are not applied (<paramref name="biasApplies"/>: the model-wide bias setting, which is).</summary>
+        private void Param(JsonObject param, string path, string name, bool biasApplies)
         {
-            if (Bool(param, "is_quantized", path) is { } quantized)
+            if (Bool(param, "is_quantized", path) is { } quantized && !(biasApplies && name == "bias"))
             {
                 Ignore($"{path}.is_quantized", quantized, name == "bias"
-                    ? "biases are int32 with scale input × weight (QNN's --bias_bitwidth 32), or float where that does not fit"
+                    ? "biases are quantized (or not) model-wide, as params.bias says"
                     : name is "running_mean" or "running_var" ? "BatchNorm is folded before quantization" : $"'{name}' follows the op's weight setting");
             }
 

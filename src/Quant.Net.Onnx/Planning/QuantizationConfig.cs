@@ -40,9 +40,14 @@ public sealed record QuantizationConfig
     /// <summary>
     /// Symmetric 8- and 16-bit weights use the narrow range [−127, 127] (AIMET's strict symmetric, offset −127), which
     /// every int8 kernel multiplies exactly; false uses the full range [−128, 127] (AIMET's default and its HTP configs,
-    /// offset −128). 4-bit weights always use the full range.
+    /// offset −128). 4-bit weights always use the full range. Null (the default) follows the target
+    /// (<see cref="DeploymentTargets.DefaultStrictSymmetric"/>: strict for ONNX Runtime, non-strict for QNN HTP).
     /// </summary>
-    public bool StrictSymmetricWeights { get; init; } = true;
+    public bool? StrictSymmetricWeights { get; init; }
+
+    /// <summary>Whether symmetric 8- and 16-bit weights are narrow: <see cref="StrictSymmetricWeights"/>, or the target's default.</summary>
+    [JsonIgnore]
+    public bool UsesStrictSymmetricWeights => StrictSymmetricWeights ?? DeploymentTargets.DefaultStrictSymmetric(Target);
 
     /// <summary>Blocks of this many weights along the reduction axis share a scale (int4 weights); null: per-channel or per-tensor.</summary>
     public int? WeightBlockSize { get; init; }
@@ -151,6 +156,15 @@ public sealed record QuantizationConfig
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
     };
+
+    /// <summary>
+    /// The starting configuration for a deployment target: the defaults with <see cref="Target"/> set for ONNX Runtime's
+    /// targets; for <see cref="DeploymentTarget.QnnHtp"/> what AIMET's HTP quantsim config says (non-strict symmetric
+    /// per-channel weights, per-tensor for MatMul, Gemm and normalizations; every op's output quantized except those that
+    /// move values; float biases, which QNN quantizes; Softmax and Sigmoid on a fixed [0, 1] range).
+    /// </summary>
+    public static QuantizationConfig ForTarget(DeploymentTarget target) =>
+        target == DeploymentTarget.QnnHtp ? HtpPreset.Config() : new QuantizationConfig { Target = target }.Validated();
 
     /// <summary>The configuration as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -281,7 +295,7 @@ public sealed record QuantizationConfig
         var granularity = block is { } b ? QuantGranularity.PerBlock(reductionAxis, b)
             : perChannel ? QuantGranularity.PerChannel(channelAxis) : QuantGranularity.PerTensor;
         int bits = BitsOf(type);
-        return new QuantScheme(bits, true, true, bits >= 8 && StrictSymmetricWeights, granularity);   // strict: 8- and 16-bit weights narrow ([-127, 127])
+        return new QuantScheme(bits, true, true, bits >= 8 && UsesStrictSymmetricWeights, granularity);   // strict: 8- and 16-bit weights narrow ([-127, 127])
     }
 
     internal QuantScheme ActivationScheme(string? opType, string? node = null)

@@ -45,11 +45,18 @@ public sealed class QuantizeCommandTests : IDisposable
     public void An_aimet_htp_config_quantizes_the_shipped_model_and_the_keys_not_applied_are_listed()
     {
         string config = Path.Combine(AppContext.BaseDirectory, "Interchange", "Data", "aimet_configs", "htp_quantsim_config_v73.json");
-        var (code, output) = Run("quantize", "--config", config, "--output", Path.Combine(_dir, "fashion.htp.onnx"), "--encodings", Path.Combine(_dir, "htp.encodings"), "--eval-samples", "8");
+        var (code, output) = Run("quantize", "--config", config, "--target", "qnn-htp", "--output", Path.Combine(_dir, "fashion.htp.onnx"), "--encodings", Path.Combine(_dir, "htp.encodings"), "--eval-samples", "8");
         code.Should().Be(0, output);
-        output.Should().Contain("AIMET quantsim config (V73):").And.Contain("params.bias.is_quantized = False");
-        AimetEncodingsFile.Load(Path.Combine(_dir, "htp.encodings")).Where(e => e.IsParameter && e.IsSymmetric).Should().NotBeEmpty()
+        output.Should().Contain("AIMET quantsim config (V73):").And.Contain("supergroups [Conv, Relu]");
+        var fromConfig = AimetEncodingsFile.Load(Path.Combine(_dir, "htp.encodings"));
+        fromConfig.Where(e => e.IsParameter && e.IsSymmetric).Should().NotBeEmpty()
             .And.OnlyContain(e => !e.IsStrictSymmetric, "HTP's config is non-strict");
+
+        // The built-in qnn-htp target is the same preset: the same model and encodings without the file.
+        (code, output) = Run("quantize", "--target", "qnn-htp", "--output", Path.Combine(_dir, "fashion.qnn.onnx"), "--encodings", Path.Combine(_dir, "qnn.encodings"), "--eval-samples", "8");
+        code.Should().Be(0, output);
+        File.ReadAllText(Path.Combine(_dir, "qnn.encodings")).Should().Be(File.ReadAllText(Path.Combine(_dir, "htp.encodings")));
+        File.ReadAllBytes(Path.Combine(_dir, "fashion.qnn.onnx")).Should().Equal(File.ReadAllBytes(Path.Combine(_dir, "fashion.htp.onnx")));
     }
 
     [Fact]
