@@ -128,7 +128,7 @@ public static class AimetEncodingsFile
             }
 
             string version = root["version"]?.GetValue<string>() ?? "0.6.1";
-            if (version.StartsWith("2.", StringComparison.Ordinal))
+            if (version is "2.0.0")
             {
                 foreach (var item in root["encodings"]?.AsArray() ?? throw new InvalidDataException($"Version {version} encodings have no 'encodings' list."))
                 {
@@ -139,9 +139,9 @@ public static class AimetEncodingsFile
                 return result;
             }
 
-            if (!version.StartsWith("1.", StringComparison.Ordinal) && !version.StartsWith("0.", StringComparison.Ordinal))
+            if (version is not ("1.0.0" or "0.6.1" or "0.5.1" or "0.5.0" or "0.4.0"))
             {
-                throw new InvalidDataException($"Unknown AIMET encodings version '{version}' (0.6.1, 1.0.0 and 2.0.0 are read).");
+                throw new InvalidDataException($"Unknown AIMET encodings version '{version}' (0.4.0 to 0.6.1, 1.0.0 and 2.0.0 are read).");
             }
 
             foreach (var (key, isParameter) in new[] { ("activation_encodings", false), ("param_encodings", true) })
@@ -165,7 +165,9 @@ public static class AimetEncodingsFile
                     foreach (var (name, list) in section as JsonObject ?? throw new InvalidDataException($"Version {version}: '{key}' must map tensor names to lists."))
                     {
                         entry = name;
-                        result.Add(FromV0(name, list as JsonArray ?? throw new InvalidDataException($"Encoding '{name}' must be a list."), isParameter));
+                        result.Add(FromV0(name, list as JsonArray ?? throw new InvalidDataException(list is JsonObject keyed && (keyed.ContainsKey("input") || keyed.ContainsKey("output"))
+                            ? $"Encoding '{name}' is keyed by input/output: this is aimet_torch's module encodings (*_torch.encodings), not the tensor encodings file sim.export writes for QNN."
+                            : $"Encoding '{name}' must be a list."), isParameter));
                     }
                 }
             }
@@ -414,14 +416,13 @@ public static class AimetEncodingsFile
     {
         if (e.Type == AimetEncodingType.Lpbq)
         {
-            throw new ArgumentException($"Encoding of '{e.Name}' is LPBQ; writing it in format 2.0.0 is not supported. Write 1.0.0.", nameof(e));
+            return V2Lpbq(e);
         }
 
         int bits = e.BitWidth;
-        // ONNX zero points: unsigned −offset; signed −offset − 2^(bw−1), plus one for strict symmetric (whose codes start at
-        // −127: zero point 0 either way; 2.0.0 has no narrow range, so strictness is not written).
-        int strict = e.IsStrictSymmetric ? 1 : 0;
-        var zeroPoints = e.Offsets.Select(o => (long)(e.IsSigned ? -o - (1 << (bits - 1)) + strict : -o)).ToArray();
+        // ONNX zero points as aimet_onnx writes them: unsigned −offset; signed −offset − 2^(bw−1), so AIMET's strict grid
+        // (offset −127) is zero point −1 on int8 — the same values, codes shifted by one — and reads back as strict.
+        var zeroPoints = e.Offsets.Select(o => (long)(e.IsSigned ? -o - (1 << (bits - 1)) : -o)).ToArray();
         var shape = e.ScaleShape is { } sh && sh.Aggregate(1, (a, b) => a * b) == e.Scales.Count ? sh : e.Type == AimetEncodingType.PerTensor ? [] : [e.Scales.Count];
         var o = new JsonObject
         {
@@ -445,6 +446,39 @@ public static class AimetEncodingsFile
         }
 
         return o;
+    }
+
+    /// <summary>
+    /// LPBQ in 2.0.0 as AIMET writes it: no y_scale; per_block_int_scale in the blocks' shape, per_channel_float_scale of
+    /// the same rank (1 on the block axis), axis = the block axis, block_size, output_dtype of the compressed codes.
+    /// </summary>
+    private static JsonObject V2Lpbq(AimetTensorEncoding e)
+    {
+        var ints = e.PerBlockIntScales ?? throw new ArgumentException($"LPBQ encoding of '{e.Name}' has no per-block integer scales.", nameof(e));
+        if (e.Offsets.Any(o => o != -(1 << (e.BitWidth - 1))))
+        {
+            throw new ArgumentException($"LPBQ encoding of '{e.Name}' is not symmetric; 2.0.0 LPBQ has no zero point.", nameof(e));
+        }
+
+        int channels = e.Scales.Count;
+        int axis = e.Axis ?? 1;
+        IReadOnlyList<int> shape = e.ScaleShape is { } sh && sh.Aggregate(1, (a, b) => a * b) == ints.Count ? sh
+            : channels > 0 && ints.Count % channels == 0 ? [channels, ints.Count / channels] : throw new ArgumentException($"LPBQ encoding of '{e.Name}' has {ints.Count} block scales for {channels} channels.", nameof(e));
+        var channelShape = shape.Select((d, i) => i == axis ? 1 : d).ToArray();
+        if (channelShape.Aggregate(1, (a, b) => a * b) != channels)
+        {
+            throw new ArgumentException($"LPBQ encoding of '{e.Name}': {channels} channel scales do not fit blocks of shape [{string.Join(", ", shape)}] with block axis {axis}.", nameof(e));
+        }
+
+        return new JsonObject
+        {
+            ["name"] = e.Name,
+            ["output_dtype"] = $"int{e.CompressedBitWidth ?? e.BitWidth / 2}",
+            ["per_block_int_scale"] = Nest(shape, [.. ints.Select(v => (JsonNode)JsonValue.Create(v)!)]),
+            ["per_channel_float_scale"] = Nest(channelShape, [.. e.Scales.Select(v => (JsonNode)JsonValue.Create(v)!)]),
+            ["axis"] = axis,
+            ["block_size"] = e.BlockSize,
+        };
     }
 
     private static JsonNode Nest(IReadOnlyList<int> shape, JsonNode[] values)
@@ -489,31 +523,36 @@ public static class AimetEncodingsFile
         string dtype = o["output_dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"Encoding '{name}' has no 'output_dtype'.");
         int? axis = o["axis"]?.GetValue<int>();
         int? blockSize = o["block_size"]?.GetValue<int>();
-        if (dtype.StartsWith("float", StringComparison.Ordinal))
+        if (dtype is "float16" or "float32" or "bfloat16")
         {
-            return new AimetTensorEncoding(name, false, int.Parse(dtype[5..], CultureInfo.InvariantCulture), false, [], [], null) { Type = AimetEncodingType.FloatingPoint };
+            if (o["y_scale"] is not null)
+            {
+                throw new InvalidDataException($"Encoding '{name}' is a scaled {dtype} encoding; only integer and plain float16/float32 entries are read.");
+            }
+
+            return new AimetTensorEncoding(name, false, dtype == "float32" ? 32 : 16, false, [], [], null) { Type = AimetEncodingType.FloatingPoint };
         }
 
         bool signed = dtype.StartsWith("int", StringComparison.Ordinal);
-        if (!signed && !dtype.StartsWith("uint", StringComparison.Ordinal))
+        if ((!signed && !dtype.StartsWith("uint", StringComparison.Ordinal))
+            || !int.TryParse(dtype.AsSpan(signed ? 3 : 4), NumberStyles.None, CultureInfo.InvariantCulture, out int bits) || bits is < 2 or > 32)
         {
-            throw new InvalidDataException($"Encoding '{name}' has output_dtype '{dtype}'.");
+            throw new InvalidDataException($"Encoding '{name}' has output_dtype '{dtype}'; int2..int32 and uint2..uint32 (and float16/float32 without a scale) are read.");
         }
 
-        int bits = int.Parse(dtype[(signed ? 3 : 4)..], CultureInfo.InvariantCulture);
         if (o["per_block_int_scale"] is { } intScales)
         {
             var channelScales = Flatten(o["per_channel_float_scale"]).Select(v => v!.GetValue<float>()).ToArray();
-            return new AimetTensorEncoding(name, true, 8, true, channelScales, [.. channelScales.Select(_ => -128)], blockSize)
+            return new AimetTensorEncoding(name, true, 2 * bits, true, channelScales, [.. channelScales.Select(_ => -(1 << ((2 * bits) - 1)))], blockSize)
             {
                 Type = AimetEncodingType.Lpbq, CompressedBitWidth = bits, PerBlockIntScales = [.. Flatten(intScales).Select(v => v!.GetValue<int>())],
-                IsSigned = true, Axis = axis,
+                IsSigned = true, Axis = axis, ScaleShape = Dims(intScales),
             };
         }
 
         var scaleNode = o["y_scale"] ?? throw new InvalidDataException($"Encoding '{name}' has no 'y_scale'.");
         var scales = Flatten(scaleNode).Select(v => v!.GetValue<float>()).ToArray();
-        var zeroPoints = o["y_zero_point"] is { } z ? Flatten(z).Select(v => (int)v!.GetValue<long>()).ToArray() : new int[scales.Length];
+        var zeroPoints = o["y_zero_point"] is { } z ? Flatten(z).Select(v => ZeroPoint(name, v)).ToArray() : new int[scales.Length];
         if (zeroPoints.Length != scales.Length)
         {
             throw new InvalidDataException($"Encoding '{name}' has {scales.Length} scales and {zeroPoints.Length} zero points.");
@@ -522,7 +561,8 @@ public static class AimetEncodingsFile
         CheckScales(name, scales);
         int half = 1 << (bits - 1);
         var offsets = zeroPoints.Select(zp => signed ? -(zp + half) : -zp).ToArray();
-        bool symmetric = signed ? zeroPoints.All(zp => zp == 0) : zeroPoints.All(zp => zp == half);
+        // Symmetric: signed codes around 0, or AIMET's strict grid as aimet_onnx writes it (offset −2^(b−1)+1 is zero point −1).
+        bool symmetric = signed ? zeroPoints.All(zp => zp == 0) || zeroPoints.All(zp => zp == -1) : zeroPoints.All(zp => zp == half);
         var type = blockSize is not null ? AimetEncodingType.PerBlock : scaleNode is JsonArray ? AimetEncodingType.PerChannel : AimetEncodingType.PerTensor;
         return new AimetTensorEncoding(name, false, bits, symmetric, scales, offsets, blockSize)
         {
@@ -555,7 +595,7 @@ public static class AimetEncodingsFile
             _ => throw new InvalidDataException($"Encoding '{name}' has enc_type '{encType}' (PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ are read)."),
         };
         var scales = o["scale"]?.AsArray().Select(v => v!.GetValue<float>()).ToArray() ?? throw new InvalidDataException($"Encoding '{name}' has no 'scale'.");
-        var offsets = o["offset"]?.AsArray().Select(v => Offset(name, v!.GetValue<double>())).ToArray() ?? throw new InvalidDataException($"Encoding '{name}' has no 'offset'.");
+        var offsets = o["offset"]?.AsArray().Select(v => Offset($"'{name}'", v!.GetValue<double>())).ToArray() ?? throw new InvalidDataException($"Encoding '{name}' has no 'offset'.");
         CheckScales(name, scales);
         if (offsets.Length != scales.Length)
         {
@@ -629,18 +669,28 @@ public static class AimetEncodingsFile
 
             symmetric = entrySymmetric;
             scales[i] = (float)(o["scale"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'scale'."));
-            offsets[i] = Offset($"{name}'[{i}", o["offset"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'offset'."));
+            offsets[i] = Offset($"'{name}'[{i}]", o["offset"]?.GetValue<double>() ?? throw new InvalidDataException($"Encoding '{name}'[{i}] has no 'offset'."));
         }
 
         CheckScales(name, scales);
         return new AimetTensorEncoding(name, isParameter, bits, symmetric, scales, offsets, null) { IsSigned = symmetric && !offsets.All(v => v == 0) };
     }
 
-    private static int Offset(string name, double value)
+    /// <summary>A 2.0.0 zero point: an integer (AIMET's custom grids with fractional zero points have no integer form).</summary>
+    private static int ZeroPoint(string name, JsonNode? node)
+    {
+        double value = node?.GetValueKind() == JsonValueKind.Number ? node.GetValue<double>() : throw new InvalidDataException($"Encoding '{name}' has a y_zero_point that is not a number.");
+        return value == Math.Round(value) && Math.Abs(value) <= int.MaxValue ? (int)value
+            : throw new InvalidDataException($"Encoding '{name}' has y_zero_point {value.ToString(CultureInfo.InvariantCulture)}; only integer zero points (ONNX's grid) are read.");
+    }
+
+    /// <param name="entry">The entry as messages name it: <c>'name'</c> or <c>'name'[channel]</c>.</param>
+    /// <param name="value">The offset read.</param>
+    private static int Offset(string entry, double value)
     {
         if (value != Math.Round(value) || value > 0 || value < -(1L << 31))
         {
-            throw new InvalidDataException($"Encoding '{name}' has offset {value.ToString(CultureInfo.InvariantCulture)}; AIMET offsets are integers ≤ 0.");
+            throw new InvalidDataException($"Encoding {entry} has offset {value.ToString(CultureInfo.InvariantCulture)}; AIMET offsets are integers ≤ 0 (x = (q + offset)·scale with q ≥ 0).");
         }
 
         return (int)value;
