@@ -185,7 +185,7 @@ public static class AimetEncodingsFile
     /// honoured: its symmetry and strictness (offset −128 vs −127), granularity and block size are kept; what the config
     /// cannot carry is refused by tensor name rather than reinterpreted.
     /// </summary>
-    /// <exception cref="ArgumentException">An encoding does not fit its tensor (bit width, granularity, block size, number of scales), or is a float or LPBQ entry for a tensor the config quantizes; the tensor is named.</exception>
+    /// <exception cref="ArgumentException">An encoding does not fit its tensor (bit width, granularity, block size, number of scales), or is a float entry for a tensor the config quantizes; the tensor is named. LPBQ entries import as the per-block encodings they stand for (compressed bits, integer × channel scales).</exception>
     public static IReadOnlyDictionary<string, QuantEncoding> ForModel(IReadOnlyList<AimetTensorEncoding> encodings, OnnxModel model, QuantizationConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(encodings);
@@ -207,39 +207,60 @@ public static class AimetEncodingsFile
                 throw new ArgumentException($"Encoding '{e.Name}' keeps it in float{e.BitWidth}; the config quantizes it. Exclude its node ('{planned.Node}') to import this file.", nameof(encodings));
             }
 
-            if (e.Type == AimetEncodingType.Lpbq)
+            var entry = e.Type == AimetEncodingType.Lpbq ? LpbqAsBlocks(e, planned) : e;
+            if (entry.BitWidth != planned.Scheme.BitWidth)
             {
-                throw new ArgumentException($"Encoding '{e.Name}' is LPBQ (int{e.CompressedBitWidth} blocks of {e.BlockSize} with integer block scales); importing LPBQ onto a model is not supported.", nameof(encodings));
-            }
-
-            if (e.BitWidth != planned.Scheme.BitWidth)
-            {
-                throw new ArgumentException($"Encoding '{e.Name}' has {e.BitWidth} bits; the config quantizes it at {planned.Scheme.BitWidth}. Configure {e.BitWidth}-bit {(planned.Role == TensorRole.Activation ? "activations" : "weights")} for it.", nameof(encodings));
+                throw new ArgumentException($"Encoding '{entry.Name}' has {entry.BitWidth} bits; the config quantizes it at {planned.Scheme.BitWidth}. Configure {entry.BitWidth}-bit {(planned.Role == TensorRole.Activation ? "activations" : "weights")} for it.", nameof(encodings));
             }
 
             var scheme = planned.Scheme;
             var granularity = scheme.Granularity;
-            var (scales, offsets) = (e.Scales, e.Offsets);
-            switch (e.Type)
+            var (scales, offsets) = (entry.Scales, entry.Offsets);
+            switch (entry.Type)
             {
                 case AimetEncodingType.PerTensor:
                     granularity = QuantGranularity.PerTensor;
                     break;
                 case AimetEncodingType.PerChannel when granularity.Kind != QuantGranularityKind.PerChannel:
-                    throw new ArgumentException($"Encoding '{e.Name}' is per-channel; the config quantizes it {granularity}. Configure per-channel weights for it.", nameof(encodings));
-                case AimetEncodingType.PerBlock when granularity.Kind != QuantGranularityKind.PerBlock || granularity.BlockSize != e.BlockSize:
-                    throw new ArgumentException($"Encoding '{e.Name}' has blocks of {e.BlockSize}; the config quantizes it {granularity}. Configure a weight block size of {e.BlockSize} for it.", nameof(encodings));
+                    throw new ArgumentException($"Encoding '{entry.Name}' is per-channel; the config quantizes it {granularity}. Configure per-channel weights for it.", nameof(encodings));
+                case AimetEncodingType.PerBlock when granularity.Kind != QuantGranularityKind.PerBlock || granularity.BlockSize != entry.BlockSize:
+                    throw new ArgumentException($"Encoding '{entry.Name}' has blocks of {entry.BlockSize}; the config quantizes it {granularity}. Configure a weight block size of {entry.BlockSize} for it.", nameof(encodings));
                 case AimetEncodingType.PerBlock:
-                    (scales, offsets) = ConvBlocksToOnnx(e, index, granularity);
+                    (scales, offsets) = ConvBlocksToOnnx(entry, index, granularity);
                     break;
             }
 
             // Strict symmetric (−127) is a narrow range; AIMET's default (−128) and asymmetric encodings use every code.
-            scheme = new QuantScheme(scheme.BitWidth, scheme.IsSigned, e.IsSymmetric, e.IsStrictSymmetric, granularity);
-            result[e.Name] = (e with { Scales = scales, Offsets = offsets }).ToQuantEncoding(scheme);
+            scheme = new QuantScheme(scheme.BitWidth, scheme.IsSigned, entry.IsSymmetric, entry.IsStrictSymmetric, granularity);
+            result[entry.Name] = (entry with { Scales = scales, Offsets = offsets }).ToQuantEncoding(scheme);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// An LPBQ entry as the per-block encoding it stands for: codes of <c>compressed_bw</c> bits, symmetric on the full
+    /// range, each block's scale = its integer scale × its channel's float scale (in float32, as a runtime multiplies
+    /// them). Blocks are in AIMET's order: [I/B, O] when the block axis is 0 (MatMul), else [O, I/B].
+    /// </summary>
+    private static AimetTensorEncoding LpbqAsBlocks(AimetTensorEncoding e, PlannedTensor planned)
+    {
+        var ints = e.PerBlockIntScales ?? throw new ArgumentException($"LPBQ encoding '{e.Name}' has no per-block integer scales.", nameof(e));
+        int channels = e.Scales.Count, bits = e.CompressedBitWidth ?? e.BitWidth;
+        if (channels == 0 || ints.Count % channels != 0)
+        {
+            throw new ArgumentException($"LPBQ encoding '{e.Name}' has {ints.Count} block scales for {channels} channels.", nameof(e));
+        }
+
+        int perChannel = ints.Count / channels;
+        bool channelsInner = planned.Scheme.Granularity is { Kind: QuantGranularityKind.PerBlock, Axis: 0 };
+        var scales = new float[ints.Count];
+        for (int k = 0; k < scales.Length; k++)
+        {
+            scales[k] = ints[k] * e.Scales[channelsInner ? k % channels : k / perChannel];
+        }
+
+        return new AimetTensorEncoding(e.Name, e.IsParameter, bits, true, scales, [.. scales.Select(_ => -(1 << (bits - 1)))], e.BlockSize);
     }
 
     /// <summary>

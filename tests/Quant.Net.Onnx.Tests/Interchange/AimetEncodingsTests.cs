@@ -185,7 +185,7 @@ public sealed class AimetEncodingsTests
     }
 
     [Fact]
-    public void Floating_point_and_lpbq_entries_are_read_and_refused_on_import_by_name()
+    public void Floating_point_and_lpbq_entries_are_read_and_float_ones_refused_on_import_by_name()
     {
         const string json = """
             {"version": "1.0.0",
@@ -211,6 +211,38 @@ public sealed class AimetEncodingsTests
         FluentActions.Invoking(() => AimetEncodingsFile.ForModel(entries, model)).Should().Throw<ArgumentException>().WithMessage("*'x'*float16*");
         FluentActions.Invoking(() => AimetEncodingsFile.Parse(json.Replace("[16, 9, 7, 16]", "[16, 9, 7, 17]", StringComparison.Ordinal)))
             .Should().Throw<InvalidDataException>().WithMessage("*'fc.weight'*");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Lpbq_entries_import_as_the_int4_blocks_they_stand_for(bool transB)
+    {
+        // A Gemm weight of 3 outputs × 64 inputs in blocks of 32: per channel a float scale, per block an integer scale.
+        var g = new Support.GraphBuilder(seed: 9);
+        string x = g.Input("x", 1, 64);
+        g.Output(g.Gemm(x, 64, 3, transB, output: "y"), 1, 3);
+        var model = g.Build();
+        string weight = model.Nodes.Single(n => n.OpType == "Gemm").Inputs[1];
+        int[] ints = [16, 9, 7, 16, 1, 12];   // [O, I/B] with transB, [I/B, O] without (AIMET's order for the block axis 0)
+        float[] channel = [0.001f, 0.002f, 0.0005f];
+        string json = $$"""
+            {"version": "1.0.0", "activation_encodings": [],
+             "param_encodings": [{"name": "{{weight}}", "enc_type": "LPBQ", "dtype": "INT", "bw": 8, "compressed_bw": 4, "is_sym": true,
+               "block_size": 32, "scale": [0.001, 0.002, 0.0005], "offset": [-128, -128, -128], "per_block_int_scale": [{{string.Join(", ", ints)}}]}]}
+            """;
+        var config = new QuantizationConfig { Weights = WeightType.Int4, WeightBlockSize = 32, OutlierSmoothing = false };
+        var imported = AimetEncodingsFile.ForModel(AimetEncodingsFile.Parse(json), model, config)[weight];
+        imported.Scheme.BitWidth.Should().Be(4);
+        imported.Scheme.Granularity.Kind.Should().Be(QuantGranularityKind.PerBlock);
+        imported.ZeroPoints.ToArray().Should().OnlyContain(z => z == 0);
+        float[] expected = transB
+            ? [.. ints.Select((q, k) => q * channel[k / 2])]
+            : [.. ints.Select((q, k) => q * channel[k % 3])];
+        imported.Scales.ToArray().Should().Equal(expected, "each block's scale is its integer scale times its channel's float scale");
+
+        var result = OnnxQuantizer.Quantize(model, For("x", [1, 64], 4), config, new Dictionary<string, QuantEncoding> { [weight] = imported });
+        result.Encodings.Single(e => e.Tensor.Name == weight).Encoding!.Scales.ToArray().Should().Equal(expected, "the QDQ model uses the imported blocks");
     }
 
     [Fact]
