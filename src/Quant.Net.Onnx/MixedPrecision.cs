@@ -52,13 +52,15 @@ public static class MixedPrecision
             cancellationToken.ThrowIfCancellationRequested();
             var result = OnnxQuantizer.QuantizeWithObservers(model, null, ConfigFor(baseConfig, layers, assignment), null, observers, null, null, cancellationToken);
             double s = score.Evaluate(result.Model);
-            progress?.Report(new QuantizationProgress("mixed precision", ++done, total));
+            done++;
+            progress?.Report(new QuantizationProgress("mixed precision", done, total));
             double bitOps = layers.Sum(l => (double)macs[l.Node] * assignment[l.Node].BitOpsPerMac);
             return new CostPoint(label, result.Model.SerializedBytes, bitOps, s, true);
         }
 
         double fp32 = score.Evaluate(prepared);
-        progress?.Report(new QuantizationProgress("mixed precision", ++done, total));
+        done++;
+        progress?.Report(new QuantizationProgress("mixed precision", done, total));
         double floor = fp32 - options.AllowedDrop;
         var uniform = new List<CostPoint>();
         foreach (var c in candidates)

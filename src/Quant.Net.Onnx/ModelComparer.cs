@@ -66,7 +66,8 @@ public static class ModelComparer
                 }
             }
 
-            progress?.Report(new QuantizationProgress("evaluation", ++count, samples.Count));
+            count++;   // not inside the call: a null progress would skip the increment
+            progress?.Report(new QuantizationProgress("evaluation", count, samples.Count));
         }
 
         if (first is null)

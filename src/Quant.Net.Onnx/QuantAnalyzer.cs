@@ -33,7 +33,8 @@ public static class QuantAnalyzer
         {
             cancellationToken.ThrowIfCancellationRequested();
             double s = score.Evaluate(Variant(result, keep));
-            progress?.Report(new QuantizationProgress("analysis", ++done, total));
+            done++;
+            progress?.Report(new QuantizationProgress("analysis", done, total));
             return s;
         }
 

@@ -42,20 +42,23 @@ internal static class AnalyzeCommand
         console.MarkupLineInterpolated($"[bold]Analyzing {work.Title}[/]");
         Workload.AnnounceScoring(console, config);
         var analysis = ProgressBars.Run(console, "analysis", p => QuantAnalyzer.Analyze(work.Model, work.Calibration, work.Score, config, progress: p));
-        var inv = CultureInfo.InvariantCulture;
+        var text = new ScoreText(work.Score);
         var modes = new Table().Title($"{work.Score.Name} by what is quantized").AddColumn("quantized").AddColumn(new TableColumn("score").RightAligned())
-            .AddColumn(new TableColumn("drop vs FP32").RightAligned());
+            .AddColumn(new TableColumn("vs FP32").RightAligned());
         foreach (var (label, s) in new[] { ("FP32", analysis.Fp32Score), ("weights only", analysis.WeightOnlyScore), ("activations only", analysis.ActivationOnlyScore), ("all", analysis.QuantizedScore) })
         {
-            modes.AddRow(label, s.ToString("F4", inv), (analysis.Fp32Score - s).ToString("F4", inv));
+            modes.AddRow(label, text.Value(s), text.Difference(s - analysis.Fp32Score));
         }
 
         console.Write(modes);
-        var worst = new Table().Title("most sensitive groups (largest drop with only this group quantized)").AddColumn("node").AddColumn("op")
-            .AddColumn(new TableColumn("only this group").RightAligned()).AddColumn(new TableColumn("all but this group").RightAligned());
-        foreach (var g in analysis.Groups.OrderBy(g => g.EnabledAloneScore).Take(8))
+        // Most sensitive first: what a group costs quantized alone, or what keeping it in float alone wins back.
+        var worst = new Table().Title("most sensitive groups (drop with only this group quantized; gain with only this group in float)").AddColumn("node").AddColumn("op")
+            .AddColumn(new TableColumn("only this group").RightAligned()).AddColumn(new TableColumn("vs FP32").RightAligned())
+            .AddColumn(new TableColumn("all but this group").RightAligned()).AddColumn(new TableColumn("vs all").RightAligned());
+        foreach (var g in analysis.Groups.OrderByDescending(g => Math.Max(analysis.Fp32Score - g.EnabledAloneScore, g.DisabledAloneScore - analysis.QuantizedScore)).Take(8))
         {
-            worst.AddRow(Markup.Escape(g.Node), Markup.Escape(g.OpType), g.EnabledAloneScore.ToString("F4", inv), g.DisabledAloneScore.ToString("F4", inv));
+            worst.AddRow(Markup.Escape(g.Node), Markup.Escape(g.OpType), text.Value(g.EnabledAloneScore), text.Difference(g.EnabledAloneScore - analysis.Fp32Score),
+                text.Value(g.DisabledAloneScore), text.Difference(g.DisabledAloneScore - analysis.QuantizedScore));
         }
 
         console.Write(worst);

@@ -39,7 +39,8 @@ internal static class DemoCommand
         console.Write(table);
         console.MarkupLine("Sizes include scales and zero points. Per-channel and block scales keep");
         console.MarkupLine("small-range rows accurate; one per-tensor scale is set by the widest row.");
-        console.MarkupLine("Speed: see the README's benchmark table. ONNX models: [grey]quant quantize[/] (coming).");
+        console.MarkupLine("Speed: see the README's benchmark table. ONNX models: [grey]quant quantize[/] (the built-in Fashion-MNIST CNN");
+        console.MarkupLine("without arguments), [grey]quant analyze[/], [grey]quant mixed-precision[/], [grey]quant weight-only[/] for LLMs.");
         return 0;
     }
 

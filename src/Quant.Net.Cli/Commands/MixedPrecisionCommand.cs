@@ -51,11 +51,12 @@ internal static class MixedPrecisionCommand
         var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = budget };
         var result = ProgressBars.Run(console, "mixed precision", p => MixedPrecision.Search(work.Model, work.Calibration, work.Score, options, config, p));
         var inv = CultureInfo.InvariantCulture;
-        var table = new Table().Title($"{work.Score.Name} vs size (FP32: {result.Fp32Score.ToString("F4", inv)})").AddColumn("model")
+        var text = new ScoreText(work.Score);
+        var table = new Table().Title($"{work.Score.Name} vs size (FP32: {text.Value(result.Fp32Score)})").AddColumn("model")
             .AddColumn(new TableColumn("bytes").RightAligned()).AddColumn(new TableColumn("score").RightAligned()).AddColumn("within budget");
         foreach (var p in result.Uniform.Append(result.Final with { Label = "chosen plan" }))
         {
-            table.AddRow(Markup.Escape(p.Label), p.ModelBytes.ToString("N0", inv), p.Score.ToString("F4", inv), p.Score >= result.Fp32Score - budget ? "[green]yes[/]" : "[red]no[/]");
+            table.AddRow(Markup.Escape(p.Label), p.ModelBytes.ToString("N0", inv), text.Value(p.Score), p.Score >= result.Fp32Score - budget ? "[green]yes[/]" : "[red]no[/]");
         }
 
         console.Write(table);

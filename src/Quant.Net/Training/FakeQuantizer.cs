@@ -39,6 +39,13 @@ public sealed class FakeQuantizer
     public FakeQuantizerPhase Phase { get; private set; } = FakeQuantizerPhase.Observing;
 
     /// <summary>
+    /// Training mode (the default), as PyTorch's <c>module.train()</c>: forward passes in the observing phase update the
+    /// range and backward passes in the learning phase accumulate parameter gradients. False is evaluation mode
+    /// (<c>module.eval()</c>): the encoding is used as it stands, so validation or test data never moves the ranges.
+    /// </summary>
+    public bool IsTraining { get; set; } = true;
+
+    /// <summary>
     /// The learned parameters, two per scale: LSQ → (scale, zero point as a float); MinMax → (min, max). Symmetric schemes
     /// keep the zero point fixed (its gradient stays 0).
     /// </summary>
@@ -132,8 +139,9 @@ public sealed class FakeQuantizer
 
     private int RoundedZero(float z) => (int)Math.Clamp(MathF.Round(z, MidpointRounding.ToEven), Scheme.QMin, Scheme.QMax);
 
-    /// <summary>Fake-quantizes <paramref name="x"/> (observing first, in the observing phase).</summary>
+    /// <summary>Fake-quantizes <paramref name="x"/> (observing first, in the observing phase while <see cref="IsTraining"/>).</summary>
     /// <exception cref="ArgumentException">Lengths differ or the shape does not fit the scheme's granularity.</exception>
+    /// <exception cref="InvalidOperationException">Evaluation mode before anything was observed.</exception>
     public void Forward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, Span<float> y)
     {
         if (x.Length != y.Length)
@@ -143,7 +151,15 @@ public sealed class FakeQuantizer
 
         if (Phase == FakeQuantizerPhase.Observing)
         {
-            _observer.Observe(x, shape);
+            if (IsTraining)
+            {
+                _observer.Observe(x, shape);
+            }
+            else if (_observer.FiniteCount == 0)
+            {
+                throw new InvalidOperationException("The quantizer is in evaluation mode and has observed no data; run training forward passes first (IsTraining = true).");
+            }
+
             QuantOps.FakeQuantize(x, shape, _observer.ComputeEncoding(Scheme), y);
             return;
         }
@@ -154,11 +170,37 @@ public sealed class FakeQuantizer
     /// <summary>
     /// Straight-through backward: dx = dy inside the range, 0 where the value saturated; in the learning phase also
     /// accumulates the parameter gradients (LSQ: ∂y/∂s = round(x/s) − x/s inside, qmin/qmax − ẑ outside; ∂y/∂z = −s
-    /// outside; both scaled by 1/√(N·Q_P). MinMax: through s(min, max) and z(min, max)).
+    /// outside; both scaled by 1/√(N·Q_P). MinMax: through s(min, max) and z(min, max)) while <see cref="IsTraining"/>.
     /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="dy">The gradient of the output.</param>
+    /// <param name="dx">Receives the input gradient; empty when it is not wanted (a first layer's input): only the parameter gradients are accumulated.</param>
     /// <exception cref="ArgumentException">Lengths differ or the shape does not fit the scheme's granularity.</exception>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx) =>
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        if (dx.IsEmpty && x.Length > 0)
+        {
+            if (x.Length != dy.Length)
+            {
+                throw new ArgumentException($"x and dy must have the same length ({x.Length}, {dy.Length}).", nameof(dy));
+            }
+
+            var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(x.Length);
+            try
+            {
+                Backward(x, shape, dy, scratch.AsSpan(0, x.Length), IsaConfig.Best.Elementwise);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+            }
+
+            return;
+        }
+
         Backward(x, shape, dy, dx, IsaConfig.Best.Elementwise);
+    }
 
     /// <summary>As the public overload at a given vector width (tests run every width against the scalar path).</summary>
     internal void Backward(ReadOnlySpan<float> x, ReadOnlySpan<int> shape, ReadOnlySpan<float> dy, Span<float> dx, SimdLevel level)
@@ -170,7 +212,7 @@ public sealed class FakeQuantizer
 
         var encoding = ToEncoding();
         var layout = TensorLayout.Create(shape, x.Length, Scheme.Granularity, nameof(shape));
-        bool learn = Phase == FakeQuantizerPhase.Learning && Learning != RangeLearning.None;
+        bool learn = IsTraining && Phase == FakeQuantizerPhase.Learning && Learning != RangeLearning.None;
         var counts = new long[encoding.Count];
         var gs = new double[encoding.Count];
         var gz = new double[encoding.Count];

@@ -12,6 +12,9 @@ public sealed class AnalysisCommandTests : IDisposable
 
     private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
+    private static double Points(string cell) =>
+        (cell[0] == '−' ? -1 : 1) * double.Parse(cell.TrimStart('−', '+', '±').Split(' ')[0], CultureInfo.InvariantCulture);
+
     private static double Cell(string output, string rowStart, int column)
     {
         string line = output.Split('\n').First(l => l.TrimStart('│', ' ').StartsWith(rowStart, StringComparison.Ordinal));
@@ -27,6 +30,13 @@ public sealed class AnalysisCommandTests : IDisposable
         code.Should().Be(0, text);
         text.Should().Contain("weights only").And.Contain("activations only").And.Contain("most sensitive groups");
         Cell(text, "weights only", 1).Should().BeLessThan(Cell(text, "FP32", 1), "4-bit per-tensor weights cost accuracy");
+        text.Should().MatchRegex(@"weights only\s+│\s+\d+\.\d%\s+│\s+−\d+\.\d pt", "accuracy in percent, its drop in points");
+
+        // The sensitive groups are listed by what they cost (or win back), largest first.
+        var rows = text.Split('\n').SkipWhile(l => !l.Contains("most sensitive", StringComparison.Ordinal))
+            .Where(l => l.Contains(" pt", StringComparison.Ordinal)).Select(l => l.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Select(c => Math.Max(-Points(c[3]), Points(c[5]))).ToList();
+        rows.Should().NotBeEmpty().And.BeInDescendingOrder();
         File.Exists(Path.Combine(output, "analysis.html")).Should().BeTrue();
         File.Exists(Path.Combine(output, "analysis.json")).Should().BeTrue();
         Directory.GetFiles(output, "*.png").Should().HaveCountGreaterThan(4);
@@ -39,7 +49,8 @@ public sealed class AnalysisCommandTests : IDisposable
         var (code, text) = Run("mixed-precision", "--candidates", "W8A8,W4A8", "--budget", "0.5", "--out", output, "--output", model);
 
         code.Should().Be(0, text);
-        double fp32 = double.Parse(text.Split("FP32: ")[1].Split(')')[0], CultureInfo.InvariantCulture);
+        double fp32 = double.Parse(text.Split("FP32: ")[1].Split(')')[0].TrimEnd('%'), CultureInfo.InvariantCulture);
+        text.Should().MatchRegex(@"FP32: \d+\.\d%\)", "accuracies print as percentages with one decimal");
         Cell(text, "chosen plan", 2).Should().BeGreaterThanOrEqualTo(fp32 - 0.5);
         Cell(text, "chosen plan", 1).Should().BeLessThan(Cell(text, "uniform W8A8", 1), "some layers drop to 4 bits");
         OnnxModel.Load(model).Nodes.Should().Contain(n => n.OpType == "DequantizeLinear");

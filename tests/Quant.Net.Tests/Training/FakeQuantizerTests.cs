@@ -70,6 +70,37 @@ public sealed class FakeQuantizerTests
     }
 
     [Fact]
+    public void Evaluation_mode_leaves_the_range_and_the_gradients_alone_and_dx_may_be_omitted()
+    {
+        var q = new FakeQuantizer(new QuantScheme(8, false, false), RangeLearning.Lsq) { IsTraining = false };
+        var x = Data(64, 3, 1f);
+        FluentActions.Invoking(() => q.Forward(x, [64], new float[64])).Should().Throw<InvalidOperationException>().WithMessage("*evaluation mode*");
+        q.IsTraining = true;
+        q.Forward(x, [64], new float[64]);
+        var observed = q.ToEncoding();
+        q.IsTraining = false;
+        var wide = x.Select(v => v * 10).ToArray();
+        var y = new float[64];
+        q.Forward(wide, [64], y);
+        q.ToEncoding().Scales.ToArray().Should().Equal(observed.Scales.ToArray(), "evaluation data never moves the range");
+        y.Max().Should().BeLessThanOrEqualTo(observed[0].RepresentableMax, "values beyond the trained range saturate");
+
+        q.IsTraining = true;
+        q.StartLearning();
+        var dy = Data(64, 4);
+        q.IsTraining = false;
+        q.Backward(x, [64], dy, new float[64]);
+        q.Gradients.First.Should().OnlyContain(g => g == 0, "no parameter gradients in evaluation mode");
+        q.IsTraining = true;
+        var dx = new float[64];
+        q.Backward(x, [64], dy, dx);
+        var withDx = q.Gradients.First.ToArray();
+        q.ZeroGradients();
+        q.Backward(x, [64], dy, []);
+        q.Gradients.First.Should().Equal(withDx, "an empty dx gives the same parameter gradients");
+    }
+
+    [Fact]
     public void MinMax_range_learning_gradients_match_finite_differences_through_scale_and_zero_point()
     {
         var scheme = new QuantScheme(8, false, false);
