@@ -34,6 +34,13 @@ public static class QuantReports
         string score = analysis.ScoreName;
 
         var page = new ReportSection(files, body, name, score);
+        body.AppendLine("<h2>What to try next</h2><ul>");
+        foreach (var line in Advice(analysis))
+        {
+            body.AppendLine(Inv, $"<li>{Html(line)}</li>");
+        }
+
+        body.AppendLine("</ul>");
         AnalysisModes(analysis, page);
         AnalysisGroups(analysis, page);
         AnalysisLayers(analysis, page);
@@ -78,6 +85,56 @@ public static class QuantReports
         return files.Commit();
     }
 
+    /// <summary>
+    /// What to try next, derived from an analysis: whether weights or activations cost more and what helps each, the
+    /// groups whose staying in float (or 16 bits) wins back the most, with the score they recover, and activations that
+    /// clip many values.
+    /// </summary>
+    /// <param name="analysis">What <see cref="QuantAnalyzer.Analyze"/> returned.</param>
+    /// <param name="maxGroups">Groups to name at most.</param>
+    public static IReadOnlyList<string> Advice(QuantAnalysis analysis, int maxGroups = 3)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var advice = new List<string>();
+        double total = analysis.Fp32Score - analysis.QuantizedScore;
+        double weights = analysis.Fp32Score - analysis.WeightOnlyScore, activations = analysis.Fp32Score - analysis.ActivationOnlyScore;
+        string score = analysis.ScoreName;
+        if (total <= 0)
+        {
+            advice.Add($"The quantized model scores {Number(analysis.QuantizedScore)} against FP32's {Number(analysis.Fp32Score)} ({score}): nothing to recover.");
+            return advice;
+        }
+
+        if (weights > 2 * Math.Max(activations, 0))
+        {
+            advice.Add($"Weights cost most ({Number(weights)} of {score} with only weights quantized, {Number(activations)} with only activations): "
+                + "try AdaRound, per-channel or 8-bit weights for the groups below, or mixed precision.");
+        }
+        else if (activations > 2 * Math.Max(weights, 0))
+        {
+            advice.Add($"Activations cost most ({Number(activations)} of {score} with only activations quantized, {Number(weights)} with only weights): "
+                + "try MSE or percentile ranges (observer), more calibration data, or 16-bit activations (W8A16) for the groups below.");
+        }
+        else
+        {
+            advice.Add($"Weights and activations cost alike ({Number(weights)} and {Number(activations)} of {score} alone; {Number(total)} together).");
+        }
+
+        foreach (var g in analysis.Groups.Where(g => g.DisabledAloneScore > analysis.QuantizedScore)
+            .OrderByDescending(g => g.DisabledAloneScore).Take(maxGroups))
+        {
+            advice.Add($"Keep node {g.Node} ({g.OpType}) in float or 16 bits: +{Number(g.DisabledAloneScore - analysis.QuantizedScore)} ({score}, "
+                + $"{Number(g.DisabledAloneScore)} with all else quantized).");
+        }
+
+        foreach (var t in analysis.Tensors.Where(t => t.Role == TensorRole.Activation && t.ClippedFraction > 0.01).OrderByDescending(t => t.ClippedFraction).Take(maxGroups))
+        {
+            advice.Add($"Activation {t.Name} clips {Number(t.ClippedFraction * 100, "F1")}% of its values: widen its range (min/max observer) or give it 16 bits.");
+        }
+
+        return advice;
+    }
+
     /// <summary>What every report section writes into: the staged files, the HTML body, the file stem and the score's name.</summary>
     private sealed record ReportSection(ReportFiles Files, StringBuilder Body, string Name, string Score);
 
@@ -92,14 +149,13 @@ public static class QuantReports
         string modesPng = $"{name}-modes.png";
         var plot = new Plot();
         var bars = plot.Add.Bars(modes.Select(m => m.Score).ToArray());
-        bars.LegendText = score;
         Ticks(plot, [.. modes.Select(m => m.Label)], rotate: false);
         plot.Title("Score by what is quantized");
         plot.YLabel(score);
         ZoomToData(plot, modes.Select(m => m.Score));
-        plot.SavePng(files.Stage(modesPng), Width / 2, Height * 3 / 4);
+        files.SavePng(plot, modesPng, Width / 2, Height * 3 / 4);
         body.AppendLine("<h2>Sensitivity to weight vs activation quantization</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(modesPng)}\" alt=\"score by quantization mode\">");
+        body.AppendLine(Inv, $"<img src=\"{files.Source(modesPng)}\" data-file=\"{Html(modesPng)}\" alt=\"score by quantization mode\">");
         body.AppendLine(Inv, $"<table><tr><th>quantized</th><th>{Html(score)}</th><th>drop vs FP32</th></tr>");
         foreach (var (label, s) in modes)
         {
@@ -129,9 +185,9 @@ public static class QuantReports
         plot.Title("Per quantizer group");
         plot.YLabel($"{score}: drop vs FP32");
         plot.ShowLegend(Edge.Top);
-        plot.SavePng(files.Stage(groupsPng), Width, Height);
+        files.SavePng(plot, groupsPng, Width, Height);
         body.AppendLine("<h2>Per quantizer group</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(groupsPng)}\" alt=\"per-group sensitivity\">");
+        body.AppendLine(Inv, $"<img src=\"{files.Source(groupsPng)}\" data-file=\"{Html(groupsPng)}\" alt=\"per-group sensitivity\">");
         body.AppendLine(Inv, $"<table><tr><th>group (node)</th><th>op</th><th>tensors</th><th>only this group</th><th>all but this group</th></tr>");
         foreach (var g in groups)
         {
@@ -153,9 +209,9 @@ public static class QuantReports
             Ticks(plot, [.. analysis.Layers.Select(l => l.Tensor)], rotate: true);
             plot.Title("Per-layer SQNR against FP32 (everything quantized)");
             plot.YLabel("SQNR (dB)");
-            plot.SavePng(files.Stage(layersPng), Width, Height);
+            files.SavePng(plot, layersPng, Width, Height);
             body.AppendLine("<h2>Per-layer error</h2>");
-            body.AppendLine(Inv, $"<img src=\"{Html(layersPng)}\" alt=\"per-layer SQNR\">");
+            body.AppendLine(Inv, $"<img src=\"{files.Source(layersPng)}\" data-file=\"{Html(layersPng)}\" alt=\"per-layer SQNR\">");
             body.AppendLine("<table><tr><th>tensor</th><th>node</th><th>SQNR dB</th><th>cosine</th><th>MSE</th></tr>");
             foreach (var l in analysis.Layers)
             {
@@ -192,8 +248,8 @@ public static class QuantReports
             plot.Add.VerticalLine(t.EncodingMax, 2, Colors.Red);
             plot.Title(t.Name);
             plot.XLabel("value");
-            plot.SavePng(files.Stage(png), 380, 260);
-            body.AppendLine(Inv, $"<figure><img src=\"{Html(png)}\" alt=\"histogram of {Html(t.Name)}\"><figcaption>{Html(t.Name)}: [{Number(t.Min, "G4")}, {Number(t.Max, "G4")}], "
+            files.SavePng(plot, png, 380, 260);
+            body.AppendLine(Inv, $"<figure><img src=\"{files.Source(png)}\" data-file=\"{Html(png)}\" alt=\"histogram of {Html(t.Name)}\"><figcaption>{Html(t.Name)}: [{Number(t.Min, "G4")}, {Number(t.Max, "G4")}], "
                 + $"range [{Number(t.EncodingMin, "G4")}, {Number(t.EncodingMax, "G4")}], clipped {Number(t.ClippedFraction * 100, "F3")}%</figcaption></figure>");
         }
 
@@ -256,12 +312,13 @@ public static class QuantReports
         plot.Title("Score vs model size");
         plot.XLabel("model size (KiB)");
         plot.YLabel(score);
-        plot.ShowLegend(Alignment.LowerRight);
-        var shown = result.Steps.Concat(result.Uniform).Select(s => s.Score).Where(s => s >= floor - (4 * Math.Max(result.AllowedDrop, 1e-3))).Append(result.Fp32Score);
+        plot.ShowLegend(Edge.Right);   // beside the plot: a legend inside would cover points
+        var shown = result.Steps.Concat(result.Uniform).Select(s => s.Score).Where(s => s >= floor - (4 * Math.Max(result.AllowedDrop, 1e-3)))
+            .Append(result.Fp32Score).Append(floor).Append(result.Final.Score);   // the budget line and the chosen plan always inside
         ZoomToData(plot, shown);
-        plot.SavePng(files.Stage(paretoPng), Width, Height);
+        files.SavePng(plot, paretoPng, Width, Height);
         body.AppendLine("<h2>Score vs size</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(paretoPng)}\" alt=\"Pareto curve\">");
+        body.AppendLine(Inv, $"<img src=\"{files.Source(paretoPng)}\" data-file=\"{Html(paretoPng)}\" alt=\"Pareto curve\">");
         body.AppendLine(Inv, $"<table><tr><th>model</th><th>bytes</th><th>BitOps</th><th>{Html(score)}</th><th>within budget</th></tr>");
         foreach (var p in result.Uniform.Append(result.Final with { Label = "chosen plan" }))
         {
@@ -296,9 +353,9 @@ public static class QuantReports
         plot.Title("Per-layer sensitivity: score drop with only this layer lowered");
         plot.YLabel($"{score}: drop vs uniform {(result.Uniform.Count > 0 ? result.Uniform[0].Label : "").Replace("uniform ", "", StringComparison.Ordinal)}");
         plot.ShowLegend(Edge.Top);
-        plot.SavePng(files.Stage(sensitivityPng), Width, Height);
+        files.SavePng(plot, sensitivityPng, Width, Height);
         body.AppendLine("<h2>Per-layer sensitivity</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(sensitivityPng)}\" alt=\"per-layer sensitivity\">");
+        body.AppendLine(Inv, $"<img src=\"{files.Source(sensitivityPng)}\" data-file=\"{Html(sensitivityPng)}\" alt=\"per-layer sensitivity\">");
     }
     /// <summary>Section: Plan.</summary>
     private static void MixedPrecisionPlan(MixedPrecisionResult result, ReportSection page)
@@ -320,9 +377,9 @@ public static class QuantReports
         plot.Title("Chosen plan");
         plot.YLabel("bits (32: FP32)");
         plot.ShowLegend(Edge.Top);
-        plot.SavePng(files.Stage(planPng), Width, Height);
+        files.SavePng(plot, planPng, Width, Height);
         body.AppendLine("<h2>Chosen plan</h2>");
-        body.AppendLine(Inv, $"<img src=\"{Html(planPng)}\" alt=\"chosen plan\">");
+        body.AppendLine(Inv, $"<img src=\"{files.Source(planPng)}\" data-file=\"{Html(planPng)}\" alt=\"chosen plan\">");
         body.AppendLine("<table><tr><th>layer</th><th>bits</th><th>weights</th><th>MACs / sample</th></tr>");
         foreach (var p in result.Plan)
         {

@@ -30,6 +30,19 @@ internal sealed class ReportFiles : IDisposable
         return Path.Combine(_staging, name);
     }
 
+    private readonly Dictionary<string, string> _images = new(StringComparer.Ordinal);
+
+    /// <summary>Saves <paramref name="plot"/> as PNG file <paramref name="name"/> and keeps it for <see cref="Source"/>.</summary>
+    public void SavePng(ScottPlot.Plot plot, string name, int width, int height)
+    {
+        byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        File.WriteAllBytes(Stage(name), png);
+        _images[name] = "data:image/png;base64," + Convert.ToBase64String(png);
+    }
+
+    /// <summary>The image saved as <paramref name="name"/> as a data URI: the HTML page needs no file beside it.</summary>
+    public string Source(string name) => _images[name];
+
     /// <summary>Moves every staged file into the target folder and returns their final paths.</summary>
     public IReadOnlyList<string> Commit() =>
         [.. _names.Select(n =>

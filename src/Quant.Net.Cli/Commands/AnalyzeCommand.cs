@@ -62,6 +62,12 @@ internal static class AnalyzeCommand
         }
 
         console.Write(worst);
+        console.MarkupLine("[bold]what to try next[/]");
+        foreach (var advice in QuantReports.Advice(analysis))
+        {
+            console.MarkupLineInterpolated($"  - {advice}");
+        }
+
         var files = QuantReports.WriteAnalysis(analysis, output);
         console.MarkupLineInterpolated($"wrote [green]{Path.Combine(output, "analysis.html")}[/] and {files.Count - 1} more files");
         return 0;

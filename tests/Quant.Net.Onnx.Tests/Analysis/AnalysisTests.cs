@@ -124,7 +124,19 @@ public sealed class AnalysisTests
             string html = File.ReadAllText(Path.Combine(dir, "analysis.html"));
             foreach (var png in written.Where(f => f.EndsWith(".png", StringComparison.Ordinal) && Path.GetFileName(f).StartsWith("analysis", StringComparison.Ordinal)))
             {
-                html.Should().Contain($"src=\"{Path.GetFileName(png)}\"");
+                html.Should().Contain($"src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(png))}\" data-file=\"{Path.GetFileName(png)}\"", "the page carries each plot inline, the same bytes as the PNG file");
+            }
+
+            var advice = Reports.QuantReports.Advice(analysis);
+            advice.Should().NotBeEmpty();
+            html.Should().Contain("What to try next").And.Contain(System.Net.WebUtility.HtmlEncode(advice[0]));
+            if (analysis.QuantizedScore < analysis.Fp32Score)
+            {
+                var best = analysis.Groups.MaxBy(g => g.DisabledAloneScore)!;
+                if (best.DisabledAloneScore > analysis.QuantizedScore)
+                {
+                    advice.Should().Contain(a => a.StartsWith($"Keep node {best.Node} ", StringComparison.Ordinal), "the group that wins back most is named");
+                }
             }
 
             foreach (var group in analysis.Groups)
@@ -142,7 +154,7 @@ public sealed class AnalysisTests
             string mixed = File.ReadAllText(Path.Combine(dir, "mixed-precision.html"));
             foreach (var png in new[] { "pareto", "sensitivity", "plan" })
             {
-                mixed.Should().Contain($"src=\"mixed-precision-{png}.png\"");
+                mixed.Should().Contain($"data-file=\"mixed-precision-{png}.png\"").And.Contain($"src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(Path.Combine(dir, $"mixed-precision-{png}.png")))}\"");
             }
 
             mixed.Should().Contain("uniform W8A16").And.Contain("uniform W4A8").And.Contain("chosen plan");
@@ -182,18 +194,24 @@ public sealed class AnalysisTests
         {
             Reports.QuantReports.WriteAnalysis(analysis, dir);
             Reports.QuantReports.WriteMixedPrecision(search, dir);
+            string alone = Path.Combine(dir, "alone");
+            Directory.CreateDirectory(alone);
             foreach (var page in new[] { "analysis.html", "mixed-precision.html" })
             {
-                string html = File.ReadAllText(Path.Combine(dir, page));
+                // The page alone, in a folder of its own: every image must come from the HTML file itself.
+                File.Copy(Path.Combine(dir, page), Path.Combine(alone, page));
+                string html = File.ReadAllText(Path.Combine(alone, page));
                 int images = html.Split("<img ").Length - 1;
                 images.Should().BeGreaterThan(2, page);
+                System.Text.RegularExpressions.Regex.Matches(html, "<img src=\"([^\"]*)\"").Select(m => m.Groups[1].Value)
+                    .Should().OnlyContain(src => src.StartsWith("data:image/png;base64,", StringComparison.Ordinal), "images are inline");
                 var start = new System.Diagnostics.ProcessStartInfo(browser)
                 {
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                     UseShellExecute = false,
                 };
-                foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", new Uri(Path.Combine(dir, page)).AbsoluteUri })
+                foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", new Uri(Path.Combine(alone, page)).AbsoluteUri })
                 {
                     start.ArgumentList.Add(arg);
                 }
