@@ -112,7 +112,8 @@ public sealed class DeploymentTargetTests
     [Fact]
     public void Targets_have_stable_names_in_json_and_on_the_command_line()
     {
-        DeploymentTargets.Names.Should().Equal("portable", "x86-avx2", "x86-vnni", "arm64");
+        DeploymentTargets.Names.Should().Equal("portable", "x86-avx2", "x86-vnni", "arm64", "qnn-htp");
+        QuantizationConfig.FromJson("{\"target\": \"qnn-htp\"}").Target.Should().Be(DeploymentTarget.QnnHtp);
         new QuantizationConfig().Target.Should().Be(DeploymentTarget.Portable);
         new QuantizationConfig().ToJson().Should().Contain("\"target\": \"portable\"");
         QuantizationConfig.FromJson("{\"target\": \"x86-avx2\"}").Target.Should().Be(DeploymentTarget.X86Avx2);
