@@ -86,7 +86,7 @@ public static class AimetEncodingsFile
     public static IReadOnlyList<AimetTensorEncoding> Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return Parse(File.ReadAllText(path));
+        return Parse(BoundedFile.ReadAllText(path));
     }
 
     /// <summary>
@@ -174,7 +174,7 @@ public static class AimetEncodingsFile
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException or NullReferenceException or OverflowException)
         {
-            throw new InvalidDataException($"Invalid AIMET encodings at {entry}: {e.Message}", e);
+            throw new InvalidDataException($"Invalid AIMET encodings at {entry}: {JsonMessages.Describe(e.Message)}", e);
         }
     }
     /// <summary>
