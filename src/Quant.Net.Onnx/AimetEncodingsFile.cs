@@ -100,7 +100,9 @@ public static class AimetEncodingsFile
         string entry = "the file";
         try
         {
-            var node = JsonNode.Parse(json) ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
+            // A key given twice is an error at parse time (JsonObject would throw a bare ArgumentException on first access).
+            var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })
+                ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
             var result = new List<AimetTensorEncoding>();
             if (node is JsonArray bare)
             {

@@ -71,6 +71,7 @@ public static class OnnxQuantizer
             throw new ArgumentException("Block-wise weights need ONNX's DequantizeLinear of opset 21; com.microsoft's has no block size. Use qdqDomain auto or onnx.", nameof(config));
         }
 
+        RequireFiniteWeights(model);   // named as the model names them (folding renames weights)
         PreparationReport report;
         OnnxModel prepared;
         try
@@ -92,7 +93,7 @@ public static class OnnxQuantizer
             opset = prepared.OpsetVersion;
         }
 
-        RequireFiniteWeights(prepared);
+        RequireFiniteWeights(prepared);   // again: Constant-node weights are initializers now
         if (config.CrossLayerEqualization)
         {
             report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
@@ -257,15 +258,15 @@ public static class OnnxQuantizer
     /// equalization and outlier smoothing would spread it to their neighbours or fail on it, and dynamic quantization
     /// would write it. Names the tensor, node and element.
     /// </summary>
-    private static void RequireFiniteWeights(OnnxModel prepared)
+    private static void RequireFiniteWeights(OnnxModel model)
     {
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in prepared.Graph.Initializer)
+        foreach (var t in model.Graph.Initializer)
         {
             initializers.TryAdd(t.Name, t);
         }
 
-        foreach (var node in prepared.Graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" && n.Domain is "" or "ai.onnx"))
+        foreach (var node in model.Graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" && n.Domain is "" or "ai.onnx"))
         {
             for (int i = 0; i < node.Input.Count && i < 3; i++)
             {
@@ -275,7 +276,7 @@ public static class OnnxQuantizer
                     int bad = Array.FindIndex(data, v => !float.IsFinite(v));
                     if (bad >= 0)
                     {
-                        throw new OnnxFormatException($"{(i == 2 ? "Bias" : "Weight")} '{init.Name}' of node '{node.Name}' ({node.OpType}) holds {data[bad]} at element {bad}; quantization needs finite values.");
+                        throw new OnnxFormatException($"{(i == 2 ? "Bias" : "Weight")} '{init.Name}' of node '{(node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault())}' ({node.OpType}) holds {data[bad]} at element {bad}; quantization needs finite values.");
                     }
                 }
             }

@@ -19,7 +19,7 @@ internal static class BoundedFile
                 throw new InvalidDataException($"'{name}' does not exist{(info.LinkTarget is { } target ? $" (a link to '{target}', which does not)" : "")}.");
             }
 
-            if (info.Length == 0)
+            if (ReportedLength(path) == 0)
             {
                 // Empty, a device or a FIFO: nothing to read, and opening a FIFO would wait for a writer forever.
                 return [];
@@ -48,6 +48,17 @@ internal static class BoundedFile
         {
             throw new InvalidDataException($"'{name}' cannot be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The size the file system reports for <paramref name="path"/>, through symbolic links (a link's own size is that of
+    /// the path it holds): 0 for an empty file, a device or a FIFO.
+    /// </summary>
+    /// <exception cref="IOException">A link loops or cannot be followed.</exception>
+    public static long ReportedLength(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget is null ? info.Length : info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target.Length : 0;
     }
 
     /// <summary>The file's bytes (as <see cref="ReadAllBytes"/> reads them) as UTF-8 text.</summary>

@@ -70,7 +70,7 @@ internal static class ExternalData
                         throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is a link to a file outside the model's folder.");
                     }
 
-                    if (new FileInfo(full).Length == 0)
+                    if (BoundedFile.ReportedLength(full) == 0)
                     {
                         // Never opened: a device or a FIFO reports 0 bytes, and opening a FIFO waits for a writer forever.
                         throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is empty (or not a regular file).");

@@ -96,7 +96,7 @@ public sealed class OnnxModel
             throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
         }
 
-        if (new FileInfo(path).Length == 0)
+        if (BoundedFile.ReportedLength(path) == 0)
         {
             // Never opened: a device or a FIFO reports 0 bytes, and opening a FIFO waits for a writer forever.
             throw new OnnxFormatException($"'{path}' is not an ONNX model: it is empty (or not a regular file).");

@@ -40,7 +40,14 @@ internal sealed class FolderSnapshot
             }
             else if (!special.Contains(entry.FullName))
             {
-                entries[relative] = "sha256:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(entry.FullName)));
+                try
+                {
+                    entries[relative] = "sha256:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(entry.FullName)));
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    entries[relative] = "unreadable:" + entry.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
             }
             else
             {

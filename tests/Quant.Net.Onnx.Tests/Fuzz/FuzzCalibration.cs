@@ -114,6 +114,16 @@ internal static class FuzzCalibration
             kinds.Add(new(name, FuzzExpect.RefuseOrWarn, c => Folder(c, 1, (d, _) => File.WriteAllBytes(Path.Combine(d, "img" + ext), bytes))));
         }
 
+        // Permission bits do not stop root (CI containers often run as root): there the file stays readable and valid.
+        kinds.Add(new("an unreadable sample (mode 000, readable anyway when running as root)", FuzzExpect.Anything, c => Folder(c, 1, (d, _) =>
+        {
+            string file = Path.Combine(d, "x.0.npy");
+            FuzzFiles.Npy(file, c.Random, FuzzFiles.InputShape);
+            if (!OperatingSystem.IsWindows() && !FuzzFiles.PermissionsAreIgnored(c.Root))
+            {
+                File.SetUnixFileMode(file, UnixFileMode.None);
+            }
+        })));
         kinds.Add(new("dangling link named like a sample", FuzzExpect.RefuseOrWarn, c => Folder(c, 1, (d, _) => File.CreateSymbolicLink(Path.Combine(d, "x.0.npy"), Path.Combine(d, "nowhere.npy")))));
         kinds.Add(new("link loop named like a sample", FuzzExpect.RefuseOrWarn, c => Folder(c, 1, (d, _) =>
         {
@@ -147,6 +157,14 @@ internal static class FuzzCalibration
             }), ChildProcess: true));
         }
 
+        kinds.Add(new("x.0.npy is a link to a FIFO", FuzzExpect.RefuseOrWarn, c => Folder(c, 1, (d, _) =>
+        {
+            string fifo = c.At("pipe");
+            if (c.Fifo(fifo))
+            {
+                File.CreateSymbolicLink(Path.Combine(d, "x.0.npy"), fifo);
+            }
+        }), ChildProcess: true));
         kinds.Add(new("damaged JPEG with its end marker (decoder loop)", FuzzExpect.RefuseOrWarn, c => Folder(c, 1, (d, _) => File.WriteAllBytes(Path.Combine(d, "damaged.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, 0xB3, 0x46, 0xFF, 0xD9])), ChildProcess: true));
         for (int k = 0; k < 6; k++)
         {

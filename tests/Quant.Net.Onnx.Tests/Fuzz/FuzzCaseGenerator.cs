@@ -154,6 +154,18 @@ internal static class FuzzCaseGenerator
                 File.WriteAllBytes(p, []);
             }
         }, NpyFolder, FuzzOptions.Mode.Bare));
+        Add("quantize: the model is a link to a FIFO", FuzzRoute.ChildProcess, FuzzExpect.RefuseOrWarn, c => Cli(c, "quantize", (p, _) =>
+        {
+            string fifo = c.At("pipe.onnx");
+            if (c.Fifo(fifo))
+            {
+                File.CreateSymbolicLink(p, fifo);
+            }
+            else
+            {
+                File.WriteAllBytes(p, []);
+            }
+        }, NpyFolder, FuzzOptions.Mode.Bare));
         Add("quantize: --config is a FIFO", FuzzRoute.ChildProcess, FuzzExpect.RefuseOrWarn, c =>
         {
             var line = FuzzOptions.Line(c, "quantize", WriteModel(c, Valid("quantize")), NpyFolder(c), FuzzOptions.Mode.Bare);

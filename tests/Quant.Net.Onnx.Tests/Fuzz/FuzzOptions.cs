@@ -104,7 +104,7 @@ internal static class FuzzOptions
             refuse |= fault == FuzzExpect.RefuseOrWarn;
             if (fault != FuzzExpect.Anything)
             {
-                notes.Add($"{option.Name} {Show(value)} ({fault})");
+                notes.Add($"{option.Name} {Show(value)}{(option.Name == "--config" && File.Exists(value) ? $" holding {File.ReadAllText(value)}" : "")} ({fault})");
             }
         }
 
@@ -118,7 +118,7 @@ internal static class FuzzOptions
                     continue;
                 }
 
-                var (path, what, refused) = AliasingPath(c, model, calibration, chosen, outFolder);
+                var (path, what, refused) = AliasingPath(c, option, model, calibration, chosen, outFolder);
                 chosen[option] = path;
                 refuse |= refused;
                 notes.Add($"{option} = {what}");
@@ -319,11 +319,11 @@ internal static class FuzzOptions
     }
 
     /// <summary>An output path that is fresh (usually) or aliases an input or another output, or cannot be written; whether it must be refused.</summary>
-    private static (string Path, string What, bool Refused) AliasingPath(CaseFolder c, string model, string? calibration, Dictionary<string, string> chosen, string outFolder)
+    private static (string Path, string What, bool Refused) AliasingPath(CaseFolder c, string option, string model, string? calibration, Dictionary<string, string> chosen, string outFolder)
     {
         var random = c.Random;
         string? sample = calibration is not null && Directory.Exists(calibration) ? Directory.GetFiles(calibration).Order(StringComparer.Ordinal).FirstOrDefault() : null;
-        string? other = chosen.Where(kv => OutputOptions.Contains(kv.Key)).Select(kv => kv.Value).FirstOrDefault();
+        string? other = chosen.Where(kv => kv.Key != option && OutputOptions.Contains(kv.Key)).Select(kv => kv.Value).FirstOrDefault();
         switch (random.Next(12))
         {
             case 0:
