@@ -95,9 +95,29 @@ internal static class Program
         }
         catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException or FormatException or InvalidOperationException or UnauthorizedAccessException or InvalidDataException)
         {
-            errors.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
+            errors.MarkupLineInterpolated($"[red]error:[/] {OneLine(Describe(e))}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The message without what .NET appends for programmers: an argument exception's "(Parameter 'name')" and an
+    /// out-of-range exception's "Actual value was …" (the message itself names the option, file, node or tensor).
+    /// </summary>
+    private static string Describe(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        }
+
+        if (e is ArgumentOutOfRangeException { ActualValue: { } value })
+        {
+            message = message.Replace($"Actual value was {value}.", "", StringComparison.Ordinal);
+        }
+
+        return message;
     }
 
     private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

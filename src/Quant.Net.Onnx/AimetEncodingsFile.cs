@@ -86,7 +86,7 @@ public static class AimetEncodingsFile
     public static IReadOnlyList<AimetTensorEncoding> Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return Parse(File.ReadAllText(path));
+        return Parse(BoundedFile.ReadAllText(path));
     }
 
     /// <summary>
@@ -100,7 +100,9 @@ public static class AimetEncodingsFile
         string entry = "the file";
         try
         {
-            var node = JsonNode.Parse(json) ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
+            // A key given twice is an error at parse time (JsonObject would throw a bare ArgumentException on first access).
+            var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })
+                ?? throw new InvalidDataException("AIMET encodings must be a JSON object.");
             var result = new List<AimetTensorEncoding>();
             if (node is JsonArray bare)
             {
@@ -176,7 +178,7 @@ public static class AimetEncodingsFile
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException or NullReferenceException or OverflowException)
         {
-            throw new InvalidDataException($"Invalid AIMET encodings at {entry}: {e.Message}", e);
+            throw new InvalidDataException($"Invalid AIMET encodings at {entry}: {JsonMessages.Describe(e.Message)}", e);
         }
     }
     /// <summary>

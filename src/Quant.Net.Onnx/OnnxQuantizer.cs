@@ -1,3 +1,4 @@
+using Quant.Net.Onnx.Protobuf;
 using Quant.Net.Techniques;
 namespace Quant.Net.Onnx;
 
@@ -32,6 +33,7 @@ public static class OnnxQuantizer
         ArgumentNullException.ThrowIfNull(model);
         config = (config ?? new QuantizationConfig()).Validated();
         fixedEncodings ??= new Dictionary<string, QuantEncoding>();
+        calibrationData = CheckedCalibrationData.Of(calibrationData);
         var (prepared, report, opset) = Prepare(model, config);
         if (config.OutlierSmoothing && calibrationData is not null)
         {
@@ -69,6 +71,7 @@ public static class OnnxQuantizer
             throw new ArgumentException("Block-wise weights need ONNX's DequantizeLinear of opset 21; com.microsoft's has no block size. Use qdqDomain auto or onnx.", nameof(config));
         }
 
+        RequireFiniteWeights(model);   // named as the model names them (folding renames weights)
         PreparationReport report;
         OnnxModel prepared;
         try
@@ -90,6 +93,7 @@ public static class OnnxQuantizer
             opset = prepared.OpsetVersion;
         }
 
+        RequireFiniteWeights(prepared);   // again: Constant-node weights are initializers now
         if (config.CrossLayerEqualization)
         {
             report = report with { EqualizedPairs = CrossLayerEqualizer.Apply(prepared, config.HighBiasAbsorption) };
@@ -247,6 +251,36 @@ public static class OnnxQuantizer
         }
 
         return (BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken), rounded);
+    }
+
+    /// <summary>
+    /// A NaN or infinite weight or bias of a Conv, ConvTranspose, Gemm or MatMul, refused before any rewrite: cross-layer
+    /// equalization and outlier smoothing would spread it to their neighbours or fail on it, and dynamic quantization
+    /// would write it. Names the tensor, node and element.
+    /// </summary>
+    private static void RequireFiniteWeights(OnnxModel model)
+    {
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in model.Graph.Initializer)
+        {
+            initializers.TryAdd(t.Name, t);
+        }
+
+        foreach (var node in model.Graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" && n.Domain is "" or "ai.onnx"))
+        {
+            for (int i = 0; i < node.Input.Count && i < 3; i++)
+            {
+                if (initializers.TryGetValue(node.Input[i], out var init) && (TensorProto.Types.DataType)init.DataType is TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Float16)
+                {
+                    var data = TensorData.ToFloats(init);
+                    int bad = Array.FindIndex(data, v => !float.IsFinite(v));
+                    if (bad >= 0)
+                    {
+                        throw new OnnxFormatException($"{(i == 2 ? "Bias" : "Weight")} '{init.Name}' of node '{(node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault())}' ({node.OpType}) holds {data[bad]} at element {bad}; quantization needs finite values.");
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>A NaN or infinite weight would give a meaningless scale and NaN outputs: refused, naming the tensor and its node.</summary>

@@ -6,9 +6,15 @@ namespace Quant.Net.Cli;
 /// </summary>
 internal static class OutputPaths
 {
+    /// <exception cref="UsageException">An output path is an empty string.</exception>
     /// <exception cref="ArgumentException">An output is the input model or its external data, a folder, in a folder that does not exist or cannot be written, or two outputs are the same file (the message names the options).</exception>
     public static void Check(string? model, params (string Option, string? Path)[] outputs)
     {
+        if (outputs.FirstOrDefault(o => o.Path is { Length: 0 }) is { Option: { } empty })
+        {
+            throw new UsageException($"{empty} needs a file path, not an empty string.");
+        }
+
         var given = outputs.Where(o => o.Path is not null).Select(o => (o.Option, o.Path, Resolved: Resolve(o.Path!))).ToList();
         if (model is not null)
         {
@@ -61,6 +67,30 @@ internal static class OutputPaths
                 {
                     throw new ArgumentException($"{given[i].Option} and {given[j].Option} are the same file ('{given[j].Path}'); give each its own path.");
                 }
+            }
+        }
+    }
+
+    /// <summary>Refuses, before any work, a report folder that is an empty string, an existing file, or a path under a file.</summary>
+    /// <exception cref="UsageException">The path is empty.</exception>
+    /// <exception cref="ArgumentException">The path, or a folder on it, is a file (named).</exception>
+    public static void CheckFolder(string option, string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new UsageException($"{option} needs a folder path, not an empty string.");
+        }
+
+        for (string? at = Path.GetFullPath(path); at is not null; at = Path.GetDirectoryName(at))
+        {
+            if (File.Exists(at))
+            {
+                throw new ArgumentException($"{option} '{path}': '{at}' is a file, not a folder.");
+            }
+
+            if (Directory.Exists(at))
+            {
+                return;
             }
         }
     }

@@ -37,8 +37,9 @@ internal static class AnalyzeCommand
         }
 
         var config = line.Config(console);
-        var work = Workload.From(line);
         string output = line.Value("--out") ?? "quant-analysis";
+        OutputPaths.CheckFolder("--out", output);
+        var work = Workload.From(line);
         console.MarkupLineInterpolated($"[bold]Analyzing {work.Title}[/]");
         Workload.AnnounceScoring(console, config);
         var analysis = ProgressBars.Run(console, "analysis", p => QuantAnalyzer.Analyze(work.Model, work.Calibration, work.Score, config, progress: p));

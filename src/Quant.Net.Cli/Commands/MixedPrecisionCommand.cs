@@ -43,9 +43,11 @@ internal static class MixedPrecisionCommand
             ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Candidate).ToList()
             : new MixedPrecisionOptions().Candidates;
         OutputPaths.Check(line.Positional, ("--output", line.Value("--output")));
+        OutputPaths.CheckOutside(line.Value("--calibration"), "--calibration", ("--output", line.Value("--output")));
+        string output = line.Value("--out") ?? "quant-mixed-precision";
+        OutputPaths.CheckFolder("--out", output);
         var work = Workload.From(line);
         double budget = line.Double("--budget", work.IsDefault ? 0.5 : 0.01, 0);
-        string output = line.Value("--out") ?? "quant-mixed-precision";
         console.MarkupLineInterpolated($"[bold]Mixed precision for {work.Title}[/]: candidates {string.Join(", ", candidates)}, budget {budget.ToString(CultureInfo.InvariantCulture)} ({work.Score.Name})");
         Workload.AnnounceScoring(console, config);
         var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = budget };

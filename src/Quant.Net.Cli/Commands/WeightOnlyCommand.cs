@@ -62,6 +62,11 @@ internal static class WeightOnlyCommand
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
             ShareTiedEmbeddings = !line.Flag("--untie-embeddings"),
         };
+        if (options.Method == WeightOnlyMethod.Blockwise && line.Value("--calibration") is not null)
+        {
+            console.MarkupLine("[yellow]warning:[/] --calibration is read only by --method gptq, gptq-mse and seqmse; ignored.");
+        }
+
         var windows = line.Value("--windows") is { } dir ? EvalLmCommand.ReadWindows(dir) : null;
         WeightOnlyFileResult result;
         if (options.Method == WeightOnlyMethod.Blockwise)

@@ -27,6 +27,11 @@ public static class ImagePreprocessing
             throw new InvalidDataException($"'{name}' is a truncated PNG (no IEND chunk).");
         }
 
+        if (bytes is [(byte)'B', (byte)'M', ..] && BmpShortfall(bytes) is { } shortfall)
+        {
+            throw new InvalidDataException($"'{name}' is a truncated BMP ({shortfall}).");
+        }
+
         var limit = timeout ?? TimeSpan.FromSeconds(10 + (bytes.Length >> 20));
         var decoding = Task.Run(() => ImageResult.FromMemory(bytes, grey ? ColorComponents.Grey : ColorComponents.RedGreenBlue));
         try
@@ -38,12 +43,46 @@ public static class ImagePreprocessing
             }
 
             var image = decoding.Result;
+            if (image.Width <= 0 || image.Height <= 0)
+            {
+                throw new InvalidDataException($"'{name}' has no pixels ({image.Width} × {image.Height}).");
+            }
+
             return new DecodedImage(image.Width, image.Height, grey ? 1 : 3, image.Data);
         }
         catch (AggregateException e) when (e.InnerException is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException or OverflowException)
         {
             throw new InvalidDataException($"'{name}' is not a readable image: {e.InnerException.Message}", e.InnerException);
         }
+    }
+
+    /// <summary>
+    /// Why a BMP file is shorter than its headers say (the decoder reads missing pixels as zeros, so a cut file would
+    /// calibrate on black), or null: the file header and info header must be complete, and an uncompressed image must
+    /// hold every row its width, height and bit depth need.
+    /// </summary>
+    private static string? BmpShortfall(byte[] bytes)
+    {
+        if (bytes.Length < 18)
+        {
+            return $"{bytes.Length} bytes, shorter than its file header";
+        }
+
+        int info = BitConverter.ToInt32(bytes, 14);
+        if (info >= 40 && bytes.Length < 14 + 40)
+        {
+            return $"{bytes.Length} bytes, shorter than its {info}-byte info header";
+        }
+
+        if (info < 40 || BitConverter.ToInt32(bytes, 30) != 0)
+        {
+            return null;   // an old-style header or a compressed image: left to the decoder
+        }
+
+        long offset = (uint)BitConverter.ToInt32(bytes, 10), width = BitConverter.ToInt32(bytes, 18), height = Math.Abs((long)BitConverter.ToInt32(bytes, 22));
+        int bits = BitConverter.ToUInt16(bytes, 28);
+        long needed = offset + (((width * bits) + 31) / 32 * 4 * height);
+        return width > 0 && bits > 0 && bytes.Length < needed ? $"{bytes.Length} bytes; its {width} × {height} × {bits}-bit pixels need {needed}" : null;
     }
 
     /// <summary>An end-of-image marker (FF D9) after the start, allowing trailing padding as some writers leave.</summary>

@@ -146,7 +146,8 @@ internal static partial class OrtSessions
     [System.Text.RegularExpressions.GeneratedRegex(@"^\s*\[ErrorCode:[A-Za-z]+\]\s*")]
     private static partial System.Text.RegularExpressions.Regex ErrorCode();
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[\s:]|^)[^\s:]*[/\\][^\s:]*\.(?:cc|cpp|h|hpp|cu):\d+\s*")]
+    // A source location with or without its folders: "/onnxruntime_src/…/model.cc:181 " and "nchwc_ops.cc:166 ".
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[\s:]|^)[^\s:]*\.(?:cc|cpp|h|hpp|cu):\d+\s*")]
     private static partial System.Text.RegularExpressions.Regex SourceLocation();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?:[A-Za-z_][\w<>,]*::)+~?[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)(?:\s*const)?\s*")]

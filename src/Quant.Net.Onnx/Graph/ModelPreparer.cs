@@ -63,7 +63,7 @@ public static class ModelPreparer
 
     /// <summary>
     /// A float64 model would come out with nothing quantized (its tensors are not float32): refused up front, naming the
-    /// first float64 weight of a Conv/Gemm/MatMul, or the float64 graph input.
+    /// first float64 weight of a Conv/Gemm/MatMul, or the float64 graph input (with float64 weights, or feeding such a layer).
     /// </summary>
     private static void RefuseFloat64(GraphProto graph)
     {
@@ -78,6 +78,14 @@ public static class ModelPreparer
         if (graph.Input.FirstOrDefault(i => i.Type?.TensorType?.ElemType == Double && !doubles.Contains(i.Name)) is { } input && doubles.Count > 0)
         {
             throw new NotSupportedException($"Input '{input.Name}' and the model's weights are float64: float64 models are not quantized. Convert the model to float32 first.");
+        }
+
+        // A float64 input straight into a layer with float32 weights is a type error ONNX Runtime refuses; dynamic
+        // quantization never runs the model, so it is refused here instead of written out.
+        var inputs = graph.Input.Where(i => i.Type?.TensorType?.ElemType == Double && !doubles.Contains(i.Name)).Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        if (graph.Node.FirstOrDefault(n => n.OpType is "Conv" or "Gemm" or "MatMul" or "ConvTranspose" && n.Input.Any(inputs.Contains)) is { } consumer)
+        {
+            throw new NotSupportedException($"Input '{consumer.Input.First(inputs.Contains)}' is float64 and feeds node '{consumer.Name}' ({consumer.OpType}), whose weights are not: float64 models are not quantized. Convert the model to float32 first.");
         }
     }
 
@@ -124,7 +132,7 @@ public static class ModelPreparer
         {
             if (bn.Input.Count < 5 || OpCatalog.Attribute(bn, "training_mode", 0L) != 0 || OpCatalog.Attribute(bn, "spatial", 1L) != 1
                 || bn.Output.Skip(1).Any(o => o.Length > 0 && index.Consumers(o).Count > 0 || index.GraphOutputs.Contains(o))
-                || index.Producer(bn.Input[0]) is not { OpType: "Conv" or "Gemm" } producer
+                || index.Producer(bn.Input[0]) is not { OpType: "Conv" or "Gemm", Input.Count: >= 2 } producer
                 || index.Consumers(bn.Input[0]).Count != 1 || index.GraphOutputs.Contains(bn.Input[0])
                 || !bn.Input.Skip(1).Take(4).All(index.IsInitializer)
                 || !index.Initializers.TryGetValue(producer.Input[1], out var weight) || (TensorProto.Types.DataType)weight.DataType != TensorProto.Types.DataType.Float)
@@ -162,7 +170,7 @@ public static class ModelPreparer
             }
 
             int outAxis = gemm && !transB ? 1 : 0;
-            if (shape[outAxis] != channels)
+            if (shape.Length <= outAxis || shape[outAxis] != channels)
             {
                 continue;
             }

@@ -38,6 +38,11 @@ internal static class ExternalData
                     throw new OnnxFormatException($"Tensor '{tensor.Name}' uses external data without a location.");
                 }
 
+                if (location.Contains('\0', StringComparison.Ordinal))
+                {
+                    throw new OnnxFormatException($"Tensor '{tensor.Name}': external data location '{location.Replace("\0", "\\0", StringComparison.Ordinal)}' holds a NUL character.");
+                }
+
                 if (directory is null)
                 {
                     throw new OnnxFormatException($"Tensor '{tensor.Name}' uses external data ('{location}') but the model was not loaded from a file; use OnnxModel.Load(path).");
@@ -63,6 +68,12 @@ internal static class ExternalData
                         && !Path.GetFullPath(target.FullName).StartsWith(root, StringComparison.Ordinal))
                     {
                         throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is a link to a file outside the model's folder.");
+                    }
+
+                    if (BoundedFile.ReportedLength(full) == 0)
+                    {
+                        // Never opened: a device or a FIFO reports 0 bytes, and opening a FIFO waits for a writer forever.
+                        throw new OnnxFormatException($"Tensor '{tensor.Name}': external data file '{location}' is empty (or not a regular file).");
                     }
 
                     file = File.OpenRead(full);

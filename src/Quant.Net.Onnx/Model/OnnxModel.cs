@@ -96,6 +96,12 @@ public sealed class OnnxModel
             throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
         }
 
+        if (BoundedFile.ReportedLength(path) == 0)
+        {
+            // Never opened: a device or a FIFO reports 0 bytes, and opening a FIFO waits for a writer forever.
+            throw new OnnxFormatException($"'{path}' is not an ONNX model: it is empty (or not a regular file).");
+        }
+
         using var stream = File.OpenRead(path);
         var proto = Parse(stream, path);
         var files = new HashSet<string>(StringComparer.Ordinal);

@@ -40,7 +40,7 @@ public static class AimetQuantsimConfig
     public static AimetConfigImport Load(string path, QuantizationConfig? baseConfig = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return File.Exists(path) ? Import(File.ReadAllText(path), baseConfig) : throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
+        return File.Exists(path) ? Import(QuantizationConfig.ReadConfigText(path), baseConfig) : throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
     }
 
     /// <summary>Maps an AIMET quantsim config onto <paramref name="baseConfig"/> (by default a new <see cref="QuantizationConfig"/>).</summary>
@@ -57,7 +57,7 @@ public static class AimetQuantsimConfig
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"Invalid AIMET quantsim config: {e.Message}", nameof(json), e);
+            throw new ArgumentException($"Invalid AIMET quantsim config: {JsonMessages.Describe(e.Message)}", nameof(json), e);
         }
 
         var config = reader.Apply(root, baseConfig ?? new QuantizationConfig());

@@ -181,7 +181,7 @@ public sealed record QuantizationConfig
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"Invalid quantization config{(e.Path is null ? "" : $" at '{e.Path}'")}: {e.Message}", nameof(json), e);
+            throw new ArgumentException($"Invalid quantization config{(e.Path is null ? "" : $" at '{e.Path}'")}: {JsonMessages.Describe(e.Message)}", nameof(json), e);
         }
 
         return (config ?? throw new ArgumentException("The quantization config is empty (null).", nameof(json))).Validated();
@@ -204,7 +204,7 @@ public sealed record QuantizationConfig
             throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
         }
 
-        string json = File.ReadAllText(path);
+        string json = ReadConfigText(path);
         if (AimetQuantsimConfig.IsAimetConfig(json))
         {
             var imported = AimetQuantsimConfig.Import(json);
@@ -212,6 +212,20 @@ public sealed record QuantizationConfig
         }
 
         return (FromJson(json), null);
+    }
+
+    /// <summary>A config file's text, read by its reported size (a device or FIFO reads as empty, never forever).</summary>
+    /// <exception cref="ArgumentException">The file cannot be read (named).</exception>
+    internal static string ReadConfigText(string path)
+    {
+        try
+        {
+            return BoundedFile.ReadAllText(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"Config file {e.Message}", nameof(path), e);
+        }
     }
 
     /// <summary>Checks value ranges; returns this configuration.</summary>

@@ -164,6 +164,45 @@ public sealed class CalibrationTests : IDisposable
     }
 
     [Fact]
+    public void A_cut_or_empty_bmp_is_refused_instead_of_read_as_black_pixels()
+    {
+        string full = Path.Combine(_dir, "full.bmp"), cut = Path.Combine(_dir, "cut.bmp"), header = Path.Combine(_dir, "header.bmp"), empty = Path.Combine(_dir, "empty.bmp");
+        Bmp.Write(full, 8, 8, (x, y) => ((byte)x, (byte)y, 0));
+        ImagePreprocessing.Decode(full).Width.Should().Be(8);
+        var bytes = File.ReadAllBytes(full);
+        File.WriteAllBytes(cut, bytes[..100]);
+        File.WriteAllBytes(header, bytes[..30]);
+        var zeroWidth = bytes[..54];
+        BitConverter.TryWriteBytes(zeroWidth.AsSpan(18), 0);
+        File.WriteAllBytes(empty, zeroWidth);
+        FluentActions.Invoking(() => ImagePreprocessing.Decode(cut)).Should().Throw<InvalidDataException>().WithMessage("*'cut.bmp' is a truncated BMP (100 bytes; its 8 × 8 × 24-bit pixels need 246)*");
+        FluentActions.Invoking(() => ImagePreprocessing.Decode(header)).Should().Throw<InvalidDataException>().WithMessage("*'header.bmp' is a truncated BMP*");
+        FluentActions.Invoking(() => ImagePreprocessing.Decode(empty)).Should().Throw<InvalidDataException>().WithMessage("*'empty.bmp'*");
+    }
+
+    [Fact]
+    public async Task Files_that_stream_forever_or_block_are_read_as_empty_never_opened_or_read_to_the_end()
+    {
+        // A FIFO blocks in open until a writer comes; a device reports 0 bytes and never ends. Both read as empty at once.
+        string fifo = Path.Combine(_dir, "x.0.npy");
+        if (!Fuzz.FuzzFiles.MakeFifo(fifo))
+        {
+            return;
+        }
+
+        var read = Task.Run(() => FluentActions.Invoking(() => NpyFile.Read(fifo)).Should().Throw<InvalidDataException>(), TestContext.Current.CancellationToken);
+        (await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken))).Should().BeSameAs(read, "a FIFO is not opened");
+        await read;
+        string config = Path.Combine(_dir, "config.json");
+        File.CreateSymbolicLink(config, "/dev/zero");
+        FluentActions.Invoking(() => QuantizationConfig.Load(config)).Should().Throw<ArgumentException>().WithMessage("Invalid quantization config*", "read as empty, not until memory runs out");
+        string model = Path.Combine(_dir, "model.onnx");
+        File.CreateSymbolicLink(model, "/dev/urandom");
+        FluentActions.Invoking(() => OnnxModel.Load(model)).Should().Throw<OnnxFormatException>().WithMessage("*model.onnx' is not an ONNX model: it is empty (or not a regular file)*");
+        FluentActions.Invoking(() => NpyFile.Read(Path.Combine(_dir, "missing.npy"))).Should().Throw<InvalidDataException>().WithMessage("'missing.npy' does not exist.");
+    }
+
+    [Fact]
     public void A_truncated_jpeg_is_refused_at_once_and_a_damaged_one_that_hangs_the_decoder_times_out()
     {
         string truncated = Path.Combine(_dir, "truncated.jpg");

@@ -12,6 +12,9 @@ public sealed class OrtMessageTests
     [InlineData(
         "[ErrorCode:InvalidArgument] Non-zero status code returned while running Conv node. Name:'conv' Status Message: /onnxruntime_src/onnxruntime/core/framework/op_kernel.cc:83 virtual OrtValue* onnxruntime::OpKernelContext::OutputMLValue(int, const onnxruntime::TensorShape&) status.IsOK() was false. Shape mismatch attempting to re-use buffer.",
         "Non-zero status code returned while running Conv node. Name:'conv' Status Message: virtual OrtValue* status.IsOK() was false. Shape mismatch attempting to re-use buffer.")]
+    [InlineData(
+        "Non-zero status code returned while running Conv node. Name:'c' Status Message: nchwc_ops.cc:166 Compute NCHWc Conv group must be greater than 0.",
+        "Non-zero status code returned while running Conv node. Name:'c' Status Message: Compute NCHWc Conv group must be greater than 0.")]
     [InlineData("Plain message without location.", "Plain message without location.")]
     public void Source_locations_and_signatures_are_dropped(string message, string expected)
     {

@@ -226,6 +226,43 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Errors_name_the_option_or_setting_in_the_users_words_not_dotnets()
+    {
+        var (model, _) = Onnx.QdqPatternTests.Build("conv-relu");
+        string modelPath = Path.Combine(_dir, "m.onnx"), calibration = Directory.CreateDirectory(Path.Combine(_dir, "cal")).FullName, config = Path.Combine(_dir, "c.json");
+        model.Save(modelPath);
+        NpyFile.Write(Path.Combine(calibration, "x.0.npy"), new float[4 * 8 * 8], [1, 4, 8, 8]);
+        File.WriteAllText(config, """{"percentile": "high", "noSuchKey": 1}""");
+        var cases = new (string[] Args, int Code, string Message)[]
+        {
+            (["quantize", modelPath, "--calibration", calibration, "--output", Path.Combine(_dir, "q.onnx"), "--config", config], 1, "error: Invalid quantization config at '$.percentile': The JSON value could not be converted to a number.*"),
+            (["quantize", modelPath, "--calibration", calibration, "--output", Path.Combine(_dir, "q.onnx"), "--std", "0.5"], 1, "error: Mean and std normalize image files;*leave mean and std out."),
+            (["quantize", modelPath, "--calibration", calibration, "--output", ""], 2, "error: --output needs a file path, not an empty string."),
+            (["analyze", modelPath, "--calibration", calibration, "--out", modelPath], 1, $"error: --out '{modelPath}': '{modelPath}' is a file, not a folder."),
+        };
+        foreach (var (args, expected, message) in cases)
+        {
+            var (code, stdout, stderr) = RunSplit(args);
+            code.Should().Be(expected, stderr);
+            stderr.TrimEnd('\n').Should().Match(message).And.NotContain("(Parameter").And.NotContain("System.");
+            stdout.Should().NotContain("Analyzing", "refused before any work");
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) RunSplit(params string[] args)
+    {
+        var (output, errors) = (new StringWriter(), new StringWriter());
+        Spectre.Console.IAnsiConsole Console(StringWriter w) => Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(w), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+        });
+        var (o, e) = (Console(output), Console(errors));
+        o.Profile.Width = e.Profile.Width = 4096;
+        int code = Quant.Net.Cli.Program.Run(o, args, e);
+        return (code, output.ToString(), errors.ToString());
+    }
+
+    [Fact]
     public void Every_command_has_help()
     {
         Run("quantize", "--help").Output.Should().Contain("--calibration").And.Contain("--observer");

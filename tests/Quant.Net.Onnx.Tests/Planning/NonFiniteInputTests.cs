@@ -44,6 +44,25 @@ public sealed class NonFiniteInputTests
             .Should().Throw<OnnxFormatException>().WithMessage("*finite*");
     }
 
+    [Fact]
+    public void Non_finite_weights_are_refused_before_equalization_smoothing_or_dynamic_quantization_use_them()
+    {
+        // Cross-layer equalization and outlier smoothing (on by default) read weights before the encodings do, and dynamic
+        // quantization never computes activation encodings: each used to fail on a range of NaN or write the NaN out.
+        foreach (var config in new[] { new QuantizationConfig(), new QuantizationConfig { Mode = QuantizationMode.Dynamic } })
+        {
+            var model = ConvBn(out string weight, out _, out _);
+            Poison(model, weight, 1, float.NaN);
+            FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, config.Mode == QuantizationMode.Dynamic ? null : Samples.For("x", [1, 3, 6, 6], 2), config))
+                .Should().Throw<OnnxFormatException>().WithMessage($"Weight '{weight}' of node '*' (Conv) holds NaN at element 1*", config.Mode.ToString());
+        }
+
+        var values = new float[3 * 6 * 6];
+        values[4] = float.PositiveInfinity;
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(ConvBn(out _, out _, out _), InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats(values, [1, 3, 6, 6])])))
+            .Should().Throw<InvalidDataException>().WithMessage("*input 'x' holds * at element 4; calibration data must be finite*", "smoothing reads the samples before calibration checks them");
+    }
+
     [Theory]
     [InlineData(-1f)]
     [InlineData(float.NaN)]
@@ -83,6 +102,12 @@ public sealed class NonFiniteInputTests
         var model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto));
         FluentActions.Invoking(() => OnnxQuantizer.Quantize(model, calibrationData: null, new QuantizationConfig { Mode = QuantizationMode.Dynamic }))
             .Should().Throw<NotSupportedException>().WithMessage("*Weight 'w' of node 'mm' (MatMul) is float64*");
+
+        // A float64 input into a layer with float32 weights: a type error dynamic quantization (which never runs the model) wrote out.
+        var mixed = proto.Clone();
+        mixed.Graph.Initializer[0] = TensorData.Create<float>("w", new float[12], [4, 3]);
+        FluentActions.Invoking(() => OnnxQuantizer.Quantize(OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(mixed)), calibrationData: null, new QuantizationConfig { Mode = QuantizationMode.Dynamic }))
+            .Should().Throw<NotSupportedException>().WithMessage("*Input 'x' is float64 and feeds node 'mm' (MatMul)*");
 
         // The streaming weight-only path prepares the graph its own way and refuses it the same.
         string dir = Directory.CreateTempSubdirectory("qn-f64-").FullName;

@@ -18,13 +18,7 @@ internal static class CliProcess
     /// <summary>As <see cref="Run"/>, with standard output and standard error apart.</summary>
     public static (int Code, string Stdout, string Stderr) RunSplit(long? heapLimit, params string[] args)
     {
-        string dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quant.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = StartInfo(args);
 
         if (heapLimit is { } limit)
         {
@@ -37,5 +31,41 @@ internal static class CliProcess
         string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit(300_000).Should().BeTrue("the CLI finishes");
         return (process.ExitCode, stdout, stderr.Result);
+    }
+
+    /// <summary>
+    /// Runs the CLI in <paramref name="workingDirectory"/> and kills it (with its children) when it has not finished
+    /// within <paramref name="timeout"/>: a hang is reported, never waited out.
+    /// </summary>
+    /// <returns>The exit code (null after a kill), standard output and standard error.</returns>
+    public static (int? Code, string Stdout, string Stderr) RunBounded(TimeSpan timeout, string workingDirectory, IReadOnlyList<string> args)
+    {
+        var start = StartInfo(args);
+        start.WorkingDirectory = workingDirectory;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return (null, stdout.Result, stderr.Result);
+        }
+
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        string dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quant.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
     }
 }
