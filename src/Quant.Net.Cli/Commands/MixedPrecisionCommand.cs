@@ -69,13 +69,16 @@ internal static class MixedPrecisionCommand
         }
 
         console.Write(plan);
+        // Everything is computed before anything is written: the report folder, then the model (each moved into place
+        // when complete; only a failure to write the model itself can leave the finished report behind).
+        string? modelPath = line.Value("--output");
+        var quantized = modelPath is null ? null : OnnxQuantizer.Quantize(work.Model, work.Calibration, result.Config);
         var files = QuantReports.WriteMixedPrecision(result, output);
         console.MarkupLineInterpolated($"wrote [green]{Path.Combine(output, "mixed-precision.html")}[/] and {files.Count - 1} more files");
-        if (line.Value("--output") is { } modelPath)
+        if (quantized is not null)
         {
-            var quantized = OnnxQuantizer.Quantize(work.Model, work.Calibration, result.Config);
-            quantized.Model.Save(modelPath);
-            console.MarkupLineInterpolated($"wrote [green]{modelPath}[/] ({new FileInfo(modelPath).Length / 1024.0:F1} KiB)");
+            quantized.Model.Save(modelPath!);
+            console.MarkupLineInterpolated($"wrote [green]{modelPath}[/] ({new FileInfo(modelPath!).Length / 1024.0:F1} KiB)");
         }
 
         return 0;
