@@ -124,7 +124,7 @@ public sealed class DeploymentTargetTests
 
         var (code, output) = CliRunner.Run("quantize", "--target", "avx512");
         code.Should().Be(2);
-        output.Trim().Split('\n').Should().ContainSingle().Which.Should().Be("error: --target must be one of portable, x86-avx2, x86-vnni, arm64, not 'avx512'.");
+        output.Trim().Split('\n').Should().ContainSingle().Which.Should().Be("error: --target must be one of portable, x86-avx2, x86-vnni, arm64, qnn-htp, not 'avx512'.");
     }
 
     [Fact]
