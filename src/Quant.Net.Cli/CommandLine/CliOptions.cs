@@ -21,8 +21,8 @@ internal static class CliOptions
     public static readonly CliOption PerTensor = new("--per-tensor", null, "one scale per weight tensor instead of per output channel (also drops a config's block size)");
 
     public static readonly CliOption WeightSymmetry = new("--weight-symmetry", "MODE",
-        "symmetric 8/16-bit weights: strict uses [-127, 127] (AIMET offset -127), non-strict [-128, 127] (AIMET's default and HTP configs, offset -128); the default follows the target (non-strict for qnn-htp)",
-        ["strict", "non-strict"], "strict");
+        "symmetric 8/16-bit weights: strict uses [-127, 127] (AIMET offset -127), non-strict [-128, 127] (AIMET's default and HTP configs, offset -128); by default strict, non-strict for --target qnn-htp",
+        ["strict", "non-strict"]);
 
     public static readonly CliOption Target = new("--target", "NAME",
         "integer arithmetic the model will run on; portable is exact on every ONNX Runtime CPU, x86-vnni and arm64 saturate on x86 without VNNI; qnn-htp starts from AIMET's HTP settings (with --config, only the arithmetic)",
