@@ -4,19 +4,23 @@
 // test set. The training loop (forward, backward, Adam) is the sample's; the library supplies the quantizers and the
 // FP32 GEMM. The QAT network is then exported to ONNX, turned into a QDQ model with the encodings it learned (no
 // calibration) and run in ONNX Runtime, and its encodings are written in AIMET's format.
-// Data: Debian's dataset-fashion-mnist (Fashion-MNIST, (c) Zalando SE, MIT).
+// Data: Debian's dataset-fashion-mnist (Fashion-MNIST, (c) Zalando SE, MIT). Arguments: [DATASET_FOLDER]
+// [--training-images N] (a prefix of the 60,000, for a quick run) [--output DIR] (default: a new temporary folder).
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using Quant.Net;
 using Quant.Net.Kernels;
+using Quant.Net.Observers;
 using Quant.Net.Onnx;
 using Quant.Net.Training;
 
-string folder = args.Length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist";
+string folder = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "/usr/share/datasets/fashion-mnist";
+string output = Option("--output") ?? Directory.CreateTempSubdirectory("qat-fashion-mnist-").FullName;
+Directory.CreateDirectory(output);
 int fp32Epochs = 8, qatEpochs = 3;
-var (trainX, trainY) = Load(folder, "train");
-var (testX, testY) = Load(folder, "t10k");
+var (trainX, trainY) = Load(folder, "train", int.Parse(Option("--training-images") ?? "60000", CultureInfo.InvariantCulture));
+var (testX, testY) = Load(folder, "t10k", 10_000);
 Console.WriteLine($"Fashion-MNIST: {trainY.Length} training, {testY.Length} test images");
 
 var sw = Stopwatch.StartNew();
@@ -48,9 +52,9 @@ foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
     double ptqAccuracy = ptq.Accuracy(testX, testY);
 
     var qat = fp32.Clone();
-    qat.Quantize(weightBits, activationBits);
-    qat.Calibrate(trainX, 2000);
-    qat.StartLearning();
+    qat.Quantize(weightBits, activationBits);      // fake quantizers for every layer's input and weights
+    qat.Calibrate(trainX, 2000);                   // observing phase: forward passes over 2,000 images set the ranges
+    qat.StartLearning();                           // learning phase: scales and zero points train with the weights (LSQ)
     for (int epoch = 0; epoch < qatEpochs; epoch++)
     {
         qat.TrainEpoch(trainX, trainY, learningRate: epoch < qatEpochs - 1 ? 2e-4f : 5e-5f, seed: 100 + epoch);
@@ -59,20 +63,23 @@ foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
     qat.FreezeQuantizers();
     double qatAccuracy = qat.Accuracy(testX, testY);
 
-    // Deploy: FP32 ONNX model of the trained network + its quantizers -> QDQ model with the learned encodings, no calibration.
-    var (onnx, quantizers) = qat.Export();
-    var deployed = QatExport.Deploy(onnx, quantizers);
-    string encodingsPath = Path.Combine(Path.GetTempPath(), $"fashion-mlp-w{weightBits}a{activationBits}.encodings");
-    AimetEncodingsFile.Save(deployed, encodingsPath, AimetEncodingsVersion.Version100);
+    // Deploy: the FP32 ONNX model of the trained network and its quantizers keyed by the tensor each one simulated
+    // (weights w0, w1, w2; layer inputs x0, x1, x2) → a QDQ model with exactly the learned encodings, no calibration.
+    var (fp32Model, quantizers) = qat.Export();
+    var deployed = QatExport.Deploy(fp32Model, quantizers);   // QuantizationResult: QDQ model + encodings
+    deployed.Model.Save(Path.Combine(output, $"mlp-w{weightBits}a{activationBits}.qdq.onnx"));
+    AimetEncodingsFile.Save(deployed, Path.Combine(output, $"mlp-w{weightBits}a{activationBits}.encodings"), AimetEncodingsVersion.Version100);
     double deployedAccuracy = ModelComparer.Top1Accuracy(deployed.Model, testInputs, testY, 500);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {deployedAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
 }
 
-Console.WriteLine($"total {sw.Elapsed.TotalSeconds:F0} s");
+Console.WriteLine($"total {sw.Elapsed.TotalSeconds:F0} s; QDQ models and AIMET encodings in {output}");
 return 0;
 
-static (float[] Images, int[] Labels) Load(string folder, string prefix)
+string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+
+static (float[] Images, int[] Labels) Load(string folder, string prefix, int limit)
 {
     byte[] Read(string name)
     {
@@ -84,8 +91,8 @@ static (float[] Images, int[] Labels) Load(string folder, string prefix)
 
     var images = Read($"{prefix}-images-idx3-ubyte.gz");
     var labels = Read($"{prefix}-labels-idx1-ubyte.gz");
-    int n = labels.Length - 8;
-    return ([.. images.Skip(16).Take(n * 784).Select(b => b / 255f)], [.. labels.Skip(8).Select(b => (int)b)]);
+    int n = Math.Min(labels.Length - 8, limit);
+    return ([.. images.Skip(16).Take(n * 784).Select(b => b / 255f)], [.. labels.Skip(8).Take(n).Select(b => (int)b)]);
 }
 
 /// <summary>A fully connected ReLU network with optional fake-quantized weights and inputs per layer.</summary>
@@ -93,7 +100,7 @@ internal sealed class Mlp
 {
     private readonly int[] _sizes;
     private readonly float[][] _w, _b, _mw, _vw, _mb, _vb;
-    private FakeQuantizer?[] _wq, _xq;
+    private readonly LayerQuantizers?[] _quantizers;
     private AdamState[] _qState = [];
     private int _step;
 
@@ -108,8 +115,7 @@ internal sealed class Mlp
         _vw = new float[layers][];
         _mb = new float[layers][];
         _vb = new float[layers][];
-        _wq = new FakeQuantizer?[layers];
-        _xq = new FakeQuantizer?[layers];
+        _quantizers = new LayerQuantizers?[layers];
         for (int l = 0; l < layers; l++)
         {
             int fanIn = sizes[l], fanOut = sizes[l + 1];
@@ -132,8 +138,7 @@ internal sealed class Mlp
         _vw = [.. other._w.Select(a => new float[a.Length])];
         _mb = [.. other._b.Select(a => new float[a.Length])];
         _vb = [.. other._b.Select(a => new float[a.Length])];
-        _wq = new FakeQuantizer?[_w.Length];
-        _xq = new FakeQuantizer?[_w.Length];
+        _quantizers = new LayerQuantizers?[_w.Length];
     }
 
     public Mlp Clone() => new(this);
@@ -153,24 +158,22 @@ internal sealed class Mlp
                 builder.AddNode("Relu", [output], [$"x{l + 1}"], name: $"relu{l}");
             }
 
-            if (_wq[l] is { } wq && _xq[l] is { } xq)
+            if (_quantizers[l] is { } q)
             {
-                quantizers[$"w{l}"] = wq;
-                quantizers[input] = xq;
+                quantizers[$"w{l}"] = q.Weights;
+                quantizers[input] = q.Input;
             }
         }
 
         return (builder.Build(), quantizers);
     }
 
-    /// <summary>Weights: symmetric per output channel; layer inputs: unsigned asymmetric per tensor (the first layer's input too).</summary>
+    /// <summary>Adds fake quantizers to every layer (weights and input; the first layer's input too).</summary>
     public void Quantize(int weightBits, int activationBits)
     {
         for (int l = 0; l < _w.Length; l++)
         {
-            _wq[l] = new FakeQuantizer(new QuantScheme(weightBits, true, true, false, QuantGranularity.PerChannel(0)), RangeLearning.Lsq,
-                new Quant.Net.Observers.MinMaxObserver(channelAxis: 0));
-            _xq[l] = new FakeQuantizer(new QuantScheme(activationBits, false, false), RangeLearning.Lsq);
+            _quantizers[l] = new LayerQuantizers(weightBits, activationBits, _sizes[l], _sizes[l + 1]);
         }
     }
 
@@ -185,21 +188,23 @@ internal sealed class Mlp
 
     public void StartLearning()
     {
-        foreach (var q in _wq.Concat(_xq))
+        foreach (var q in _quantizers)
         {
             q?.StartLearning();
         }
 
-        _qState = [.. _wq.Concat(_xq).Select(q => new AdamState(q!.Parameters.First.Length))];
+        _qState = [.. Quantizers().Select(q => new AdamState(q.Parameters.First.Length))];
     }
 
     public void FreezeQuantizers()
     {
-        foreach (var q in _wq.Concat(_xq))
+        foreach (var q in _quantizers)
         {
             q?.Freeze();
         }
     }
+
+    private IEnumerable<FakeQuantizer> Quantizers() => _quantizers.SelectMany(q => q is null ? [] : new[] { q.Input, q.Weights });
 
     /// <summary>Forward pass; with <paramref name="cache"/> keeps what backward needs.</summary>
     private float[] Forward(float[] input, int batch, List<(float[] X, float[] Xq, float[] Wq, float[] Pre)>? cache)
@@ -208,18 +213,11 @@ internal sealed class Mlp
         for (int l = 0; l < _w.Length; l++)
         {
             int fanIn = _sizes[l], fanOut = _sizes[l + 1];
-            var xq = x;
-            if (_xq[l] is { } aq)
+            float[] xq = x, wq = _w[l];
+            if (_quantizers[l] is { } q)
             {
-                xq = new float[x.Length];
-                aq.Forward(x, [batch, fanIn], xq);
-            }
-
-            var wq = _w[l];
-            if (_wq[l] is { } q)
-            {
-                wq = new float[_w[l].Length];
-                q.Forward(_w[l], [fanOut, fanIn], wq);
+                (xq, wq) = (new float[x.Length], new float[wq.Length]);
+                q.Forward(x, _w[l], batch, xq, wq);
             }
 
             var pre = new float[batch * fanOut];
@@ -303,20 +301,11 @@ internal sealed class Mlp
                 Fp32Gemm.Multiply(dy, batch, PackedFloatWeights.Pack(wq, fanOut, fanIn, WeightLayout.KByN), [], dxq, OutputClamp.None, 1);
             }
 
-            var dw = dwq;
-            if (_wq[l] is { } q)
+            float[] dw = dwq, dx = dxq;
+            if (_quantizers[l] is { } q)
             {
-                dw = new float[dwq.Length];
-                q.ZeroGradients();
-                q.Backward(_w[l], [fanOut, fanIn], dwq, dw);
-            }
-
-            var dx = dxq;
-            if (_xq[l] is { } aq)
-            {
-                dx = new float[dxq.Length];
-                aq.ZeroGradients();
-                aq.Backward(x, [batch, fanIn], dxq, dx);
+                (dw, dx) = (new float[dwq.Length], new float[dxq.Length]);
+                q.Backward(x, _w[l], batch, dxq, dwq, dx, dw);
             }
 
             Adam(_w[l], dw, _mw[l], _vw[l], learningRate);
@@ -324,15 +313,11 @@ internal sealed class Mlp
             dy = dx;
         }
 
-        if (_qState.Length > 0)
+        // The quantizers' parameters (scale and zero point, or min and max) take Adam steps too, at 10× the learning rate.
+        foreach (var (q, state) in Quantizers().Zip(_qState))
         {
-            int k = 0;
-            foreach (var q in _wq.Concat(_xq))
-            {
-                var state = _qState[k++];
-                Adam(q!.Parameters.First, q.Gradients.First, state.M1, state.V1, learningRate * 10);
-                Adam(q.Parameters.Second, q.Gradients.Second, state.M2, state.V2, learningRate * 10);
-            }
+            Adam(q.Parameters.First, q.Gradients.First, state.M1, state.V1, learningRate * 10);
+            Adam(q.Parameters.Second, q.Gradients.Second, state.M2, state.V2, learningRate * 10);
         }
     }
 
@@ -377,5 +362,43 @@ internal sealed class Mlp
         public float[] V1 { get; } = new float[n];
         public float[] M2 { get; } = new float[n];
         public float[] V2 { get; } = new float[n];
+    }
+}
+
+/// <summary>The fake quantizers of one fully connected layer: its input (per tensor) and its weights (per output channel).</summary>
+internal sealed class LayerQuantizers(int weightBits, int activationBits, int inFeatures, int outFeatures)
+{
+    public FakeQuantizer Weights { get; } = new(new QuantScheme(weightBits, true, true, false, QuantGranularity.PerChannel(0)), RangeLearning.Lsq,
+        new MinMaxObserver(channelAxis: 0));
+    public FakeQuantizer Input { get; } = new(new QuantScheme(activationBits, false, false), RangeLearning.Lsq);   // moving-average observer by default
+
+    /// <summary>After the observing phase (forward passes set the ranges): scales and zero points get gradients too.</summary>
+    public void StartLearning()
+    {
+        Input.StartLearning();
+        Weights.StartLearning();
+    }
+
+    /// <summary>xq = q(x) [batch, in] and wq = q(W) [out, in]; the layer computes xq · wqᵀ + b with them.</summary>
+    public void Forward(float[] x, float[] w, int batch, float[] xq, float[] wq)
+    {
+        Input.Forward(x, [batch, inFeatures], xq);
+        Weights.Forward(w, [outFeatures, inFeatures], wq);
+    }
+
+    /// <summary>Straight through inside the range (zero where values saturate): dL/dxq → dL/dx, dL/dwq → dL/dW.</summary>
+    public void Backward(float[] x, float[] w, int batch, float[] dxq, float[] dwq, float[] dx, float[] dw)
+    {
+        Input.ZeroGradients();
+        Input.Backward(x, [batch, inFeatures], dxq, dx);
+        Weights.ZeroGradients();
+        Weights.Backward(w, [outFeatures, inFeatures], dwq, dw);   // dW for the weights, Gradients for (scale, zero point)
+    }
+
+    /// <summary>Fixed encodings from now on: ToEncoding() gives what QatExport writes (QDQ model, AIMET encodings).</summary>
+    public void Freeze()
+    {
+        Input.Freeze();
+        Weights.Freeze();
     }
 }
