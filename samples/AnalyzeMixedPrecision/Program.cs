@@ -16,7 +16,7 @@ var (validationImages, validationLabels) = ShippedFashionMnist.TestSet(count: 30
 var score = ModelScore.Top1Accuracy(validationImages, validationLabels);            // or ModelScore.CosineToFp32(model, calibration)
 var analysis = QuantAnalyzer.Analyze(model, calibration, score, new QuantizationConfig { Weights = WeightType.Int4 });
 QuantReports.WriteAnalysis(analysis, output);                                       // analysis.html + .json + PNGs
-var options = new MixedPrecisionOptions { Candidates = [PrecisionCandidate.W8A8, PrecisionCandidate.W4A8], AllowedDrop = 0.5 };
+var options = new MixedPrecisionOptions { Candidates = [PrecisionCandidate.W8A8, PrecisionCandidate.W4A8], AllowedDrop = 0.005 };   // half a point
 var search = MixedPrecision.Search(model, calibration, score, options);
 QuantReports.WriteMixedPrecision(search, output);                                   // mixed-precision.html + .json + PNGs
 var deployed = OnnxQuantizer.Quantize(model, calibration, search.Config);           // the plan as a QDQ model
@@ -36,8 +36,8 @@ foreach (var point in search.Uniform.Append(search.Final with { Label = "mixed p
     Console.WriteLine($"{point.Label,-14} {point.ModelBytes,9:N0} bytes, {point.BitOps / 1e9:F2} G BitOps, top-1 {point.Score:F1}%");
 }
 
-Console.WriteLine($"plan: {string.Join(", ", search.Plan.Select(l => $"{l.Node} {l.Choice}"))}; within {search.AllowedDrop} pt of FP32: {search.WithinBudget}");
-Console.WriteLine($"the plan's QDQ model: top-1 {ModelComparer.Top1Accuracy(deployed.Model, validationImages, validationLabels):F1}%; reports and model in {output}");
+Console.WriteLine($"plan: {string.Join(", ", search.Plan.Select(l => $"{l.Node} {l.Choice}"))}; within {100 * search.AllowedDrop} pt of FP32: {search.WithinBudget}");
+Console.WriteLine($"the plan's QDQ model: top-1 {ModelComparer.Top1Accuracy(deployed.Model, validationImages, validationLabels):P1}; reports and model in {output}");
 return 0;
 
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;

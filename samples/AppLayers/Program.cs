@@ -18,7 +18,7 @@ QuantOps.Quantize<sbyte>(weights, [outChannels, inChannels], encoding, q);
 // uint8 activations from a calibrated range:
 float[] activations = RandomData.Gaussian(64 * inChannels, std: 1f);   // 64 tokens
 float min = activations.Min(), max = activations.Max();                // or an observer, below
-var p = QuantParams.FromRange(min, max, QuantScheme.UInt8Asymmetric);
+var p = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, min, max);
 var codes = new byte[activations.Length];
 var restored = new float[activations.Length];
 QuantOps.Quantize(activations, codes, p);
@@ -70,14 +70,14 @@ var y = new float[m * n];
 var reference = new float[m * n];
 var perChannelScales = encoding.Scales;
 var packedWeights = PackedInt8Weights.Pack(q, k, n, WeightLayout.NByK, zeroPoints: [], scales: perChannelScales); // once
-Int8Gemm.Multiply(codes, m, p.ZeroPoint, p.Scale, packedWeights, bias, y, OutputClamp.None, maxDegreeOfParallelism: -1);
+Int8Gemm.Multiply(codes, m, p, packedWeights, bias, y, maxDegreeOfParallelism: -1);
 var fp32 = PackedFloatWeights.Pack(weights, k, n, WeightLayout.NByK);
-Fp32Gemm.Multiply(activations, m, fp32, bias, reference, OutputClamp.None, maxDegreeOfParallelism: 1);
+Fp32Gemm.Multiply(activations, m, fp32, bias, reference);
 
 // Or int32 accumulators, requantized to int8 outputs with one multiplier per channel (float or gemmlowp fixed point):
 var accumulators = new int[m * n];
-Int8Gemm.Multiply(codes, m, p.ZeroPoint, packedWeights, accumulators, maxDegreeOfParallelism: 1);
-var outputEncoding = QuantParams.FromRange(reference.Min(), reference.Max(), QuantScheme.Int8Asymmetric);
+Int8Gemm.Multiply(codes, m, p.ZeroPoint, packedWeights, accumulators);
+var outputEncoding = QuantParams.FromRange(QuantScheme.Int8Asymmetric, reference.Min(), reference.Max());
 float[] multipliers = [.. perChannelScales.ToArray().Select(s => p.Scale * s / outputEncoding.Scale)];
 var output = new sbyte[m * n];
 QuantOps.Requantize<sbyte>(accumulators, output, multipliers, outputEncoding.ZeroPoint);
@@ -86,7 +86,7 @@ QuantOps.Requantize<sbyte>(accumulators, fixedPointOutput, [.. multipliers.Selec
 
 Report("int8 GEMM (64×768×3072) vs FP32 GEMM", reference, y);
 var product = new float[m * n];
-Fp32Gemm.Multiply(activations, m, fp32, [], product, OutputClamp.None, maxDegreeOfParallelism: 1);
+Fp32Gemm.Multiply(activations, m, fp32, [], product);
 var requantized = new float[m * n];
 QuantOps.Dequantize<sbyte>(output, requantized, outputEncoding);
 Report("int32 accumulators requantized to int8", product, requantized);
@@ -100,8 +100,8 @@ float[] convBias = RandomData.Gaussian(convChannels, std: 0.1f);
 float[] image = [.. RandomData.Gaussian(convChannels * 56 * 56, std: 2f).Select(v => Math.Clamp(v, 0f, 6f))];   // [1, 64, 56, 56] in [0, 6]
 var convOutput = new float[convChannels * 56 * 56];
 var conv = new QuantizedConv2d(new Conv2dShape(convChannels, convChannels, kh, kw, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
-    convWeights, convBias, inputEncoding: QuantParams.FromRange(0f, 6f, QuantScheme.UInt8Asymmetric)); // static input range
-conv.Forward(image, batch: 1, height: 56, width: 56, convOutput, OutputClamp.Relu, maxDegreeOfParallelism: 1);
+    convWeights, convBias, inputEncoding: QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 6f)); // static input range
+conv.Forward(image, batch: 1, height: 56, width: 56, convOutput, OutputClamp.Relu);
 
 Report($"QuantizedLinear, ReLU ({fc.WeightBytes} weight bytes vs {weights.Length * 4})", Relu(reference), y);
 var convReference = new float[convOutput.Length];
@@ -109,7 +109,7 @@ Conv2d.CreateFloat(conv.Shape, convWeights, convBias).Run(image, 1, 56, 56, conv
 Report("QuantizedConv2d 3×3, 64 channels, 56×56, ReLU", convReference, convOutput);
 
 // W [N, K] (or [K, N]) to int4 in blocks of 32, symmetric, MSE-searched block ranges, fp16 scale storage:
-var w = BlockQuantizedWeights.Quantize(weights, n, k, WeightLayout.NByK,
+var w = BlockQuantizedWeights.Quantize(weights, k, n, WeightLayout.NByK,
     new BlockQuantizationOptions { Bits = 4, BlockSize = 32, Symmetric = true, Rounding = BlockRounding.MseSearch, ScaleType = BlockScaleType.Fp16 });
 var blockOutput = new float[m * n];
 BlockGemm.Multiply(activations, m, w, bias, blockOutput, BlockGemmMode.Int8Activations, maxDegreeOfParallelism: -1);   // or FloatActivations
@@ -124,7 +124,7 @@ var again = BlockQuantizedLinear.Load(stream);
 
 Report($"int4 block GEMM, int8 activations ({w.StorageBytes} weight bytes)", reference, blockOutput);
 var fromFile = new float[m * n];
-again.Forward(activations, fromFile, maxDegreeOfParallelism: 1);
+again.Forward(activations, fromFile);
 Report($"BlockQuantizedLinear int4 ({layer.WeightBytes} weight bytes)", reference, y);
 Console.WriteLine($"  saved to {path} ({new FileInfo(path).Length} bytes); the loaded layer gives the same outputs: {fromFile.AsSpan().SequenceEqual(y)}");
 return 0;

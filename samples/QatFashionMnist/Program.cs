@@ -71,7 +71,7 @@ foreach (var (weightBits, activationBits) in new[] { (4, 4), (2, 8) })
     AimetEncodingsFile.Save(deployed, Path.Combine(output, $"mlp-w{weightBits}a{activationBits}.encodings"), AimetEncodingsVersion.Version100);
     double deployedAccuracy = ModelComparer.Top1Accuracy(deployed.Model, testInputs, testY, 500);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {deployedAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
+        $"| W{weightBits}A{activationBits} | {ptqAccuracy:F2}% | {qatAccuracy:F2}% | {100 * deployedAccuracy:F2}% | {fp32Accuracy:F2}% | {longerAccuracy:F2}% |"));
 }
 
 Console.WriteLine($"total {sw.Elapsed.TotalSeconds:F0} s; QDQ models and AIMET encodings in {output}");
@@ -193,7 +193,7 @@ internal sealed class Mlp
             q?.StartLearning();
         }
 
-        _qState = [.. Quantizers().Select(q => new AdamState(q.Parameters.First.Length))];
+        _qState = [.. Quantizers().Select(q => new AdamState(q.Parameters.Length))];
     }
 
     public void FreezeQuantizers()
@@ -221,7 +221,7 @@ internal sealed class Mlp
             }
 
             var pre = new float[batch * fanOut];
-            Fp32Gemm.Multiply(xq, batch, PackedFloatWeights.Pack(wq, fanIn, fanOut, WeightLayout.NByK), _b[l], pre, OutputClamp.None, 1);
+            Fp32Gemm.Multiply(xq, batch, PackedFloatWeights.Pack(wq, fanIn, fanOut, WeightLayout.NByK), _b[l], pre);
             cache?.Add((x, xq, wq, pre));
             x = l < _w.Length - 1 ? [.. pre.Select(v => Math.Max(v, 0f))] : pre;
         }
@@ -294,11 +294,11 @@ internal sealed class Mlp
             }
 
             var dwq = new float[fanOut * fanIn];
-            Fp32Gemm.Multiply(dyT, fanOut, PackedFloatWeights.Pack(xq, batch, fanIn, WeightLayout.KByN), [], dwq, OutputClamp.None, 1);
+            Fp32Gemm.Multiply(dyT, fanOut, PackedFloatWeights.Pack(xq, batch, fanIn, WeightLayout.KByN), [], dwq);
             var dxq = new float[batch * fanIn];
             if (l > 0)
             {
-                Fp32Gemm.Multiply(dy, batch, PackedFloatWeights.Pack(wq, fanOut, fanIn, WeightLayout.KByN), [], dxq, OutputClamp.None, 1);
+                Fp32Gemm.Multiply(dy, batch, PackedFloatWeights.Pack(wq, fanOut, fanIn, WeightLayout.KByN), [], dxq);
             }
 
             float[] dw = dwq, dx = dxq;
@@ -316,8 +316,8 @@ internal sealed class Mlp
         // The quantizers' parameters (scale and zero point, or min and max) take Adam steps too, at 10× the learning rate.
         foreach (var (q, state) in Quantizers().Zip(_qState))
         {
-            Adam(q.Parameters.First, q.Gradients.First, state.M1, state.V1, learningRate * 10);
-            Adam(q.Parameters.Second, q.Gradients.Second, state.M2, state.V2, learningRate * 10);
+            Adam(q.Parameters[0], q.Gradients[0], state.M1, state.V1, learningRate * 10);   // scale (or min)
+            Adam(q.Parameters[1], q.Gradients[1], state.M2, state.V2, learningRate * 10);   // zero point (or max)
         }
     }
 

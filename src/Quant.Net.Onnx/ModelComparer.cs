@@ -117,7 +117,7 @@ public static class ModelComparer
     }
 
     /// <summary>
-    /// Top-1 accuracy in percent of a single-input classifier: samples are run in batches along dimension 0 (one at a
+    /// Top-1 accuracy of a single-input classifier as a fraction in [0, 1] (0.938 for 93.8%, as every score and agreement here): samples are run in batches along dimension 0 (one at a
     /// time if the model's batch dimension is fixed) and the arg-max of the first output's last axis is compared with
     /// the label.
     /// </summary>
@@ -159,7 +159,7 @@ public static class ModelComparer
             }
         }
 
-        return 100.0 * correct / samples.Count;
+        return (double)correct / samples.Count;
     }
 
     /// <summary>The sample's attention mask [B, T] (an integer input named attention_mask, as text encoders take), or null.</summary>

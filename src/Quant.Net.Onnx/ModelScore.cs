@@ -6,10 +6,19 @@ namespace Quant.Net.Onnx;
 /// int32 accumulation (<see cref="Int8Arithmetic.Exact"/>): what every deployment target computes for encodings made
 /// for it, so a host whose int8 kernels saturate (x86 without VNNI) does not mislead the comparison.
 /// </summary>
-/// <param name="Name">What the score measures, for reports ("top-1 accuracy %", "cosine vs FP32").</param>
+/// <param name="Name">What the score measures, for reports ("top-1 accuracy", "cosine vs FP32").</param>
 /// <param name="Evaluate">Scores one model; called once per variant.</param>
 public sealed record ModelScore(string Name, Func<OnnxModel, double> Evaluate)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
+    /// <summary>
+    /// True for an accuracy: a fraction in [0, 1] that people read as a percentage (reports and the CLI print 0.938 as
+    /// 93.8% and a drop of 0.004 as 0.4 points). Budgets (<see cref="MixedPrecisionOptions.AllowedDrop"/>) are always in
+    /// the score's own units: 0.005 is half a point of accuracy.
+    /// </summary>
+    public bool IsAccuracy { get; init; }
+
     /// <summary>
     /// Mean cosine similarity of every output to the FP32 model's on <paramref name="samples"/> (FP32 outputs computed
     /// once, here).
@@ -50,12 +59,12 @@ public sealed record ModelScore(string Name, Func<OnnxModel, double> Evaluate)
         });
     }
 
-    /// <summary>Top-1 accuracy in percent of a single-input classifier (see <see cref="ModelComparer.Top1Accuracy"/>).</summary>
+    /// <summary>Top-1 accuracy of a single-input classifier, a fraction in [0, 1] (see <see cref="ModelComparer.Top1Accuracy"/>).</summary>
     public static ModelScore Top1Accuracy(IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(labels);
-        return new ModelScore("top-1 accuracy %", model => ModelComparer.Top1Accuracy(model, samples, labels, batchSize, Int8Arithmetic.Exact));
+        return new ModelScore("top-1 accuracy", model => ModelComparer.Top1Accuracy(model, samples, labels, batchSize, Int8Arithmetic.Exact)) { IsAccuracy = true };
     }
 
     private static double Cosine(float[] a, float[] b)

@@ -9,6 +9,8 @@ namespace Quant.Net.Onnx;
 /// <param name="OutputBytes">The output model and its data file.</param>
 public sealed record WeightOnlyFileResult(IReadOnlyList<string> QuantizedNodes, int Layers, long FloatWeightBytes, long QuantizedWeightBytes, long InputBytes, long OutputBytes)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Gather nodes whose embedding table is the transpose of an LM head's weight: read from the head's MatMulNBits weights, stored once.</summary>
     public IReadOnlyList<string> TiedEmbeddings { get; init; } = [];
 }

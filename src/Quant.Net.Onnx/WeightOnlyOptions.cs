@@ -6,6 +6,8 @@ namespace Quant.Net.Onnx;
 /// <summary>Options for <see cref="WeightOnlyQuantizer.Quantize"/>.</summary>
 public sealed record WeightOnlyOptions
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Bits, block size, symmetry, scale type, rounding of the weight blocks.</summary>
     public BlockQuantizationOptions Blocks { get; init; } = new();
 

@@ -183,9 +183,9 @@ public static class WeightOnlyQuantizer
                 var floats = _source is not null ? _source.ReadFloats(init, ref buffer) : TensorData.ToFloats(init);
                 var w = _options.Method switch
                 {
-                    WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping),
-                    WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, n, k, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks),
-                    _ => BlockQuantizedWeights.Quantize(floats, n, k, WeightLayout.KByN, _options.Blocks),
+                    WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping),
+                    WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks),
+                    _ => BlockQuantizedWeights.Quantize(floats, k, n, WeightLayout.KByN, _options.Blocks),
                 };
                 int before = graph.Initializer.Count;
                 if (_options.Format == WeightOnlyFormat.MatMulNBits)

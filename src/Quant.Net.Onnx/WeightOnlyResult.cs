@@ -9,6 +9,8 @@ namespace Quant.Net.Onnx;
 /// <param name="Weights">The block-quantized weights per node (as our kernels run them).</param>
 public sealed record WeightOnlyResult(OnnxModel Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyDictionary<string, BlockQuantizedWeights> Weights)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Gather nodes whose embedding table is the transpose of an LM head's weight: read from the head's MatMulNBits weights, stored once.</summary>
     public IReadOnlyList<string> TiedEmbeddings { get; init; } = [];
 }

@@ -41,7 +41,7 @@ public sealed class QatExportTests
         foreach (var quantizer in q.Values)
         {
             quantizer.StartLearning();
-            var (scales, offsets) = quantizer.Parameters;
+            var (scales, offsets) = (quantizer.Parameters[0], quantizer.Parameters[1]);
             for (int i = 0; i < scales.Length; i++)
             {
                 scales[i] *= 0.8f;   // what learning would do: clip harder than min/max

@@ -32,7 +32,7 @@ internal static class BlockAccuracyReport
             {
                 foreach (bool symmetric in new[] { true, false })
                 {
-                    double Sqnr(BlockRounding rounding) => ErrorMetrics.SqnrDecibels(data, BlockQuantizedWeights.Quantize(data, n, k, WeightLayout.NByK,
+                    double Sqnr(BlockRounding rounding) => ErrorMetrics.SqnrDecibels(data, BlockQuantizedWeights.Quantize(data, k, n, WeightLayout.NByK,
                         new BlockQuantizationOptions { Bits = bits, BlockSize = block, Symmetric = symmetric, Rounding = rounding }).Dequantize());
                     double nearest = Sqnr(BlockRounding.Nearest), searched = Sqnr(BlockRounding.MseSearch);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -46,7 +46,7 @@ public class ConvBenchmarks
         var wq = new sbyte[weights.Length];
         QuantOps.Quantize<sbyte>(weights, [c, c * 9], wEncoding, wq);
         _int8 = Conv2d.CreateQuantized(shape, wq, wEncoding.Scales, wEncoding.ZeroPoints, bias);
-        var xParams = QuantParams.FromRange(0, 1.5f, QuantScheme.UInt8Asymmetric);
+        var xParams = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0, 1.5f);
         _xq = new byte[_x.Length];
         QuantOps.Quantize(_x, _xq, xParams);
         _y = new float[c * h * w];

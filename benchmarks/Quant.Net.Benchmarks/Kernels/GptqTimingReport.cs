@@ -35,10 +35,10 @@ internal static class GptqTimingReport
             var h = Hessian(k, 256, random);
             var options = new BlockQuantizationOptions();
             var clock = Stopwatch.StartNew();
-            BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.KByN, options);
+            BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.KByN, options);
             double rtn = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            BlockQuantizedWeights.QuantizeSeqMse(w, n, k, WeightLayout.KByN, h, options);
+            BlockQuantizedWeights.QuantizeSeqMse(w, k, n, WeightLayout.KByN, h, options);
             double seqMse = clock.Elapsed.TotalSeconds;
             var damped = (double[])h.Clone();
             double mean = Enumerable.Range(0, k).Average(i => h[((long)i * k) + i]);
@@ -51,7 +51,7 @@ internal static class GptqTimingReport
             GptqRounding.UpperCholeskyOfInverse(damped, k);
             double factor = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            BlockQuantizedWeights.QuantizeGptq(w, n, k, WeightLayout.KByN, h, options);
+            BlockQuantizedWeights.QuantizeGptq(w, k, n, WeightLayout.KByN, h, options);
             double gptq = clock.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {k} × {n} | {rtn:F2} s | {seqMse:F2} s | {gptq:F1} s | {factor:F1} s | {gptq - factor:F1} s |"));

@@ -17,7 +17,7 @@ internal static class MixedPrecisionCommand
         [
             .. CliOptions.Workload,
             new("--candidates", "LIST", "comma-separated, from FP32, W16A16, W8A16, W8A8, W4A16, W4A8, ...", Default: "W16A16,W8A16,W8A8,W4A8"),
-            new("--budget", "X", "largest allowed score drop from FP32", Default: "0.5 for the built-in model's accuracy in points, 0.01 for cosine similarity"),
+            new("--budget", "X", "largest allowed score drop from FP32", Default: "0.5 for the built-in model's accuracy (in points), 0.01 for cosine similarity"),
             new("--output", "OUT.onnx", "write the quantized model of the chosen plan (atomically)"),
             new("--out", "DIR", "report folder", Default: "quant-mixed-precision"),
             CliOptions.PerTensor,
@@ -50,7 +50,8 @@ internal static class MixedPrecisionCommand
         double budget = line.Double("--budget", work.IsDefault ? 0.5 : 0.01, 0);
         console.MarkupLineInterpolated($"[bold]Mixed precision for {work.Title}[/]: candidates {string.Join(", ", candidates)}, budget {budget.ToString(CultureInfo.InvariantCulture)} ({work.Score.Name})");
         Workload.AnnounceScoring(console, config);
-        var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = budget };
+        // An accuracy budget is given in points (0.5 = half a point); the score is a fraction.
+        var options = new MixedPrecisionOptions { Candidates = candidates, AllowedDrop = work.Score.IsAccuracy ? budget / 100 : budget };
         var result = ProgressBars.Run(console, "mixed precision", p => MixedPrecision.Search(work.Model, work.Calibration, work.Score, options, config, p));
         var inv = CultureInfo.InvariantCulture;
         var text = new ScoreText(work.Score);
@@ -58,7 +59,7 @@ internal static class MixedPrecisionCommand
             .AddColumn(new TableColumn("bytes").RightAligned()).AddColumn(new TableColumn("score").RightAligned()).AddColumn("within budget");
         foreach (var p in result.Uniform.Append(result.Final with { Label = "chosen plan" }))
         {
-            table.AddRow(Markup.Escape(p.Label), p.ModelBytes.ToString("N0", inv), text.Value(p.Score), p.Score >= result.Fp32Score - budget ? "[green]yes[/]" : "[red]no[/]");
+            table.AddRow(Markup.Escape(p.Label), p.ModelBytes.ToString("N0", inv), text.Value(p.Score), p.Score >= result.Fp32Score - options.AllowedDrop ? "[green]yes[/]" : "[red]no[/]");
         }
 
         console.Write(table);

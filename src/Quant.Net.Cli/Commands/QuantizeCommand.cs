@@ -172,7 +172,7 @@ internal static class QuantizeCommand
     }
 
     private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels, Int8Arithmetic arithmetic) =>
-        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], arithmetic: arithmetic);
+        100 * ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], arithmetic: arithmetic);   // in percent, as printed
 
     private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, double? Exact, int Count)? accuracy)
     {

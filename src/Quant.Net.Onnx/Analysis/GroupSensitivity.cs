@@ -6,4 +6,7 @@ namespace Quant.Net.Onnx;
 /// <param name="Tensors">The group's quantized tensors.</param>
 /// <param name="EnabledAloneScore">Score with only this group quantized (everything else FP32).</param>
 /// <param name="DisabledAloneScore">Score with every group but this one quantized.</param>
-public sealed record GroupSensitivity(string Node, string OpType, IReadOnlyList<string> Tensors, double EnabledAloneScore, double DisabledAloneScore);
+public sealed record GroupSensitivity(string Node, string OpType, IReadOnlyList<string> Tensors, double EnabledAloneScore, double DisabledAloneScore)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+}

@@ -17,6 +17,8 @@ namespace Quant.Net.Onnx;
 public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, double AllowedDrop, IReadOnlyList<LayerPrecision> Plan, QuantizationConfig Config,
     CostPoint Final, IReadOnlyList<LayerSensitivity> Sensitivity, IReadOnlyList<CostPoint> Steps, IReadOnlyList<CostPoint> Uniform, IReadOnlyList<CostPoint> Pareto)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Whether the plan's score is within the budget.</summary>
     public bool WithinBudget => Final.Score >= Fp32Score - AllowedDrop;
 

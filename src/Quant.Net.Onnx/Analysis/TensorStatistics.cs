@@ -14,4 +14,7 @@ namespace Quant.Net.Onnx;
 /// <param name="Histogram">Counts of equal-width bins over [HistogramMin, HistogramMax].</param>
 /// <param name="ClippedFraction">Fraction of the values outside the encoding range (per-tensor encodings; 0 for per-channel).</param>
 public sealed record TensorStatistics(string Name, TensorRole Role, string Node, double Min, double Max, double EncodingMin, double EncodingMax, int BitWidth,
-    double HistogramMin, double HistogramMax, IReadOnlyList<long> Histogram, double ClippedFraction);
+    double HistogramMin, double HistogramMax, IReadOnlyList<long> Histogram, double ClippedFraction)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+}

@@ -5,4 +5,7 @@ namespace Quant.Net.Onnx;
 /// <param name="Height">Height in pixels.</param>
 /// <param name="Channels">1 (grey) or 3 (RGB).</param>
 /// <param name="Pixels">The pixel bytes.</param>
-public sealed record DecodedImage(int Width, int Height, int Channels, byte[] Pixels);
+public sealed record DecodedImage(int Width, int Height, int Channels, byte[] Pixels)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+}

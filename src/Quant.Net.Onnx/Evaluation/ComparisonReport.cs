@@ -12,6 +12,8 @@ namespace Quant.Net.Onnx;
 public sealed record ComparisonReport(int Samples, IReadOnlyList<OutputComparison> Outputs, IReadOnlyList<LayerComparison> Layers,
     long Fp32ModelBytes, long QuantizedModelBytes, TimeSpan Fp32Latency, TimeSpan QuantizedLatency, int Threads)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>The int8 arithmetic of this host's ONNX Runtime, which <see cref="Outputs"/> measured (<see cref="Int8Host.Description"/>).</summary>
     public string HostArithmetic { get; init; } = Int8Host.Description;
 

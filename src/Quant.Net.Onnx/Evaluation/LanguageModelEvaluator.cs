@@ -5,7 +5,10 @@ namespace Quant.Net.Onnx;
 /// <param name="MeanNegativeLogLikelihood">Mean −log p(next token) in nats.</param>
 /// <param name="Tokens">Tokens predicted (T per window of T + 1).</param>
 /// <param name="Windows">Windows evaluated.</param>
-public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, long Tokens, int Windows);
+public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, long Tokens, int Windows)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+}
 
 /// <summary>
 /// Perplexity of an ONNX causal language model in ONNX Runtime — what a language model's users compare between its

@@ -8,6 +8,8 @@ namespace Quant.Net.Onnx;
 /// <param name="EqualizedPairs">Layer pairs equalized by cross-layer equalization (0 when it was not asked for).</param>
 public sealed record PreparationReport(int OpsetFrom, int OpsetTo, IReadOnlyList<string> FoldedBatchNorms, int NamedNodes, int EqualizedPairs = 0)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>What the opset conversion rewrote (one line per node that became other nodes); empty when the opset was kept.</summary>
     public IReadOnlyList<string> OpsetNotes { get; init; } = [];
 

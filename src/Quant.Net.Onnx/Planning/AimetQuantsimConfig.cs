@@ -8,7 +8,10 @@ namespace Quant.Net.Onnx;
 /// <param name="Config">The equivalent <see cref="QuantizationConfig"/> (over the base config given).</param>
 /// <param name="Ignored">Each key that has no counterpart here, with what it said and why it is not applied (by JSON path).</param>
 /// <param name="HardwareVersion">The file's <c>defaults.hw_version</c> (for example <c>V73</c>), recorded only.</param>
-public sealed record AimetConfigImport(QuantizationConfig Config, IReadOnlyList<string> Ignored, string? HardwareVersion);
+public sealed record AimetConfigImport(QuantizationConfig Config, IReadOnlyList<string> Ignored, string? HardwareVersion)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+}
 
 /// <summary>
 /// AIMET quantsim config JSON (AIMET's <c>default_config.json</c>, <c>htp_quantsim_config_v73.json</c> and the like) mapped

@@ -3,6 +3,8 @@ namespace Quant.Net.Onnx;
 /// <summary>Per-operator-type settings; unset members fall back to the defaults in <see cref="QuantizationConfig"/>.</summary>
 public sealed record OpTypeConfig
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Quantize the op's float inputs (false keeps them in float).</summary>
     public bool? QuantizeInputs { get; init; }
 

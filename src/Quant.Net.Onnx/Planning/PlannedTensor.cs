@@ -12,6 +12,8 @@ namespace Quant.Net.Onnx;
 public sealed record PlannedTensor(string Name, TensorRole Role, QuantScheme Scheme, string Node, ObserverKind Observer = ObserverKind.MinMax,
     string? SharesEncodingWith = null, string? BiasInput = null, string? BiasWeight = null)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>A range fixed by what the op computes (Softmax: [0, 1]), used instead of calibration; null: observed.</summary>
     public (float Min, float Max)? FixedRange { get; init; }
 

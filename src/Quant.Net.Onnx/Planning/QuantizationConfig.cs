@@ -10,6 +10,8 @@ namespace Quant.Net.Onnx;
 /// </summary>
 public sealed record QuantizationConfig
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Static (default) or dynamic quantization.</summary>
     public QuantizationMode Mode { get; init; } = QuantizationMode.Static;
 

@@ -9,6 +9,8 @@ namespace Quant.Net.Onnx;
 /// <param name="BiasScales">Per-channel (or single) int32 bias scales (null unless a bias).</param>
 public sealed record TensorEncoding(PlannedTensor Tensor, QuantEncoding? Encoding, IReadOnlyList<float>? BiasScales = null)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     /// <summary>Bit width of the stored integers (32 for biases).</summary>
     public int BitWidth => Encoding?.Scheme.BitWidth ?? 32;
 }

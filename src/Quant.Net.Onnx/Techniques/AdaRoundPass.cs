@@ -34,7 +34,7 @@ internal static class AdaRoundPass
                 ? ScaledBias(node, TensorData.ToFloats(index.Initializers[node.Input[2]])) : [];
             var (x, t, rowsPerSample) = Collect(node, current, input, prepared, target, data, inFeatures, outFeatures, shape, cancellationToken);
             var encoding = CanonicalEncoding(encodings[weight.Name].Encoding!, outFeatures);
-            var ada = new AdaRound(w, outFeatures, inFeatures, bias, encoding, x, t, rowsPerSample, relu);
+            var ada = new AdaRound(w, inFeatures, outFeatures, bias, encoding, x, t, rowsPerSample, relu);
             var result = ada.Optimize(options, null, cancellationToken);
             codes[weight.Name] = StorageOrder(node, result.Codes, shape);
             progress?.Report(new AdaRoundLayerReport(node.Name, li, layers.Count, result.NearestMse, result.AdaRoundMse));

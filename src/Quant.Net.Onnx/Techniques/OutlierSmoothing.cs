@@ -173,7 +173,7 @@ internal static class OutlierSmoothing
                 xs[i] = s is null ? x[i] : x[i] / s[i % k];
             }
 
-            QuantOps.FakeQuantize(xs, xs, QuantParams.FromRange(lo, hi, activation));
+            QuantOps.FakeQuantize(xs, xs, QuantParams.FromRange(activation, lo, hi));
             double error = 0;
             for (int l = 0; l < layers.Count; l++)
             {

@@ -14,6 +14,8 @@ namespace Quant.Net.Onnx;
 /// <param name="BlockSize">Block size for per-block and LPBQ encodings.</param>
 public sealed record AimetTensorEncoding(string Name, bool IsParameter, int BitWidth, bool IsSymmetric, IReadOnlyList<float> Scales, IReadOnlyList<int> Offsets, int? BlockSize)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
+
     private readonly AimetEncodingType? _type;
 
     /// <summary>The encoding type (by default: per-block with a block size, per-channel with several scales, else per-tensor).</summary>

@@ -98,7 +98,7 @@ public sealed class QuantEncoding
         var hi = new float[min.Length];
         for (int i = 0; i < min.Length; i++)
         {
-            var p = QuantParams.FromRange(min[i], max[i], scheme);
+            var p = QuantParams.FromRange(scheme, min[i], max[i]);
             (scales[i], zeroPoints[i]) = (p.Scale, p.ZeroPoint);
             (lo[i], hi[i]) = (Math.Min(min[i], 0f), Math.Max(max[i], 0f));
         }

@@ -67,11 +67,11 @@ public readonly record struct QuantParams
     /// magnitude is representable on both sides. A degenerate range (all zeros, empty tensor) gets scale 1; any positive
     /// scale below <see cref="MinScale"/> is raised to it. Computation is in double precision.
     /// </remarks>
+    /// <param name="scheme">Bit width, signedness, symmetry and range (first, as in <see cref="QuantEncoding.FromRange"/>).</param>
     /// <param name="min">The smallest observed value; finite.</param>
     /// <param name="max">The largest observed value; finite and &gt;= <paramref name="min"/>.</param>
-    /// <param name="scheme">Bit width, signedness, symmetry and range.</param>
     /// <exception cref="ArgumentOutOfRangeException">A bound is NaN or infinite, or <paramref name="min"/> &gt; <paramref name="max"/>.</exception>
-    public static QuantParams FromRange(float min, float max, QuantScheme scheme)
+    public static QuantParams FromRange(QuantScheme scheme, float min, float max)
     {
         if (!float.IsFinite(min)) throw new ArgumentOutOfRangeException(nameof(min), min, "Range bound must be finite.");
         if (!float.IsFinite(max)) throw new ArgumentOutOfRangeException(nameof(max), max, "Range bound must be finite.");

@@ -37,7 +37,7 @@ public sealed class BlockQuantizedLinear
     /// <param name="mode">Float activations, or int8 activations per block.</param>
     public static BlockQuantizedLinear FromFloat(ReadOnlySpan<float> weights, int inFeatures, int outFeatures, ReadOnlySpan<float> bias,
         BlockQuantizationOptions? options = null, BlockGemmMode mode = BlockGemmMode.FloatActivations) =>
-        new(BlockQuantizedWeights.Quantize(weights, outFeatures, inFeatures, WeightLayout.NByK, options), bias, mode);
+        new(BlockQuantizedWeights.Quantize(weights, inFeatures, outFeatures, WeightLayout.NByK, options), bias, mode);
 
     /// <summary>The packed weights.</summary>
     public BlockQuantizedWeights Weights { get; }

@@ -42,9 +42,9 @@ public sealed class QuantizedConv2d
     /// <param name="height">Input height.</param>
     /// <param name="width">Input width.</param>
     /// <param name="output">[batch, OutChannels, OH, OW].</param>
-    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
     {
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         try

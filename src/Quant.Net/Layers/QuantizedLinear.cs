@@ -53,16 +53,16 @@ public sealed class QuantizedLinear
     /// <summary>y = clamp(x · Wᵀ + b) for a batch of rows.</summary>
     /// <param name="input">[batch, InFeatures].</param>
     /// <param name="output">[batch, OutFeatures].</param>
-    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
     {
         int batch = Rows(input.Length, output.Length);
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         try
         {
             var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
-            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p.ZeroPoint, p.Scale, _weights, _bias, output, activation, maxDegreeOfParallelism);
+            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p, _weights, _bias, output, activation, maxDegreeOfParallelism);
         }
         finally
         {
@@ -90,7 +90,7 @@ public sealed class QuantizedLinear
     /// <param name="output">[batch, OutFeatures] uint8 codes.</param>
     /// <param name="outputEncoding">The output's uint8 encoding.</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, Span<byte> output, QuantParams outputEncoding, int maxDegreeOfParallelism)
+    public void Forward(ReadOnlySpan<float> input, Span<byte> output, QuantParams outputEncoding, int maxDegreeOfParallelism = 1)
     {
         if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
             throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
@@ -153,7 +153,7 @@ internal static class LayerQuantization
         else
         {
             var range = RangeKernels.Compute(IsaConfig.Best.Elementwise, input);
-            p = range.FiniteCount == 0 ? QuantParams.FromRange(0, 0, QuantScheme.UInt8Asymmetric) : QuantParams.FromRange(range.Min, range.Max, QuantScheme.UInt8Asymmetric);
+            p = range.FiniteCount == 0 ? QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0, 0) : QuantParams.FromRange(QuantScheme.UInt8Asymmetric, range.Min, range.Max);
         }
         QuantOps.Quantize(input, codes, p);
         return p;

@@ -41,7 +41,7 @@ public sealed class HistogramMseObserver : HistogramObserver
 
         double SymmetricCost(float t)
         {
-            var p = QuantParams.FromRange(-t, t, scheme);
+            var p = QuantParams.FromRange(scheme, -t, t);
             return model.Cost(p.RepresentableMin, p.RepresentableMax, p.Scale, clipWeight);
         }
     }

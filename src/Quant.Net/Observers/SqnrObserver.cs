@@ -57,7 +57,7 @@ public sealed class SqnrObserver : HistogramObserver
             for (int i = 1; i <= SymmetricDeltaCandidates; i++)
             {
                 float t = (float)(absMax * i / SymmetricDeltaCandidates);
-                var p = QuantParams.FromRange(-t, t, scheme);
+                var p = QuantParams.FromRange(scheme, -t, t);
                 double cost = model.Cost(p.RepresentableMin, p.RepresentableMax, p.Scale, Gamma);
                 if (cost < bestCost) (best, bestCost) = ((-t, t), cost);
             }

@@ -46,13 +46,15 @@ public sealed class FakeQuantizer
     public bool IsTraining { get; set; } = true;
 
     /// <summary>
-    /// The learned parameters, two per scale: LSQ → (scale, zero point as a float); MinMax → (min, max). Symmetric schemes
-    /// keep the zero point fixed (its gradient stays 0).
+    /// The learned parameters, two per scale: LSQ → <see cref="QuantizerParameters.Scale"/> and
+    /// <see cref="QuantizerParameters.ZeroPoint"/> (a float); MinMax → <see cref="QuantizerParameters.Min"/> and
+    /// <see cref="QuantizerParameters.Max"/>. Symmetric schemes keep the zero point fixed (its gradient stays 0). Empty
+    /// until <see cref="StartLearning"/>; the arrays are live (an optimizer writes into them).
     /// </summary>
-    public (float[] First, float[] Second) Parameters => (_a, _b);
+    public QuantizerParameters Parameters => new(Learning, _a, _b);
 
-    /// <summary>Accumulated gradients of <see cref="Parameters"/>.</summary>
-    public (float[] First, float[] Second) Gradients => (_ga, _gb);
+    /// <summary>Accumulated gradients of <see cref="Parameters"/>, named and ordered alike.</summary>
+    public QuantizerParameters Gradients => new(Learning, _ga, _gb);
 
     /// <summary>Ends observing: parameters start from the observed ranges.</summary>
     /// <exception cref="InvalidOperationException">Nothing was observed yet.</exception>
@@ -272,8 +274,18 @@ public sealed class FakeQuantizer
     /// One run of elements sharing (or, for a varying run, stepping through) encoding parameters: vectorized for shared
     /// parameters, scalar per element otherwise. Accumulates counts and the raw ∂L/∂s, ∂L/∂ẑ sums per parameter.
     /// </summary>
+    /// <remarks>
+    /// The sums of a shared run are the same bits at every vector width and on the scalar path: element i of the run
+    /// adds into virtual lane i mod 16 with one fused multiply-add (∂L/∂s) or one add (Σ dy outside), in element order,
+    /// whichever path takes it (a 16-wide vector holds all lanes, an 8-wide one half of them, the scalar path one), and
+    /// the 16 lanes are reduced in a fixed order at the end. The quotient in ∂y/∂s is the division x / s on every path.
+    /// So training runs give the same weights on AVX-512, AVX2, SSE, AdvSimd and scalar hosts.
+    /// </remarks>
     private readonly unsafe struct BackwardRun(float* x, float* dy, float* dx, QuantEncoding encoding, bool learn, long[] counts, double[] gs, double[] gz, SimdLevel level) : IRunAction
     {
+        /// <summary>Virtual lanes of the shared-run sums: the widest vector's float count.</summary>
+        private const int SumLanes = 16;
+
         public void Run(int offset, int length, int parameterIndex, bool varying)
         {
             if (varying)
@@ -295,46 +307,58 @@ public sealed class FakeQuantizer
             // product farther than (R + 2)·2^-21 from a rounding tie rounds as the quotient does.
             float reach = Math.Max(Math.Abs(q.QMin - zero), Math.Abs(q.QMax - zero)) + 2f;
             float tieGuard = 0.5f - (reach / (1 << 21));
+            float* laneScale = stackalloc float[SumLanes];
+            float* laneOutside = stackalloc float[SumLanes];
+            new Span<float>(laneScale, SumLanes).Clear();
+            new Span<float>(laneOutside, SumLanes).Clear();
+            var lanes = new Lanes(laneScale, laneOutside);
             int i0 = 0;
-            double sumScale = 0, sumOutside = 0;
-            int lanes = level switch { SimdLevel.Vector512 => 16, SimdLevel.Vector256 => 8, SimdLevel.Vector128 => 4, _ => int.MaxValue };
-            if (lanes != int.MaxValue)
+            int width = level switch { SimdLevel.Vector512 => 16, SimdLevel.Vector256 => 8, SimdLevel.Vector128 => 4, _ => int.MaxValue };
+            if (width != int.MaxValue)
             {
                 // The vector loop stops at a vector holding a NaN, which the element path takes (keeping it out of
                 // the parameter sums), and resumes after it: no call inside the loop, so nothing spills.
-                while ((i0 = RunVectors(level, offset, length, i0, q, tieGuard, ref sumScale, ref sumOutside)) + lanes <= length)
+                while ((i0 = RunVectors(level, offset, length, i0, q, tieGuard, lanes)) + width <= length)
                 {
-                    for (int end = i0 + lanes; i0 < end; i0++)
+                    for (int end = i0 + width; i0 < end; i0++)
                     {
-                        Element(offset + i0, parameterIndex, countIt: false);
+                        SharedElement(offset + i0, q, lanes, i0 % SumLanes);
                     }
                 }
             }
 
+            for (; i0 < length; i0++)
+            {
+                SharedElement(offset + i0, q, lanes, i0 % SumLanes);
+            }
+
             if (learn)
             {
+                double sumScale = 0, sumOutside = 0;
+                for (int j = 0; j < SumLanes; j++)
+                {
+                    sumScale += laneScale[j];
+                    sumOutside += laneOutside[j];
+                }
+
                 gs[parameterIndex] += sumScale;
                 gz[parameterIndex] += sumOutside * -s;
             }
-
-            for (; i0 < length; i0++)
-            {
-                Element(offset + i0, parameterIndex, countIt: false);
-            }
         }
 
-        private int RunVectors(SimdLevel level, int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside) => level switch
+        private int RunVectors(SimdLevel level, int offset, int length, int start, QuantParams q, float tieGuard, Lanes lanes) => level switch
         {
-            SimdLevel.Vector512 => Run<Simd512, Vector512<float>, Vector512<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
-            SimdLevel.Vector256 => Run<Simd256, Vector256<float>, Vector256<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
-            _ => Run<Simd128, Vector128<float>, Vector128<int>>(offset, length, start, q, tieGuard, ref sumScale, ref sumOutside),
+            SimdLevel.Vector512 => Run<Simd512, Vector512<float>, Vector512<int>>(offset, length, start, q, tieGuard, lanes),
+            SimdLevel.Vector256 => Run<Simd256, Vector256<float>, Vector256<int>>(offset, length, start, q, tieGuard, lanes),
+            _ => Run<Simd128, Vector128<float>, Vector128<int>>(offset, length, start, q, tieGuard, lanes),
         };
 
         /// <summary>
-        /// The shared-parameter loop from <paramref name="start"/>, one source for every vector width: returns where it
-        /// stopped (the end, or a vector holding a NaN).
+        /// The shared-parameter loop from <paramref name="start"/> (a multiple of the vector width), one source for every
+        /// width: returns where it stopped (the end, or a vector holding a NaN). The vector at run index i adds into the
+        /// virtual lanes i mod 16 onwards.
         /// </summary>
-        private int Run<TV, TF, TI>(int offset, int length, int start, QuantParams q, float tieGuard, ref double sumScale, ref double sumOutside)
+        private int Run<TV, TF, TI>(int offset, int length, int start, QuantParams q, float tieGuard, Lanes lanes)
             where TV : ISimd<TF, TI>
             where TF : struct
             where TI : struct
@@ -346,10 +370,9 @@ public sealed class FakeQuantizer
             // Clamping the rounded quotient to [qmin − ẑ, qmax − ẑ] (exact integers) leaves it unchanged exactly inside.
             var vlo = TV.Splat(q.QMin - q.ZeroPoint);
             var vhi = TV.Splat(q.QMax - q.ZeroPoint);
-            TF accScale = TV.Splat(0f), accOutside = TV.Splat(0f);
             bool accumulate = learn;
-            int lanes = TV.Count, i = start;
-            for (; i + lanes <= length; i += lanes)
+            int width = TV.Count, i = start;
+            for (; i + width <= length; i += width)
             {
                 var vx = TV.Load(ref px[i]);
                 var vdy = TV.Load(ref pdy[i]);
@@ -374,31 +397,55 @@ public sealed class FakeQuantizer
                 TV.Store(vdx, ref pdx[i]);
                 if (accumulate)
                 {
-                    // ∂y/∂s: r − u inside, bound − ẑ outside, i.e. clamped − (u where inside); ∂y/∂ẑ needs Σ dy outside.
-                    accScale = TV.MultiplyAdd(vdy, TV.Subtract(clamped, TV.AndBits(u, inside)), accScale);
-                    accOutside = TV.Add(accOutside, TV.Subtract(vdy, vdx));
+                    // ∂y/∂s: r − x/s inside, bound − ẑ outside, i.e. clamped − (x/s where inside); ∂y/∂ẑ needs Σ dy outside.
+                    int lane = i % SumLanes;
+                    var quotient = TV.Divide(vx, vs);
+                    TV.Store(TV.MultiplyAdd(vdy, TV.Subtract(clamped, TV.AndBits(quotient, inside)), TV.Load(ref lanes.Scale[lane])), ref lanes.Scale[lane]);
+                    TV.Store(TV.Add(TV.Load(ref lanes.Outside[lane]), TV.Subtract(vdy, vdx)), ref lanes.Outside[lane]);
                 }
-            }
-
-            if (accumulate)
-            {
-                sumScale += TV.SumAcross(accScale);
-                sumOutside += TV.SumAcross(accOutside);
             }
 
             return i;
         }
 
-        private void Element(int i, int p, bool countIt = true)
+        /// <summary>
+        /// One element of a shared run on the element path, with exactly the vector loop's operations: its input gradient
+        /// and its additions to virtual lane <paramref name="lane"/> (none for a NaN).
+        /// </summary>
+        private void SharedElement(int i, QuantParams q, Lanes lanes, int lane)
+        {
+            float u = x[i] / q.Scale, r = MathF.Round(u, MidpointRounding.ToEven);
+            if (float.IsNaN(r))
+            {
+                dx[i] = 0f;
+                return;
+            }
+
+            float clamped = Math.Min(Math.Max(r, q.QMin - q.ZeroPoint), q.QMax - q.ZeroPoint);
+            bool inside = clamped == r;
+            float g = inside ? dy[i] : 0f;
+            dx[i] = g;
+            if (learn)
+            {
+                lanes.Scale[lane] = MathF.FusedMultiplyAdd(dy[i], clamped - (inside ? u : 0f), lanes.Scale[lane]);
+                lanes.Outside[lane] += dy[i] - g;
+            }
+        }
+
+        /// <summary>The 16 virtual lanes of the two sums of one shared run (stack memory of the run).</summary>
+        private readonly struct Lanes(float* scale, float* outside)
+        {
+            public readonly float* Scale = scale;
+            public readonly float* Outside = outside;
+        }
+
+        private void Element(int i, int p)
         {
             var q = encoding[p];
             float s = q.Scale;
             float u = x[i] / s, r = MathF.Round(u, MidpointRounding.ToEven);
             float code = r + q.ZeroPoint;
-            if (countIt)
-            {
-                counts[p]++;
-            }
+            counts[p]++;
 
             if (code < q.QMin || code > q.QMax || float.IsNaN(code))
             {

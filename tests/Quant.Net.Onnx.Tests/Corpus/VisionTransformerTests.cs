@@ -23,8 +23,8 @@ public sealed class VisionTransformerTests
         var (images, labels) = DefaultModel.TestSet();
         var truth = labels.Select(l => (int)l).ToList();
         double fp32 = ModelComparer.Top1Accuracy(model, images, truth), int8 = ModelComparer.Top1Accuracy(result.Model, images, truth);
-        TestContext.Current.SendDiagnosticMessage($"ViT top-1: FP32 {fp32:F1}%, W8A8 {int8:F1}% ({images.Count} images)");
-        int8.Should().BeGreaterThanOrEqualTo(fp32 - 0.5, "the transformers issue's ViT target");
+        TestContext.Current.SendDiagnosticMessage($"ViT top-1: FP32 {fp32:P1}, W8A8 {int8:P1} ({images.Count} images)");
+        int8.Should().BeGreaterThanOrEqualTo(fp32 - 0.005, "the transformers issue's ViT target: at most half a point lower");
 
         // Both activation inputs of Q·Kᵀ and P·V are quantized: every MatMul reads dequantized codes on both sides.
         var written = result.Model.Nodes;

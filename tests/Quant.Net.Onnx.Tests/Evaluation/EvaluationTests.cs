@@ -40,8 +40,8 @@ public sealed class EvaluationTests
         g.Output(g.Node("Relu", [g.Input("x", 0, 4)], "y"), 0, 4);
         var model = g.Build();
         var samples = Enumerable.Range(0, 10).Select(i => InputTensor.FromFloats([.. Enumerable.Range(0, 4).Select(c => c == i % 4 ? 1f : 0f)], 1, 4)).ToList();
-        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i % 4)], batchSize: 3).Should().Be(100);
-        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i < 5 ? i % 4 : (i + 1) % 4)]).Should().Be(50);
+        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i % 4)], batchSize: 3).Should().Be(1);
+        ModelComparer.Top1Accuracy(model, samples, [.. Enumerable.Range(0, 10).Select(i => i < 5 ? i % 4 : (i + 1) % 4)]).Should().Be(0.5);
         FluentActions.Invoking(() => ModelComparer.Top1Accuracy(model, samples, [1, 2])).Should().Throw<ArgumentException>().WithMessage("*10 samples and 2 labels*");
     }
 

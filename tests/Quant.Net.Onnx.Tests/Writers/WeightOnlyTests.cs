@@ -9,7 +9,7 @@ public sealed class WeightOnlyTests
     private static BlockQuantizedWeights RandomWeights(Random random, int n, int k, int bits, int blockSize, bool symmetric)
     {
         var w = Enumerable.Range(0, n * k).Select(_ => (float)((random.NextDouble() * 2) - 1) * 0.05f).ToArray();
-        return BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize, Symmetric = symmetric });
+        return BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize, Symmetric = symmetric });
     }
 
     [Fact]

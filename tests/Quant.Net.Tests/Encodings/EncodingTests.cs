@@ -7,13 +7,13 @@ public sealed class EncodingTests
     [Fact]
     public void Asymmetric_uint8_range_includes_zero()
     {
-        var p = QuantParams.FromRange(1f, 5.1f, QuantScheme.UInt8Asymmetric); // widened to [0, 5.1]
+        var p = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 1f, 5.1f); // widened to [0, 5.1]
         p.Scale.Should().Be((float)(5.1f / 255.0)); // computed in double precision
         p.ZeroPoint.Should().Be(0);
-        var q = QuantParams.FromRange(-1f, 1f, QuantScheme.UInt8Asymmetric);
+        var q = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, -1f, 1f);
         q.Scale.Should().Be((float)(2.0 / 255.0));
         q.ZeroPoint.Should().Be((int)Math.Round(1.0 / q.Scale, MidpointRounding.ToEven)); // 1 / (2/255) ≈ 127.5 up to the float scale
-        var n = QuantParams.FromRange(-3f, -1f, QuantScheme.Int8Asymmetric); // widened to [-3, 0]
+        var n = QuantParams.FromRange(QuantScheme.Int8Asymmetric, -3f, -1f); // widened to [-3, 0]
         n.ZeroPoint.Should().Be(127);
         n.RepresentableMax.Should().Be(0f);
     }
@@ -21,19 +21,19 @@ public sealed class EncodingTests
     [Fact]
     public void Symmetric_ranges_keep_the_largest_magnitude_representable()
     {
-        var s = QuantParams.FromRange(-0.5f, 2.54f, QuantScheme.Int8SymmetricPerTensor);
+        var s = QuantParams.FromRange(QuantScheme.Int8SymmetricPerTensor, -0.5f, 2.54f);
         s.Scale.Should().Be((float)(2.54f / 127.0));
         s.ZeroPoint.Should().Be(0);
         (s.QMin, s.QMax).Should().Be((-127, 127));
-        var full = QuantParams.FromRange(-1f, 1f, new QuantScheme(8, true, true));
+        var full = QuantParams.FromRange(new QuantScheme(8, true, true), -1f, 1f);
         full.Scale.Should().Be(1f / 127f);
         (full.QMin, full.QMax).Should().Be((-128, 127));
-        var u = QuantParams.FromRange(-1f, 1f, new QuantScheme(8, false, true));
+        var u = QuantParams.FromRange(new QuantScheme(8, false, true), -1f, 1f);
         u.ZeroPoint.Should().Be(128);
-        var i4 = QuantParams.FromRange(-7f, 3f, QuantScheme.Int4Block(0));
+        var i4 = QuantParams.FromRange(QuantScheme.Int4Block(0), -7f, 3f);
         i4.Scale.Should().Be(1f);
         (i4.QMin, i4.QMax).Should().Be((-8, 7));
-        var i16 = QuantParams.FromRange(-1f, 1f, QuantScheme.Int16Symmetric);
+        var i16 = QuantParams.FromRange(QuantScheme.Int16Symmetric, -1f, 1f);
         i16.Scale.Should().Be(1f / 32767f);
     }
 
@@ -47,7 +47,7 @@ public sealed class EncodingTests
     {
         foreach (var scheme in new[] { QuantScheme.UInt8Asymmetric, QuantScheme.Int8SymmetricPerTensor, QuantScheme.Int16Symmetric, new QuantScheme(2, false, false) })
         {
-            var p = QuantParams.FromRange(min, max, scheme);
+            var p = QuantParams.FromRange(scheme, min, max);
             float.IsFinite(p.Scale).Should().BeTrue();
             p.Scale.Should().BeGreaterThan(0f);
             p.ZeroPoint.Should().BeInRange(p.QMin, p.QMax);
@@ -62,7 +62,7 @@ public sealed class EncodingTests
                 Math.Abs(back[1] - max).Should().BeLessThanOrEqualTo(p.Scale / 2 + 1e-6f * Math.Abs(max));
             }
         }
-        QuantParams.FromRange(0f, 0f, QuantScheme.UInt8Asymmetric).Scale.Should().Be(1f);
+        QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 0f).Scale.Should().Be(1f);
     }
 
     [Fact]
@@ -100,20 +100,20 @@ public sealed class EncodingTests
     [Fact]
     public void Aimet_convention_round_trips()
     {
-        var symmetric = QuantParams.FromRange(-1f, 1f, new QuantScheme(8, true, true));
+        var symmetric = QuantParams.FromRange(new QuantScheme(8, true, true), -1f, 1f);
         var aimet = symmetric.ToAimet(8, isSymmetric: true);
         aimet.Offset.Should().Be(-128);
         aimet.Min.Should().Be(-128 * symmetric.Scale);
         aimet.Max.Should().Be(127 * symmetric.Scale);
         aimet.ToQuantParams(new QuantScheme(8, true, true)).Should().Be(symmetric);
 
-        var strict = QuantParams.FromRange(-1f, 1f, QuantScheme.Int8SymmetricPerTensor);
+        var strict = QuantParams.FromRange(QuantScheme.Int8SymmetricPerTensor, -1f, 1f);
         var strictAimet = strict.ToAimet(8, isSymmetric: true);
         strictAimet.Offset.Should().Be(-127); // AIMET strict symmetric: -2^(b-1) + 1
         strictAimet.Max.Should().Be(-strictAimet.Min);
         strictAimet.ToQuantParams(QuantScheme.Int8SymmetricPerTensor).Should().Be(strict);
 
-        var asym = QuantParams.FromRange(-0.3f, 2f, QuantScheme.UInt8Asymmetric);
+        var asym = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, -0.3f, 2f);
         var asymAimet = asym.ToAimet(8, isSymmetric: false);
         asymAimet.Offset.Should().Be(-asym.ZeroPoint);
         asymAimet.ToQuantParams(QuantScheme.UInt8Asymmetric).Should().Be(asym);

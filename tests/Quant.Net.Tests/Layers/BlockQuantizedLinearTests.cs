@@ -30,7 +30,7 @@ public sealed class BlockQuantizedLinearTests
         var y = new float[batch * outFeatures];
         layer.Forward(x, y, maxDegreeOfParallelism: -1);
         var expected = new float[batch * outFeatures];
-        BlockGemm.Multiply(x, batch, BlockQuantizedWeights.Quantize(w, outFeatures, inFeatures, WeightLayout.NByK, options), bias, expected, mode);
+        BlockGemm.Multiply(x, batch, BlockQuantizedWeights.Quantize(w, inFeatures, outFeatures, WeightLayout.NByK, options), bias, expected, mode);
         y.Should().Equal(expected);
 
         // Close to FP32 (the weights are what differs).

@@ -24,7 +24,7 @@ public sealed class QuantizedLayerTests
         ErrorMetrics.SqnrDecibels(fp32, y).Should().BeGreaterThan(35, "8-bit per-channel weights and uint8 activations");
 
         // Simulation: fake-quantize input (its own min/max, uint8) and weights (the layer's encoding), multiply in double.
-        var p = QuantParams.FromRange(x.Min(), x.Max(), QuantScheme.UInt8Asymmetric);
+        var p = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, x.Min(), x.Max());
         var xq = new float[x.Length];
         QuantOps.FakeQuantize(x, xq, p);
         var wq = new float[w.Length];
@@ -53,7 +53,7 @@ public sealed class QuantizedLayerTests
         var layer = new QuantizedLinear(w, inFeatures, outFeatures, bias);
         var y = new float[batch * outFeatures];
         layer.Forward(x, y, OutputClamp.None, 1);
-        var outputEncoding = QuantParams.FromRange(y.Min(), y.Max(), QuantScheme.UInt8Asymmetric);
+        var outputEncoding = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, y.Min(), y.Max());
         var expected = new byte[y.Length];
         QuantOps.Quantize(y, expected, outputEncoding);
         var actual = new byte[y.Length];
@@ -73,7 +73,7 @@ public sealed class QuantizedLayerTests
     public void A_fixed_input_encoding_clips_like_quantize_linear()
     {
         float[] w = [1f, -1f, 0.5f, 0.25f];
-        var encoding = QuantParams.FromRange(0f, 2f, QuantScheme.UInt8Asymmetric);
+        var encoding = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 2f);
         var layer = new QuantizedLinear(w, 2, 2, [], QuantScheme.Int8SymmetricPerTensor, encoding);
         var y = new float[2];
         layer.Forward([10f, 1f], y, OutputClamp.None, 1); // 10 saturates to 2

@@ -55,7 +55,7 @@ public sealed class ObserverTests
         o.Observe([]);
         (o.ObservedMin[0], o.ObservedMax[0]).Should().Be((-2f, 3f));
         (o.FiniteCount, o.NaNCount, o.InfinityCount).Should().Be((4, 1, 2));
-        o.ComputeEncoding(UInt8)[0].Should().Be(QuantParams.FromRange(-2f, 3f, UInt8));
+        o.ComputeEncoding(UInt8)[0].Should().Be(QuantParams.FromRange(UInt8, -2f, 3f));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class ObserverTests
         o.Observe([0f, 1f]);
         o.Observe([0f, 3f]);
         o.Observe([float.NaN]); // no finite value: not a batch
-        o.ComputeEncoding(UInt8)[0].Should().Be(QuantParams.FromRange(0f, 2f, UInt8));
+        o.ComputeEncoding(UInt8)[0].Should().Be(QuantParams.FromRange(UInt8, 0f, 2f));
 
         var a = new MovingAverageMinMaxObserver(0.1);
         var b = new MovingAverageMinMaxObserver(0.1);

@@ -20,7 +20,7 @@ public sealed class PropertyTests
         Cases.Sample(c =>
         {
             var scheme = new QuantScheme(c.Bits, c.Signed, c.Symmetric);
-            var p = QuantParams.FromRange(c.Min, c.Max, scheme);
+            var p = QuantParams.FromRange(scheme, c.Min, c.Max);
             var q = new int[c.Data.Length];
             var fake = new float[c.Data.Length];
             QuantOps.FakeQuantize(c.Data, fake, p);
@@ -40,7 +40,7 @@ public sealed class PropertyTests
     {
         Cases.Sample(c =>
         {
-            var p = QuantParams.FromRange(c.Min, c.Max, new QuantScheme(c.Bits, c.Signed, c.Symmetric));
+            var p = QuantParams.FromRange(new QuantScheme(c.Bits, c.Signed, c.Symmetric), c.Min, c.Max);
             var once = new float[c.Data.Length];
             var twice = new float[c.Data.Length];
             QuantOps.FakeQuantize(c.Data, once, p);

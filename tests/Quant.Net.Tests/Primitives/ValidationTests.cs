@@ -97,11 +97,11 @@ public sealed class ValidationTests
     [Fact]
     public void Ranges_must_be_finite_and_ordered()
     {
-        var act = () => QuantParams.FromRange(float.NegativeInfinity, 1f, QuantScheme.UInt8Asymmetric);
+        var act = () => QuantParams.FromRange(QuantScheme.UInt8Asymmetric, float.NegativeInfinity, 1f);
         act.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("min");
-        var act2 = () => QuantParams.FromRange(0f, float.NaN, QuantScheme.UInt8Asymmetric);
+        var act2 = () => QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, float.NaN);
         act2.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("max");
-        var act3 = () => QuantParams.FromRange(2f, 1f, QuantScheme.UInt8Asymmetric);
+        var act3 = () => QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 2f, 1f);
         act3.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("min");
     }
 

@@ -49,7 +49,7 @@ public sealed class AdaRoundTests
     public void Closed_form_gradient_matches_finite_differences(bool relu, float lambda, float beta)
     {
         var (w, b, x, t, e) = Layer(5, 7, 12, 3, relu, new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0)));
-        var ada = new AdaRound(w, 5, 7, b, e, x, t, relu: relu);
+        var ada = new AdaRound(w, 7, 5, b, e, x, t, relu: relu);
         var v = ada.InitialV().Select((value, i) => value + (((i * 7) % 5) - 2) * 0.3f).ToArray();
         int[] rows = [.. Enumerable.Range(0, 12)];
         var grad = new float[v.Length];
@@ -85,7 +85,7 @@ public sealed class AdaRoundTests
         var scheme = new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0));
         var (w, b, x, t, e) = Layer(16, 32, 256, 5, relu, scheme);
         var options = new AdaRoundOptions { Iterations = 1500, Seed = 3 };
-        var result = new AdaRound(w, 16, 32, b, e, x, t, relu: relu).Optimize(options);
+        var result = new AdaRound(w, 32, 16, b, e, x, t, relu: relu).Optimize(options);
         result.AdaRoundMse.Should().BeLessThan(result.NearestMse * 0.5, "learned rounding must beat round-to-nearest on the data it saw");
         result.ChangedFromNearest.Should().BeGreaterThan(0);
         result.Codes.Should().OnlyContain(c => c >= scheme.QMin && c <= scheme.QMax);
@@ -95,7 +95,7 @@ public sealed class AdaRoundTests
             Math.Abs(result.Weights[i] - w[i]).Should().BeLessThan(step * 1.0001f, "AdaRound only chooses between floor and ceiling");
         }
 
-        var again = new AdaRound(w, 16, 32, b, e, x, t, relu: relu).Optimize(options);
+        var again = new AdaRound(w, 32, 16, b, e, x, t, relu: relu).Optimize(options);
         again.Codes.Should().Equal(result.Codes);
     }
 
@@ -105,10 +105,10 @@ public sealed class AdaRoundTests
         var scheme = new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0));
         var (w, b, x, t, e) = Layer(16, 32, 512, 7, relu: true, scheme);
         var options = new AdaRoundOptions { Iterations = 1500, Seed = 2, RowsPerSample = 4 };
-        var result = new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options);
+        var result = new AdaRound(w, 32, 16, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options);
         result.AdaRoundMse.Should().BeLessThan(result.NearestMse * 0.9, "a quarter of the rows per step still finds better roundings");
-        new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options).Codes.Should().Equal(result.Codes);
-        FluentActions.Invoking(() => new AdaRound(w, 16, 32, b, e, x, t, rowsPerSample: 16).Optimize(options with { RowsPerSample = 0 }))
+        new AdaRound(w, 32, 16, b, e, x, t, rowsPerSample: 16, relu: true).Optimize(options).Codes.Should().Equal(result.Codes);
+        FluentActions.Invoking(() => new AdaRound(w, 32, 16, b, e, x, t, rowsPerSample: 16).Optimize(options with { RowsPerSample = 0 }))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("RowsPerSample");
     }
 
@@ -117,16 +117,16 @@ public sealed class AdaRoundTests
     {
         var (w, b, x, t, e) = Layer(4, 8, 16, 1, false, new QuantScheme(4, true, true));
         var reports = new List<int>();
-        new AdaRound(w, 4, 8, b, e, x, t).Optimize(new AdaRoundOptions { Iterations = 300 }, new Progress(reports));
+        new AdaRound(w, 8, 4, b, e, x, t).Optimize(new AdaRoundOptions { Iterations = 300 }, new Progress(reports));
         reports.Should().Equal(100, 200, 300);
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        FluentActions.Invoking(() => new AdaRound(w, 4, 8, b, e, x, t).Optimize(cancellationToken: cts.Token)).Should().Throw<OperationCanceledException>();
-        FluentActions.Invoking(() => new AdaRound(w, 4, 9, b, e, x, t)).Should().Throw<ArgumentException>().WithParameterName("weights");
-        FluentActions.Invoking(() => new AdaRound(w, 4, 8, b, e, x, t[..^1])).Should().Throw<ArgumentException>().WithParameterName("targets");
-        FluentActions.Invoking(() => new AdaRound(w, 4, 8, b, QuantEncoding.FromTensor(new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(1)), w, [4, 8]), x, t))
+        FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, e, x, t).Optimize(cancellationToken: cts.Token)).Should().Throw<OperationCanceledException>();
+        FluentActions.Invoking(() => new AdaRound(w, 9, 4, b, e, x, t)).Should().Throw<ArgumentException>().WithParameterName("weights");
+        FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, e, x, t[..^1])).Should().Throw<ArgumentException>().WithParameterName("targets");
+        FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, QuantEncoding.FromTensor(new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(1)), w, [4, 8]), x, t))
             .Should().Throw<ArgumentException>().WithParameterName("encoding");
-        FluentActions.Invoking(() => new AdaRound(w, 4, 8, b, e, x, t).Optimize(new AdaRoundOptions { WarmStart = 1.5f })).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, e, x, t).Optimize(new AdaRoundOptions { WarmStart = 1.5f })).Should().Throw<ArgumentOutOfRangeException>();
     }
 
     private sealed class Progress(List<int> into) : IProgress<int>

@@ -41,8 +41,8 @@ public sealed class FakeQuantizerTests
         var dy = Data(x.Length, 2);
         var dx = new float[x.Length];
         q.Backward(x, [channels, inner], dy, dx);
-        var (scale, zero) = q.Parameters;
-        var (gScale, gZero) = q.Gradients;
+        var (scale, zero) = (q.Parameters.Scale, q.Parameters.ZeroPoint);
+        var (gScale, gZero) = (q.Gradients.Scale, q.Gradients.ZeroPoint);
         for (int p = 0; p < scale.Length; p++)
         {
             int count = perChannel ? inner : x.Length;
@@ -90,14 +90,14 @@ public sealed class FakeQuantizerTests
         var dy = Data(64, 4);
         q.IsTraining = false;
         q.Backward(x, [64], dy, new float[64]);
-        q.Gradients.First.Should().OnlyContain(g => g == 0, "no parameter gradients in evaluation mode");
+        q.Gradients[0].Should().OnlyContain(g => g == 0, "no parameter gradients in evaluation mode");
         q.IsTraining = true;
         var dx = new float[64];
         q.Backward(x, [64], dy, dx);
-        var withDx = q.Gradients.First.ToArray();
+        var withDx = q.Gradients[0].ToArray();
         q.ZeroGradients();
         q.Backward(x, [64], dy, []);
-        q.Gradients.First.Should().Equal(withDx, "an empty dx gives the same parameter gradients");
+        q.Gradients[0].Should().Equal(withDx, "an empty dx gives the same parameter gradients");
     }
 
     [Fact]
@@ -110,8 +110,11 @@ public sealed class FakeQuantizerTests
         q.StartLearning();
         var dy = Data(200, 4);
         q.Backward(x, [200], dy, new float[200]);
-        var (min, max) = q.Parameters;
-        var (gMin, gMax) = q.Gradients;
+        var (min, max) = (q.Parameters.Min, q.Parameters.Max);
+        var (gMin, gMax) = (q.Gradients.Min, q.Gradients.Max);
+        FluentActions.Invoking(() => q.Parameters.Scale).Should().Throw<InvalidOperationException>().WithMessage("*learns MinMax*Min and Max*");
+        q.Parameters.Should().Equal([min, max], "as a list: the two arrays in order");
+        q.Parameters.ToString().Should().StartWith("min [").And.Contain("], max [");
         double L = scheme.QMax - scheme.QMin;
         double Loss(double mn, double mx, double mn0, double mx0)
         {
@@ -160,7 +163,7 @@ public sealed class FakeQuantizerTests
     }
 
     [Fact]
-    public void Backward_gives_the_same_input_gradient_bits_at_every_vector_width_as_the_scalar_path()
+    public void Backward_gives_the_same_input_and_parameter_gradient_bits_at_every_vector_width_as_the_scalar_path()
     {
         foreach (var level in IsaConfig.ElementwiseLevels)
         {
@@ -181,15 +184,63 @@ public sealed class FakeQuantizerTests
                     q.StartLearning();
                     var dx = new float[n];
                     q.Backward(x, [n], dy, dx, width);
-                    results.Add((dx, [.. q.Gradients.First, .. q.Gradients.Second]));
+                    results.Add((dx, [.. q.Gradients[0], .. q.Gradients[1]]));
                 }
 
                 results[1].Dx.Should().Equal(results[0].Dx, $"{level}, length {n}");
-                // Parameter gradients are sums whose order follows the vector width: equal up to float rounding.
-                for (int g = 0; g < results[0].Gradients.Length; g++)
+                // Parameter gradients too: their sums run in 16 virtual lanes in element order on every path.
+                results[1].Gradients.Select(BitConverter.SingleToInt32Bits).Should().Equal(
+                    results[0].Gradients.Select(BitConverter.SingleToInt32Bits), $"{level}, length {n}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(RangeLearning.Lsq, false, 1)]
+    [InlineData(RangeLearning.Lsq, true, 1)]
+    [InlineData(RangeLearning.MinMax, false, 2)]
+    [InlineData(RangeLearning.MinMax, true, 0)]
+    public void Per_channel_gradients_and_several_steps_of_learning_are_the_same_bits_at_every_vector_width(RangeLearning learning, bool symmetric, int axis)
+    {
+        // Shape [3, 5, n]: per channel along an outer axis gives shared runs of n (or 5n) elements starting anywhere,
+        // along the last axis a varying run; NaN and saturated values inside; three learning steps, so any difference
+        // would compound into the parameters.
+        foreach (var level in IsaConfig.ElementwiseLevels)
+        {
+            foreach (int n in new[] { 1, 7, 16, 17, 33, 67 })
+            {
+                int[] shape = [3, 5, n];
+                int count = 3 * 5 * n;
+                var x = Data(count, n + 300, 4f);
+                x[count / 2] = float.NaN;
+                var dy = Data(count, n + 400);
+                var results = new List<float[]>();
+                foreach (var width in new[] { SimdLevel.Scalar, level })
                 {
-                    results[1].Gradients[g].Should().BeApproximately(results[0].Gradients[g], 1e-5f * Math.Max(1f, Math.Abs(results[0].Gradients[g])), $"{level}, length {n}, gradient {g}");
+                    var scheme = new QuantScheme(8, true, symmetric, false, QuantGranularity.PerChannel(axis));
+                    var q = new FakeQuantizer(scheme, learning);
+                    q.Forward(Data(count, 7, 1.5f), shape, new float[count]);
+                    q.StartLearning();
+                    var dx = new float[count];
+                    var trace = new List<float>();
+                    for (int step = 0; step < 3; step++)
+                    {
+                        q.ZeroGradients();
+                        q.Backward(x, shape, dy, dx, width);
+                        trace.AddRange(dx);
+                        trace.AddRange(q.Gradients[0]);
+                        trace.AddRange(q.Gradients[1]);
+                        for (int c = 0; c < q.Parameters[0].Length; c++)
+                        {
+                            q.Parameters[0][c] -= 0.01f * q.Gradients[0][c];
+                            q.Parameters[1][c] -= 0.01f * q.Gradients[1][c];
+                        }
+                    }
+
+                    results.Add([.. trace]);
                 }
+
+                results[1].Select(BitConverter.SingleToInt32Bits).Should().Equal(results[0].Select(BitConverter.SingleToInt32Bits), $"{level}, n = {n}");
             }
         }
     }
@@ -240,14 +291,14 @@ public sealed class FakeQuantizerTests
         y.Should().Equal(expected);
         var dx = new float[64];
         q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
-        q.Gradients.First.Should().BeEmpty("nothing is learned while observing");
+        q.Gradients[0].Should().BeEmpty("nothing is learned while observing");
         q.StartLearning();
         q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
-        q.Gradients.First[0].Should().NotBe(0f);
+        q.Gradients[0][0].Should().NotBe(0f);
         q.Freeze();
         q.ZeroGradients();
         q.Backward(x, [64], Enumerable.Repeat(1f, 64).ToArray(), dx);
-        q.Gradients.First[0].Should().Be(0f);
+        q.Gradients[0][0].Should().Be(0f);
         q.Phase.Should().Be(FakeQuantizerPhase.Frozen);
     }
 
@@ -274,7 +325,7 @@ public sealed class FakeQuantizerTests
             var dy = x.Zip(y, (a, b) => 2 * (b - a) / x.Length).ToArray(); // d MSE / dy
             q.ZeroGradients();
             q.Backward(x, [x.Length], dy, dx);
-            q.Parameters.First[0] -= 0.05f * q.Gradients.First[0] * 64;
+            q.Parameters[0][0] -= 0.05f * q.Gradients[0][0] * 64;
         }
 
         Mse().Should().BeLessThan(before * 0.8, "min/max is a poor range for 3-bit heavy-tailed data; LSQ finds a clipped one");

@@ -71,12 +71,12 @@ public sealed class BlockQuantizedWeights
 
     /// <summary>Quantizes W. Values are rounded half to even; NaN or infinite weights are rejected.</summary>
     /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="k">Input features (the reduction dimension, as in <see cref="PackedInt8Weights.Pack(ReadOnlySpan{sbyte}, int, int, WeightLayout, ReadOnlySpan{int}, ReadOnlySpan{float})"/>).</param>
     /// <param name="n">Output features.</param>
-    /// <param name="k">Input features.</param>
     /// <param name="layout">[N, K] (Linear/Gemm transB) or [K, N] (MatMul's B).</param>
     /// <param name="options">Bits, block size, symmetry, scale type, rounding.</param>
     /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, or a weight is not finite (its index is named).</exception>
-    public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, BlockQuantizationOptions? options = null)
+    public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, BlockQuantizationOptions? options = null)
     {
         options ??= new BlockQuantizationOptions();
         ValidateWeights(weights, n, k, options);
@@ -92,13 +92,13 @@ public sealed class BlockQuantizedWeights
     /// <see cref="BlockQuantizationOptions.Rounding"/> is not consulted: the search always runs.
     /// </summary>
     /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="k">Input features (the reduction dimension, as in <see cref="PackedInt8Weights.Pack(ReadOnlySpan{sbyte}, int, int, WeightLayout, ReadOnlySpan{int}, ReadOnlySpan{float})"/>).</param>
     /// <param name="n">Output features.</param>
-    /// <param name="k">Input features.</param>
     /// <param name="layout">[N, K] or [K, N].</param>
     /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
     /// <param name="options">Bits, block size, symmetry, scale type, search grid.</param>
     /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, or a weight or Hessian entry is not finite.</exception>
-    public static BlockQuantizedWeights QuantizeSeqMse(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
+    public static BlockQuantizedWeights QuantizeSeqMse(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
         BlockQuantizationOptions? options = null)
     {
         options ??= new BlockQuantizationOptions();
@@ -152,14 +152,14 @@ public sealed class BlockQuantizedWeights
     /// (nearest or MSE-searched ranges), chosen when the rounding reaches each block.
     /// </summary>
     /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="k">Input features (the reduction dimension, as in <see cref="PackedInt8Weights.Pack(ReadOnlySpan{sbyte}, int, int, WeightLayout, ReadOnlySpan{int}, ReadOnlySpan{float})"/>).</param>
     /// <param name="n">Output features.</param>
-    /// <param name="k">Input features.</param>
     /// <param name="layout">[N, K] or [K, N].</param>
     /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
     /// <param name="options">Bits, block size, symmetry, scale type, block range rounding.</param>
     /// <param name="damping">Added to H's diagonal as a fraction of its mean (GPTQ's 0.01) so that H inverts.</param>
     /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, a weight or Hessian entry is not finite, or damping is not positive.</exception>
-    public static BlockQuantizedWeights QuantizeGptq(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
+    public static BlockQuantizedWeights QuantizeGptq(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
         BlockQuantizationOptions? options = null, double damping = 0.01)
     {
         options ??= new BlockQuantizationOptions();

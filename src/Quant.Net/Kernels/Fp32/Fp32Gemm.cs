@@ -18,9 +18,9 @@ public static class Fp32Gemm
     /// <param name="b">Packed B.</param>
     /// <param name="bias">Empty or N values.</param>
     /// <param name="c">C, row-major [M, N].</param>
-    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
-    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism)
+    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
     {
         ArgumentNullException.ThrowIfNull(b);
         Parallelism.Validate(maxDegreeOfParallelism);

@@ -33,7 +33,7 @@ public static class Int8Gemm
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
-    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism)
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1)
     {
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
         Run(false, a, m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
@@ -45,49 +45,49 @@ public static class Int8Gemm
     /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
-    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
-    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism)
+    /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1)
     {
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
         Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
     }
 
     /// <summary>
-    /// Dequantized float output for uint8 A: <c>C = clamp(acc · aScale · bScale[n] + bias[n], min, max)</c>, acc the exact
+    /// Dequantized float output for uint8 A: <c>C = clamp(acc · aEncoding.Scale · bScale[n] + bias[n], min, max)</c>, acc the exact
     /// int32 product. B must have been packed with scales.
     /// </summary>
     /// <param name="a">A, row-major [M, K].</param>
     /// <param name="m">Rows of A.</param>
-    /// <param name="aZeroPoint">A's zero point, in [0, 255].</param>
-    /// <param name="aScale">A's scale, finite and &gt; 0.</param>
+    /// <param name="aEncoding">A's scale (finite, &gt; 0) and zero point (in [0, 255]), as A was quantized with.</param>
     /// <param name="b">Packed B with per-channel (or one) scales.</param>
     /// <param name="bias">Empty or one float per output channel.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output (<see cref="OutputClamp.None"/>, <see cref="OutputClamp.Relu"/>, …).</param>
-    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
-    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
-        int maxDegreeOfParallelism)
+    /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, QuantParams aEncoding, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c,
+        OutputClamp activation = default, int maxDegreeOfParallelism = 1)
     {
+        int aZeroPoint = aEncoding.ZeroPoint;
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
-        var stage = new FloatStage(aScale, b, bias, activation);
+        var stage = new FloatStage(aEncoding.Scale, b, bias, activation);
         Run(false, a, m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
     }
 
     /// <summary>Dequantized float output for int8 A (see the uint8 overload).</summary>
     /// <param name="a">A, row-major [M, K].</param>
     /// <param name="m">Rows of A.</param>
-    /// <param name="aZeroPoint">A's zero point, in [-128, 127].</param>
-    /// <param name="aScale">A's scale, finite and &gt; 0.</param>
+    /// <param name="aEncoding">A's scale (finite, &gt; 0) and zero point (in [-128, 127]).</param>
     /// <param name="b">Packed B with per-channel (or one) scales.</param>
     /// <param name="bias">Empty or one float per output channel.</param>
     /// <param name="c">C, row-major [M, N].</param>
-    /// <param name="activation">The clamp fused into the output.</param>
-    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
-    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, float aScale, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
-        int maxDegreeOfParallelism)
+    /// <param name="activation">The clamp fused into the output (default: none).</param>
+    /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, QuantParams aEncoding, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c,
+        OutputClamp activation = default, int maxDegreeOfParallelism = 1)
     {
+        int aZeroPoint = aEncoding.ZeroPoint;
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
-        var stage = new FloatStage(aScale, b, bias, activation);
+        var stage = new FloatStage(aEncoding.Scale, b, bias, activation);
         Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
     }
 
@@ -105,9 +105,9 @@ public static class Int8Gemm
     /// <param name="multipliers">One, or one per output channel; finite and &gt; 0.</param>
     /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
     /// <param name="c">C, row-major [M, N].</param>
-    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
     public static void Multiply<TOut>(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
     {
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
         Requantized(false, a, m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
@@ -123,16 +123,16 @@ public static class Int8Gemm
     /// <param name="multipliers">One, or one per output channel; finite and &gt; 0.</param>
     /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
     /// <param name="c">C, row-major [M, N].</param>
-    /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
     public static void Multiply<TOut>(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
     {
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
         Requantized(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
     }
 
     private static void Requantized<TOut>(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias,
-        ReadOnlySpan<float> multipliers, int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism) where TOut : unmanaged
+        ReadOnlySpan<float> multipliers, int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
     {
         if (typeof(TOut) != typeof(byte) && typeof(TOut) != typeof(sbyte))
             throw new NotSupportedException($"Requantized GEMM output must be byte or sbyte, not {typeof(TOut).Name}.");

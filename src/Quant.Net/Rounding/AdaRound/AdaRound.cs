@@ -25,8 +25,8 @@ public sealed partial class AdaRound
 
     /// <summary>Prepares the optimization of one layer.</summary>
     /// <param name="weights">W [out, in], row-major.</param>
-    /// <param name="outFeatures">Output channels.</param>
     /// <param name="inFeatures">Inputs per output (for a convolution: in channels / groups × kernel height × width).</param>
+    /// <param name="outFeatures">Output channels.</param>
     /// <param name="bias">out biases, or empty.</param>
     /// <param name="encoding">Per-tensor or per-channel (axis 0) encoding of W; its scales stay fixed.</param>
     /// <param name="inputs">Layer inputs [rows, in], from the model with earlier layers already quantized.</param>
@@ -34,7 +34,7 @@ public sealed partial class AdaRound
     /// <param name="rowsPerSample">Rows that form one sample (1 for a linear layer; output positions for a convolution).</param>
     /// <param name="relu">Reconstruct after a fused ReLU.</param>
     /// <exception cref="ArgumentException">Lengths do not match the shapes, or the encoding is not per-tensor/per-channel on axis 0.</exception>
-    public AdaRound(ReadOnlySpan<float> weights, int outFeatures, int inFeatures, ReadOnlySpan<float> bias, QuantEncoding encoding,
+    public AdaRound(ReadOnlySpan<float> weights, int inFeatures, int outFeatures, ReadOnlySpan<float> bias, QuantEncoding encoding,
         float[] inputs, float[] targets, int rowsPerSample = 1, bool relu = false)
     {
         ArgumentNullException.ThrowIfNull(encoding);

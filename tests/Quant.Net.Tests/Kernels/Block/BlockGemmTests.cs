@@ -31,7 +31,7 @@ public sealed class BlockGemmTests
             w[random.Next(w.Length)] = 3f; // an outlier block
         }
 
-        return BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, new BlockQuantizationOptions
+        return BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, new BlockQuantizationOptions
         {
             Bits = bits, BlockSize = blockSize, Symmetric = symmetric, ScaleType = half ? BlockScaleType.Fp16 : BlockScaleType.Fp32,
         });
@@ -150,7 +150,7 @@ public sealed class BlockGemmTests
         var values = Gaussian(n * k, random);
         foreach (var layout in new[] { WeightLayout.NByK, WeightLayout.KByN })
         {
-            var w = BlockQuantizedWeights.Quantize(values, n, k, layout, new BlockQuantizationOptions { Bits = bits, BlockSize = 32, Symmetric = symmetric });
+            var w = BlockQuantizedWeights.Quantize(values, k, n, layout, new BlockQuantizationOptions { Bits = bits, BlockSize = 32, Symmetric = symmetric });
             w.BlockCount.Should().Be(3);
             var restored = w.Dequantize();
             for (int row = 0; row < n; row++)
@@ -184,7 +184,7 @@ public sealed class BlockGemmTests
             {
                 double Sqnr(BlockRounding rounding)
                 {
-                    var w = BlockQuantizedWeights.Quantize(data, n, k, WeightLayout.NByK, new BlockQuantizationOptions { Symmetric = symmetric, Rounding = rounding });
+                    var w = BlockQuantizedWeights.Quantize(data, k, n, WeightLayout.NByK, new BlockQuantizationOptions { Symmetric = symmetric, Rounding = rounding });
                     return ErrorMetrics.SqnrDecibels(data, w.Dequantize());
                 }
 
@@ -208,7 +208,7 @@ public sealed class BlockGemmTests
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Bits");
         FluentActions.Invoking(() => BlockQuantizedWeights.Quantize([1, float.NaN, 3, 4], 2, 2, WeightLayout.NByK))
             .Should().Throw<ArgumentException>().WithMessage("Weight 1 is NaN*");
-        FluentActions.Invoking(() => BlockQuantizedWeights.Quantize(w, 3, 2, WeightLayout.NByK)).Should().Throw<ArgumentException>().WithParameterName("weights");
+        FluentActions.Invoking(() => BlockQuantizedWeights.Quantize(w, 2, 3, WeightLayout.NByK)).Should().Throw<ArgumentException>().WithParameterName("weights");
         var q = BlockQuantizedWeights.Quantize(w, 2, 2, WeightLayout.NByK);
         FluentActions.Invoking(() => BlockGemm.Multiply(new float[3], 1, q, [], new float[2], BlockGemmMode.FloatActivations)).Should().Throw<ArgumentException>().WithParameterName("x");
         FluentActions.Invoking(() => BlockGemm.Multiply(new float[2], 1, q, [], new float[3], BlockGemmMode.FloatActivations)).Should().Throw<ArgumentException>().WithParameterName("y");

@@ -151,7 +151,7 @@ public sealed class GptqTests
         var w = Enumerable.Range(0, n * k).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         var h = Hessian(Inputs(m, k, 3), m, k);
         var options = new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize };
-        var q = BlockQuantizedWeights.QuantizeGptq(w, n, k, WeightLayout.NByK, h, options);
+        var q = BlockQuantizedWeights.QuantizeGptq(w, k, n, WeightLayout.NByK, h, options);
         var (codes, scales) = Direct(w, n, k, h, bits, blockSize, 0.01);
         int blocks = (k + blockSize - 1) / blockSize;
         for (int row = 0; row < n; row++)
@@ -199,8 +199,8 @@ public sealed class GptqTests
         }
 
         var options = new BlockQuantizationOptions { Bits = 4, BlockSize = 32 };
-        double rtn = OutputError(BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, options));
-        double gptq = OutputError(BlockQuantizedWeights.QuantizeGptq(w, n, k, WeightLayout.NByK, h, options));
+        double rtn = OutputError(BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, options));
+        double gptq = OutputError(BlockQuantizedWeights.QuantizeGptq(w, k, n, WeightLayout.NByK, h, options));
         gptq.Should().BeLessThan(rtn * 0.7, $"error feedback through the Hessian (RTN {rtn:F3}, GPTQ {gptq:F3})");
     }
 
@@ -208,17 +208,17 @@ public sealed class GptqTests
     public void Bad_hessians_and_damping_are_refused_with_the_parameter_named()
     {
         var w = new float[4 * 8];
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 4, 8, WeightLayout.NByK, new double[63], new BlockQuantizationOptions { BlockSize = 16 }))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 8, 4, WeightLayout.NByK, new double[63], new BlockQuantizationOptions { BlockSize = 16 }))
             .Should().Throw<ArgumentException>().WithParameterName("hessian");
         var nan = new double[64];
         nan[5] = double.NaN;
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 4, 8, WeightLayout.NByK, nan, new BlockQuantizationOptions { BlockSize = 16 }))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 8, 4, WeightLayout.NByK, nan, new BlockQuantizationOptions { BlockSize = 16 }))
             .Should().Throw<ArgumentException>().WithParameterName("hessian");
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 4, 8, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 }, damping: 0))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeGptq(w, 8, 4, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 }, damping: 0))
             .Should().Throw<ArgumentException>().WithParameterName("damping");
 
         // An all-zero Hessian (inputs never active): every weight rounds to zero, exactly.
-        var q = BlockQuantizedWeights.QuantizeGptq([.. Enumerable.Range(0, 32).Select(i => i / 10f)], 4, 8, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 });
+        var q = BlockQuantizedWeights.QuantizeGptq([.. Enumerable.Range(0, 32).Select(i => i / 10f)], 8, 4, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 });
         q.Dequantize().Should().OnlyContain(v => v == 0);
     }
 }

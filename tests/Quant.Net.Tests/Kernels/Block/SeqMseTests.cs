@@ -48,8 +48,8 @@ public sealed class SeqMseTests
         }
 
         var options = new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize };
-        var seq = BlockQuantizedWeights.QuantizeSeqMse(w, n, k, WeightLayout.NByK, h, options);
-        var mse = BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch });
+        var seq = BlockQuantizedWeights.QuantizeSeqMse(w, k, n, WeightLayout.NByK, h, options);
+        var mse = BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch });
         seq.Dequantize().Should().Equal(mse.Dequantize());
     }
 
@@ -68,8 +68,8 @@ public sealed class SeqMseTests
         }
 
         var options = new BlockQuantizationOptions { BlockSize = blockSize };
-        var seq = BlockQuantizedWeights.QuantizeSeqMse(w, n, k, WeightLayout.NByK, h, options).Dequantize();
-        var mse = BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch }).Dequantize();
+        var seq = BlockQuantizedWeights.QuantizeSeqMse(w, k, n, WeightLayout.NByK, h, options).Dequantize();
+        var mse = BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch }).Dequantize();
         double seqTotal = 0, mseTotal = 0;
         for (int o = 0; o < n; o++)
         {
@@ -108,9 +108,9 @@ public sealed class SeqMseTests
 
         var h = GptqTests.Hessian(x, m, k);
         var options = new BlockQuantizationOptions { Bits = 4, BlockSize = 32 };
-        double rtn = OutputError(w, BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, options), h);
-        double mse = OutputError(w, BlockQuantizedWeights.Quantize(w, n, k, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch }), h);
-        double seq = OutputError(w, BlockQuantizedWeights.QuantizeSeqMse(w, n, k, WeightLayout.NByK, h, options), h);
+        double rtn = OutputError(w, BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, options), h);
+        double mse = OutputError(w, BlockQuantizedWeights.Quantize(w, k, n, WeightLayout.NByK, options with { Rounding = BlockRounding.MseSearch }), h);
+        double seq = OutputError(w, BlockQuantizedWeights.QuantizeSeqMse(w, k, n, WeightLayout.NByK, h, options), h);
         seq.Should().BeLessThan(mse * 0.9, $"RTN {rtn:F2}, MSE {mse:F2}, SeqMSE {seq:F2}");
         seq.Should().BeLessThan(rtn);
     }
@@ -131,22 +131,22 @@ public sealed class SeqMseTests
 
         var h = GptqTests.Hessian(GptqTests.Inputs(64, k, 13), 64, k);
         var options = new BlockQuantizationOptions { BlockSize = 16 };
-        BlockQuantizedWeights.QuantizeSeqMse(transposed, n, k, WeightLayout.KByN, h, options).Dequantize()
-            .Should().Equal(BlockQuantizedWeights.QuantizeSeqMse(w, n, k, WeightLayout.NByK, h, options).Dequantize());
+        BlockQuantizedWeights.QuantizeSeqMse(transposed, k, n, WeightLayout.KByN, h, options).Dequantize()
+            .Should().Equal(BlockQuantizedWeights.QuantizeSeqMse(w, k, n, WeightLayout.NByK, h, options).Dequantize());
     }
 
     [Fact]
     public void Bad_hessians_and_weights_are_refused_with_the_parameter_named()
     {
         var w = new float[4 * 8];
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 4, 8, WeightLayout.NByK, new double[63], new BlockQuantizationOptions { BlockSize = 16 }))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 8, 4, WeightLayout.NByK, new double[63], new BlockQuantizationOptions { BlockSize = 16 }))
             .Should().Throw<ArgumentException>().WithParameterName("hessian");
         var nan = new double[64];
         nan[9] = double.PositiveInfinity;
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 4, 8, WeightLayout.NByK, nan, new BlockQuantizationOptions { BlockSize = 16 }))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 8, 4, WeightLayout.NByK, nan, new BlockQuantizationOptions { BlockSize = 16 }))
             .Should().Throw<ArgumentException>().WithParameterName("hessian");
         w[3] = float.NaN;
-        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 4, 8, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 }))
+        FluentActions.Invoking(() => BlockQuantizedWeights.QuantizeSeqMse(w, 8, 4, WeightLayout.NByK, new double[64], new BlockQuantizationOptions { BlockSize = 16 }))
             .Should().Throw<ArgumentException>().WithParameterName("weights");
     }
 }

@@ -130,12 +130,12 @@ public sealed class Int8GemmTests
         for (int warm = 0; warm < 3; warm++)
         {
             Int8Gemm.Multiply(a, m, 7, packed, c, 1);
-            Int8Gemm.Multiply(a, m, 7, 0.5f, packed, [], f, OutputClamp.Relu, 1);
+            Int8Gemm.Multiply(a, m, QuantParams.ForType<byte>(0.5f, 7), packed, [], f, OutputClamp.Relu, 1);
             Fp32Gemm.Multiply(x, m, fp32, [], f, OutputClamp.None, 1);
         }
         long before = GC.GetAllocatedBytesForCurrentThread();
         Int8Gemm.Multiply(a, m, 7, packed, c, 1);
-        Int8Gemm.Multiply(a, m, 7, 0.5f, packed, [], f, OutputClamp.Relu, 1);
+        Int8Gemm.Multiply(a, m, QuantParams.ForType<byte>(0.5f, 7), packed, [], f, OutputClamp.Relu, 1);
         Fp32Gemm.Multiply(x, m, fp32, [], f, OutputClamp.None, 1);
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
     }
@@ -158,8 +158,8 @@ public sealed class Int8GemmTests
         one.Should().Equal(Int8GemmReference.Multiply(a, false, m, k, 3, b, n, Enumerable.Repeat(5, n).ToArray()));
         var f1 = new float[m * n];
         var f2 = new float[m * n];
-        Int8Gemm.Multiply(a, m, 3, 0.5f, packed, [], f1, OutputClamp.None, 1);
-        Int8Gemm.Multiply(a, m, 3, 0.5f, packed, [], f2, OutputClamp.None, 2);
+        Int8Gemm.Multiply(a, m, QuantParams.ForType<byte>(0.5f, 3), packed, [], f1, OutputClamp.None, 1);
+        Int8Gemm.Multiply(a, m, QuantParams.ForType<byte>(0.5f, 3), packed, [], f2, OutputClamp.None, 2);
         TestData.BitwiseEqual(f1, f2);
     }
 
@@ -184,7 +184,7 @@ public sealed class Int8GemmTests
         act7.Should().Throw<ArgumentException>().WithParameterName("c");
         var act8 = () => Int8Gemm.Multiply(new byte[6], 2, 256, packed, new int[8], 1);
         act8.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("aZeroPoint");
-        var act9 = () => Int8Gemm.Multiply(new byte[6], 2, 0, 1f, packed, [], new float[8], OutputClamp.None, 1);
+        var act9 = () => Int8Gemm.Multiply(new byte[6], 2, QuantParams.ForType<byte>(1f, 0), packed, [], new float[8], OutputClamp.None, 1);
         act9.Should().Throw<ArgumentException>().WithParameterName("b").WithMessage("*scales*");
         var act10 = () => new OutputClamp(1f, 0f);
         act10.Should().Throw<ArgumentOutOfRangeException>();
