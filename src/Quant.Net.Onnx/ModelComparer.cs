@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+
 namespace Quant.Net.Onnx;
 
 /// <summary>Runs FP32 and quantized models on the same inputs and reports what quantization cost and bought.</summary>
@@ -10,10 +12,13 @@ public static class ModelComparer
     /// <param name="latencyThreads">Intra-op threads for latency measurement (1 = single core).</param>
     /// <param name="latencyRuns">Timed runs per model (median reported); 0 skips latency.</param>
     /// <param name="perLayer">Also measure per-layer SQNR (runs unfused copies with intermediate outputs).</param>
+    /// <param name="configureSession">Adjusts ONNX Runtime's session options of every session the comparison opens, after
+    /// ours (an execution provider, logging); null for ours alone.</param>
     /// <param name="progress">Receives progress.</param>
     /// <param name="cancellationToken">Stops the comparison.</param>
     public static ComparisonReport Compare(OnnxModel fp32, QuantizationResult result, ICalibrationDataSource samples, int latencyThreads = 1,
-        int latencyRuns = 50, bool perLayer = true, IProgress<QuantizationProgress>? progress = null, CancellationToken cancellationToken = default)
+        int latencyRuns = 50, bool perLayer = true, Action<SessionOptions>? configureSession = null, IProgress<QuantizationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         ArgumentNullException.ThrowIfNull(result);
@@ -22,13 +27,13 @@ public static class ModelComparer
             ? result.Encodings.Where(e => e.Tensor.Role == TensorRole.Activation && !new GraphIndex(result.PreparedModel.Graph).GraphInputs.Contains(e.Tensor.Name)).Select(e => e.Tensor).ToList()
             : [];
         var layerNames = layers.Select(l => l.Name).Where(n => !fp32.Outputs.Any(o => o.Name == n)).ToList();
-        using var reference = new ModelRunner(fp32, latencyThreads);
-        using var quantized = new ModelRunner(result.Model, latencyThreads);
+        using var reference = new ModelRunner(fp32, latencyThreads, configureSession: configureSession);
+        using var quantized = new ModelRunner(result.Model, latencyThreads, configureSession: configureSession);
         var saturable = SaturatingPairSimulation.SaturableWeights(result.Model);
-        using var exact = Int8Host.Saturates && saturable.Count > 0 ? new ModelRunner(result.Model, latencyThreads, arithmetic: Int8Arithmetic.Exact) : null;
+        using var exact = Int8Host.Saturates && saturable.Count > 0 ? new ModelRunner(result.Model, latencyThreads, arithmetic: Int8Arithmetic.Exact, configureSession: configureSession) : null;
         var exactStats = exact is null ? null : fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
-        using var referenceLayers = layerNames.Count > 0 ? new ModelRunner(result.PreparedModel, 0, layerNames) : null;
-        using var quantizedLayers = layerNames.Count > 0 ? new ModelRunner(result.Model, 0, layerNames) : null;
+        using var referenceLayers = layerNames.Count > 0 ? new ModelRunner(result.PreparedModel, 0, layerNames, configureSession: configureSession) : null;
+        using var quantizedLayers = layerNames.Count > 0 ? new ModelRunner(result.Model, 0, layerNames, configureSession: configureSession) : null;
         var outputStats = fp32.Outputs.ToDictionary(o => o.Name, _ => new Accumulator(), StringComparer.Ordinal);
         var layerStats = layers.ToDictionary(l => l.Name, _ => new Accumulator(), StringComparer.Ordinal);
         int count = 0;
@@ -117,9 +122,9 @@ public static class ModelComparer
     }
 
     /// <summary>
-    /// Top-1 accuracy of a single-input classifier as a fraction in [0, 1] (0.938 for 93.8%, as every score and agreement here): samples are run in batches along dimension 0 (one at a
-    /// time if the model's batch dimension is fixed) and the arg-max of the first output's last axis is compared with
-    /// the label.
+    /// Top-1 accuracy of a single-input classifier as a fraction in [0, 1] (0.938 for 93.8%, as every score and agreement here):
+    /// samples are run in batches along dimension 0 (one at a time if the model's batch dimension is fixed) and the
+    /// arg-max of the first output's last axis is compared with the label.
     /// </summary>
     /// <exception cref="ArgumentException">The model has more than one input, or sample and label counts differ.</exception>
     /// <param name="model">The classifier.</param>
@@ -127,39 +132,74 @@ public static class ModelComparer
     /// <param name="labels">One class index per sample.</param>
     /// <param name="batchSize">Samples per ONNX Runtime call when the batch dimension is free.</param>
     /// <param name="arithmetic">The int8 arithmetic to evaluate with (default: this host's).</param>
+    /// <param name="configureSession">Adjusts ONNX Runtime's session options after ours (execution providers, threads); null for ours alone.</param>
     public static double Top1Accuracy(OnnxModel model, IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100,
-        Int8Arithmetic arithmetic = Int8Arithmetic.Host)
+        Int8Arithmetic arithmetic = Int8Arithmetic.Host, Action<SessionOptions>? configureSession = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(labels);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (samples.Count != labels.Count || samples.Count == 0)
         {
             throw new ArgumentException($"Need one label per sample and at least one sample; got {samples.Count} samples and {labels.Count} labels.", nameof(labels));
         }
 
+        return Top1(model, samples, labels, batchSize, arithmetic, configureSession);
+    }
+
+    /// <summary>Top-1 accuracy on labelled data (a folder of class subfolders, or any source with labels), a fraction in [0, 1].</summary>
+    /// <exception cref="ArgumentException">The model has more than one input, or the data is empty.</exception>
+    /// <param name="model">The classifier.</param>
+    /// <param name="data">Samples and labels.</param>
+    /// <param name="batchSize">Samples per ONNX Runtime call when the batch dimension is free.</param>
+    /// <param name="arithmetic">The int8 arithmetic to evaluate with (default: this host's).</param>
+    /// <param name="configureSession">Adjusts ONNX Runtime's session options after ours (execution providers, threads); null for ours alone.</param>
+    public static double Top1Accuracy(OnnxModel model, LabelledData data, int batchSize = 100, Int8Arithmetic arithmetic = Int8Arithmetic.Host,
+        Action<SessionOptions>? configureSession = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The labelled data holds no samples.", nameof(data));
+        }
+
+        if (model.Inputs.Count != 1)
+        {
+            throw new ArgumentException($"Top-1 accuracy needs a model with one input; this one has {model.Inputs.Count}.", nameof(model));
+        }
+
+        string input = model.Inputs[0].Name;
+        return Top1(model, data.Samples.GetSamples().Select(s => s.TryGetValue(input, out var t) ? t
+            : throw new InvalidDataException($"A labelled sample has no value for the model's input '{input}'.")), data.Labels, batchSize, arithmetic, configureSession);
+    }
+
+    private static double Top1(OnnxModel model, IEnumerable<InputTensor> samples, IReadOnlyList<int> labels, int batchSize, Int8Arithmetic arithmetic,
+        Action<SessionOptions>? configureSession)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var inputs = model.Inputs;
         if (inputs.Count != 1)
         {
             throw new ArgumentException($"Top-1 accuracy needs a model with one input; this one has {inputs.Count}.", nameof(model));
         }
 
-        using var runner = new ModelRunner(model, arithmetic: arithmetic);
+        using var runner = new ModelRunner(model, arithmetic: arithmetic, configureSession: configureSession);
         int step = inputs[0].Shape.Count > 0 && inputs[0].Shape[0] is null ? batchSize : 1;
-        int correct = 0;
-        for (int start = 0; start < samples.Count; start += step)
+        int correct = 0, seen = 0;
+        foreach (var batch in samples.Chunk(step))
         {
-            var batch = samples.Skip(start).Take(step).ToList();
             var (logits, shape) = runner.Run(new Dictionary<string, InputTensor>(StringComparer.Ordinal) { [inputs[0].Name] = InputTensor.Concatenate(batch) })[runner.OutputNames[0]];
             int classes = shape.Length > 0 ? shape[^1] : 1;
-            for (int i = 0; i < batch.Count; i++)
+            for (int i = 0; i < batch.Length; i++)
             {
-                correct += Accumulator.ArgMax(logits.AsSpan(i * classes, classes)) == labels[start + i] ? 1 : 0;
+                correct += Accumulator.ArgMax(logits.AsSpan(i * classes, classes)) == labels[seen + i] ? 1 : 0;
             }
+
+            seen += batch.Length;
         }
 
-        return (double)correct / samples.Count;
+        return (double)correct / labels.Count;
     }
 
     /// <summary>The sample's attention mask [B, T] (an integer input named attention_mask, as text encoders take), or null.</summary>

@@ -59,12 +59,19 @@ public sealed record ModelScore(string Name, Func<OnnxModel, double> Evaluate)
         });
     }
 
-    /// <summary>Top-1 accuracy of a single-input classifier, a fraction in [0, 1] (see <see cref="ModelComparer.Top1Accuracy"/>).</summary>
+    /// <summary>Top-1 accuracy of a single-input classifier, a fraction in [0, 1] (see <see cref="ModelComparer"/>).</summary>
     public static ModelScore Top1Accuracy(IReadOnlyList<InputTensor> samples, IReadOnlyList<int> labels, int batchSize = 100)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(labels);
         return new ModelScore("top-1 accuracy", model => ModelComparer.Top1Accuracy(model, samples, labels, batchSize, Int8Arithmetic.Exact)) { IsAccuracy = true };
+    }
+
+    /// <summary>Top-1 accuracy on labelled data (for example <see cref="LabelledData.OpenFolder"/>), a fraction in [0, 1].</summary>
+    public static ModelScore Top1Accuracy(LabelledData data, int batchSize = 100)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new ModelScore("top-1 accuracy", model => ModelComparer.Top1Accuracy(model, data, batchSize, Int8Arithmetic.Exact)) { IsAccuracy = true };
     }
 
     private static double Cosine(float[] a, float[] b)

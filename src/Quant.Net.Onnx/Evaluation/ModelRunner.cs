@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Quant.Net.Onnx;
 
-/// <summary>Runs a model in ONNX Runtime (CPU provider, all graph optimizations) and returns its float outputs.</summary>
+/// <summary>Runs a model in ONNX Runtime (CPU provider and all graph optimizations unless configured otherwise) and returns its float outputs.</summary>
 public sealed class ModelRunner : IDisposable
 {
     private readonly InferenceSession _session;
@@ -16,8 +16,11 @@ public sealed class ModelRunner : IDisposable
     /// <param name="extraOutputs">Intermediate float tensors to return as well.</param>
     /// <param name="arithmetic">The int8 arithmetic to evaluate with: this host's (default), exact int32 accumulation, or
     /// x86 AVX2's saturating pair sums simulated on any host.</param>
+    /// <param name="configureSession">Adjusts ONNX Runtime's session options after ours: an execution provider
+    /// (<c>o => o.AppendExecutionProvider_CUDA()</c>), threads, logging; null for ours alone (CPU, all graph optimizations).</param>
     /// <exception cref="OnnxFormatException">ONNX Runtime cannot load the model (the message carries its reason).</exception>
-    public ModelRunner(OnnxModel model, int intraOpThreads = 0, IEnumerable<string>? extraOutputs = null, Int8Arithmetic arithmetic = Int8Arithmetic.Host)
+    public ModelRunner(OnnxModel model, int intraOpThreads = 0, IEnumerable<string>? extraOutputs = null, Int8Arithmetic arithmetic = Int8Arithmetic.Host,
+        Action<SessionOptions>? configureSession = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(intraOpThreads);
@@ -46,6 +49,7 @@ public sealed class ModelRunner : IDisposable
             _options.InterOpNumThreads = 1;
         }
 
+        configureSession?.Invoke(_options);
         Inputs = model.Inputs;
         _inputNames = [.. Inputs.Select(i => i.Name)];
         _session = OrtSessions.Create(runnable, _options);

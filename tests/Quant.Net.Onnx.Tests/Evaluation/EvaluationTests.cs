@@ -45,6 +45,54 @@ public sealed class EvaluationTests
         FluentActions.Invoking(() => ModelComparer.Top1Accuracy(model, samples, [1, 2])).Should().Throw<ArgumentException>().WithMessage("*10 samples and 2 labels*");
     }
 
+    [Fact]
+    public void Top1_accuracy_reads_a_folder_of_class_subfolders_as_labelled_data_and_session_options_pass_through()
+    {
+        var g = new GraphBuilder();
+        g.Output(g.Node("Relu", [g.Input("x", 0, 4)], "y"), 0, 4);
+        var model = g.Build();
+        var folder = Directory.CreateTempSubdirectory("labelled-").FullName;
+        try
+        {
+            // Classes in ordinal name order: "a-class" is label 0, "b-class" 1, ... ; samples of class c peak at c,
+            // except one sample of "c-class" that peaks at 0 (9 of 10 right).
+            string[] classes = ["a-class", "b-class", "c-class", "d-class"];
+            int n = 0;
+            foreach (var (name, c) in classes.Select((name, c) => (name, c)))
+            {
+                Directory.CreateDirectory(Path.Combine(folder, name));
+                for (int i = 0; i < (c == 2 ? 4 : 2); i++, n++)
+                {
+                    int peak = c == 2 && i == 3 ? 0 : c;
+                    NpyFile.Write(Path.Combine(folder, name, $"s{i}.npy"), [.. Enumerable.Range(0, 4).Select(k => k == peak ? 1f : 0f)], [1, 4]);
+                }
+            }
+
+            var data = LabelledData.OpenFolder(folder, model);
+            data.Classes.Should().Equal(classes);
+            data.Labels.Should().Equal(0, 0, 1, 1, 2, 2, 2, 2, 3, 3);
+            data.Samples.Count.Should().Be(10);
+            int configured = 0;
+            ModelComparer.Top1Accuracy(model, data, batchSize: 3, configureSession: o => { configured++; o.LogSeverityLevel = Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR; })
+                .Should().Be(0.9);
+            configured.Should().Be(1, "the session options hook runs for the evaluation's session");
+            ModelScore.Top1Accuracy(data).Evaluate(model).Should().Be(0.9);
+            ModelScore.Top1Accuracy(data).IsAccuracy.Should().BeTrue();
+
+            Directory.CreateDirectory(Path.Combine(folder, "e-empty"));
+            FluentActions.Invoking(() => LabelledData.OpenFolder(folder, model)).Should().Throw<InvalidDataException>().WithMessage("*e-empty*");
+            FluentActions.Invoking(() => LabelledData.OpenFolder(Path.Combine(folder, "a-class"), model)).Should().Throw<InvalidDataException>().WithMessage("*no class subfolders*");
+            FluentActions.Invoking(() => new LabelledData(InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats([1f, 0, 0, 0], 1, 4)]), [0, 1]))
+                .Should().Throw<ArgumentException>().WithParameterName("labels").WithMessage("*1 samples and 2 labels*");
+            FluentActions.Invoking(() => new LabelledData(InMemoryCalibrationData.ForSingleInput("x", [InputTensor.FromFloats([1f, 0, 0, 0], 1, 4)]), [5], ["only"]))
+                .Should().Throw<ArgumentException>().WithMessage("*Label 0 is 5*1 class*");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private sealed class Progress(List<int> into) : IProgress<QuantizationProgress>
     {
         public void Report(QuantizationProgress value) => into.Add(value.Done);
