@@ -20,6 +20,8 @@ internal static class Program
           quant eval-lm     Next-token perplexity of a causal language model (and of a second one to compare).
           quant demo        Quantize a built-in weight matrix and activation tensor under the common schemes
                             and compare each against FP32 (size, SQNR, max error).
+          quant schema      Print the JSON schema of --config files ('quant schema >
+                            quantization-config.schema.json' for an editor to check them).
 
         Every command but weight-only and eval-lm runs on the built-in Fashion-MNIST CNN when no model is given;
         'quant COMMAND --help' lists its options.
@@ -81,6 +83,15 @@ internal static class Program
                     throw new UsageException($"'quant demo' takes no arguments (got '{args[1]}').");
                 case "demo":
                     return DemoCommand.Run(console);
+                case "schema" when args.Length > 1 && args[1] is "--help" or "-h":
+                    console.WriteLine("quant schema — print the JSON schema of config files (--config), the same as quantization-config.schema.json in the Quant.Net.Onnx package (no options)");
+                    return 0;
+                case "schema" when args.Length > 1:
+                    throw new UsageException($"'quant schema' takes no arguments (got '{args[1]}').");
+                case "schema":
+                    // Written as is: the console would wrap lines longer than its width, inside JSON strings.
+                    console.Profile.Out.Writer.Write(Quant.Net.Onnx.QuantizationConfig.JsonSchema);
+                    return 0;
                 case "--help" or "-h" or "help":   // 'quant help' too
                     console.WriteLine(Usage);
                     return 0;

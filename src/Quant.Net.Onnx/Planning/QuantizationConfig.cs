@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Quant.Net.Onnx;
 
@@ -151,13 +152,28 @@ public sealed record QuantizationConfig
     /// <summary>Samples per ONNX Runtime call during calibration (models with a fixed batch of 1 run one at a time).</summary>
     public int CalibrationBatchSize { get; init; } = 16;
 
-    private static readonly JsonSerializerOptions Json = new()
+    /// <summary>The options of <see cref="ToJson"/> and <see cref="FromJson"/> (internal for the schema tests).</summary>
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { ShapeContract } },
     };
+
+    /// <summary>The name of the top-level member that points an editor at the schema (<see cref="JsonSchema"/>).</summary>
+    internal const string SchemaReferenceName = "$schema";
+
+    private static readonly Lazy<string> Schema = new(ReadSchema);
+
+    /// <summary>
+    /// The JSON Schema (draft 2020-12) of the JSON that <see cref="ToJson"/> writes and <see cref="FromJson"/> reads: every
+    /// member with its type, allowed values, default and description. The package also carries it as
+    /// <c>quantization-config.schema.json</c> (copied to the build output); a config file may name it in a top-level
+    /// <c>"$schema"</c> string, which <see cref="FromJson"/> ignores and <see cref="ToJson"/> never writes.
+    /// </summary>
+    public static string JsonSchema => Schema.Value;
 
     /// <summary>
     /// The starting configuration for a deployment target: the defaults with <see cref="Target"/> set for ONNX Runtime's
@@ -168,10 +184,13 @@ public sealed record QuantizationConfig
     public static QuantizationConfig ForTarget(DeploymentTarget target) =>
         target == DeploymentTarget.QnnHtp ? HtpPreset.Config() : new QuantizationConfig { Target = target }.Validated();
 
-    /// <summary>The configuration as JSON.</summary>
+    /// <summary>The configuration as JSON (every member, no <c>"$schema"</c>).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    /// <summary>Reads a configuration from JSON; missing members keep their defaults.</summary>
+    /// <summary>
+    /// Reads a configuration from JSON; missing members keep their defaults, and a top-level <c>"$schema"</c> string (the
+    /// path or URL of <see cref="JsonSchema"/>, for editors) is ignored.
+    /// </summary>
     /// <exception cref="ArgumentException">The JSON is malformed, has an unknown member or an invalid value (the message names it).</exception>
     public static QuantizationConfig FromJson(string json)
     {
@@ -216,6 +235,49 @@ public sealed record QuantizationConfig
         return (FromJson(json), null);
     }
 
+    /// <summary>
+    /// Lets a config file name its schema: a top-level <c>"$schema"</c> string is read and dropped (any other type is an
+    /// error, as for every member), and never written. Members marked <see cref="JsonIgnoreAttribute"/> (values derived
+    /// from others, such as <see cref="UsesStrictSymmetricWeights"/>) are dropped from the contract, so a file that sets
+    /// one is refused as unknown instead of read and silently ignored.
+    /// </summary>
+    private static void ShapeContract(JsonTypeInfo info)
+    {
+        if (info.Kind == JsonTypeInfoKind.Object)
+        {
+            for (int i = info.Properties.Count - 1; i >= 0; i--)
+            {
+                if (info.Properties[i].AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true) is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.Always }])
+                {
+                    info.Properties.RemoveAt(i);
+                }
+            }
+        }
+
+        if (info.Type != typeof(QuantizationConfig))
+        {
+            return;
+        }
+
+        var reference = info.CreateJsonPropertyInfo(typeof(string), SchemaReferenceName);
+        reference.Set = static (_, value) =>
+        {
+            if (value is null)
+            {
+                throw new JsonException($"{SchemaReferenceName} must be a string (the path or URL of the schema), not null.");
+            }
+        };
+        info.Properties.Insert(0, reference);
+    }
+
+    private static string ReadSchema()
+    {
+        using var stream = typeof(QuantizationConfig).Assembly.GetManifestResourceStream("Quant.Net.Onnx.quantization-config.schema.json")
+            ?? throw new InvalidOperationException("The assembly carries no quantization-config.schema.json resource.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     /// <summary>A config file's text, read by its reported size (a device or FIFO reads as empty, never forever).</summary>
     /// <exception cref="ArgumentException">The file cannot be read (named).</exception>
     internal static string ReadConfigText(string path)
@@ -230,10 +292,11 @@ public sealed record QuantizationConfig
         }
     }
 
-    /// <summary>Checks value ranges; returns this configuration.</summary>
-    /// <exception cref="ArgumentException">A value is out of range (the message names it).</exception>
+    /// <summary>Checks value ranges, and that no list or map is null or holds null; returns this configuration.</summary>
+    /// <exception cref="ArgumentException">A value is out of range, or a list or map is null or holds null (the message names it).</exception>
     public QuantizationConfig Validated()
     {
+        ValidateNoNulls();
         if (Percentile is <= 50 or > 100 || double.IsNaN(Percentile))
         {
             throw new ArgumentException($"percentile must be in (50, 100]; got {Percentile}.", nameof(Percentile));
@@ -262,7 +325,7 @@ public sealed record QuantizationConfig
             }
         }
 
-        foreach (var (op, c) in OpTypes.Select(kv => (kv.Key, (int?)kv.Value.WeightBlockSize)).Append(("default", WeightBlockSize)))
+        foreach (var (op, c) in OpTypes.Concat(Nodes).Select(kv => (kv.Key, (int?)kv.Value.WeightBlockSize)).Append(("default", WeightBlockSize)))
         {
             if (c is { } b && (b < 2 || (b & (b - 1)) != 0))
             {
@@ -279,6 +342,33 @@ public sealed record QuantizationConfig
         }
 
         return this;
+    }
+
+    /// <summary>
+    /// Lists and maps are never null and hold no null entries: JSON's <c>null</c> reaches them unchecked (a nullable
+    /// annotation does not stop the serializer), and would fail later as a <see cref="NullReferenceException"/>.
+    /// </summary>
+    private void ValidateNoNulls()
+    {
+        static void Require(bool ok, string message, string name)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException(message, name);
+            }
+        }
+
+        Require(TensorObservers is not null, "tensorObservers must be an object (tensor name → observer), not null.", nameof(TensorObservers));
+        Require(ExcludedNodes is not null && ExcludedNodes.All(n => n is not null), "excludedNodes must be a list of node names, without null.", nameof(ExcludedNodes));
+        Require(Supergroups is not null && Supergroups.All(g => g is null || g.All(op => op is not null)), "supergroups must be a list of op-type lists, without null.", nameof(Supergroups));
+        foreach (var (json, name, map) in new[] { ("opTypes", nameof(OpTypes), OpTypes), ("nodes", nameof(Nodes), Nodes) })
+        {
+            Require(map is not null, $"{json} must be an object, not null.", name);
+            foreach (var (key, value) in map!)
+            {
+                Require(value is not null, $"{json}['{key}'] must be an object of settings, not null.", name);
+            }
+        }
     }
 
     internal OpTypeConfig For(string opType, string? node = null)
