@@ -4,31 +4,38 @@ namespace Quant.Net.Cli;
 
 internal static class Program
 {
-    private const string Usage = """
-        quant — neural-network quantization for .NET
+    /// <summary>The exit codes, as every help ends.</summary>
+    internal const string ExitCodes = "Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.";
 
-        Usage:
-          quant [quantize]  Quantize an ONNX model (with no arguments: the built-in Fashion-MNIST CNN) and compare
-                            it with FP32. 'quant quantize --help' lists the options ('quant --target x86-vnni'
-                            passes them to quantize).
-          quant analyze     Sensitivity analysis (weights vs activations, per group, per layer, histograms) with
-                            an HTML/PNG/JSON report.
-          quant mixed-precision   Choose bit widths per layer (W16A16 ... W4A8, FP32) within an accuracy budget,
-                            with the Pareto curve in an HTML/PNG/JSON report.
-          quant bench       FP32 vs quantized latency and size in ONNX Runtime.
-          quant weight-only Int4/int8 block weight-only quantization of MatMul layers (language models).
-          quant eval-lm     Next-token perplexity of a causal language model (and of a second one to compare).
-          quant demo        Quantize a built-in weight matrix and activation tensor under the common schemes
-                            and compare each against FP32 (size, SQNR, max error).
-          quant schema      Print the JSON schema of --config files ('quant schema >
-                            quantization-config.schema.json' for an editor to check them).
+    /// <summary>The commands and what each does, in help order.</summary>
+    private static readonly (string Command, string Help)[] Commands =
+    [
+        ("quant [quantize]", "Quantize an ONNX model (with no arguments: the built-in Fashion-MNIST CNN) and compare it with FP32. 'quant quantize --help' lists the options ('quant --target x86-vnni' passes them to quantize)."),
+        ("quant analyze", "Sensitivity analysis (weights vs activations, per group, per layer, histograms) with an HTML/PNG/JSON report."),
+        ("quant mixed-precision", "Choose bit widths per layer (W16A16 ... W4A8, FP32) within an accuracy budget, with the Pareto curve in an HTML/PNG/JSON report."),
+        ("quant bench", "FP32 vs quantized latency and size in ONNX Runtime."),
+        ("quant weight-only", "Int4/int8 block weight-only quantization of MatMul layers (language models)."),
+        ("quant eval-lm", "Next-token perplexity of a causal language model (and of a second one to compare)."),
+        ("quant demo", "Quantize a built-in weight matrix and activation tensor under the common schemes and compare each against FP32 (size, SQNR, max error)."),
+        ("quant schema", "Print the JSON schema of --config files ('quant schema > quantization-config.schema.json' for an editor to check them)."),
+        ("quant --help", "Show this help."),
+    ];
 
-        Every command but weight-only and eval-lm runs on the built-in Fashion-MNIST CNN when no model is given;
-        'quant COMMAND --help' lists its options.
-          quant --help      Show this help.
+    private const string DemoTitle = "quant demo — quantize a built-in weight matrix and activation tensor under the common schemes and compare each against FP32 (no options)";
 
-        Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.
-        """;
+    /// <summary>The tool's help, wrapped at <paramref name="width"/> columns, or not wrapped when it is null.</summary>
+    internal static string UsageText(int? width)
+    {
+        var text = new HelpLayout(width).Paragraph("quant — neural-network quantization for .NET", 2).Line().Line("Usage:");
+        foreach (var (command, help) in Commands)
+        {
+            text.Entry("  " + command, help);
+        }
+
+        return text.Line()
+            .Paragraph("Every command but weight-only and eval-lm runs on the built-in Fashion-MNIST CNN when no model is given; 'quant COMMAND --help' lists its options.")
+            .Line().Paragraph(ExitCodes).ToString();
+    }
 
     public static int Main(string[] args)
     {
@@ -39,7 +46,8 @@ internal static class Program
         {
             if (redirected)
             {
-                // Piped or redirected: lines are not hard-wrapped at the default 80 columns (an error stays one line).
+                // Piped or redirected: tables and messages are not folded at the default 80 columns. (Help and errors
+                // bypass folding altogether: see ConsoleText.)
                 console.Profile.Width = 4096;
             }
         }
@@ -77,7 +85,7 @@ internal static class Program
                 case "eval-lm":
                     return EvalLmCommand.Run(console, args.Skip(1).ToList());
                 case "demo" when args.Length > 1 && args[1] is "--help" or "-h":
-                    console.WriteLine("quant demo — quantize a built-in weight matrix and activation tensor under the common schemes and compare each against FP32 (no options)");
+                    ConsoleText.Write(console, new HelpLayout(ConsoleText.WrapWidth(console)).Paragraph(DemoTitle, 2).ToString());
                     return 0;
                 case "demo" when args.Length > 1:
                     throw new UsageException($"'quant demo' takes no arguments (got '{args[1]}').");
@@ -93,7 +101,7 @@ internal static class Program
                     console.Profile.Out.Writer.Write(Quant.Net.Onnx.QuantizationConfig.JsonSchema);
                     return 0;
                 case "--help" or "-h" or "help":   // 'quant help' too
-                    console.WriteLine(Usage);
+                    ConsoleText.Write(console, UsageText(ConsoleText.WrapWidth(console)));
                     return 0;
                 default:
                     throw new UsageException($"unknown command '{command}'. Run 'quant --help'.");
@@ -101,12 +109,12 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            errors.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            ConsoleText.Error(errors, e.Message);
             return 2;
         }
         catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException or FormatException or InvalidOperationException or UnauthorizedAccessException or InvalidDataException)
         {
-            errors.MarkupLineInterpolated($"[red]error:[/] {OneLine(Describe(e))}");
+            ConsoleText.Error(errors, Describe(e));
             return 1;
         }
     }
@@ -130,6 +138,4 @@ internal static class Program
 
         return message;
     }
-
-    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

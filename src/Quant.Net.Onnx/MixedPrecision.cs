@@ -85,7 +85,7 @@ public static class MixedPrecision
             .OrderBy(p => p.ModelBytes).ToList();
         return new MixedPrecisionResult(score.Name, fp32, options.AllowedDrop,
             [.. layers.Select(l => new LayerPrecision(l.Node, search.Plan[l.Node], l.Parameters, macs[l.Node]))], ConfigFor(baseConfig, layers, search.Plan),
-            final with { Accepted = final.Score >= floor }, search.Sensitivity, steps, uniform, pareto);
+            final with { Accepted = final.Score >= floor }, search.Sensitivity, steps, uniform, pareto) { ScoreIsAccuracy = score.IsAccuracy };
     }
 
     /// <summary>Layers with constant weights, with the activation node that ends their supergroup (Conv → Relu).</summary>

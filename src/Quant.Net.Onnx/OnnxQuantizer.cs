@@ -14,7 +14,9 @@ public static class OnnxQuantizer
     /// <paramref name="fixedEncodings"/> covers every activation).</param>
     /// <param name="config">What to quantize and how; defaults to W8 per-channel, A8 asymmetric uint8, MinMax.</param>
     /// <param name="fixedEncodings">Encodings to use as given (for example imported from AIMET) instead of computing them.</param>
-    /// <param name="progress">Receives calibration progress.</param>
+    /// <param name="progress">Receives calibration progress and, when <see cref="QuantizationConfig.AdaRound"/> or bias correction
+    /// is set, their progress layer by layer and inside each layer (AdaRound's iterations, bias correction's samples) with the
+    /// time left for the layer and for the step.</param>
     /// <param name="cancellationToken">Stops the work; nothing is written.</param>
     /// <param name="adaRoundProgress">Receives one report per layer when <see cref="QuantizationConfig.AdaRound"/> is set.</param>
     /// <exception cref="ArgumentException">The config names nodes that do not exist, or a fixed encoding does not fit its tensor.</exception>
@@ -52,7 +54,7 @@ public static class OnnxQuantizer
         cancellationToken.ThrowIfCancellationRequested();
         WeightEncodings(plan, index, config, fixedEncodings, encodings);
         plan = BiasScales(plan, index, encodings);
-        var (source, rounded) = Techniques(prepared, plan, encodings, opset, config, calibrationData, adaRoundProgress, cancellationToken);
+        var (source, rounded) = Techniques(prepared, plan, encodings, opset, config, calibrationData, adaRoundProgress, progress, cancellationToken);
         var quantized = QdqWriter.Write(source, plan, encodings, opset, rounded);
         return new QuantizationResult(quantized, prepared, report, config, [.. plan.Tensors.Select(t => encodings[t.Name])], plan.QuantizedNodes);
     }
@@ -226,7 +228,7 @@ public static class OnnxQuantizer
     /// <summary>Step 5: AdaRound (weight codes) and bias correction (corrected float biases; their scales stay as computed).</summary>
     private static (OnnxModel Source, IReadOnlyDictionary<string, int[]>? Rounded) Techniques(OnnxModel prepared, QuantizationPlan plan,
         Dictionary<string, TensorEncoding> encodings, QdqOpset opset, QuantizationConfig config, ICalibrationDataSource? calibrationData,
-        IProgress<AdaRoundLayerReport>? adaRoundProgress, CancellationToken cancellationToken)
+        IProgress<AdaRoundLayerReport>? adaRoundProgress, IProgress<QuantizationProgress>? progress, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<string, int[]>? rounded = null;
         if (config.AdaRound is { } adaRound)
@@ -236,7 +238,7 @@ public static class OnnxQuantizer
                 throw new ArgumentNullException(nameof(calibrationData), "AdaRound needs calibration data.");
             }
 
-            rounded = AdaRoundPass.Run(prepared, plan, encodings, opset, calibrationData, adaRound, adaRoundProgress, cancellationToken);
+            rounded = AdaRoundPass.Run(prepared, plan, encodings, opset, calibrationData, adaRound, adaRoundProgress, progress, cancellationToken);
         }
 
         if (!config.BiasCorrection)
@@ -250,7 +252,7 @@ public static class OnnxQuantizer
             throw new ArgumentNullException(nameof(calibrationData), "Empirical bias correction needs calibration data.");
         }
 
-        return (BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, cancellationToken), rounded);
+        return (BiasCorrection.Apply(prepared, plan, encodings, opset, rounded, calibrationData, analytical, progress, cancellationToken), rounded);
     }
 
     /// <summary>

@@ -52,7 +52,10 @@ public static class QuantAnalyzer
 
         var layers = ModelComparer.Compare(model, result, calibrationData, latencyRuns: 0, perLayer: true, cancellationToken: cancellationToken).Layers;
         progress?.Report(new QuantizationProgress("analysis", total, total));
-        return new QuantAnalysis(score.Name, fp32, all, weightOnly, activationOnly, sensitivities, Statistics(result, calibrationData, histogramBins, cancellationToken), layers);
+        return new QuantAnalysis(score.Name, fp32, all, weightOnly, activationOnly, sensitivities, Statistics(result, calibrationData, histogramBins, cancellationToken), layers)
+        {
+            ScoreIsAccuracy = score.IsAccuracy,
+        };
     }
 
     /// <summary>The QDQ model of <paramref name="result"/> with only the tensors <paramref name="keep"/> accepts quantized.</summary>

@@ -14,8 +14,12 @@ public static class WeightOnlyQuantizer
     /// <param name="model">The FP32 model (not modified).</param>
     /// <param name="options">Bits, blocks, rounding, format.</param>
     /// <param name="calibrationData">Inputs the model is run on to measure each layer's input Hessian (GPTQ and SeqMSE).</param>
-    /// <param name="progress">One report per layer quantized.</param>
-    /// <param name="cancellationToken">Stops the work; nothing is returned.</param>
+    /// <param name="progress">
+    /// Reports the calibration runs that measure the Hessians ("Hessians"), then the layers ("weight-only"): one report per
+    /// layer quantized and, for GPTQ and SeqMSE, reports inside each layer (its fraction done and time left) a few times
+    /// per second, with the time left for the step.
+    /// </param>
+    /// <param name="cancellationToken">Stops the work (checked inside GPTQ's and SeqMSE's layers too); nothing is returned.</param>
     /// <exception cref="ArgumentException">An excluded node does not exist, an option is out of range, or a data-aware method has no calibration data.</exception>
     /// <exception cref="OnnxFormatException">The model is malformed or cannot move to opset 21 (DequantizeLinear format).</exception>
     public static WeightOnlyResult Quantize(OnnxModel model, WeightOnlyOptions? options = null, ICalibrationDataSource? calibrationData = null,
@@ -32,7 +36,7 @@ public static class WeightOnlyQuantizer
         }
 
         var run = new Run(prepared, options, null, null, keepWeights: true);
-        var hessians = dataAware ? Hessians(prepared, run.LayerInputs(), calibrationData!, cancellationToken) : null;
+        var hessians = dataAware ? Hessians(prepared, run.LayerInputs(), calibrationData!, progress, cancellationToken) : null;
         run.Quantize(hessians, progress, cancellationToken);
         return new WeightOnlyResult(prepared, run.QuantizedNodes, run.Weights) { TiedEmbeddings = run.TiedNodes };
     }
@@ -175,16 +179,20 @@ public static class WeightOnlyQuantizer
             var names = new NameSet(graph);
             var tied = TiedEmbeddings();
             float[]? buffer = null;
-            foreach (var node in _layers)
+            var step = new LayerStepProgress(progress, "weight-only", [.. _layers.Select(Cost)]);
+            for (int li = 0; li < _layers.Count; li++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var node = _layers[li];
                 var init = _index.Initializers[node.Input[1]];
                 int k = (int)init.Dims[0], n = (int)init.Dims[1];
                 var floats = _source is not null ? _source.ReadFloats(init, ref buffer) : TensorData.ToFloats(init);
                 var w = _options.Method switch
                 {
-                    WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping),
-                    WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks),
+                    WeightOnlyMethod.Gptq => BlockQuantizedWeights.QuantizeGptq(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks, _options.GptqDamping,
+                        step.Inside(li, node.Name), cancellationToken),
+                    WeightOnlyMethod.SeqMse => BlockQuantizedWeights.QuantizeSeqMse(floats, k, n, WeightLayout.KByN, hessians![node.Input[0]], _options.Blocks,
+                        step.Inside(li, node.Name), cancellationToken),
                     _ => BlockQuantizedWeights.Quantize(floats, k, n, WeightLayout.KByN, _options.Blocks),
                 };
                 int before = graph.Initializer.Count;
@@ -212,7 +220,7 @@ public static class WeightOnlyQuantizer
                 }
 
                 SpillNew(graph, before);
-                progress?.Report(new QuantizationProgress("weight-only", LayerCount, _layers.Count));
+                step.Finished(LayerCount);
             }
 
             QuantizedNodes.AddRange(TiedNodes);
@@ -296,6 +304,19 @@ public static class WeightOnlyQuantizer
             return tied;
         }
 
+        /// <summary>A layer's work, estimated from its weight's shape [K, N]: GPTQ factors a K × K matrix and updates N·K² weights; SeqMSE and MSE try every clipping ratio on every block.</summary>
+        private double Cost(NodeProto layer)
+        {
+            var dims = _index.Initializers[layer.Input[1]].Dims;
+            double k = dims[0], n = dims[1];
+            return _options.Method switch
+            {
+                WeightOnlyMethod.Gptq => (k * k * k / 2) + (n * k * k / 2),
+                WeightOnlyMethod.SeqMse => n * k * _options.Blocks.BlockSize * (_options.Blocks.SearchSteps + 1),
+                _ => n * k * (_options.Blocks.Rounding == BlockRounding.MseSearch ? _options.Blocks.SearchSteps + 1 : 1),
+            };
+        }
+
         private float[] Read(TensorProto tensor) => _source is not null ? _source.ReadFloats(tensor) : TensorData.ToFloats(tensor);
 
         private bool Eligible(NodeProto node) => node.OpType == "MatMul" && node.Domain is "" or "ai.onnx" && !_options.ExcludedNodes.Contains(node.Name) && node.Input.Count == 2
@@ -346,12 +367,21 @@ public static class WeightOnlyQuantizer
     }
 
     /// <summary>H = Σ x·xᵀ [K, K] of each layer input over every row (all leading dimensions) of every calibration sample.</summary>
-    private static Dictionary<string, double[]> Hessians(OnnxModel prepared, List<(string Tensor, int K)> inputs, ICalibrationDataSource data, CancellationToken cancellationToken)
+    private static Dictionary<string, double[]> Hessians(OnnxModel prepared, List<(string Tensor, int K)> inputs, ICalibrationDataSource data,
+        IProgress<QuantizationProgress>? progress, CancellationToken cancellationToken)
     {
         var hessians = inputs.ToDictionary(i => i.Tensor, i => new double[(long)i.K * i.K], StringComparer.Ordinal);
         using var runner = new ModelRunner(prepared, 0, inputs.Select(i => i.Tensor));
+        int done = 0;
+        progress?.Report(new QuantizationProgress("Hessians", 0, data.Count));
         foreach (var sample in data.GetSamples(cancellationToken))
         {
+            if (done > 0)
+            {
+                progress?.Report(new QuantizationProgress("Hessians", done, data.Count));
+            }
+
+            done++;
             var outputs = runner.Run(sample);
             foreach (var (tensor, k) in inputs)
             {
@@ -389,6 +419,7 @@ public static class WeightOnlyQuantizer
             }
         }
 
+        progress?.Report(new QuantizationProgress("Hessians", done, data.Count));
         foreach (var (tensor, k) in inputs)
         {
             var h = hessians[tensor];

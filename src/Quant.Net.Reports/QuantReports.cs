@@ -70,8 +70,9 @@ public static class QuantReports
         var body = new StringBuilder();
         string score = result.ScoreName;
         double floor = result.Fp32Score - result.AllowedDrop;
-        body.AppendLine(Inv, $"<p>FP32 {Html(score)}: <b>{Number(result.Fp32Score)}</b>; budget: drop ≤ {Number(result.AllowedDrop)} (score ≥ {Number(floor)}). "
-            + $"Plan: <b class=\"{(result.WithinBudget ? "good" : "bad")}\">{Number(result.Final.Score)}</b> at {result.Final.ModelBytes:N0} bytes, {result.Final.BitOps:G4} BitOps"
+        var text = new ScoreText(result.ScoreIsAccuracy);
+        body.AppendLine(Inv, $"<p>FP32 {Html(score)}: <b>{text.Value(result.Fp32Score)}</b>; budget: drop ≤ {text.Amount(result.AllowedDrop)} (score ≥ {text.Value(floor)}). "
+            + $"Plan: <b class=\"{(result.WithinBudget ? "good" : "bad")}\">{text.Value(result.Final.Score)}</b> at {result.Final.ModelBytes:N0} bytes, {result.Final.BitOps:G4} BitOps"
             + $" — {(result.WithinBudget ? "within budget" : "over budget")}.</p>");
 
         var page = new ReportSection(files, body, name, score);
@@ -99,32 +100,35 @@ public static class QuantReports
         double total = analysis.Fp32Score - analysis.QuantizedScore;
         double weights = analysis.Fp32Score - analysis.WeightOnlyScore, activations = analysis.Fp32Score - analysis.ActivationOnlyScore;
         string score = analysis.ScoreName;
+        var text = new ScoreText(analysis.ScoreIsAccuracy);
         if (total <= 0)
         {
-            advice.Add($"The quantized model scores {Number(analysis.QuantizedScore)} against FP32's {Number(analysis.Fp32Score)} ({score}): nothing to recover.");
+            advice.Add($"The quantized model scores {text.Value(analysis.QuantizedScore)} against FP32's {text.Value(analysis.Fp32Score)} ({score}): nothing to recover.");
             return advice;
         }
 
+        // Drops print unsigned ("0.4 pt"); a quantization that happens to help shows as a gain ("+0.2 pt").
+        string Cost(double drop) => drop >= 0 ? text.Amount(drop) : text.Difference(-drop);
         if (weights > 2 * Math.Max(activations, 0))
         {
-            advice.Add($"Weights cost most ({Number(weights)} of {score} with only weights quantized, {Number(activations)} with only activations): "
+            advice.Add($"Weights cost most ({Cost(weights)} of {score} with only weights quantized, {Cost(activations)} with only activations): "
                 + "try AdaRound, per-channel or 8-bit weights for the groups below, or mixed precision.");
         }
         else if (activations > 2 * Math.Max(weights, 0))
         {
-            advice.Add($"Activations cost most ({Number(activations)} of {score} with only activations quantized, {Number(weights)} with only weights): "
+            advice.Add($"Activations cost most ({Cost(activations)} of {score} with only activations quantized, {Cost(weights)} with only weights): "
                 + "try MSE or percentile ranges (observer), more calibration data, or 16-bit activations (W8A16) for the groups below.");
         }
         else
         {
-            advice.Add($"Weights and activations cost alike ({Number(weights)} and {Number(activations)} of {score} alone; {Number(total)} together).");
+            advice.Add($"Weights and activations cost alike ({Cost(weights)} and {Cost(activations)} of {score} alone; {Cost(total)} together).");
         }
 
         foreach (var g in analysis.Groups.Where(g => g.DisabledAloneScore > analysis.QuantizedScore)
             .OrderByDescending(g => g.DisabledAloneScore).Take(maxGroups))
         {
-            advice.Add($"Keep node {g.Node} ({g.OpType}) in float or 16 bits: +{Number(g.DisabledAloneScore - analysis.QuantizedScore)} ({score}, "
-                + $"{Number(g.DisabledAloneScore)} with all else quantized).");
+            advice.Add($"Keep node {g.Node} ({g.OpType}) in float or 16 bits: {text.Difference(g.DisabledAloneScore - analysis.QuantizedScore)} ({score}, "
+                + $"{text.Value(g.DisabledAloneScore)} with all else quantized).");
         }
 
         foreach (var t in analysis.Tensors.Where(t => t.Role == TensorRole.Activation && t.ClippedFraction > 0.01).OrderByDescending(t => t.ClippedFraction).Take(maxGroups))
@@ -156,10 +160,10 @@ public static class QuantReports
         files.SavePng(plot, modesPng, Width / 2, Height * 3 / 4);
         body.AppendLine("<h2>Sensitivity to weight vs activation quantization</h2>");
         body.AppendLine(Inv, $"<img src=\"{files.Source(modesPng)}\" data-file=\"{Html(modesPng)}\" alt=\"score by quantization mode\">");
-        body.AppendLine(Inv, $"<table><tr><th>quantized</th><th>{Html(score)}</th><th>drop vs FP32</th></tr>");
+        body.AppendLine(Inv, $"<table><tr><th>quantized</th><th>{Html(score)}</th><th>vs FP32</th></tr>");
         foreach (var (label, s) in modes)
         {
-            body.AppendLine(Inv, $"<tr><td>{Html(label)}</td><td>{Number(s)}</td><td>{Number(analysis.Fp32Score - s)}</td></tr>");
+            body.AppendLine(Inv, $"<tr><td>{Html(label)}</td><td>{new ScoreText(analysis.ScoreIsAccuracy).Value(s)}</td><td>{new ScoreText(analysis.ScoreIsAccuracy).Difference(s - analysis.Fp32Score)}</td></tr>");
         }
 
         body.AppendLine("</table>");
@@ -191,7 +195,7 @@ public static class QuantReports
         body.AppendLine(Inv, $"<table><tr><th>group (node)</th><th>op</th><th>tensors</th><th>only this group</th><th>all but this group</th></tr>");
         foreach (var g in groups)
         {
-            body.AppendLine(Inv, $"<tr><td>{Html(g.Node)}</td><td>{Html(g.OpType)}</td><td>{Html(string.Join(", ", g.Tensors))}</td><td>{Number(g.EnabledAloneScore)}</td><td>{Number(g.DisabledAloneScore)}</td></tr>");
+            body.AppendLine(Inv, $"<tr><td>{Html(g.Node)}</td><td>{Html(g.OpType)}</td><td>{Html(string.Join(", ", g.Tensors))}</td><td>{new ScoreText(analysis.ScoreIsAccuracy).Value(g.EnabledAloneScore)}</td><td>{new ScoreText(analysis.ScoreIsAccuracy).Value(g.DisabledAloneScore)}</td></tr>");
         }
 
         body.AppendLine("</table>");
@@ -322,7 +326,7 @@ public static class QuantReports
         body.AppendLine(Inv, $"<table><tr><th>model</th><th>bytes</th><th>BitOps</th><th>{Html(score)}</th><th>within budget</th></tr>");
         foreach (var p in result.Uniform.Append(result.Final with { Label = "chosen plan" }))
         {
-            body.AppendLine(Inv, $"<tr><td>{Html(p.Label)}</td><td>{p.ModelBytes:N0}</td><td>{p.BitOps:G4}</td><td>{Number(p.Score)}</td><td>{(p.Score >= floor ? "yes" : "no")}</td></tr>");
+            body.AppendLine(Inv, $"<tr><td>{Html(p.Label)}</td><td>{p.ModelBytes:N0}</td><td>{p.BitOps:G4}</td><td>{new ScoreText(result.ScoreIsAccuracy).Value(p.Score)}</td><td>{(p.Score >= floor ? "yes" : "no")}</td></tr>");
         }
 
         body.AppendLine("</table>");
@@ -395,7 +399,7 @@ public static class QuantReports
         body.AppendLine("<h2>Search steps</h2><table><tr><th>step</th><th>bytes</th><th>score</th><th>kept</th></tr>");
         foreach (var s in result.Steps)
         {
-            body.AppendLine(Inv, $"<tr><td>{Html(s.Label)}</td><td>{s.ModelBytes:N0}</td><td>{Number(s.Score)}</td><td>{(s.Accepted ? "yes" : "no")}</td></tr>");
+            body.AppendLine(Inv, $"<tr><td>{Html(s.Label)}</td><td>{s.ModelBytes:N0}</td><td>{new ScoreText(result.ScoreIsAccuracy).Value(s.Score)}</td><td>{(s.Accepted ? "yes" : "no")}</td></tr>");
         }
 
         body.AppendLine("</table>");

@@ -1,4 +1,3 @@
-using System.Text;
 using Spectre.Console;
 
 namespace Quant.Net.Cli;
@@ -11,8 +10,6 @@ namespace Quant.Net.Cli;
 /// <param name="Notes">Paragraphs printed between usage and options.</param>
 internal sealed record CliCommand(string Name, string Title, IReadOnlyList<string> Usage, IReadOnlyList<CliOption> Options, string? Notes = null)
 {
-    private const int Column = 27, Width = 80;   // the console soft-wraps at 80 columns when output is piped
-
     public CliOption? Find(string argument) => Options.FirstOrDefault(o => o.Name == argument || o.Alias == argument);
 
     /// <summary>Parses <paramref name="args"/>; false (after printing the help) when they ask for help.</summary>
@@ -21,93 +18,39 @@ internal sealed record CliCommand(string Name, string Title, IReadOnlyList<strin
         line = CommandLine.Parse(this, args);
         if (line.Help)
         {
-            console.WriteLine(HelpText());
+            PrintHelp(console);
         }
 
         return !line.Help;
     }
 
-    public string HelpText()
+    /// <summary>The help, laid out for <paramref name="console"/>: wrapped to its width on a terminal, unwrapped otherwise.</summary>
+    public void PrintHelp(IAnsiConsole console) => ConsoleText.Write(console, HelpText(ConsoleText.WrapWidth(console)));
+
+    /// <summary>The help text, wrapped at <paramref name="width"/> columns, or not wrapped when it is null.</summary>
+    public string HelpText(int? width)
     {
-        var text = new StringBuilder();
-        Wrap(text, $"quant {Name} — {Title}", 2, Width - 2);
-        text.AppendLine().AppendLine("Usage:");
+        var text = new HelpLayout(width).Paragraph($"quant {Name} — {Title}", 2).Line().Line("Usage:");
         foreach (var line in Usage)
         {
             var parts = line.Split('|', 2);
-            Entry(text, "  " + parts[0], parts.Length > 1 ? parts[1] : "");
+            text.Entry("  " + parts[0], parts.Length > 1 ? parts[1] : "");
         }
 
-        if (Notes is not null)
+        text.Line();
+        foreach (var paragraph in Notes?.Split("\n\n") ?? [])
         {
-            text.AppendLine();
-            foreach (var paragraph in Notes.Split("\n\n"))
-            {
-                Wrap(text, paragraph.ReplaceLineEndings(" "), 0, Width);
-                text.AppendLine();
-            }
-        }
-        else
-        {
-            text.AppendLine();
+            text.Paragraph(paragraph.ReplaceLineEndings(" ")).Line();
         }
 
-        text.AppendLine("Options:");
+        text.Line("Options:");
         foreach (var o in Options)
         {
             string head = $"  {(o.Alias is null ? "" : o.Alias + ", ")}{o.Name}{(o.IsFlag ? "" : " " + o.Value)}";
             string help = o.Help + (o.Choices is { } c ? $": {string.Join(" | ", c)}" : "") + (o.Default is { } d ? $" (default {d})" : "");
-            Entry(text, head, help);
+            text.Entry(head, help);
         }
 
-        Entry(text, "  -h, --help", "show this help");
-        text.AppendLine().Append("Exit codes: 0 success, 1 bad input (one-line error), 2 bad usage.");
-        return text.ToString();
-    }
-
-    private static void Entry(StringBuilder text, string head, string help)
-    {
-        if (help.Length == 0)
-        {
-            text.AppendLine(head);
-            return;
-        }
-
-        text.Append(head);
-        if (head.Length + 1 > Column)
-        {
-            text.AppendLine().Append(' ', Column);
-        }
-        else
-        {
-            text.Append(' ', Column - head.Length);
-        }
-
-        Wrap(text, help, Column, Width - Column);
-    }
-
-    /// <summary>Appends <paramref name="words"/> in lines of at most <paramref name="width"/> characters, continuation lines indented.</summary>
-    private static void Wrap(StringBuilder text, string words, int indent, int width)
-    {
-        int used = 0;
-        foreach (var word in words.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (used > 0 && used + 1 + word.Length > width)
-            {
-                text.AppendLine().Append(' ', indent);
-                used = 0;
-            }
-
-            if (used > 0)
-            {
-                text.Append(' ');
-                used++;
-            }
-
-            text.Append(word);
-            used += word.Length;
-        }
-
-        text.AppendLine();
+        return text.Entry("  -h, --help", "show this help").Line().Paragraph(Program.ExitCodes).ToString();
     }
 }

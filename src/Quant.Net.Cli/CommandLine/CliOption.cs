@@ -10,7 +10,8 @@ namespace Quant.Net.Cli;
 /// <param name="Choices">The values it accepts, listed in the help and in the error for any other value.</param>
 /// <param name="Default">The value when the option is absent, shown in the help.</param>
 /// <param name="Alias">A short alias (<c>-o</c>).</param>
-internal sealed record CliOption(string Name, string? Value, string Help, IReadOnlyList<string>? Choices = null, string? Default = null, string? Alias = null)
+/// <param name="Table">The table the choices come from, when each names a value the command uses (<see cref="CliChoices{T}"/>).</param>
+internal sealed record CliOption(string Name, string? Value, string Help, IReadOnlyList<string>? Choices = null, string? Default = null, string? Alias = null, ICliChoices? Table = null)
 {
     public bool IsFlag => Value is null;
 }

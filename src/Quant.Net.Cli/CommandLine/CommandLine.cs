@@ -72,25 +72,11 @@ internal sealed class CommandLine
     public double Double(string option, double fallback, double min) => Value(option) is not { } v ? fallback
         : double.TryParse(v, NumberStyles.Float, Inv, out double x) && x >= min && double.IsFinite(x) ? x : throw new UsageException($"{option} takes a number ≥ {min}, not '{v}'.");
 
-    public WeightType? Weights() => Value("--weights") switch
-    {
-        null => null,
-        "int4" => WeightType.Int4,
-        "int16" => WeightType.Int16,
-        _ => WeightType.Int8,
-    };
-
-    public ActivationType? Activations() => Value("--activations") switch
-    {
-        null => null,
-        "int8" => ActivationType.Int8,
-        "int16" => ActivationType.Int16,
-        "uint16" => ActivationType.UInt16,
-        _ => ActivationType.UInt8,
-    };
+    /// <summary>The value <paramref name="table"/> gives the option's name, or null when the option is not given.</summary>
+    public T? Choice<T>(CliChoices<T> table) where T : struct => Value(table.Option) is { } name ? table.Parse(name) : null;
 
     /// <summary>The deployment target named by --target (checked against the names at parse time), or null when it is not given.</summary>
-    public DeploymentTarget? Target() => Value("--target") is { } v ? DeploymentTargets.Parse(v) : null;
+    public DeploymentTarget? Target() => Choice(CliOptions.Targets);
 
     /// <summary>
     /// The config from --config, with --weights / --activations / --per-tensor (which also drops a block size) / --weight-symmetry /
@@ -118,19 +104,13 @@ internal sealed class CommandLine
 
         config = config with
         {
-            Weights = Weights() ?? config.Weights,
-            Activations = Activations() ?? config.Activations,
+            Weights = Choice(CliOptions.WeightTypes) ?? config.Weights,
+            Activations = Choice(CliOptions.ActivationTypes) ?? config.Activations,
             PerChannelWeights = !Flag("--per-tensor") && config.PerChannelWeights,
             WeightBlockSize = Flag("--per-tensor") ? null : config.WeightBlockSize,
-            StrictSymmetricWeights = Value("--weight-symmetry") is { } symmetry ? symmetry == "strict" : config.StrictSymmetricWeights,
+            StrictSymmetricWeights = Choice(CliOptions.WeightSymmetries) ?? config.StrictSymmetricWeights,
             Target = Target() ?? config.Target,
-            QdqDomain = Value("--qdq-domain") switch
-            {
-                "onnx" => Quant.Net.Onnx.QdqDomain.Onnx,
-                "microsoft" => Quant.Net.Onnx.QdqDomain.Microsoft,
-                "auto" => Quant.Net.Onnx.QdqDomain.Auto,
-                _ => config.QdqDomain,
-            },
+            QdqDomain = Choice(CliOptions.QdqDomains) ?? config.QdqDomain,
             QuantizeAllOperators = Flag("--all-ops") || config.QuantizeAllOperators,
             FullInteger = Flag("--full-integer") || config.FullInteger,
             OutlierSmoothing = Value("--smoothquant") is { } smooth ? smooth != "off" : config.OutlierSmoothing,
@@ -193,32 +173,5 @@ internal sealed record Workload(string Title, OnnxModel Model, ICalibrationDataS
         var evaluation = new InMemoryCalibrationData(evalSource.GetSamples().Take(line.Int("--eval-samples", 64, 1)));
         return new Workload($"{Path.GetFileName(line.Positional)} ({loaded.Nodes.Count} nodes, {calibrationData.Count} calibration samples)", loaded, calibrationData, evaluation,
             ModelScore.CosineToFp32(loaded, evaluation), false);
-    }
-}
-
-/// <summary>Spectre.Console progress bars fed by <see cref="QuantizationProgress"/> reports.</summary>
-internal static class ProgressBars
-{
-    public static T Run<T>(IAnsiConsole console, string what, Func<IProgress<QuantizationProgress>, T> work)
-    {
-        T result = default!;
-        console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(what, maxValue: 1);
-                result = work(new Reporter(task));
-                task.Value = task.MaxValue;
-            });
-        return result;
-    }
-
-    private sealed class Reporter(ProgressTask task) : IProgress<QuantizationProgress>
-    {
-        public void Report(QuantizationProgress value)
-        {
-            task.Description = value.Stage;
-            task.MaxValue = Math.Max(1, value.Total ?? value.Done + 1);
-            task.Value = value.Done;
-        }
     }
 }

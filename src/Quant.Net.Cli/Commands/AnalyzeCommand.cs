@@ -27,8 +27,6 @@ internal static class AnalyzeCommand
         + "SQNR/MSE, and per-tensor ranges and histograms with the chosen encoding range. Writes analysis.html (open it in a browser), "
         + "analysis.json and the PNG plots into --out.");
 
-    public static string Help => Definition.HelpText();
-
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
         if (!Definition.TryParse(console, args, out var line))
@@ -43,7 +41,7 @@ internal static class AnalyzeCommand
         console.MarkupLineInterpolated($"[bold]Analyzing {work.Title}[/]");
         Workload.AnnounceScoring(console, config);
         var analysis = ProgressBars.Run(console, "analysis", p => QuantAnalyzer.Analyze(work.Model, work.Calibration, work.Score, config, progress: p));
-        var text = new ScoreText(work.Score);
+        var text = new ScoreText(work.Score.IsAccuracy);
         var modes = new Table().Title($"{work.Score.Name} by what is quantized").AddColumn("quantized").AddColumn(new TableColumn("score").RightAligned())
             .AddColumn(new TableColumn("vs FP32").RightAligned());
         foreach (var (label, s) in new[] { ("FP32", analysis.Fp32Score), ("weights only", analysis.WeightOnlyScore), ("activations only", analysis.ActivationOnlyScore), ("all", analysis.QuantizedScore) })

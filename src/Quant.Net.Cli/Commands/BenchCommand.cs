@@ -21,8 +21,6 @@ internal static class BenchCommand
         ],
         "Without calibration data the timed input is random, shaped after the model's inputs (free dimensions: 1).");
 
-    public static string Help => Definition.HelpText();
-
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
         if (!Definition.TryParse(console, args, out var line))

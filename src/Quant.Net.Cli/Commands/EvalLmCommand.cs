@@ -19,8 +19,6 @@ internal static class EvalLmCommand
         "The model takes input_ids int64 [1, T] (attention_mask and position_ids inputs are filled in) and returns logits [1, T, V]. "
         + "One line 'perplexity <value>' per model, in the order given.");
 
-    public static string Help => Definition.HelpText();
-
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
         if (!Definition.TryParse(console, args, out var line))

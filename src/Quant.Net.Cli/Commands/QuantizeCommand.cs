@@ -1,5 +1,6 @@
 using System.Globalization;
 using Quant.Net.Onnx;
+using Quant.Net.Reports;
 using Spectre.Console;
 
 namespace Quant.Net.Cli;
@@ -7,6 +8,13 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant quantize</c>: post-training quantization of an ONNX model (or of the built-in default).</summary>
 internal static class QuantizeCommand
 {
+    public static readonly CliChoices<ObserverKind> Observers = new("--observer",
+        ("minmax", ObserverKind.MinMax), ("mse", ObserverKind.Mse), ("entropy", ObserverKind.Entropy), ("percentile", ObserverKind.Percentile),
+        ("sqnr", ObserverKind.Sqnr), ("moving-average", ObserverKind.MovingAverage));
+
+    public static readonly CliChoices<AimetEncodingsVersion> EncodingsVersions = new("--encodings-version",
+        ("1.0.0", AimetEncodingsVersion.Version100), ("0.6.1", AimetEncodingsVersion.Version061), ("2.0.0", AimetEncodingsVersion.Version200));
+
     public static readonly CliCommand Definition = new("quantize", "post-training quantization of an FP32 ONNX model to a QDQ int8/int16 model",
         [
             "quant quantize|quantize the built-in Fashion-MNIST CNN and compare it with FP32 (accuracy on 500 shipped test images, size, latency, SQNR)",
@@ -24,9 +32,9 @@ internal static class QuantizeCommand
             CliOptions.AllOperators,
             CliOptions.FullInteger,
             CliOptions.OutlierSmoothing,
-            new("--observer", "NAME", "how activation ranges are chosen", ["minmax", "mse", "entropy", "percentile", "sqnr", "moving-average"], "minmax"),
+            Observers.ToOption("NAME", "how activation ranges are chosen", new QuantizationConfig().Observer),
             new("--encodings", "FILE.json", "also write AIMET encodings"),
-            new("--encodings-version", "V", "AIMET encodings format", ["1.0.0", "0.6.1", "2.0.0"], "1.0.0"),
+            EncodingsVersions.ToOption("V", "AIMET encodings format", AimetEncodingsVersion.Version100),
             new("--aimet-model", "FP32.onnx", "also write the FP32 model the encodings belong to, with the final weights (BatchNorm folded, AdaRounded, bias-corrected): AIMET's sim.export pair for qnn-onnx-converter --quantization_overrides; needs --encodings"),
             CliOptions.Config,
             new("--dynamic", null, "dynamic quantization of MatMul/Gemm/LSTM weights (no calibration needed)"),
@@ -36,8 +44,6 @@ internal static class QuantizeCommand
             CliOptions.Threads,
         ]);
 
-    public static string Help => Definition.HelpText();
-
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
@@ -45,7 +51,7 @@ internal static class QuantizeCommand
         var options = Options.Parse(args);
         if (options.Help)
         {
-            console.WriteLine(Help);
+            Definition.PrintHelp(console);
             return 0;
         }
 
@@ -155,13 +161,13 @@ internal static class QuantizeCommand
         if (options.Output is not null)
         {
             result.Model.Save(options.Output);
-            console.MarkupLineInterpolated($"wrote [green]{options.Output}[/] ({new FileInfo(options.Output).Length / 1024.0:F1} KiB)");
+            console.MarkupLineInterpolated($"wrote [green]{options.Output}[/] ({(new FileInfo(options.Output).Length / 1024.0).ToString("F1", Inv)} KiB)");
         }
 
         if (encodings is not null)
         {
             AtomicFile.WriteAllText(options.Encodings!, encodings);
-            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {options.EncodingsVersion switch { AimetEncodingsVersion.Version061 => "0.6.1", AimetEncodingsVersion.Version200 => "2.0.0", _ => "1.0.0" }})");
+            console.MarkupLineInterpolated($"wrote [green]{options.Encodings}[/] (AIMET encodings {EncodingsVersions.NameOf(options.EncodingsVersion)})");
         }
 
         if (fp32 is not null)
@@ -172,7 +178,7 @@ internal static class QuantizeCommand
     }
 
     private static double Accuracy(OnnxModel model, IReadOnlyList<InputTensor> images, byte[] labels, Int8Arithmetic arithmetic) =>
-        100 * ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], arithmetic: arithmetic);   // in percent, as printed
+        ModelComparer.Top1Accuracy(model, images, [.. labels.Select(l => (int)l)], arithmetic: arithmetic);
 
     private static void PrintSummary(IAnsiConsole console, QuantizationResult result, ComparisonReport report, (double Fp32, double Int8, double? Exact, int Count)? accuracy)
     {
@@ -183,10 +189,11 @@ internal static class QuantizeCommand
             .AddColumn("metric").AddColumn(new TableColumn("FP32").RightAligned()).AddColumn(new TableColumn(label).RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         if (accuracy is { } a)
         {
-            table.AddRow($"top-1 accuracy ({a.Count} test images)", $"{a.Fp32.ToString("F1", Inv)}%", $"{a.Int8.ToString("F1", Inv)}%", $"{(a.Int8 - a.Fp32).ToString("+0.0;-0.0", Inv)} pt");
+            var percent = ScoreText.Accuracy;
+            table.AddRow($"top-1 accuracy ({a.Count} test images)", percent.Value(a.Fp32), percent.Value(a.Int8), percent.Difference(a.Int8 - a.Fp32));
             if (a.Exact is { } e)
             {
-                table.AddRow("top-1 accuracy, exact int32 (target)", "", $"{e.ToString("F1", Inv)}%", $"{(e - a.Fp32).ToString("+0.0;-0.0", Inv)} pt");
+                table.AddRow("top-1 accuracy, exact int32 (target)", "", percent.Value(e), percent.Difference(e - a.Fp32));
             }
         }
 
@@ -265,18 +272,8 @@ internal static class QuantizeCommand
                 Output = line.Value("--output"),
                 Encodings = line.Value("--encodings"),
                 AimetModel = line.Value("--aimet-model"),
-                EncodingsVersion = line.Value("--encodings-version") switch
-                {
-                    "0.6.1" => AimetEncodingsVersion.Version061,
-                    "2.0.0" => AimetEncodingsVersion.Version200,
-                    _ => AimetEncodingsVersion.Version100,
-                },
-                Observer = line.Value("--observer") switch
-                {
-                    null => null,
-                    "minmax" => ObserverKind.MinMax, "mse" => ObserverKind.Mse, "entropy" => ObserverKind.Entropy,
-                    "percentile" => ObserverKind.Percentile, "sqnr" => ObserverKind.Sqnr, _ => ObserverKind.MovingAverage,
-                },
+                EncodingsVersion = line.Choice(EncodingsVersions) ?? AimetEncodingsVersion.Version100,
+                Observer = line.Choice(Observers),
                 Dynamic = line.Flag("--dynamic"),
                 Help = line.Help,
                 Mean = line.Floats("--mean"),

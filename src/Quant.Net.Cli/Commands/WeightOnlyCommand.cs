@@ -8,6 +8,14 @@ namespace Quant.Net.Cli;
 /// <summary><c>quant weight-only</c>: int4/int8 block weight-only quantization of a model's MatMul layers (LLMs).</summary>
 internal static class WeightOnlyCommand
 {
+    /// <summary>Each method is a layer method and the rounding of block ranges it uses (SeqMSE searches its ranges whatever the rounding says).</summary>
+    public static readonly CliChoices<(WeightOnlyMethod Method, BlockRounding Rounding)> Methods = new("--method",
+        ("rtn", (WeightOnlyMethod.Blockwise, BlockRounding.Nearest)), ("mse", (WeightOnlyMethod.Blockwise, BlockRounding.MseSearch)),
+        ("gptq", (WeightOnlyMethod.Gptq, BlockRounding.Nearest)), ("gptq-mse", (WeightOnlyMethod.Gptq, BlockRounding.MseSearch)),
+        ("seqmse", (WeightOnlyMethod.SeqMse, BlockRounding.Nearest)));
+
+    public static readonly CliChoices<WeightOnlyFormat> Formats = new("--format", ("matmulnbits", WeightOnlyFormat.MatMulNBits), ("qdq", WeightOnlyFormat.DequantizeLinear));
+
     public static readonly CliCommand Definition = new("weight-only", "int4/int8 weight-only quantization of MatMul layers in blocks (language models), written as MatMulNBits or DequantizeLinear",
         [
             "quant weight-only MODEL.onnx --output OUT.onnx [options]",
@@ -17,17 +25,16 @@ internal static class WeightOnlyCommand
             new("--output", "OUT.onnx", "where to write the quantized model"),
             new("--bits", "N", "weight bits", ["4", "8"], "4"),
             new("--block-size", "N", "weights per block along K", ["16", "32", "64", "128", "256"], "32"),
-            new("--method", "NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range, gptq feeds each column's rounding error to the next through the layer's input Hessian (needs --calibration), gptq-mse does both, seqmse searches each block's range for the smallest error of the layer's outputs on --calibration (weighted by the input Hessian)", ["rtn", "mse", "gptq", "gptq-mse", "seqmse"], "rtn"),
+            Methods.ToOption("NAME", "rounding: rtn rounds to nearest on each block's range, mse searches each block's clipping range, gptq feeds each column's rounding error to the next through the layer's input Hessian (needs --calibration), gptq-mse does both, seqmse searches each block's range for the smallest error of the layer's outputs on --calibration (weighted by the input Hessian)",
+                (WeightOnlyMethod.Blockwise, BlockRounding.Nearest)),
             new("--calibration", "DIR", "token windows (.npy int64 [1, T+1], the first T fed) the model runs on for the Hessians of gptq, gptq-mse and seqmse"),
-            new("--format", "NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", ["matmulnbits", "qdq"], "matmulnbits"),
+            Formats.ToOption("NAME", "matmulnbits: ONNX Runtime's com.microsoft MatMulNBits; qdq: opset-21 DequantizeLinear with block_size", new WeightOnlyOptions().Format),
             new("--accuracy-level", "N", "MatMulNBits accuracy_level: 0 (unset) keeps float activations, 4 lets ONNX Runtime quantize them to int8", ["0", "1", "2", "3", "4"], "0"),
             new("--asymmetric", null, "a zero point per block (default: symmetric blocks)"),
             new("--untie-embeddings", null, "store an embedding table tied to the LM head int8 per row of its own (default: read it from the head's packed weights, stored once)"),
             new("--windows", "DIR", "token windows (.npy int64 [1, T+1]) to measure perplexity of FP32 and quantized"),
         ],
         "MatMul layers with a constant 2-D weight are quantized, and embedding tables (Gather) to int8 per row; other ops stay float. With rtn and mse a model is streamed: tensors in external data are memory-mapped and read a layer at a time, and the output's go to OUT.onnx.data as they are made, so models larger than memory quantize (gptq and seqmse run the model in ONNX Runtime and need it in memory).");
-
-    public static string Help => Definition.HelpText();
 
     public static int Run(IAnsiConsole console, IReadOnlyList<string> args)
     {
@@ -43,6 +50,7 @@ internal static class WeightOnlyCommand
 
         string output = line.Value("--output") ?? throw new UsageException("give the output: --output OUT.onnx");
         OutputPaths.Check(path, ("--output", output));
+        var (method, rounding) = line.Choice(Methods) ?? (WeightOnlyMethod.Blockwise, BlockRounding.Nearest);
         var options = new WeightOnlyOptions
         {
             Blocks = new BlockQuantizationOptions
@@ -50,15 +58,10 @@ internal static class WeightOnlyCommand
                 Bits = line.Int("--bits", 4, 4),
                 BlockSize = line.Int("--block-size", 32, 16),
                 Symmetric = !line.Flag("--asymmetric"),
-                Rounding = line.Value("--method") is "mse" or "gptq-mse" ? BlockRounding.MseSearch : BlockRounding.Nearest,
+                Rounding = rounding,
             },
-            Method = line.Value("--method") switch
-            {
-                "gptq" or "gptq-mse" => WeightOnlyMethod.Gptq,
-                "seqmse" => WeightOnlyMethod.SeqMse,
-                _ => WeightOnlyMethod.Blockwise,
-            },
-            Format = line.Value("--format") == "qdq" ? WeightOnlyFormat.DequantizeLinear : WeightOnlyFormat.MatMulNBits,
+            Method = method,
+            Format = line.Choice(Formats) ?? new WeightOnlyOptions().Format,
             AccuracyLevel = line.Int("--accuracy-level", 0, 0),
             ShareTiedEmbeddings = !line.Flag("--untie-embeddings"),
         };

@@ -17,6 +17,9 @@ namespace Quant.Net.Onnx;
 public sealed record MixedPrecisionResult(string ScoreName, double Fp32Score, double AllowedDrop, IReadOnlyList<LayerPrecision> Plan, QuantizationConfig Config,
     CostPoint Final, IReadOnlyList<LayerSensitivity> Sensitivity, IReadOnlyList<CostPoint> Steps, IReadOnlyList<CostPoint> Uniform, IReadOnlyList<CostPoint> Pareto)
 {
+    /// <summary>True when the scores are accuracies (<see cref="ModelScore.IsAccuracy"/>): fractions printed as percentages.</summary>
+    public bool ScoreIsAccuracy { get; init; }
+
     private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
 
     /// <summary>Whether the plan's score is within the budget.</summary>

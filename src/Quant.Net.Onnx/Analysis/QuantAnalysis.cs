@@ -14,6 +14,9 @@ namespace Quant.Net.Onnx;
 public sealed record QuantAnalysis(string ScoreName, double Fp32Score, double QuantizedScore, double WeightOnlyScore, double ActivationOnlyScore,
     IReadOnlyList<GroupSensitivity> Groups, IReadOnlyList<TensorStatistics> Tensors, IReadOnlyList<LayerComparison> Layers)
 {
+    /// <summary>True when the scores are accuracies (<see cref="ModelScore.IsAccuracy"/>): fractions printed as percentages.</summary>
+    public bool ScoreIsAccuracy { get; init; }
+
     private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Members(builder, this);
 
     /// <summary>The analysis as JSON (for programs; the report shows the same numbers).</summary>

@@ -12,17 +12,22 @@ namespace Quant.Net.Onnx;
 internal static class AdaRoundPass
 {
     public static Dictionary<string, int[]> Run(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, QdqOpset opset,
-        ICalibrationDataSource data, AdaRoundOptions options, IProgress<AdaRoundLayerReport>? progress, CancellationToken cancellationToken)
+        ICalibrationDataSource data, AdaRoundOptions options, IProgress<AdaRoundLayerReport>? progress, IProgress<QuantizationProgress>? stepProgress,
+        CancellationToken cancellationToken)
     {
         var graph = prepared.Graph;
         var index = new GraphIndex(graph);
         var codes = new Dictionary<string, int[]>(StringComparer.Ordinal);
         var layers = plan.Tensors.Where(t => t.Role == TensorRole.Weight).Select(t => (Weight: t, Node: graph.Node.First(n => n.Name == t.Node)))
             .Where(l => Supported(l.Node, l.Weight, index)).ToList();
+
+        // Every layer runs the same iterations: the step's time left counts layers alike.
+        var step = new LayerStepProgress(stepProgress, "AdaRound", [.. layers.Select(_ => 1.0)]);
         for (int li = 0; li < layers.Count; li++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var (weight, node) = layers[li];
+            step.Starting(li, node.Name);
             var current = QdqWriter.Write(prepared, plan, encodings, opset, codes);
             string input = current.Graph.Node.First(n => n.Name == node.Name).Input[0];
             bool relu = index.Consumers(node.Output[0]) is [{ OpType: "Relu" } r] && !index.GraphOutputs.Contains(node.Output[0]);
@@ -35,9 +40,10 @@ internal static class AdaRoundPass
             var (x, t, rowsPerSample) = Collect(node, current, input, prepared, target, data, inFeatures, outFeatures, shape, cancellationToken);
             var encoding = CanonicalEncoding(encodings[weight.Name].Encoding!, outFeatures);
             var ada = new AdaRound(w, inFeatures, outFeatures, bias, encoding, x, t, rowsPerSample, relu);
-            var result = ada.Optimize(options, null, cancellationToken);
+            var result = ada.Optimize(options, step.Inside(li, node.Name), cancellationToken);
             codes[weight.Name] = StorageOrder(node, result.Codes, shape);
             progress?.Report(new AdaRoundLayerReport(node.Name, li, layers.Count, result.NearestMse, result.AdaRoundMse));
+            step.Finished(li + 1);
         }
 
         return codes;

@@ -14,21 +14,20 @@ internal static class BiasCorrection
 {
     /// <summary>Returns a copy of <paramref name="prepared"/> with corrected float biases (the quantized model is written from it).</summary>
     public static OnnxModel Apply(OnnxModel prepared, QuantizationPlan plan, Dictionary<string, TensorEncoding> encodings, QdqOpset opset,
-        IReadOnlyDictionary<string, int[]>? codes, ICalibrationDataSource? data, bool analytical, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int[]>? codes, ICalibrationDataSource? data, bool analytical, IProgress<QuantizationProgress>? progress, CancellationToken cancellationToken)
     {
         var corrected = prepared.Clone();
         var layers = plan.Tensors.Where(t => t.Role == TensorRole.Bias).ToList();
-        foreach (var bias in layers)
+        var step = new LayerStepProgress(progress, "bias correction", [.. layers.Select(_ => 1.0)]);
+        for (int li = 0; li < layers.Count; li++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var bias = layers[li];
             var node = corrected.Graph.Node.First(n => n.Name == bias.Node);
-            if (analytical && TryAnalytical(prepared, corrected, node, bias, encodings, codes))
+            step.Starting(li, node.Name);
+            if ((analytical && TryAnalytical(prepared, corrected, node, bias, encodings, codes)) || data is null)
             {
-                continue;
-            }
-
-            if (data is null)
-            {
+                step.Finished(li + 1);
                 continue;
             }
 
@@ -38,6 +37,7 @@ internal static class BiasCorrection
             int channels = (int)new GraphIndex(corrected.Graph).Initializers[bias.Name].Dims[0];
             var difference = new double[channels];
             long count = 0;
+            int runs = 0;
             using (var f = new ModelRunner(prepared, 0, [fp32Output]))
             using (var q = new ModelRunner(quantized, 0, [quantizedOutput], Int8Arithmetic.Exact))
             {
@@ -53,7 +53,16 @@ internal static class BiasCorrection
                     }
 
                     count += (long)batch * inner;
+                    if (data.Count is > 0 and int samples)
+                    {
+                        step.Within(li, node.Name, (double)++runs / samples);
+                    }
                 }
+            }
+
+            if (data.Count is > 0)
+            {
+                step.Within(li, node.Name, 1, force: true);
             }
 
             var init = corrected.Graph.Initializer.First(i => i.Name == bias.Name);
@@ -64,6 +73,7 @@ internal static class BiasCorrection
             }
 
             corrected.Graph.Initializer[corrected.Graph.Initializer.IndexOf(init)] = TensorData.Create<float>(bias.Name, values, [channels]);
+            step.Finished(li + 1);
         }
 
         return corrected;

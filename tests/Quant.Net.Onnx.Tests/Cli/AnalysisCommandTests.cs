@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using Quant.Net.Onnx.Tests.Support;
 
@@ -34,9 +35,12 @@ public sealed class AnalysisCommandTests : IDisposable
 
         // The sensitive groups are listed by what they cost (or win back), largest first.
         var rows = text.Split('\n').SkipWhile(l => !l.Contains("most sensitive", StringComparison.Ordinal))
-            .Where(l => l.Contains(" pt", StringComparison.Ordinal)).Select(l => l.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Where(l => l.Contains('│', StringComparison.Ordinal) && l.Contains(" pt", StringComparison.Ordinal)).Select(l => l.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .Select(c => Math.Max(-Points(c[3]), Points(c[5]))).ToList();
         rows.Should().NotBeEmpty().And.BeInDescendingOrder();
+        var advice = text.Split('\n').SkipWhile(l => l != "what to try next").Skip(1).TakeWhile(l => l.StartsWith("  - ", StringComparison.Ordinal)).ToList();
+        advice.Should().NotBeEmpty();
+        advice.Should().NotContain(l => Regex.IsMatch(l, @"\d\.\d{2,}"), "the advice gives accuracies as percentages and points with one decimal, like the tables");
         File.Exists(Path.Combine(output, "analysis.html")).Should().BeTrue();
         File.Exists(Path.Combine(output, "analysis.json")).Should().BeTrue();
         Directory.GetFiles(output, "*.png").Should().HaveCountGreaterThan(4);

@@ -116,9 +116,11 @@ public sealed class AdaRoundTests
     public void Cancellation_progress_and_bad_input()
     {
         var (w, b, x, t, e) = Layer(4, 8, 16, 1, false, new QuantScheme(4, true, true));
-        var reports = new List<int>();
+        var reports = new List<WorkProgress>();
         new AdaRound(w, 8, 4, b, e, x, t).Optimize(new AdaRoundOptions { Iterations = 300 }, new Progress(reports));
-        reports.Should().Equal(100, 200, 300);
+        reports[0].Should().Be(new WorkProgress(0, 300, TimeSpan.Zero), "the first report comes as the work starts");
+        reports[^1].Done.Should().Be(300, "the last says all iterations are done");
+        reports[^1].Total.Should().Be(300);
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, e, x, t).Optimize(cancellationToken: cts.Token)).Should().Throw<OperationCanceledException>();
@@ -129,8 +131,8 @@ public sealed class AdaRoundTests
         FluentActions.Invoking(() => new AdaRound(w, 8, 4, b, e, x, t).Optimize(new AdaRoundOptions { WarmStart = 1.5f })).Should().Throw<ArgumentOutOfRangeException>();
     }
 
-    private sealed class Progress(List<int> into) : IProgress<int>
+    private sealed class Progress(List<WorkProgress> into) : IProgress<WorkProgress>
     {
-        public void Report(int value) => into.Add(value);
+        public void Report(WorkProgress value) => into.Add(value);
     }
 }

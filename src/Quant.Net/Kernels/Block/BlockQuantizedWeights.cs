@@ -97,19 +97,28 @@ public sealed class BlockQuantizedWeights
     /// <param name="layout">[N, K] or [K, N].</param>
     /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
     /// <param name="options">Bits, block size, symmetry, scale type, search grid.</param>
+    /// <param name="progress">Receives the blocks (along K) done, a few times per second at most and at the end; the result does not depend on it.</param>
+    /// <param name="cancellationToken">Checked at every block.</param>
     /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, or a weight or Hessian entry is not finite.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public static BlockQuantizedWeights QuantizeSeqMse(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
-        BlockQuantizationOptions? options = null)
+        BlockQuantizationOptions? options = null, IProgress<WorkProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        QuantizeSeqMse(weights, k, n, layout, hessian, options, progress, null, cancellationToken);
+
+    /// <summary>As the public overload, timing progress reports with <paramref name="time"/> (the system clock when null).</summary>
+    internal static BlockQuantizedWeights QuantizeSeqMse(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
+        BlockQuantizationOptions? options, IProgress<WorkProgress>? progress, TimeProvider? time, CancellationToken cancellationToken)
     {
         options ??= new BlockQuantizationOptions();
         ValidateInputs(weights, n, k, hessian, options);
-        return QuantizeBlocks(weights, n, k, layout, options with { Rounding = BlockRounding.MseSearch }, hessian);
+        return QuantizeBlocks(weights, n, k, layout, options with { Rounding = BlockRounding.MseSearch }, hessian, progress, time, cancellationToken);
     }
 
     private static BlockQuantizedWeights QuantizeBlocks(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, BlockQuantizationOptions options,
-        ReadOnlySpan<double> hessian)
+        ReadOnlySpan<double> hessian, IProgress<WorkProgress>? progress = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var result = new BlockQuantizedWeights(n, k, options);
+        var reporter = new ThrottledProgress(progress, result.BlockCount, cancellationToken, time);
         int qMax = (1 << options.Bits) - 1, middle = 1 << (options.Bits - 1);
         var block = new float[options.BlockSize];
         var codes = new byte[options.BlockSize];
@@ -140,8 +149,11 @@ public sealed class BlockQuantizedWeights
 
                 result.Store(row, b, codes, scale, zeroPoint);
             }
+
+            reporter.Step(b + 1);
         }
 
+        reporter.Complete();
         return result;
     }
 
@@ -158,9 +170,20 @@ public sealed class BlockQuantizedWeights
     /// <param name="hessian">H [K, K], row-major: the sum of x·xᵀ over the layer's calibration inputs x (symmetric).</param>
     /// <param name="options">Bits, block size, symmetry, scale type, block range rounding.</param>
     /// <param name="damping">Added to H's diagonal as a fraction of its mean (GPTQ's 0.01) so that H inverts.</param>
+    /// <param name="progress">
+    /// Receives the work done — the factorization of H, then the columns, in multiply-adds estimated from n and k — a few
+    /// times per second at most and at the end; the result does not depend on it.
+    /// </param>
+    /// <param name="cancellationToken">Checked at every group of rows of the factorization and at every column.</param>
     /// <exception cref="ArgumentException">Sizes do not match, an option is out of range, a weight or Hessian entry is not finite, or damping is not positive.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public static BlockQuantizedWeights QuantizeGptq(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
-        BlockQuantizationOptions? options = null, double damping = 0.01)
+        BlockQuantizationOptions? options = null, double damping = 0.01, IProgress<WorkProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        QuantizeGptq(weights, k, n, layout, hessian, options, damping, progress, null, cancellationToken);
+
+    /// <summary>As the public overload, timing progress reports with <paramref name="time"/> (the system clock when null).</summary>
+    internal static BlockQuantizedWeights QuantizeGptq(ReadOnlySpan<float> weights, int k, int n, WeightLayout layout, ReadOnlySpan<double> hessian,
+        BlockQuantizationOptions? options, double damping, IProgress<WorkProgress>? progress, TimeProvider? time, CancellationToken cancellationToken)
     {
         options ??= new BlockQuantizationOptions();
         if (!(damping > 0) || !double.IsFinite(damping))
@@ -169,7 +192,7 @@ public sealed class BlockQuantizedWeights
         }
 
         ValidateInputs(weights, n, k, hessian, options);
-        return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping);
+        return GptqRounding.Quantize(weights, n, k, layout, hessian, options, damping, progress, time, cancellationToken);
     }
 
     private static void ValidateWeights(ReadOnlySpan<float> weights, int n, int k, BlockQuantizationOptions options)

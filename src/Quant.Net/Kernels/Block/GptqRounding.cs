@@ -21,9 +21,22 @@ internal static class GptqRounding
     /// <summary>Columns per tile of the batch-end update: 128 batch rows of U × 512 doubles = 512 KiB.</summary>
     private const int TileColumns = 512;
 
+    /// <param name="weights">W in <paramref name="layout"/>.</param>
+    /// <param name="n">Output features.</param>
+    /// <param name="k">Input features.</param>
+    /// <param name="layout">[N, K] or [K, N].</param>
+    /// <param name="hessian">H [K, K].</param>
+    /// <param name="options">Bits, block size, symmetry, scale type, block range rounding.</param>
+    /// <param name="damping">Fraction of mean(diag H) added to its diagonal.</param>
+    /// <param name="progress">Receives the work done (the factorization, then the columns; in multiply-adds estimated from k and n).</param>
+    /// <param name="cancellationToken">Checked where progress is counted: every group of rows of the factorization, every column.</param>
+    /// <param name="time">The clock of the progress reports (the system's when null).</param>
     public static BlockQuantizedWeights Quantize(ReadOnlySpan<float> weights, int n, int k, WeightLayout layout, ReadOnlySpan<double> hessian,
-        BlockQuantizationOptions options, double damping)
+        BlockQuantizationOptions options, double damping, IProgress<WorkProgress>? progress = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
+        int batch = Math.Max(BatchColumns, options.BlockSize);
+        var work = new Work(n, k, batch);
+        var reporter = new ThrottledProgress(progress, work.Total, cancellationToken, time);
         var w = new double[(long)n * k];
         for (int row = 0; row < n; row++)
         {
@@ -56,7 +69,7 @@ internal static class GptqRounding
             h[(i * k) + i] += damping * Math.Max(mean, double.Epsilon);
         }
 
-        var u = UpperCholeskyOfInverse(h, k);
+        var u = UpperCholeskyOfInverse(h, k, reporter);
         var result = BlockQuantizedWeights.Create(n, k, options);
         int qMax = (1 << options.Bits) - 1, middle = 1 << (options.Bits - 1);
         var codes = new byte[(long)n * result.BlockCount * options.BlockSize];
@@ -67,7 +80,7 @@ internal static class GptqRounding
         // Lazy batches (GPTQ's): inside a batch of columns each error updates the batch's later columns at once; the
         // columns after the batch get all of the batch's errors in one pass at its end, so W is streamed once per batch
         // instead of once per column. Batches hold whole blocks, so a block's columns are current when its range is chosen.
-        int batch = Math.Max(BatchColumns, options.BlockSize);
+        long done = work.Factorization;
         var errors = new double[(long)n * batch];
         for (int b0 = 0; b0 < k; b0 += batch)
         {
@@ -108,6 +121,9 @@ internal static class GptqRounding
                         Axpy(-e, uRow, w.AsSpan((int)(((long)row * k) + j + 1), b1 - j - 1));
                     }
                 }
+
+                done += (long)n * (b1 - j);
+                reporter.Step(done);
             }
 
             if (b1 < k)
@@ -130,6 +146,8 @@ internal static class GptqRounding
                         }
                     }
                 });
+                done += (long)n * (b1 - b0) * (k - b1);
+                reporter.Step(done);
             }
         }
 
@@ -149,7 +167,45 @@ internal static class GptqRounding
             }
         }
 
+        reporter.Complete();
         return result;
+    }
+
+    /// <summary>
+    /// The work of one run in multiply-adds, for progress: the Cholesky factor (k³/3 in all, i³/3 after row i), its
+    /// inverse (k³/6 in all, k³/6 − (k − j)³/6 after column j), then per column the updates inside its batch
+    /// (n·(b1 − j)) and per batch the update of the columns after it (n·width·(k − b1)).
+    /// </summary>
+    internal readonly struct Work
+    {
+        public Work(int n, int k, int batch)
+        {
+            long columns = 0;
+            for (int b0 = 0; b0 < k; b0 += batch)
+            {
+                int b1 = Math.Min(k, b0 + batch);
+                for (int j = b0; j < b1; j++)
+                {
+                    columns += (long)n * (b1 - j);
+                }
+
+                columns += (long)n * (b1 - b0) * (k - b1);
+            }
+
+            Factorization = Inverse(k, k);
+            Total = Factorization + columns;
+        }
+
+        /// <summary>The Cholesky factor and its inverse.</summary>
+        public long Factorization { get; }
+
+        public long Total { get; }
+
+        /// <summary>Work done when rows [0, <paramref name="i"/>) of the factor are final.</summary>
+        public static long Cholesky(long i) => i * i * i / 3;
+
+        /// <summary>Work done when the inverse's columns [0, <paramref name="j"/>) are final, after the whole factor.</summary>
+        public static long Inverse(long j, long k) => Cholesky(k) + (((k * k * k) - ((k - j) * (k - j) * (k - j))) / 6);
     }
 
     /// <summary>
@@ -157,7 +213,7 @@ internal static class GptqRounding
     /// with P the order-reversing permutation and P·H·P = L·Lᵀ, H⁻¹ = (P·L⁻ᵀ·P)·(P·L⁻¹·P), and P·L⁻¹·P is upper
     /// triangular with a positive diagonal, so it is the factor (unique).
     /// </summary>
-    internal static double[] UpperCholeskyOfInverse(double[] h, int k)
+    internal static double[] UpperCholeskyOfInverse(double[] h, int k, ThrottledProgress? reporter = null)
     {
         var reversed = new double[(long)k * k];
         for (int i = 0; i < k; i++)
@@ -168,7 +224,7 @@ internal static class GptqRounding
             }
         }
 
-        var l = LowerCholesky(reversed, k);
+        var l = LowerCholesky(reversed, k, reporter);
 
         // L⁻¹ by forward substitution, a group of columns at a time so that each row of L is read once per group;
         // written reversed into U.
@@ -177,6 +233,7 @@ internal static class GptqRounding
         for (int j0 = 0; j0 < k; j0 += Group)
         {
             int count = Math.Min(Group, k - j0);
+            reporter?.Step(Work.Inverse(j0, k));
             for (int i = j0; i < k; i++)
             {
                 var lRow = l.AsSpan((int)((long)i * k), i + 1);
@@ -198,12 +255,13 @@ internal static class GptqRounding
     /// computed a group at a time: every finished row j of L is read once for the whole group (the dot products of
     /// each entry are unchanged, so the result does not depend on the grouping).
     /// </summary>
-    private static double[] LowerCholesky(double[] a, int k)
+    private static double[] LowerCholesky(double[] a, int k, ThrottledProgress? reporter)
     {
         var l = new double[(long)k * k];
         for (int i0 = 0; i0 < k; i0 += Group)
         {
             int i1 = Math.Min(k, i0 + Group);
+            reporter?.Step(Work.Cholesky(i0));
 
             // Entries left of the group's diagonal block: rows j < i0 are final.
             for (int j = 0; j < i0; j++)

@@ -97,11 +97,19 @@ public sealed partial class AdaRound
     }
 
     /// <summary>Runs the optimization.</summary>
+    /// <param name="options">Iterations, batch, regularization, seed; AIMET's defaults when null.</param>
+    /// <param name="progress">Receives the iterations done (a few times per second at most, and at the end); the result does not depend on it.</param>
+    /// <param name="cancellationToken">Checked at every iteration.</param>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public AdaRoundResult Optimize(AdaRoundOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    public AdaRoundResult Optimize(AdaRoundOptions? options = null, IProgress<WorkProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Optimize(options, progress, null, cancellationToken);
+
+    /// <summary>As the public overload, timing progress reports with <paramref name="time"/> (the system clock when null).</summary>
+    internal AdaRoundResult Optimize(AdaRoundOptions? options, IProgress<WorkProgress>? progress, TimeProvider? time, CancellationToken cancellationToken)
     {
         options ??= new AdaRoundOptions();
         options.Validate();
+        var reporter = new ThrottledProgress(progress, options.Iterations, cancellationToken, time);
         var v = InitialV();
         var m = new float[v.Length];
         var s = new float[v.Length];
@@ -136,10 +144,7 @@ public sealed partial class AdaRound
             float correction1 = 1f - MathF.Pow(Beta1, t + 1), correction2 = 1f - MathF.Pow(Beta2, t + 1);
             AdamStep(v, m, s, grad, options.LearningRate / correction1, 1f / correction2);
 
-            if ((t + 1) % 100 == 0 || t + 1 == options.Iterations)
-            {
-                progress?.Report(t + 1);
-            }
+            reporter.Step(t + 1);
         }
 
         var hard = new float[v.Length];
@@ -153,7 +158,9 @@ public sealed partial class AdaRound
         var codes = Codes(hard);
         var rounded = Dequantize(codes);
         var nearest = Dequantize(Codes([.. Rest.Select(r => MathF.Round(r, MidpointRounding.ToEven))]));
-        return new AdaRoundResult(codes, rounded, ReconstructionMse(nearest, options.MaxDegreeOfParallelism), ReconstructionMse(rounded, options.MaxDegreeOfParallelism), changed);
+        var result = new AdaRoundResult(codes, rounded, ReconstructionMse(nearest, options.MaxDegreeOfParallelism), ReconstructionMse(rounded, options.MaxDegreeOfParallelism), changed);
+        reporter.Complete();
+        return result;
     }
 
     private int[] Codes(float[] up)
