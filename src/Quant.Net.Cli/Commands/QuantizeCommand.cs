@@ -40,6 +40,7 @@ internal static class QuantizeCommand
             new("--dynamic", null, "dynamic quantization of MatMul/Gemm/LSTM weights (no calibration needed)"),
             CliOptions.Mean,
             CliOptions.Std,
+            new("--eval", "DIR", "held-out samples to compare against FP32 (files as --calibration reads them, or one subfolder per class, DIR/<class>/<files>, for top-1 accuracy too); default: the first calibration samples (in-sample)"),
             new("--eval-samples", "N", "samples compared against FP32 after quantizing; 0 skips the comparison", Default: "32"),
             CliOptions.Threads,
         ]);
@@ -97,22 +98,55 @@ internal static class QuantizeCommand
         CheckAimetModel(options);
         OutputPaths.Check(options.Model, ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
         OutputPaths.CheckOutside(options.Calibration, "--calibration", ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
+        OutputPaths.CheckOutside(options.Eval, "--eval", ("--output", options.Output), ("--encodings", options.Encodings), ("--aimet-model", options.AimetModel));
 
         var model = OnnxModel.Load(options.Model!);
         FolderCalibrationData? data = options.Calibration is null ? null : FolderCalibrationData.Open(options.Calibration, model, mean: options.Mean, std: options.Std);
         console.MarkupLineInterpolated($"[bold]Quantizing {Path.GetFileName(options.Model!)}[/] ({model.Nodes.Count} nodes, opset {model.OpsetVersion}, {data?.Count ?? 0} calibration samples)");
         var result = ProgressBars.Run(console, "calibrating", p => OnnxQuantizer.Quantize(model, data, config, progress: p));
         PrintPreparation(console, result.Preparation);
-        if (data is not null && options.EvalSamples > 0)
+        if (options.EvalSamples > 0 && Evaluation(model, data, options) is var (subset, labelled, source))
         {
-            var subset = new InMemoryCalibrationData(data.GetSamples().Take(options.EvalSamples));
             var report = ProgressBars.Run(console, "comparing with FP32", p => ModelComparer.Compare(model, result, subset, options.Threads, 50, progress: p));
-            PrintSummary(console, result, report, null);
+            (double, double, double?, int)? accuracy = null;
+            if (labelled is not null)
+            {
+                double fp32Accuracy = ModelComparer.Top1Accuracy(model, labelled), int8Accuracy = ModelComparer.Top1Accuracy(result.Model, labelled);
+                double? exactAccuracy = report.ExactOutputs is null ? null : ModelComparer.Top1Accuracy(result.Model, labelled, arithmetic: Int8Arithmetic.Exact);
+                accuracy = (fp32Accuracy, int8Accuracy, exactAccuracy, labelled.Count);
+            }
+
+            console.MarkupLineInterpolated($"compared on {report.Samples} {source}");
+            PrintSummary(console, result, report, accuracy);
         }
 
         // Written last, once every step (the comparison too) has succeeded: a failure leaves no output behind.
         Save(console, result, options);
         return 0;
+    }
+
+    /// <summary>
+    /// The comparison's samples: the first --eval-samples of --eval DIR (with labels when it holds one subfolder per class),
+    /// else of the calibration data (in-sample, said so); null when there are none.
+    /// </summary>
+    private static (ICalibrationDataSource Samples, LabelledData? Labelled, string Source)? Evaluation(OnnxModel model, FolderCalibrationData? calibration, Options options)
+    {
+        if (options.Eval is { } eval)
+        {
+            if (Directory.Exists(eval) && Directory.GetFiles(eval).Length == 0 && Directory.GetDirectories(eval).Length > 0)
+            {
+                var all = LabelledData.OpenFolder(eval, model, mean: options.Mean, std: options.Std);
+                var samples = new InMemoryCalibrationData(all.Samples.GetSamples().Take(options.EvalSamples));
+                var labelled = new LabelledData(samples, [.. all.Labels.Take(samples.Count ?? 0)], all.Classes);
+                return (samples, labelled, $"held-out samples from {Path.GetFileName(Path.TrimEndingDirectorySeparator(eval))} ({all.Classes.Count} classes)");
+            }
+
+            var held = FolderCalibrationData.Open(eval, model, mean: options.Mean, std: options.Std);
+            return (new InMemoryCalibrationData(held.GetSamples().Take(options.EvalSamples)), null, $"held-out samples from {Path.GetFileName(Path.TrimEndingDirectorySeparator(eval))}");
+        }
+
+        return calibration is null ? null
+            : (new InMemoryCalibrationData(calibration.GetSamples().Take(options.EvalSamples)), null, "calibration samples (in-sample: --eval DIR compares on held-out data)");
     }
 
     /// <summary>What preparation changed: opset conversion and its rewrites, float16, constants, folds.</summary>
@@ -259,6 +293,7 @@ internal static class QuantizeCommand
         public float[]? Mean { get; init; }
         public float[]? Std { get; init; }
         public int EvalSamples { get; init; }
+        public string? Eval { get; init; }
         public int Threads { get; init; }
 
         public static Options Parse(IReadOnlyList<string> args)
@@ -279,6 +314,7 @@ internal static class QuantizeCommand
                 Mean = line.Floats("--mean"),
                 Std = line.Floats("--std"),
                 EvalSamples = line.Int("--eval-samples", 32, 0),
+                Eval = line.Value("--eval"),
                 Threads = line.Int("--threads", 1, 0),
             };
         }

@@ -169,6 +169,37 @@ public sealed class QuantizeCommandTests : IDisposable
         quantized.Nodes.Where(n => n.OpType == "QuantizeLinear").Should().OnlyContain(n => n.Domain == (domain == "microsoft" ? "com.microsoft" : ""));
     }
 
+    [Fact]
+    public void Eval_compares_on_held_out_samples_with_top1_accuracy_for_class_subfolders_and_says_when_it_is_in_sample()
+    {
+        var (model, shape) = Onnx.QdqPatternTests.Build("conv-relu");
+        string modelPath = Path.Combine(_dir, "m.onnx"), calibration = Path.Combine(_dir, "cal"), plain = Path.Combine(_dir, "eval"), labelled = Path.Combine(_dir, "classes");
+        model.Save(modelPath);
+        int i = 0;
+        foreach (var (folder, seed) in new[] { (calibration, 1), (plain, 2), (Path.Combine(labelled, "cat"), 3), (Path.Combine(labelled, "dog"), 4) })
+        {
+            Directory.CreateDirectory(folder);
+            foreach (var s in Samples.For("x", shape, 3, seed: seed).GetSamples())
+            {
+                NpyFile.Write(Path.Combine(folder, $"sample{i++}.npy"), s["x"].Floats(), shape);
+            }
+        }
+
+        var (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--output", Path.Combine(_dir, "a.onnx"));
+        code.Should().Be(0, text);
+        text.Should().Contain("compared on 3 calibration samples (in-sample").And.NotContain("top-1 accuracy (");
+        (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--eval", plain, "--output", Path.Combine(_dir, "b.onnx"));
+        code.Should().Be(0, text);
+        text.Should().Contain("compared on 3 held-out samples from eval").And.NotContain("top-1 accuracy (");
+        (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--eval", labelled, "--eval-samples", "5", "--output", Path.Combine(_dir, "c.onnx"));
+        code.Should().Be(0, text);
+        text.Should().Contain("compared on 5 held-out samples from classes (2 classes)").And.Contain("top-1 accuracy (5 test images)");
+        (code, text) = Run("quantize", modelPath, "--calibration", calibration, "--eval", Path.Combine(_dir, "nowhere"), "--output", Path.Combine(_dir, "d.onnx"));
+        code.Should().Be(1, text);
+        text.Should().Contain("nowhere");
+        File.Exists(Path.Combine(_dir, "d.onnx")).Should().BeFalse("nothing is written when the comparison cannot run");
+    }
+
     [Theory]
     [InlineData(1, "quantize", "missing.onnx", "--calibration", ".", "--output", "x.onnx")]
     [InlineData(2, "quantize", "--weights", "int3")]
