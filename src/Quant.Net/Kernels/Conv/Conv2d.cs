@@ -168,7 +168,12 @@ public sealed class Conv2d
         int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.WideOperands ? 2 : 1;
         int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;
         int channels = Shape.InChannels;
-        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * channels);
+        // Staged image: channels-last when a pixel's channels of a group do not split into whole KR groups (generic packing),
+        // otherwise [C / KR][H·W][KR] elements (bytes shifted by −128, or int16 on the wide layouts), so that a panel of NR
+        // positions along an output row reads NR·KR contiguous elements per (ky, kx, channel group): one block copy.
+        int cg = channels / Shape.Groups, elementBytes = tile.WideOperands ? 2 : 1;
+        bool blocked = cg % tile.KR == 0;
+        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * channels * (blocked ? elementBytes : 1));
         byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
         int[] columnSums = ArrayPool<int>.Shared.Rent(positions);
         int[] zeroPoints = ArrayPool<int>.Shared.Rent(positions);
@@ -181,15 +186,29 @@ public sealed class Conv2d
             for (int b = 0; b < batch; b++)
             {
                 var image = input.Slice(b * channels * height * width, channels * height * width);
-                for (int c = 0; c < channels; c++)
+                if (blocked)
                 {
-                    var plane = image.Slice(c * height * width, height * width);
-                    for (int p = 0; p < plane.Length; p++) nhwc[p * channels + c] = plane[p];
+                    StageBlocked(image, height * width, channels, tile.KR, shifted, nhwc);
+                }
+                else
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        var plane = image.Slice(c * height * width, height * width);
+                        for (int p = 0; p < plane.Length; p++) nhwc[p * channels + c] = plane[p];
+                    }
                 }
                 for (int g = 0; g < Shape.Groups; g++)
                 {
-                    Array.Clear(data, 0, dataLength);
-                    PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                    if (blocked)
+                    {
+                        PackInt8PatchesBlocked(image, nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                    }
+                    else
+                    {
+                        Array.Clear(data, 0, dataLength);
+                        PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                    }
                     var patches = PackedInt8Weights.Wrap(path, k, positions, data, columnSums, zeroPoints);
                     var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
                     var acc = accumulators.AsSpan(0, coutG * positions);
@@ -275,6 +294,172 @@ public sealed class Conv2d
         {
             ArrayPool<int>.Shared.Return(pixelSums);
         }
+    }
+
+    /// <summary>
+    /// Stages one NCHW uint8 image as [C / KR][H·W][KR] elements: bytes shifted by −128 (the byte layouts hold int8) or
+    /// int16 (the wide layouts), KR channels of a pixel side by side, as the packed B panels group them.
+    /// </summary>
+    private static void StageBlocked(ReadOnlySpan<byte> image, int pixels, int channels, int kr, bool shifted, byte[] staged)
+    {
+        ref byte source = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(image);
+        ref byte bytes = ref staged[0];
+        ref short shorts = ref Unsafe.As<byte, short>(ref staged[0]);
+        for (int c0 = 0; c0 < channels; c0 += kr)
+        {
+            int blockBase = c0 * pixels;   // element index of block c0 / KR: (c0 / KR) · pixels · KR
+            if (shifted && kr == 4)
+            {
+                ref byte p0 = ref Unsafe.Add(ref source, c0 * pixels);
+                ref byte p1 = ref Unsafe.Add(ref p0, pixels);
+                ref byte p2 = ref Unsafe.Add(ref p1, pixels);
+                ref byte p3 = ref Unsafe.Add(ref p2, pixels);
+                for (int p = 0; p < pixels; p++)
+                {
+                    uint word = Unsafe.Add(ref p0, p) | ((uint)Unsafe.Add(ref p1, p) << 8) | ((uint)Unsafe.Add(ref p2, p) << 16) | ((uint)Unsafe.Add(ref p3, p) << 24);
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, blockBase + (p * 4)), word ^ 0x80808080u);
+                }
+
+                continue;
+            }
+
+            for (int j = 0; j < kr; j++)
+            {
+                ref byte plane = ref Unsafe.Add(ref source, (c0 + j) * pixels);
+                for (int p = 0; p < pixels; p++)
+                {
+                    int raw = Unsafe.Add(ref plane, p), index = blockBase + (p * kr) + j;
+                    if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw ^ 0x80);
+                    else Unsafe.Add(ref shorts, index) = (short)raw;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs one group's patches from the blocked staging (<see cref="StageBlocked"/>) into the int8 kernel's B layout,
+    /// k = (ky·KW + kx)·Cg + c as <see cref="PackInt8Patches"/>: a panel of NR positions that lie on one output row, with
+    /// stride 1 and every tap inside the image, copies NR·KR contiguous elements per (ky, kx, channel group); other
+    /// panels (padding, row ends, strides) copy KR elements per position. Column sums come from per-pixel channel sums.
+    /// </summary>
+    private void PackInt8PatchesBlocked(ReadOnlySpan<byte> image, byte[] staged, int height, int width, int group, byte padding, Int8GemmTile tile, bool shifted,
+        byte[] data, int[] columnSums)
+    {
+        var (oh, ow) = Shape.OutputSize(height, width);
+        int cg = Shape.InChannels / Shape.Groups, kp = tile.PaddedK(Shape.GroupK), pixels = height * width, positions = oh * ow;
+        int nr = tile.NR, kr = tile.KR, blocks = cg / kr, es = shifted ? 1 : 2, k = Shape.GroupK, shift = shifted ? 128 : 0;
+        int kw = Shape.KernelWidth, taps = Shape.KernelHeight * kw;
+        int laneBytes = kr * es, groupBytes = nr * laneBytes, blockStride = pixels * laneBytes;
+        int panelBytes = kp * nr * es;
+        ref byte source = ref Unsafe.Add(ref staged[0], group * blocks * blockStride);
+        ref byte target = ref data[0];
+        // The padding value of one lane (KR elements).
+        Span<byte> paddingLane = stackalloc byte[8];
+        for (int j = 0; j < kr; j++)
+        {
+            if (shifted) paddingLane[j] = (byte)(padding ^ 0x80);
+            else Unsafe.WriteUnaligned(ref paddingLane[j * 2], (short)padding);
+        }
+
+        ref byte paddingBytes = ref paddingLane[0];
+        for (int q0 = 0; q0 < positions; q0 += nr)
+        {
+            ref byte panel = ref Unsafe.Add(ref target, (q0 / nr) * panelBytes);
+            int lanes = Math.Min(nr, positions - q0), y0 = q0 / ow, x0 = q0 % ow;
+            bool oneRow = lanes == nr && x0 + nr <= ow && Shape.StrideWidth == 1;
+            for (int t = 0; t < taps; t++)
+            {
+                int ky = t / kw, kx = t % kw;
+                ref byte tapGroups = ref Unsafe.Add(ref panel, t * blocks * groupBytes);
+                int iy0 = y0 * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
+                int ix0 = x0 * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
+                if (oneRow && (uint)iy0 < (uint)height && ix0 >= 0 && ix0 + nr <= width)
+                {
+                    ref byte from = ref Unsafe.Add(ref source, ((iy0 * width) + ix0) * laneBytes);
+                    for (int c = 0; c < blocks; c++)
+                    {
+                        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref tapGroups, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), (uint)groupBytes);
+                    }
+
+                    continue;
+                }
+
+                for (int lane = 0; lane < nr; lane++)
+                {
+                    int q = q0 + lane;
+                    ref byte laneTarget = ref Unsafe.Add(ref tapGroups, lane * laneBytes);
+                    if (lane >= lanes)
+                    {
+                        for (int c = 0; c < blocks; c++) Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref laneTarget, c * groupBytes), 0, (uint)laneBytes);
+                        continue;
+                    }
+
+                    int y = q / ow, x = q % ow;
+                    int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
+                    int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
+                    bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
+                    ref byte from = ref inside ? ref Unsafe.Add(ref source, ((iy * width) + ix) * laneBytes) : ref paddingBytes;
+                    int fromStride = inside ? blockStride : 0;
+                    for (int c = 0; c < blocks; c++)
+                    {
+                        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref laneTarget, c * groupBytes), ref Unsafe.Add(ref from, c * fromStride), (uint)laneBytes);
+                    }
+                }
+            }
+        }
+
+        // Column sums: each pixel's channel sum (of the raw uint8 values) once, then KH·KW lookups per position.
+        int[] pixelSums = ArrayPool<int>.Shared.Rent(pixels);
+        try
+        {
+            Array.Clear(pixelSums, 0, pixels);
+            for (int c = 0; c < cg; c++)
+            {
+                AddPlane(image.Slice(((group * cg) + c) * pixels, pixels), pixelSums.AsSpan(0, pixels));
+            }
+
+            for (int q = 0; q < positions; q++)
+            {
+                int y = q / ow, x = q % ow, rawSum = 0;
+                for (int t = 0; t < taps; t++)
+                {
+                    int iy = y * Shape.StrideHeight - Shape.PadTop + (t / kw * Shape.DilationHeight);
+                    int ix = x * Shape.StrideWidth - Shape.PadLeft + (t % kw * Shape.DilationWidth);
+                    rawSum += (uint)iy < (uint)height && (uint)ix < (uint)width ? pixelSums[(iy * width) + ix] : padding * cg;
+                }
+
+                columnSums[q] = rawSum - (shift * k);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(pixelSums);
+        }
+    }
+
+    /// <summary>sums[p] += plane[p], vectorized (bytes widened to int32).</summary>
+    private static void AddPlane(ReadOnlySpan<byte> plane, Span<int> sums)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int step = System.Numerics.Vector<byte>.Count, quarter = System.Numerics.Vector<int>.Count;
+            var s = System.Runtime.InteropServices.MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(sums);
+            for (; i + step <= plane.Length; i += step)
+            {
+                var v = new System.Numerics.Vector<byte>(plane.Slice(i));
+                System.Numerics.Vector.Widen(v, out var lo, out var hi);
+                System.Numerics.Vector.Widen(lo, out var a, out var b2);
+                System.Numerics.Vector.Widen(hi, out var c, out var d);
+                int v0 = i / quarter;
+                s[v0] += System.Numerics.Vector.AsVectorInt32(a);
+                s[v0 + 1] += System.Numerics.Vector.AsVectorInt32(b2);
+                s[v0 + 2] += System.Numerics.Vector.AsVectorInt32(c);
+                s[v0 + 3] += System.Numerics.Vector.AsVectorInt32(d);
+            }
+        }
+
+        for (; i < plane.Length; i++) sums[i] += plane[i];
     }
 
     private static int SumBytes(ref byte start, int count)

@@ -15,6 +15,14 @@ public sealed class Conv2dTests
         yield return (new Conv2dShape(2, 3, 3, 2, dilationHeight: 2, dilationWidth: 3, padBottom: 2, padRight: 1), 7, 9); // dilated, asymmetric pads
         yield return (new Conv2dShape(8, 5, 3, 3, padTop: 1, padLeft: 2, padBottom: 1, padRight: 0), 6, 7);            // channels in whole groups of 4
         yield return (new Conv2dShape(16, 6, 3, 3, groups: 2, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1), 9, 8);
+        // Output rows of 16+ positions with whole channel groups: panels along one row take the block copies, the
+        // rest (row ends, padding, the last partial panel) the per-position path; 1×1, dilated and grouped too.
+        yield return (new Conv2dShape(8, 5, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 4, 40);
+        yield return (new Conv2dShape(12, 7, 3, 3, dilationHeight: 2, dilationWidth: 2, padTop: 2, padLeft: 2, padBottom: 2, padRight: 2), 5, 35);
+        yield return (new Conv2dShape(4, 3, 1, 1), 3, 33);
+        yield return (new Conv2dShape(16, 8, 3, 3, groups: 2, padTop: 1, padLeft: 0, padBottom: 1, padRight: 2), 3, 50);
+        yield return (new Conv2dShape(8, 4, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 6, 70);
+        yield return (new Conv2dShape(4, 4, 1, 3, padLeft: 1, padRight: 1), 2, 17);
         for (int i = 0; i < count; i++)
         {
             int groups = r.Next(1, 3), cin = groups * r.Next(1, 4), cout = groups * r.Next(1, 5);
