@@ -69,11 +69,20 @@ public sealed class Conv2d
                 for (int ky = 0; ky < kh; ky++)
                     for (int kx = 0; kx < kw; kx++)
                         reordered[co * k + (ky * kw + kx) * cg + c] = weights[co * k + (c * kh + ky) * kw + kx];
-        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint), bias.IsEmpty ? new float[cout] : bias.ToArray());
+        // Σ_k (w − zw) per output channel: the input zero point's term, subtracted per row after the GEMM (see Run).
+        var centredSums = new int[cout];
+        for (int co = 0; co < cout; co++)
+        {
+            int sum = 0;
+            foreach (sbyte v in reordered.AsSpan(co * k, k)) sum += v;
+            centredSums[co] = sum - (k * zeroPoint);
+        }
+
+        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint, centredSums), bias.IsEmpty ? new float[cout] : bias.ToArray());
     }
 
-    /// <summary>Int8 weights reordered to (ky, kx, c) per output channel, their scales and their shared zero point.</summary>
-    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint);
+    /// <summary>Int8 weights reordered to (ky, kx, c) per output channel, their scales, their shared zero point and Σ (w − zw) per channel.</summary>
+    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint, int[] CentredSums);
 
     /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the patches are packed straight into GEMM B panels
@@ -180,9 +189,13 @@ public sealed class Conv2d
         int[] accumulators = ArrayPool<int>.Shared.Rent(coutG * positions);
         try
         {
-            // Byte layouts hold int8: the uint8 image is stored shifted by −128 (xor 0x80), and so is its zero point.
+            // Byte layouts hold int8: the uint8 image is stored shifted by −128 (xor 0x80), and so is its zero point. The
+            // GEMM is told the patches have zero point 0 (so it runs its fused kernels, which add per-column terms only)
+            // and the input zero point's term, zb · Σ_k (w − zw), a constant per output channel, is subtracted from each
+            // row of exact int32 products before dequantization: the same integers as with the zero point in the GEMM.
             bool shifted = !tile.WideOperands;
-            Array.Fill(zeroPoints, shifted ? inputZeroPoint - 128 : inputZeroPoint, 0, positions);
+            int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint;
+            Array.Clear(zeroPoints, 0, positions);
             for (int b = 0; b < batch; b++)
             {
                 var image = input.Slice(b * channels * height * width, channels * height * width);
@@ -216,7 +229,7 @@ public sealed class Conv2d
                     for (int r = 0; r < coutG; r++)
                     {
                         int co = g * coutG + r;
-                        Dequantize(acc.Slice(r * positions, positions), inputScale * _int8.Scales[co], _bias[co], activation,
+                        Dequantize(acc.Slice(r * positions, positions), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation,
                             output.Slice(((b * Shape.OutChannels) + co) * positions, positions));
                     }
                 }
@@ -353,57 +366,68 @@ public sealed class Conv2d
         int panelBytes = kp * nr * es;
         ref byte source = ref Unsafe.Add(ref staged[0], group * blocks * blockStride);
         ref byte target = ref data[0];
-        // The padding value of one lane (KR elements).
-        Span<byte> paddingLane = stackalloc byte[8];
-        for (int j = 0; j < kr; j++)
-        {
-            if (shifted) paddingLane[j] = (byte)(padding ^ 0x80);
-            else Unsafe.WriteUnaligned(ref paddingLane[j * 2], (short)padding);
-        }
-
-        ref byte paddingBytes = ref paddingLane[0];
         for (int q0 = 0; q0 < positions; q0 += nr)
         {
             ref byte panel = ref Unsafe.Add(ref target, (q0 / nr) * panelBytes);
-            int lanes = Math.Min(nr, positions - q0), y0 = q0 / ow, x0 = q0 % ow;
-            bool oneRow = lanes == nr && x0 + nr <= ow && Shape.StrideWidth == 1;
             for (int t = 0; t < taps; t++)
             {
                 int ky = t / kw, kx = t % kw;
                 ref byte tapGroups = ref Unsafe.Add(ref panel, t * blocks * groupBytes);
-                int iy0 = y0 * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
-                int ix0 = x0 * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
-                if (oneRow && (uint)iy0 < (uint)height && ix0 >= 0 && ix0 + nr <= width)
-                {
-                    ref byte from = ref Unsafe.Add(ref source, ((iy0 * width) + ix0) * laneBytes);
-                    for (int c = 0; c < blocks; c++)
-                    {
-                        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref tapGroups, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), (uint)groupBytes);
-                    }
-
-                    continue;
-                }
-
-                for (int lane = 0; lane < nr; lane++)
+                // Runs of lanes on one output row: with stride 1 their taps are consecutive pixels, so the part inside
+                // the image is one block copy per channel group and the rest padding.
+                for (int lane = 0; lane < nr;)
                 {
                     int q = q0 + lane;
-                    ref byte laneTarget = ref Unsafe.Add(ref tapGroups, lane * laneBytes);
-                    if (lane >= lanes)
+                    if (q >= positions)
                     {
-                        for (int c = 0; c < blocks; c++) Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref laneTarget, c * groupBytes), 0, (uint)laneBytes);
-                        continue;
+                        Fill(ref tapGroups, lane, nr - lane, blocks, groupBytes, laneBytes, padding: null, shifted);   // past the last position
+                        break;
                     }
 
-                    int y = q / ow, x = q % ow;
+                    int y = q / ow, x = q % ow, run = Math.Min(nr - lane, ow - x);
                     int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
                     int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
-                    bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
-                    ref byte from = ref inside ? ref Unsafe.Add(ref source, ((iy * width) + ix) * laneBytes) : ref paddingBytes;
-                    int fromStride = inside ? blockStride : 0;
-                    for (int c = 0; c < blocks; c++)
+                    if ((uint)iy >= (uint)height)
                     {
-                        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref laneTarget, c * groupBytes), ref Unsafe.Add(ref from, c * fromStride), (uint)laneBytes);
+                        Fill(ref tapGroups, lane, run, blocks, groupBytes, laneBytes, padding, shifted);
                     }
+                    else if (Shape.StrideWidth == 1)
+                    {
+                        int first = Math.Clamp(-ix, 0, run), end = Math.Clamp(width - ix, first, run);
+                        Fill(ref tapGroups, lane, first, blocks, groupBytes, laneBytes, padding, shifted);
+                        if (end > first)
+                        {
+                            ref byte from = ref Unsafe.Add(ref source, ((iy * width) + ix + first) * laneBytes);
+                            ref byte to = ref Unsafe.Add(ref tapGroups, (lane + first) * laneBytes);
+                            uint bytes = (uint)((end - first) * laneBytes);
+                            for (int c = 0; c < blocks; c++)
+                            {
+                                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), bytes);
+                            }
+                        }
+
+                        Fill(ref tapGroups, lane + end, run - end, blocks, groupBytes, laneBytes, padding, shifted);
+                    }
+                    else
+                    {
+                        for (int i = 0; i < run; i++, ix += Shape.StrideWidth)
+                        {
+                            if ((uint)ix >= (uint)width)
+                            {
+                                Fill(ref tapGroups, lane + i, 1, blocks, groupBytes, laneBytes, padding, shifted);
+                                continue;
+                            }
+
+                            ref byte from = ref Unsafe.Add(ref source, ((iy * width) + ix) * laneBytes);
+                            ref byte to = ref Unsafe.Add(ref tapGroups, (lane + i) * laneBytes);
+                            for (int c = 0; c < blocks; c++)
+                            {
+                                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), (uint)laneBytes);
+                            }
+                        }
+                    }
+
+                    lane += run;
                 }
             }
         }
@@ -434,6 +458,26 @@ public sealed class Conv2d
         finally
         {
             ArrayPool<int>.Shared.Return(pixelSums);
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="count"/> lanes from <paramref name="lane"/> of every channel group of one tap with the padding
+    /// value (stored as the layout stores values), or zeros past the last position (null).
+    /// </summary>
+    private static void Fill(ref byte tapGroups, int lane, int count, int blocks, int groupBytes, int laneBytes, byte? padding, bool shifted)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        for (int c = 0; c < blocks; c++)
+        {
+            var span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tapGroups, (c * groupBytes) + (lane * laneBytes)), count * laneBytes);
+            if (padding is not byte value) span.Clear();
+            else if (shifted) span.Fill((byte)(value ^ 0x80));
+            else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(span).Fill(value);
         }
     }
 
@@ -469,8 +513,8 @@ public sealed class Conv2d
         return sum;
     }
 
-    /// <summary>output = clamp((float)acc · scale + bias), the same operations as the GEMM's float stage.</summary>
-    private static void Dequantize(ReadOnlySpan<int> acc, float scale, float bias, OutputClamp clamp, Span<float> output)
+    /// <summary>output = clamp((float)(acc − rowTerm) · scale + bias), the same operations as the GEMM's float stage.</summary>
+    private static void Dequantize(ReadOnlySpan<int> acc, int rowTerm, float scale, float bias, OutputClamp clamp, Span<float> output)
     {
         int i = 0;
         if (System.Numerics.Vector.IsHardwareAccelerated)
@@ -479,17 +523,18 @@ public sealed class Conv2d
             var vb = new System.Numerics.Vector<float>(bias);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
+            var term = new System.Numerics.Vector<int>(rowTerm);
             var a = System.Runtime.InteropServices.MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(acc);
             var o = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(output);
             for (int v = 0; v < a.Length && v < o.Length; v++)
             {
-                var y = System.Numerics.Vector.ConvertToSingle(a[v]) * s + vb;
+                var y = System.Numerics.Vector.ConvertToSingle(a[v] - term) * s + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(y, lo), lo, y);
                 o[v] = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(y, hi), hi, y);
             }
             i = Math.Min(a.Length, o.Length) * System.Numerics.Vector<float>.Count;
         }
-        for (; i < acc.Length; i++) output[i] = Math.Clamp(acc[i] * scale + bias, clamp.Min, clamp.Max);
+        for (; i < acc.Length; i++) output[i] = Math.Clamp((acc[i] - rowTerm) * scale + bias, clamp.Min, clamp.Max);
     }
 
     private static int CheckWeights(Conv2dShape shape, int weights, int bias)
