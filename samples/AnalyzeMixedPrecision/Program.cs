@@ -22,10 +22,10 @@ QuantReports.WriteMixedPrecision(search, output);                               
 var deployed = OnnxQuantizer.Quantize(model, calibration, search.Config);           // the plan as a QDQ model
 deployed.Model.Save(Path.Combine(output, "fashion_cnn.mixed.onnx"));
 
-Console.WriteLine($"top-1 on {validationLabels.Length} test images, W4A8: FP32 {analysis.Fp32Score:F1}%, weights only {analysis.WeightOnlyScore:F1}%, "
-    + $"activations only {analysis.ActivationOnlyScore:F1}%, all {analysis.QuantizedScore:F1}%");
+Console.WriteLine($"top-1 on {validationLabels.Length} test images, W4A8: FP32 {analysis.Fp32Score:P1}, weights only {analysis.WeightOnlyScore:P1}, "
+    + $"activations only {analysis.ActivationOnlyScore:P1}, all {analysis.QuantizedScore:P1}");
 var worst = analysis.Groups.MinBy(g => g.EnabledAloneScore);
-Console.WriteLine($"most sensitive group: {worst?.Node} ({worst?.OpType}), {worst?.EnabledAloneScore:F1}% when quantized alone");
+Console.WriteLine($"most sensitive group: {worst?.Node} ({worst?.OpType}), {worst?.EnabledAloneScore:P1} when quantized alone");
 foreach (string advice in QuantReports.Advice(analysis))
 {
     Console.WriteLine($"  {advice}");
@@ -33,7 +33,7 @@ foreach (string advice in QuantReports.Advice(analysis))
 
 foreach (var point in search.Uniform.Append(search.Final with { Label = "mixed plan" }))
 {
-    Console.WriteLine($"{point.Label,-14} {point.ModelBytes,9:N0} bytes, {point.BitOps / 1e9:F2} G BitOps, top-1 {point.Score:F1}%");
+    Console.WriteLine($"{point.Label,-14} {point.ModelBytes,9:N0} bytes, {point.BitOps / 1e9:F2} G BitOps, top-1 {point.Score:P1}");
 }
 
 Console.WriteLine($"plan: {string.Join(", ", search.Plan.Select(l => $"{l.Node} {l.Choice}"))}; within {100 * search.AllowedDrop} pt of FP32: {search.WithinBudget}");

@@ -7,7 +7,10 @@ namespace Quant.Net.Onnx;
 /// Adaptive mixed precision (AIMET's AMP idea): the model is calibrated once; phase 1 scores every layer at every
 /// candidate with the rest at the most expensive candidate; phase 2 starts from the most expensive candidate everywhere
 /// and, in order of least harm in phase 1, lowers one layer at a time, keeping a lowering only while the score stays
-/// within the allowed drop from FP32. Every evaluated model is a point of the accuracy-vs-cost curve.
+/// within the allowed drop from FP32. Every evaluated model is a point of the accuracy-vs-cost curve. Variants share the
+/// one calibration, so the steps that need calibration data of their own (outlier smoothing, bias correction, AdaRound)
+/// do not run in the search, and the returned <see cref="MixedPrecisionResult.Config"/> has them off: quantizing with it
+/// gives the very model (and score) the search evaluated for the plan.
 /// </summary>
 public static class MixedPrecision
 {
@@ -27,7 +30,10 @@ public static class MixedPrecision
         ArgumentNullException.ThrowIfNull(calibrationData);
         ArgumentNullException.ThrowIfNull(score);
         options ??= new MixedPrecisionOptions();
-        baseConfig = (baseConfig ?? new QuantizationConfig()) with { Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null };
+        baseConfig = (baseConfig ?? new QuantizationConfig()) with
+        {
+            Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null, OutlierSmoothing = false, BiasCorrection = false,
+        };
         var candidates = MixedPrecisionSearch.Order(options.Candidates);
         if (candidates.Count == 0)
         {
