@@ -8,9 +8,10 @@ namespace Quant.Net.Onnx;
 /// candidate with the rest at the most expensive candidate; phase 2 starts from the most expensive candidate everywhere
 /// and, in order of least harm in phase 1, lowers one layer at a time, keeping a lowering only while the score stays
 /// within the allowed drop from FP32. Every evaluated model is a point of the accuracy-vs-cost curve. Variants share the
-/// one calibration, so the steps that need calibration data of their own (outlier smoothing, bias correction, AdaRound)
-/// do not run in the search, and the returned <see cref="MixedPrecisionResult.Config"/> has them off: quantizing with it
-/// gives the very model (and score) the search evaluated for the plan.
+/// one calibration, so the steps that need calibration data of their own (outlier smoothing, bias correction) do not run
+/// in the search; the returned <see cref="MixedPrecisionResult.Config"/> keeps them as <c>baseConfig</c> sets them
+/// (outlier smoothing on by default), so quantizing with it can score differently from the search (usually better: a
+/// transformer encoder's plan gains cosine from smoothing; the Fashion-MNIST CNN's plan scored 94.7% against 95.0%).
 /// </summary>
 public static class MixedPrecision
 {
@@ -30,10 +31,7 @@ public static class MixedPrecision
         ArgumentNullException.ThrowIfNull(calibrationData);
         ArgumentNullException.ThrowIfNull(score);
         options ??= new MixedPrecisionOptions();
-        baseConfig = (baseConfig ?? new QuantizationConfig()) with
-        {
-            Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null, OutlierSmoothing = false, BiasCorrection = false,
-        };
+        baseConfig = (baseConfig ?? new QuantizationConfig()) with { Nodes = new Dictionary<string, OpTypeConfig>(), AdaRound = null };
         var candidates = MixedPrecisionSearch.Order(options.Candidates);
         if (candidates.Count == 0)
         {

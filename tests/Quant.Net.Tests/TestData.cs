@@ -25,6 +25,27 @@ internal static class TestData
         return data;
     }
 
+    /// <summary>The FP32 outputs [rows, out] of a linear layer y = x·Wᵀ + b (optionally ReLU), summed in double: AdaRound's targets.</summary>
+    public static float[] Linear(float[] x, float[] w, float[] b, int rows, int inFeatures, int outFeatures, bool relu = false)
+    {
+        var t = new float[rows * outFeatures];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int o = 0; o < outFeatures; o++)
+            {
+                double s = b[o];
+                for (int i = 0; i < inFeatures; i++)
+                {
+                    s += x[(r * inFeatures) + i] * w[(o * inFeatures) + i];
+                }
+
+                t[(r * outFeatures) + o] = relu ? (float)Math.Max(s, 0) : (float)s;
+            }
+        }
+
+        return t;
+    }
+
     public static float[] PositiveScales(int count, int seed)
     {
         var random = new Random(seed);

@@ -153,20 +153,7 @@ public sealed class WorkProgressTests
         float[] w = [.. Enumerable.Range(0, outFeatures * inFeatures).Select(_ => (float)(random.NextDouble() - 0.5))];
         float[] b = [.. Enumerable.Range(0, outFeatures).Select(_ => (float)(random.NextDouble() * 0.1))];
         float[] x = [.. Enumerable.Range(0, rows * inFeatures).Select(_ => (float)(random.NextDouble() * 2 - 1))];
-        var t = new float[rows * outFeatures];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int o = 0; o < outFeatures; o++)
-            {
-                double s = b[o];
-                for (int i = 0; i < inFeatures; i++)
-                {
-                    s += x[(r * inFeatures) + i] * w[(o * inFeatures) + i];
-                }
-
-                t[(r * outFeatures) + o] = (float)s;
-            }
-        }
+        var t = TestData.Linear(x, w, b, rows, inFeatures, outFeatures);
 
         var e = QuantEncoding.FromTensor(new QuantScheme(4, true, true, false, QuantGranularity.PerChannel(0)), w, [outFeatures, inFeatures]);
         return (w, b, x, t, e);

@@ -23,20 +23,7 @@ public sealed class AdaRoundTests
             }
         }
 
-        var t = new float[rows * outFeatures];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int o = 0; o < outFeatures; o++)
-            {
-                double s = b[o];
-                for (int i = 0; i < inFeatures; i++)
-                {
-                    s += x[(r * inFeatures) + i] * w[(o * inFeatures) + i];
-                }
-
-                t[(r * outFeatures) + o] = relu ? (float)Math.Max(s, 0) : (float)s;
-            }
-        }
+        var t = TestData.Linear(x, w, b, rows, inFeatures, outFeatures, relu);
 
         return (w, b, x, t, QuantEncoding.FromTensor(scheme, w, [outFeatures, inFeatures]));
     }
