@@ -174,13 +174,13 @@ public sealed class Conv2d
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
-        int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.WideOperands ? 2 : 1;
+        int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.BBytes;
         int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;
         int channels = Shape.InChannels;
         // Staged image: channels-last when a pixel's channels of a group do not split into whole KR groups (generic packing),
         // otherwise [C / KR][H·W][KR] elements (bytes shifted by −128, or int16 on the wide layouts), so that a panel of NR
         // positions along an output row reads NR·KR contiguous elements per (ky, kx, channel group): one block copy.
-        int cg = channels / Shape.Groups, elementBytes = tile.WideOperands ? 2 : 1;
+        int cg = channels / Shape.Groups, elementBytes = tile.BBytes;
         bool blocked = cg % tile.KR == 0;
         byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * channels * (blocked ? elementBytes : 1));
         byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
@@ -193,7 +193,7 @@ public sealed class Conv2d
             // GEMM is told the patches have zero point 0 (so it runs its fused kernels, which add per-column terms only)
             // and the input zero point's term, zb · Σ_k (w − zw), a constant per output channel, is subtracted from each
             // row of exact int32 products before dequantization: the same integers as with the zero point in the GEMM.
-            bool shifted = !tile.WideOperands;
+            bool shifted = !tile.WideB;
             int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint;
             Array.Clear(zeroPoints, 0, positions);
             for (int b = 0; b < batch; b++)

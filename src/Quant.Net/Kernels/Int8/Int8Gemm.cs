@@ -197,11 +197,11 @@ public static class Int8Gemm
     {
         if (m == 0) return;
         var tile = b.Tile;
-        int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.WideOperands ? 2 : 1;
+        int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.ABytes;
         int aStride = kp * width, tiles = (m + tile.MR - 1) / tile.MR, panels = (n + tile.NR - 1) / tile.NR;
 
         // Shift A's signedness to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep it.
-        int shift = tile.WideOperands || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
+        int shift = tile.WideA || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
         int zp = aZeroPoint + shift;
 
         byte[] aPacked = ArrayPool<byte>.Shared.Rent(tiles * tile.MR * aStride);
@@ -256,11 +256,11 @@ public static class Int8Gemm
                 {
                     continue;
                 }
-                if (rows <= 2 && b.Path == Int8GemmPath.AvxVnni)
+                if (rows <= 2 && b.Path is Int8GemmPath.AvxVnni or Int8GemmPath.Avx2 or Int8GemmPath.Avx2MaddUbs)
                 {
                     // Decode-sized M: one row at a time with the latency-hiding GEMV kernel.
                     for (int r = 0; r < rows; r++)
-                        Int8Gemm1x16c4AvxVnni.Compute(ref Unsafe.Add(ref aTile, r * aStride), ref panel, kGroups, ref tileBuffer[r * tile.NR]);
+                        RowKernel(b.Path, ref Unsafe.Add(ref aTile, r * aStride), ref panel, kGroups, ref tileBuffer[r * tile.NR]);
                 }
                 else
                 {
@@ -355,7 +355,20 @@ public static class Int8Gemm
         {
             case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
             case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4Avx2MaddUbs.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
             default: return false;
+        }
+    }
+
+    /// <summary>One row of A against one panel: the GEMV kernels of the x86 paths (16 int32 sums into <paramref name="tile"/>).</summary>
+    private static void RowKernel(Int8GemmPath path, ref byte a, ref byte b, int kGroups, ref int tile)
+    {
+        switch (path)
+        {
+            case Int8GemmPath.AvxVnni: Int8Gemm1x16c4AvxVnni.Compute(ref a, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.Avx2: Int8Gemm1x16c2Avx2.Compute(ref a, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm1x16c4Avx2MaddUbs.Compute(ref a, ref b, kGroups, ref tile); break;
+            default: throw new NotSupportedException(path.ToString());
         }
     }
 
@@ -366,6 +379,7 @@ public static class Int8Gemm
         {
             case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
             case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4Avx2MaddUbs.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
             case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, kGroups, ref tile); break;

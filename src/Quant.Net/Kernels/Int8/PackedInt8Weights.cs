@@ -45,7 +45,7 @@ public sealed class PackedInt8Weights
     /// <summary>Σ_k B[k, n] of the values as given (before any shift).</summary>
     internal int[] ColumnSums { get; }
 
-    internal int PanelBytes => Tile.PaddedK(K) * Tile.NR * (Tile.WideOperands ? 2 : 1);
+    internal int PanelBytes => Tile.PaddedK(K) * Tile.NR * Tile.BBytes;
 
     /// <summary>Packs int8 weights.</summary>
     /// <param name="weights">B in <paramref name="layout"/>, K·N values.</param>
@@ -89,8 +89,9 @@ public sealed class PackedInt8Weights
         if (flip) for (int i = 0; i < zp.Length; i++) zp[i] -= 128; // b − zp is unchanged when both shift by 128
         float[] sc = scales.IsEmpty ? [] : PerChannelScales(scales, n, nameof(scales));
 
+        if (path == Int8GemmPath.Avx2 && PairsFitMaddUbs(weights, k, n, layout, flip)) path = Int8GemmPath.Avx2MaddUbs;
         var tile = Int8GemmTile.Of(path);
-        int kp = tile.PaddedK(k), panels = (n + tile.NR - 1) / tile.NR, width = tile.WideOperands ? 2 : 1;
+        int kp = tile.PaddedK(k), panels = (n + tile.NR - 1) / tile.NR, width = tile.BBytes;
         var data = new byte[(long)panels * kp * tile.NR * width];
         var sums = new int[n];
         for (int col = 0; col < n; col++)
@@ -109,6 +110,33 @@ public sealed class PackedInt8Weights
             sums[col] = sum;
         }
         return new PackedInt8Weights(path, k, n, data, sums, zp, sc);
+    }
+
+    /// <summary>
+    /// Whether <c>vpmaddubsw</c> is exact on these weights in the c4 layout, which multiplies rows 2i and 2i + 1 of a column
+    /// as a pair: with uint8 activations up to 255 the pair sum is at most 255 · max(P, N) in magnitude, P the sum of the
+    /// pair's positive values and N of its negative magnitudes, so P ≤ 128 and N ≤ 128 keep it inside int16 (32,640).
+    /// Every 7-bit weight matrix ([−64, 64]) passes, and so do the <c>portable</c> deployment target's pair-safe weights.
+    /// Values are the stored ones (uint8 weights minus 128).
+    /// </summary>
+    private static bool PairsFitMaddUbs(ReadOnlySpan<sbyte> weights, int k, int n, WeightLayout layout, bool flip)
+    {
+        for (int col = 0; col < n; col++)
+        {
+            for (int row = 0; row < k; row += 2)
+            {
+                int w0 = Stored(weights, k, n, layout, flip, row, col), w1 = row + 1 < k ? Stored(weights, k, n, layout, flip, row + 1, col) : 0;
+                int positive = Math.Max(w0, 0) + Math.Max(w1, 0), negative = Math.Max(-w0, 0) + Math.Max(-w1, 0);
+                if (positive > 128 || negative > 128) return false;
+            }
+        }
+        return true;
+    }
+
+    private static int Stored(ReadOnlySpan<sbyte> weights, int k, int n, WeightLayout layout, bool flip, int row, int col)
+    {
+        sbyte raw = layout == WeightLayout.KByN ? weights[row * n + col] : weights[col * k + row];
+        return flip ? (sbyte)(raw ^ unchecked((sbyte)0x80)) : raw;
     }
 
     private static int[] PerChannel(ReadOnlySpan<int> values, int n, string name)

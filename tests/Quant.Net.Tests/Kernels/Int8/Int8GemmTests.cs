@@ -204,6 +204,11 @@ public sealed class Int8GemmTests
         int aZp = aSigned ? (extremes ? 127 : random.Next(-128, 128)) : (extremes ? 0 : random.Next(0, 256));
         int[] bZp = Enumerable.Range(0, n).Select(_ => bUnsigned ? random.Next(0, 256) : random.Next(-128, 128)).ToArray();
         if (extremes) Array.Fill(bZp, bUnsigned ? 255 : -128);
+        Check(path, a, bRaw, m, n, k, aSigned, aZp, bUnsigned, bZp, layout);
+    }
+
+    private static PackedInt8Weights Check(Int8GemmPath path, byte[] a, byte[] bRaw, int m, int n, int k, bool aSigned, int aZp, bool bUnsigned, int[] bZp, WeightLayout layout)
+    {
 
         // Reference B as int8 [K, N] with matching zero points (uint8 weights become int8 shifted by −128).
         var bKByN = new sbyte[k * n];
@@ -219,6 +224,64 @@ public sealed class Int8GemmTests
         var packed = PackedInt8Weights.Pack(path, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bRaw.AsSpan()), k, n, layout, bZp, [], flip: bUnsigned);
         var c = new int[m * n];
         Int8Gemm.Run(aSigned, a, m, aZp, packed, c, default);
-        c.Should().Equal(expected, $"path {path} M={m} N={n} K={k} aSigned={aSigned} bUnsigned={bUnsigned} {layout}");
+        c.Should().Equal(expected, $"path {packed.Path} M={m} N={n} K={k} aSigned={aSigned} bUnsigned={bUnsigned} {layout}");
+        return packed;
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Pair_safe_weights_are_exact_and_take_the_maddubs_kernel_on_avx2(int pathValue)
+    {
+        // Weights whose K pairs (2i, 2i + 1) have positive parts and negative magnitudes each summing to ≤ 128: on AVX2 the
+        // packing picks vpmaddubsw, exact only there. Extremes reach |pair sum| = 255 · 128 with A at 255.
+        var path = (Int8GemmPath)pathValue;
+        var random = new Random(pathValue * 31 + 5);
+        for (int trial = 0; trial < 40; trial++)
+        {
+            int m = Sizes[random.Next(Sizes.Length)], n = Sizes[random.Next(Sizes.Length)], k = Sizes[random.Next(Sizes.Length)] + random.Next(5);
+            bool aSigned = random.Next(2) == 0, bUnsigned = random.Next(3) == 0, extremes = trial % 4 == 0;
+            var layout = random.Next(2) == 0 ? WeightLayout.KByN : WeightLayout.NByK;
+            var stored = new int[k * n];   // [K, N], the values the kernel multiplies
+            for (int j = 0; j < n; j++)
+            {
+                for (int t = 0; t < k; t += 2)
+                {
+                    int w0 = extremes ? (trial % 8 == 0 ? 127 : -128) : random.Next(-128, 128);
+                    int w1 = extremes ? (w0 > 0 ? 1 : 0) : w0 > 0 ? random.Next(-128, 129 - w0) : random.Next(-128 - Math.Min(w0, 0), 128);
+                    stored[t * n + j] = w0;
+                    if (t + 1 < k) stored[(t + 1) * n + j] = w1;
+                }
+            }
+            int offset = bUnsigned ? 128 : 0;
+            byte[] bRaw = new byte[k * n];
+            for (int t = 0; t < k; t++)
+                for (int j = 0; j < n; j++)
+                    bRaw[layout == WeightLayout.KByN ? t * n + j : j * k + t] = (byte)(stored[t * n + j] + offset);
+            byte[] a = TestData.Codes<byte>(m * k, random.Next());
+            int aZp = aSigned ? random.Next(-128, 128) : random.Next(0, 256);
+            int[] bZp = Enumerable.Range(0, n).Select(_ => random.Next(-128, 128) + offset).ToArray();
+            if (extremes)
+            {
+                Array.Fill(a, aSigned ? (byte)0x7F : (byte)255);   // both are 255 in the uint8 operand
+                aZp = 0;
+            }
+            var packed = Check(path, a, bRaw, m, n, k, aSigned, aZp, bUnsigned, bZp, layout);
+            packed.Path.Should().Be(path == Int8GemmPath.Avx2 ? Int8GemmPath.Avx2MaddUbs : path);
+        }
+
+        // One pair past the bound (positive 129, negative 129, as int8 or as uint8) keeps the general kernel.
+        foreach (var (w0, w1) in new[] { (100, 29), (-128, -1), (64, 65) })
+        {
+            var weights = Enumerable.Repeat((sbyte)1, 40).ToArray();   // [K = 8, N = 5]
+            weights[4 * 5 + 2] = (sbyte)w0;
+            weights[5 * 5 + 2] = (sbyte)w1;
+            PackedInt8Weights.Pack(path, weights, 8, 5, WeightLayout.KByN, [], [], flip: false).Path.Should().Be(path);
+            var unsigned = weights.Select(w => (sbyte)(byte)(w + 128)).ToArray();
+            PackedInt8Weights.Pack(path, unsigned, 8, 5, WeightLayout.KByN, [], [], flip: true).Path.Should().Be(path);
+            weights[5 * 5 + 2] = 0;   // rows 4 and 6 are not a pair: (w0, 1) alone is safe unless |w0| > 127
+            weights[6 * 5 + 2] = (sbyte)w1;
+            PackedInt8Weights.Pack(path, weights, 8, 5, WeightLayout.KByN, [], [], flip: false).Path
+                .Should().Be(path == Int8GemmPath.Avx2 ? Int8GemmPath.Avx2MaddUbs : path);
+        }
     }
 }

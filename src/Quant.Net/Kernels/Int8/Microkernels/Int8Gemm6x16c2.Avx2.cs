@@ -5,9 +5,9 @@ using X86 = System.Runtime.Intrinsics.X86;
 namespace Quant.Net.Kernels;
 
 /// <summary>
-/// 6×16 tile, K in pairs, AVX2: A and B hold int16 (widened at packing), and <c>vpmaddwd</c> multiplies 16 pairs and
-/// adds adjacent products into 8 int32 lanes — exact for every int8/uint8 input, unlike <c>vpmaddubsw</c>, which
-/// saturates pair sums at int16.
+/// 6×16 tile, K in pairs, AVX2: A holds int16 (widened at packing), B int8 sign-extended on load (<c>vpmovsxbw</c>, half
+/// the bytes of an int16 panel), and <c>vpmaddwd</c> multiplies 16 pairs and adds adjacent products into 8 int32 lanes —
+/// exact for every int8/uint8 input, unlike <c>vpmaddubsw</c>, which saturates pair sums at int16.
 /// </summary>
 internal static class Int8Gemm6x16c2Avx2
 {
@@ -24,9 +24,9 @@ internal static class Int8Gemm6x16c2Avx2
         ref byte a5 = ref Unsafe.Add(ref a, 5 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 64);
-            Vector256<short> b0 = Vector256.LoadUnsafe(ref bg).AsInt16();
-            Vector256<short> b1 = Vector256.LoadUnsafe(ref bg, 32).AsInt16();
+            ref byte bg = ref Unsafe.Add(ref b, g * 32);
+            Vector256<short> b0 = X86.Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref bg).AsSByte());
+            Vector256<short> b1 = X86.Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref bg, 16).AsSByte());
             nint ak = g * 4; // two int16 per group
             Vector256<short> v = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, ak))).AsInt16();
             c00 += X86.Avx2.MultiplyAddAdjacent(v, b0);
