@@ -11,7 +11,7 @@ internal interface IColumnTile
 
 /// <summary>
 /// The sweep every GEMM driver shares: threads take contiguous ranges of column panels (columns are independent, so
-/// the result does not depend on the split); within a range, blocks of about <see cref="L2BlockBytes"/> of packed B
+/// the result does not depend on the split) on a <see cref="KernelThreadPool"/>; within a range, blocks of about <see cref="L2BlockBytes"/> of packed B
 /// are swept by every row tile before the next block starts, so B stays in L2 while A streams. With one row tile there
 /// is no reuse to protect and the whole range is one block.
 /// </summary>
@@ -27,7 +27,8 @@ internal static class ColumnSweep
     /// <param name="panelBytes">Bytes of one packed B panel (0: no column blocking).</param>
     /// <param name="multiplyAdds">Work of the whole product, for the thread count.</param>
     /// <param name="maxDegreeOfParallelism">1, −1 for every core, or a limit.</param>
-    public static void Run<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public static void Run<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
         where T : IColumnTile
     {
         int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, panels);
@@ -37,14 +38,14 @@ internal static class ColumnSweep
         }
         else
         {
-            Threaded(tile, rowTiles, panels, panelBytes, threads);
+            Threaded(tile, rowTiles, panels, panelBytes, threads, pool ?? KernelThreadPool.Shared);
         }
     }
 
     // The closure lives here so that the single-threaded path above allocates nothing.
-    private static void Threaded<T>(T tile, int rowTiles, int panels, long panelBytes, int threads)
+    private static void Threaded<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
         where T : IColumnTile =>
-        Parallelism.ForEachRange(panels, threads, (start, end) => Range(tile, rowTiles, panelBytes, start, end));
+        pool.ForEachRange(panels, threads, (start, end) => Range(tile, rowTiles, panelBytes, start, end));
 
     private static void Range<T>(T tile, int rowTiles, long panelBytes, int start, int end)
         where T : IColumnTile

@@ -58,12 +58,13 @@ public sealed class BlockQuantizedLinear
     /// <param name="input">[batch, InFeatures].</param>
     /// <param name="output">[batch, OutFeatures].</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit); results do not depend on it.</param>
-    public void Forward(ReadOnlySpan<float> input, Span<float> output, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         if (input.Length % InFeatures != 0) throw new ArgumentException($"Input length {input.Length} is not a whole number of rows of {InFeatures}.", nameof(input));
         int batch = input.Length / InFeatures;
         if (output.Length != (long)batch * OutFeatures) throw new ArgumentException($"Output must hold {(long)batch * OutFeatures} values, got {output.Length}.", nameof(output));
-        BlockGemm.Multiply(input, batch, Weights, _bias, output, Mode, maxDegreeOfParallelism);
+        BlockGemm.Multiply(input, batch, Weights, _bias, output, Mode, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>Writes the layer (mode, bias, packed weights) to <paramref name="stream"/>; it is left open.</summary>

@@ -44,13 +44,14 @@ public sealed class QuantizedConv2d
     /// <param name="output">[batch, OutChannels, OH, OW].</param>
     /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Forward(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         try
         {
             var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
-            _conv.Run(codes.AsSpan(0, input.Length), p.ZeroPoint, p.Scale, batch, height, width, output, activation, maxDegreeOfParallelism);
+            _conv.Run(codes.AsSpan(0, input.Length), p.ZeroPoint, p.Scale, batch, height, width, output, activation, maxDegreeOfParallelism, pool);
         }
         finally
         {

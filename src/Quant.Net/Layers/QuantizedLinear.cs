@@ -55,14 +55,15 @@ public sealed class QuantizedLinear
     /// <param name="output">[batch, OutFeatures].</param>
     /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, OutputClamp activation = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         int batch = Rows(input.Length, output.Length);
         byte[] codes = ArrayPool<byte>.Shared.Rent(input.Length);
         try
         {
             var p = LayerQuantization.QuantizeInput(input, codes.AsSpan(0, input.Length), InputEncoding);
-            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p, _weights, _bias, output, activation, maxDegreeOfParallelism);
+            Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p, _weights, _bias, output, activation, maxDegreeOfParallelism, pool);
         }
         finally
         {
@@ -90,7 +91,8 @@ public sealed class QuantizedLinear
     /// <param name="output">[batch, OutFeatures] uint8 codes.</param>
     /// <param name="outputEncoding">The output's uint8 encoding.</param>
     /// <param name="maxDegreeOfParallelism">Threads (1, −1 for all cores, or a limit).</param>
-    public void Forward(ReadOnlySpan<float> input, Span<byte> output, QuantParams outputEncoding, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Forward(ReadOnlySpan<float> input, Span<byte> output, QuantParams outputEncoding, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
             throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
@@ -108,7 +110,7 @@ public sealed class QuantizedLinear
                 multipliers[n] = accumulatorScale / outputEncoding.Scale;
             }
             Int8Gemm.Multiply(codes.AsSpan(0, input.Length), batch, p.ZeroPoint, _weights, bias.AsSpan(0, OutFeatures), multipliers.AsSpan(0, OutFeatures),
-                outputEncoding.ZeroPoint, output, maxDegreeOfParallelism);
+                outputEncoding.ZeroPoint, output, maxDegreeOfParallelism, pool);
             // Narrow ranges (QMin > 0 or QMax < 255) saturate further.
             if (outputEncoding.QMin > 0 || outputEncoding.QMax < 255)
                 foreach (ref byte v in output) v = (byte)Math.Clamp(v, outputEncoding.QMin, outputEncoding.QMax);

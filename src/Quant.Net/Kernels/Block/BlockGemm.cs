@@ -19,13 +19,14 @@ public static class BlockGemm
     /// <param name="y">Output [m, N].</param>
     /// <param name="mode">Float or int8 activations.</param>
     /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
     /// <exception cref="ArgumentException">A span length does not match the shapes.</exception>
     public static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
-        BlockGemmMode mode, int maxDegreeOfParallelism = 1) =>
-        Multiply(x, m, weights, bias, y, mode, maxDegreeOfParallelism, IsaConfig.Best.BlockGemm, IsaConfig.Best.Elementwise);
+        BlockGemmMode mode, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) =>
+        Multiply(x, m, weights, bias, y, mode, maxDegreeOfParallelism, IsaConfig.Best.BlockGemm, IsaConfig.Best.Elementwise, pool);
 
     internal static void Multiply(ReadOnlySpan<float> x, int m, BlockQuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> y,
-        BlockGemmMode mode, int maxDegreeOfParallelism, BlockGemmPath path, SimdLevel level)
+        BlockGemmMode mode, int maxDegreeOfParallelism, BlockGemmPath path, SimdLevel level, KernelThreadPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
@@ -48,9 +49,9 @@ public static class BlockGemm
 
         int kp = weights.BlockCount * weights.BlockSize;
         int rowsPerPass = Math.Min(m, BlockGemmKernels.MaxRows);
-        var pool = ArrayPool<float>.Shared;
-        float[] padded = pool.Rent(m * kp);
-        float[] result = pool.Rent(m * weights.Groups * BlockQuantizedWeights.GroupColumns);
+        var floats = ArrayPool<float>.Shared;
+        float[] padded = floats.Rent(m * kp);
+        float[] result = floats.Rent(m * weights.Groups * BlockQuantizedWeights.GroupColumns);
         sbyte[]? xq = null;
         float[]? xScales = null;
         int[]? xSums = null;
@@ -66,7 +67,7 @@ public static class BlockGemm
             if (mode == BlockGemmMode.Int8Activations)
             {
                 xq = ArrayPool<sbyte>.Shared.Rent(m * kp);
-                xScales = pool.Rent(m * weights.BlockCount);
+                xScales = floats.Rent(m * weights.BlockCount);
                 xSums = ArrayPool<int>.Shared.Rent(m * weights.BlockCount);
                 BlockGemmKernels.QuantizeActivations(padded, m, kp, weights.BlockSize, xq, xScales, xSums);
                 activations = new BlockActivations(padded, kp, xq, xScales, xSums);
@@ -74,7 +75,7 @@ public static class BlockGemm
 
             int groups = weights.Groups;
             var job = new BlockGemmJob(activations, m, rowsPerPass, weights, result, mode, path, level);
-            ColumnSweep.Run(job, (m + rowsPerPass - 1) / rowsPerPass, groups, panelBytes: 0, (long)m * n * k, maxDegreeOfParallelism);
+            ColumnSweep.Run(job, (m + rowsPerPass - 1) / rowsPerPass, groups, panelBytes: 0, (long)m * n * k, maxDegreeOfParallelism, pool);
 
             int stride = groups * BlockQuantizedWeights.GroupColumns;
             for (int r = 0; r < m; r++)
@@ -93,12 +94,12 @@ public static class BlockGemm
         }
         finally
         {
-            pool.Return(padded);
-            pool.Return(result);
+            floats.Return(padded);
+            floats.Return(result);
             if (xq is not null)
             {
                 ArrayPool<sbyte>.Shared.Return(xq);
-                pool.Return(xScales!);
+                floats.Return(xScales!);
                 ArrayPool<int>.Shared.Return(xSums!);
             }
         }

@@ -95,7 +95,8 @@ public sealed class Conv2d
     /// <param name="output">[batch, OutChannels, OH, OW] (see <see cref="Conv2dShape.OutputSize"/>).</param>
     /// <param name="activation">The clamp fused into the output.</param>
     /// <param name="maxDegreeOfParallelism">Threads for each GEMM (1, −1 for all cores, or a limit).</param>
-    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
     {
         if (_float is null) throw new InvalidOperationException("This convolution has int8 weights; pass quantized input.");
         Parallelism.Validate(maxDegreeOfParallelism);
@@ -113,7 +114,7 @@ public sealed class Conv2d
                     Shape.PackPatches(image, height, width, g, 0f, nr, packed.AsSpan(0, panels * k * nr), default);
                     var patches = PackedFloatWeights.Wrap(level, k, positions, packed);
                     var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
-                    Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], result, OutputClamp.None, maxDegreeOfParallelism);
+                    Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], result, OutputClamp.None, maxDegreeOfParallelism, pool);
                     for (int r = 0; r < coutG; r++) AddBiasAndClamp(result.Slice(r * positions, positions), _bias[g * coutG + r], activation);
                 }
             }
@@ -165,7 +166,8 @@ public sealed class Conv2d
     /// <param name="output">[batch, OutChannels, OH, OW] floats.</param>
     /// <param name="activation">The clamp fused into the output.</param>
     /// <param name="maxDegreeOfParallelism">Threads for each GEMM (1, −1 for all cores, or a limit).</param>
-    public void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
     {
         if (_int8 is null) throw new InvalidOperationException("This convolution has FP32 weights; pass float input.");
         if (inputZeroPoint is < 0 or > 255) throw new ArgumentOutOfRangeException(nameof(inputZeroPoint), inputZeroPoint, "The zero point must lie in [0, 255].");
@@ -225,7 +227,7 @@ public sealed class Conv2d
                     var patches = PackedInt8Weights.Wrap(path, k, positions, data, columnSums, zeroPoints);
                     var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
                     var acc = accumulators.AsSpan(0, coutG * positions);
-                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism);
+                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
                     for (int r = 0; r < coutG; r++)
                     {
                         int co = g * coutG + r;

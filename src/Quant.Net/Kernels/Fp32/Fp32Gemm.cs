@@ -20,7 +20,8 @@ public static class Fp32Gemm
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
-    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation = default, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public static void Multiply(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(b);
         Parallelism.Validate(maxDegreeOfParallelism);
@@ -28,7 +29,7 @@ public static class Fp32Gemm
         if (a.Length != (long)m * b.K) throw new ArgumentException($"A must hold M·K = {(long)m * b.K} values, got {a.Length}.", nameof(a));
         if (c.Length != (long)m * b.N) throw new ArgumentException($"C must hold M·N = {(long)m * b.N} values, got {c.Length}.", nameof(c));
         if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
-        Run(a, m, b, bias, c, activation, maxDegreeOfParallelism);
+        Run(a, m, b, bias, c, activation, maxDegreeOfParallelism, pool);
     }
 
     internal static int PanelWidth(SimdLevel level) => level switch
@@ -38,7 +39,7 @@ public static class Fp32Gemm
         _ => 8,
     };
 
-    internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1)
+    internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         if (m == 0) return;
         int n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
@@ -52,7 +53,7 @@ public static class Fp32Gemm
             {
                 var sweep = new Sweep(b, input, m, paddedBias, activation, output);
                 int tiles = (m + Fp32Gemm6xNRFma.MR - 1) / Fp32Gemm6xNRFma.MR;
-                ColumnSweep.Run(sweep, tiles, panels, (long)b.K * nr * sizeof(float), (long)m * n * b.K, maxDegreeOfParallelism);
+                ColumnSweep.Run(sweep, tiles, panels, (long)b.K * nr * sizeof(float), (long)m * n * b.K, maxDegreeOfParallelism, pool);
             }
         }
         finally

@@ -33,10 +33,11 @@ public static class Int8Gemm
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="maxDegreeOfParallelism">1 for the calling thread only, −1 for every core, or a limit; small problems always run on one thread.</param>
-    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public static void Multiply(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
-        Run(false, a, m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
+        Run(false, a, m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>C = (A − aZeroPoint)(B − bZeroPoint) for int8 A, int32 output.</summary>
@@ -46,10 +47,11 @@ public static class Int8Gemm
     /// <param name="b">Packed B [K, N].</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
-    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1)
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    public static void Multiply(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
-        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, c, default, default, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>
@@ -64,13 +66,14 @@ public static class Int8Gemm
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output (<see cref="OutputClamp.None"/>, <see cref="OutputClamp.Relu"/>, …).</param>
     /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
     public static void Multiply(ReadOnlySpan<byte> a, int m, QuantParams aEncoding, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c,
-        OutputClamp activation = default, int maxDegreeOfParallelism = 1)
+        OutputClamp activation = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         int aZeroPoint = aEncoding.ZeroPoint;
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
         var stage = new FloatStage(aEncoding.Scale, b, bias, activation);
-        Run(false, a, m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
+        Run(false, a, m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>Dequantized float output for int8 A (see the uint8 overload).</summary>
@@ -82,13 +85,14 @@ public static class Int8Gemm
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="activation">The clamp fused into the output (default: none).</param>
     /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
     public static void Multiply(ReadOnlySpan<sbyte> a, int m, QuantParams aEncoding, PackedInt8Weights b, ReadOnlySpan<float> bias, Span<float> c,
-        OutputClamp activation = default, int maxDegreeOfParallelism = 1)
+        OutputClamp activation = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         int aZeroPoint = aEncoding.ZeroPoint;
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
         var stage = new FloatStage(aEncoding.Scale, b, bias, activation);
-        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism);
+        Run(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, default, stage, c, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>
@@ -106,11 +110,12 @@ public static class Int8Gemm
     /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
     public static void Multiply<TOut>(ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) where TOut : unmanaged
     {
         Validate(a.Length, m, aZeroPoint, 0, 255, b, c.Length, maxDegreeOfParallelism);
-        Requantized(false, a, m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
+        Requantized(false, a, m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>Requantized output for int8 A (see the uint8 overload).</summary>
@@ -124,15 +129,16 @@ public static class Int8Gemm
     /// <param name="cZeroPoint">The output's zero point, within <typeparamref name="TOut"/>'s range.</param>
     /// <param name="c">C, row-major [M, N].</param>
     /// <param name="maxDegreeOfParallelism">1 (the default) for the calling thread only, −1 for every core, or a limit.</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
     public static void Multiply<TOut>(ReadOnlySpan<sbyte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
+        int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) where TOut : unmanaged
     {
         Validate(a.Length, m, aZeroPoint, -128, 127, b, c.Length, maxDegreeOfParallelism);
-        Requantized(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism);
+        Requantized(true, MemoryMarshal.AsBytes(a), m, aZeroPoint, b, bias, multipliers, cZeroPoint, c, maxDegreeOfParallelism, pool);
     }
 
     private static void Requantized<TOut>(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, ReadOnlySpan<int> bias,
-        ReadOnlySpan<float> multipliers, int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1) where TOut : unmanaged
+        ReadOnlySpan<float> multipliers, int cZeroPoint, Span<TOut> c, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) where TOut : unmanaged
     {
         if (typeof(TOut) != typeof(byte) && typeof(TOut) != typeof(sbyte))
             throw new NotSupportedException($"Requantized GEMM output must be byte or sbyte, not {typeof(TOut).Name}.");
@@ -142,7 +148,7 @@ public static class Int8Gemm
         try
         {
             var acc = accumulators.AsSpan(0, m * b.N);
-            Run(aSigned, a, m, aZeroPoint, b, acc, default, default, maxDegreeOfParallelism);
+            Run(aSigned, a, m, aZeroPoint, b, acc, default, default, maxDegreeOfParallelism, pool);
             if (!bias.IsEmpty)
             {
                 for (int row = 0; row < m; row++) TensorPrimitives.Add(acc.Slice(row * b.N, b.N), bias, acc.Slice(row * b.N, b.N));
@@ -193,7 +199,7 @@ public static class Int8Gemm
     /// shifted or widened, zero-padded to whole tiles), then blocks of columns small enough for B to stay in L2 are
     /// swept by every row tile while its A rows stay in L1.
     /// </summary>
-    internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, scoped FloatStage stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1)
+    internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, scoped FloatStage stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
         if (m == 0) return;
         var tile = b.Tile;
@@ -222,7 +228,7 @@ public static class Int8Gemm
             fixed (int* output = target)
             {
                 var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, anyWeightZeroPoint, output);
-                ColumnSweep.Run(sweep, tiles, panels, b.PanelBytes, (long)m * n * k, maxDegreeOfParallelism);
+                ColumnSweep.Run(sweep, tiles, panels, b.PanelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
             }
             if (stage.Active) ApplyFloatStage(stage, target, cFloat, n);
         }
