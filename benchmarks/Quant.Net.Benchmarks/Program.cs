@@ -31,6 +31,28 @@ internal static class Program
             return;
         }
 
+        if (args is ["resnet-layers", var threads])
+        {
+            var bench = new Onnx.ResNet18LayerBenchmarks { Threads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
+            bench.Setup();
+            if (Environment.GetEnvironmentVariable("PROFILE") is "1") bench.Profile();
+            foreach (var (label, run) in new (string, Action)[] { ("our FP32", () => bench.OursFp32()), ("our INT8", () => bench.OursInt8()), ("ORT FP32", () => bench.OrtFp32()), ("ORT INT8", () => bench.OrtInt8()) })
+            {
+                for (int i = 0; i < 5; i++) run();
+                var times = new List<double>();
+                for (int i = 0; i < 30; i++)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    run();
+                    times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+                times.Sort();
+                Console.WriteLine($"{label}: min {times[0]:F2} ms, median {times[15]:F2} ms");
+            }
+            bench.Cleanup();
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();

@@ -81,7 +81,7 @@ public sealed class KernelThreadPool : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int helpers = Math.Min(threads - 1, _threads.Length);
-        var job = new Job(count, Math.Min(count, (helpers + 1) * 8), body);
+        var job = new Job(count, Math.Min(count, (helpers + 1) * 4), body);
         if (helpers <= 0 || !Monitor.TryEnter(_dispatch))
         {
             job.Work();   // alone: no workers, or another call holds them
