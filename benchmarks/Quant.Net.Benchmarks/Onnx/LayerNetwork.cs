@@ -236,6 +236,36 @@ internal sealed class LayerNetwork
         int oh = ((h + pt + (int)pads[2] - kh) / sh) + 1, ow = ((w + pl + (int)pads[3] - kw) / sw) + 1;
         Allocate(y, [1, c, oh, ow]);
         float[] source = _buffers[x], destination = _buffers[y];
+        if (max)
+        {
+            // Vectorized over a row: the element-wise maximum of the window's input rows (TensorPrimitives) into a
+            // padded row buffer (−∞ in the padding), then the KW-wide window along it.
+            float[] rowMax = new float[pl + w + (ow * sw) + kw];
+            AddStep((_, _) =>
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var plane = source.AsSpan(ch * h * w, h * w);
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        int first = Math.Max(0, (oy * sh) - pt), end = Math.Min(h, (oy * sh) - pt + kh);
+                        Array.Fill(rowMax, float.NegativeInfinity);
+                        var row = rowMax.AsSpan(pl, w);
+                        for (int iy = first; iy < end; iy++) System.Numerics.Tensors.TensorPrimitives.Max(row, plane.Slice(iy * w, w), row);
+                        var output = destination.AsSpan(((ch * oh) + oy) * ow, ow);
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            int ix = ox * sw;
+                            float best = rowMax[ix];
+                            for (int kx = 1; kx < kw; kx++) best = Math.Max(best, rowMax[ix + kx]);
+                            output[ox] = best;
+                        }
+                    }
+                }
+            });
+            return;
+        }
+
         AddStep((_, _) =>
         {
             for (int ch = 0; ch < c; ch++)

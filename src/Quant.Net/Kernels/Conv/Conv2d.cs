@@ -60,29 +60,39 @@ public sealed class Conv2d
         }
         if (zeroPoint is < -128 or > 127) throw new ArgumentOutOfRangeException(nameof(zeroPoints), zeroPoint, "The weight zero point must lie in [-128, 127].");
 
-        // Reorder each output channel's weights from (c, ky, kx) to (ky, kx, c): four channels of one pixel then form one
-        // group of the int8 kernels' layout when the image is staged channels-last.
-        int cg = shape.InChannels / shape.Groups, k = shape.GroupK, kh = shape.KernelHeight, kw = shape.KernelWidth;
-        var reordered = new sbyte[weights.Length];
+        // Reorder each output channel's weights from (c, ky, kx) to (ky, kx, c): KR channels of one pixel then form one
+        // group of the int8 kernels' layout when the image is staged channels-last. A group's channels are padded to a
+        // multiple of KR when that costs at most 5/3 of the work (3 channels → 4: the RGB stem), with weights equal to the
+        // zero point, which contribute exactly 0 whatever the padded input holds; that lets the image take the blocked path.
+        int cg = shape.InChannels / shape.Groups, kh = shape.KernelHeight, kw = shape.KernelWidth, k = shape.GroupK;
+        int cgp = PaddedChannels(cg, Int8GemmTile.Of(IsaConfig.Best.Int8Gemm).KR), kq = kh * kw * cgp;
+        var reordered = new sbyte[(long)cout * kq];
+        Array.Fill(reordered, (sbyte)zeroPoint);
         for (int co = 0; co < cout; co++)
             for (int c = 0; c < cg; c++)
                 for (int ky = 0; ky < kh; ky++)
                     for (int kx = 0; kx < kw; kx++)
-                        reordered[co * k + (ky * kw + kx) * cg + c] = weights[co * k + (c * kh + ky) * kw + kx];
+                        reordered[co * kq + (ky * kw + kx) * cgp + c] = weights[co * k + (c * kh + ky) * kw + kx];
         // Σ_k (w − zw) per output channel: the input zero point's term, subtracted per row after the GEMM (see Run).
         var centredSums = new int[cout];
         for (int co = 0; co < cout; co++)
         {
             int sum = 0;
-            foreach (sbyte v in reordered.AsSpan(co * k, k)) sum += v;
-            centredSums[co] = sum - (k * zeroPoint);
+            foreach (sbyte v in reordered.AsSpan(co * kq, kq)) sum += v;
+            centredSums[co] = sum - (kq * zeroPoint);
         }
 
-        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint, centredSums), bias.IsEmpty ? new float[cout] : bias.ToArray());
+        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint, centredSums, cgp), bias.IsEmpty ? new float[cout] : bias.ToArray());
     }
 
-    /// <summary>Int8 weights reordered to (ky, kx, c) per output channel, their scales, their shared zero point and Σ (w − zw) per channel.</summary>
-    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint, int[] CentredSums);
+    /// <summary>Channels per group as the int8 layout holds them: rounded up to KR from 3 channels on, as they are.</summary>
+    private static int PaddedChannels(int cg, int kr) => cg % kr == 0 || cg < 3 ? cg : (cg + kr - 1) / kr * kr;
+
+    /// <summary>
+    /// Int8 weights reordered to (ky, kx, c) per output channel with <paramref name="Channels"/> channels per group (padded
+    /// ones hold the zero point), their scales, their shared zero point and Σ (w − zw) per channel.
+    /// </summary>
+    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint, int[] CentredSums, int Channels);
 
     /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the patches are packed straight into GEMM B panels
@@ -173,18 +183,19 @@ public sealed class Conv2d
         if (inputZeroPoint is < 0 or > 255) throw new ArgumentOutOfRangeException(nameof(inputZeroPoint), inputZeroPoint, "The zero point must lie in [0, 255].");
         QuantParams.ValidateScale(inputScale, nameof(inputScale));
         Parallelism.Validate(maxDegreeOfParallelism);
-        var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
+        var (oh, ow, _, coutG) = Check(input.Length, batch, height, width, output.Length);
         var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
+        int cgp = _int8.Channels, k = Shape.KernelHeight * Shape.KernelWidth * cgp;   // the GEMM's K, padded channels included
         int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.BBytes;
         int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;
         int channels = Shape.InChannels;
         // Staged image: channels-last when a pixel's channels of a group do not split into whole KR groups (generic packing),
         // otherwise [C / KR][H·W][KR] elements (bytes shifted by −128, or int16 on the wide layouts), so that a panel of NR
         // positions along an output row reads NR·KR contiguous elements per (ky, kx, channel group): one block copy.
-        int cg = channels / Shape.Groups, elementBytes = tile.BBytes;
-        bool blocked = cg % tile.KR == 0;
-        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * channels * (blocked ? elementBytes : 1));
+        int elementBytes = tile.BBytes;
+        bool blocked = cgp % tile.KR == 0;
+        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * Shape.Groups * cgp * (blocked ? elementBytes : 1));
         byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
         int[] columnSums = ArrayPool<int>.Shared.Rent(positions);
         int[] zeroPoints = ArrayPool<int>.Shared.Rent(positions);
@@ -203,7 +214,7 @@ public sealed class Conv2d
                 var image = input.Slice(b * channels * height * width, channels * height * width);
                 if (blocked)
                 {
-                    StageBlocked(image, height * width, channels, tile.KR, shifted, nhwc);
+                    StageBlocked(image, height * width, Shape.Groups, channels / Shape.Groups, cgp, tile.KR, shifted, nhwc);
                 }
                 else
                 {
@@ -217,7 +228,7 @@ public sealed class Conv2d
                 {
                     if (blocked)
                     {
-                        PackInt8PatchesBlocked(image, nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                        PackInt8PatchesBlocked(image, nhwc, height, width, g, cgp, (byte)inputZeroPoint, tile, shifted, data, columnSums);
                     }
                     else
                     {
@@ -272,6 +283,9 @@ public sealed class Conv2d
             for (int q = 0; q < oh * ow; q++)
             {
                 int y = q / ow, x = q % ow, lane = q % nr, panelBase = (int)tile.PanelStart(kp, q), rawSum = 0;
+                // k = (ky·KW + kx)·Cg + c runs 0 … K − 1 in loop order: the in-panel offset advances by 1 inside a KR group
+                // and jumps by NR·KR − (KR − 1) to the next group (no division per element).
+                int index0 = panelBase + (lane * kr), r = 0;
                 for (int ky = 0; ky < Shape.KernelHeight; ky++)
                 {
                     int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
@@ -280,25 +294,31 @@ public sealed class Conv2d
                         int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
                         bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
                         int source = (iy * width + ix) * channels + group * cg;
-                        int kBase = (ky * Shape.KernelWidth + kx) * cg;
                         if (grouped && kr == 4 && shifted)
                         {
-                            int index = panelBase + tile.InPanel(kBase, lane);
-                            for (int c = 0; c < cg; c += 4, index += nr * 4)
+                            for (int c = 0; c < cg; c += 4, index0 += nr * 4)
                             {
                                 uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
-                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index), word);
+                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index0), word);
                             }
                             rawSum += inside ? pixelSums[iy * width + ix] : padding * cg;
                             continue;
                         }
                         for (int c = 0; c < cg; c++)
                         {
-                            int raw = inside ? Unsafe.Add(ref image, source + c) : padding, kIndex = kBase + c;
-                            int index = panelBase + tile.InPanel(kIndex, lane);
-                            if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw - shift);
-                            else Unsafe.Add(ref shorts, index) = (short)raw;
+                            int raw = inside ? Unsafe.Add(ref image, source + c) : padding;
+                            if (shifted) Unsafe.Add(ref bytes, index0) = (byte)(raw - shift);
+                            else Unsafe.Add(ref shorts, index0) = (short)raw;
                             rawSum += raw;
+                            if (++r == kr)
+                            {
+                                r = 0;
+                                index0 += (nr * kr) - (kr - 1);
+                            }
+                            else
+                            {
+                                index0++;
+                            }
                         }
                     }
                 }
@@ -312,40 +332,46 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Stages one NCHW uint8 image as [C / KR][H·W][KR] elements: bytes shifted by −128 (the byte layouts hold int8) or
-    /// int16 (the wide layouts), KR channels of a pixel side by side, as the packed B panels group them.
+    /// Stages one NCHW uint8 image as [groups][Cp / KR][H·W][KR] elements, Cp a group's channels padded to a multiple of KR
+    /// (padding channels hold raw 0): bytes shifted by −128 (the byte layouts hold int8) or int16 (the wide layouts), KR
+    /// channels of a pixel side by side, as the packed B panels group them.
     /// </summary>
-    private static void StageBlocked(ReadOnlySpan<byte> image, int pixels, int channels, int kr, bool shifted, byte[] staged)
+    private static void StageBlocked(ReadOnlySpan<byte> image, int pixels, int groups, int cg, int cgp, int kr, bool shifted, byte[] staged)
     {
         ref byte source = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(image);
         ref byte bytes = ref staged[0];
         ref short shorts = ref Unsafe.As<byte, short>(ref staged[0]);
-        for (int c0 = 0; c0 < channels; c0 += kr)
+        for (int g = 0; g < groups; g++)
         {
-            int blockBase = c0 * pixels;   // element index of block c0 / KR: (c0 / KR) · pixels · KR
-            if (shifted && kr == 4)
+            for (int c0 = 0; c0 < cgp; c0 += kr)
             {
-                ref byte p0 = ref Unsafe.Add(ref source, c0 * pixels);
-                ref byte p1 = ref Unsafe.Add(ref p0, pixels);
-                ref byte p2 = ref Unsafe.Add(ref p1, pixels);
-                ref byte p3 = ref Unsafe.Add(ref p2, pixels);
-                for (int p = 0; p < pixels; p++)
+                int blockBase = ((g * cgp) + c0) * pixels;   // element index of the block: (g · Cp / KR + c0 / KR) · pixels · KR
+                int channel = (g * cg) + c0;
+                if (shifted && kr == 4 && c0 + 4 <= cg)
                 {
-                    uint word = Unsafe.Add(ref p0, p) | ((uint)Unsafe.Add(ref p1, p) << 8) | ((uint)Unsafe.Add(ref p2, p) << 16) | ((uint)Unsafe.Add(ref p3, p) << 24);
-                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, blockBase + (p * 4)), word ^ 0x80808080u);
+                    ref byte p0 = ref Unsafe.Add(ref source, channel * pixels);
+                    ref byte p1 = ref Unsafe.Add(ref p0, pixels);
+                    ref byte p2 = ref Unsafe.Add(ref p1, pixels);
+                    ref byte p3 = ref Unsafe.Add(ref p2, pixels);
+                    for (int p = 0; p < pixels; p++)
+                    {
+                        uint word = Unsafe.Add(ref p0, p) | ((uint)Unsafe.Add(ref p1, p) << 8) | ((uint)Unsafe.Add(ref p2, p) << 16) | ((uint)Unsafe.Add(ref p3, p) << 24);
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, blockBase + (p * 4)), word ^ 0x80808080u);
+                    }
+
+                    continue;
                 }
 
-                continue;
-            }
-
-            for (int j = 0; j < kr; j++)
-            {
-                ref byte plane = ref Unsafe.Add(ref source, (c0 + j) * pixels);
-                for (int p = 0; p < pixels; p++)
+                for (int j = 0; j < kr; j++)
                 {
-                    int raw = Unsafe.Add(ref plane, p), index = blockBase + (p * kr) + j;
-                    if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw ^ 0x80);
-                    else Unsafe.Add(ref shorts, index) = (short)raw;
+                    bool real = c0 + j < cg;
+                    ref byte plane = ref Unsafe.Add(ref source, real ? (channel + j) * pixels : 0);
+                    for (int p = 0; p < pixels; p++)
+                    {
+                        int raw = real ? Unsafe.Add(ref plane, p) : 0, index = blockBase + (p * kr) + j;
+                        if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw ^ 0x80);
+                        else Unsafe.Add(ref shorts, index) = (short)raw;
+                    }
                 }
             }
         }
@@ -357,12 +383,12 @@ public sealed class Conv2d
     /// stride 1 and every tap inside the image, copies NR·KR contiguous elements per (ky, kx, channel group); other
     /// panels (padding, row ends, strides) copy KR elements per position. Column sums come from per-pixel channel sums.
     /// </summary>
-    private void PackInt8PatchesBlocked(ReadOnlySpan<byte> image, byte[] staged, int height, int width, int group, byte padding, Int8GemmTile tile, bool shifted,
+    private void PackInt8PatchesBlocked(ReadOnlySpan<byte> image, byte[] staged, int height, int width, int group, int cgp, byte padding, Int8GemmTile tile, bool shifted,
         byte[] data, int[] columnSums)
     {
         var (oh, ow) = Shape.OutputSize(height, width);
-        int cg = Shape.InChannels / Shape.Groups, kp = tile.PaddedK(Shape.GroupK), pixels = height * width, positions = oh * ow;
-        int nr = tile.NR, kr = tile.KR, blocks = cg / kr, es = shifted ? 1 : 2, k = Shape.GroupK, shift = shifted ? 128 : 0;
+        int cg = Shape.InChannels / Shape.Groups, k = Shape.KernelHeight * Shape.KernelWidth * cgp, kp = tile.PaddedK(k), pixels = height * width, positions = oh * ow;
+        int nr = tile.NR, kr = tile.KR, blocks = cgp / kr, es = shifted ? 1 : 2, shift = shifted ? 128 : 0;
         int kw = Shape.KernelWidth, taps = Shape.KernelHeight * kw;
         int laneBytes = kr * es, groupBytes = nr * laneBytes, blockStride = pixels * laneBytes;
         int panelBytes = kp * nr * es;
@@ -424,7 +450,10 @@ public sealed class Conv2d
                             ref byte to = ref Unsafe.Add(ref tapGroups, (lane + i) * laneBytes);
                             for (int c = 0; c < blocks; c++)
                             {
-                                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), (uint)laneBytes);
+                                ref byte d = ref Unsafe.Add(ref to, c * groupBytes);
+                                ref byte f = ref Unsafe.Add(ref from, c * blockStride);
+                                if (laneBytes == 4) Unsafe.WriteUnaligned(ref d, Unsafe.ReadUnaligned<uint>(ref f));   // one lane of a KR = 4 byte layout
+                                else Unsafe.CopyBlockUnaligned(ref d, ref f, (uint)laneBytes);
                             }
                         }
                     }
@@ -444,17 +473,30 @@ public sealed class Conv2d
                 AddPlane(image.Slice(((group * cg) + c) * pixels, pixels), pixelSums.AsSpan(0, pixels));
             }
 
-            for (int q = 0; q < positions; q++)
+            int kh = Shape.KernelHeight, paddedTap = padding * cgp;   // Fill writes the padding into the padded channels too
+            for (int y = 0, q = 0; y < oh; y++)
             {
-                int y = q / ow, x = q % ow, rawSum = 0;
-                for (int t = 0; t < taps; t++)
+                for (int x = 0; x < ow; x++, q++)
                 {
-                    int iy = y * Shape.StrideHeight - Shape.PadTop + (t / kw * Shape.DilationHeight);
-                    int ix = x * Shape.StrideWidth - Shape.PadLeft + (t % kw * Shape.DilationWidth);
-                    rawSum += (uint)iy < (uint)height && (uint)ix < (uint)width ? pixelSums[(iy * width) + ix] : padding * cg;
-                }
+                    int rawSum = 0, iy0 = (y * Shape.StrideHeight) - Shape.PadTop, ix0 = (x * Shape.StrideWidth) - Shape.PadLeft;
+                    for (int ky = 0; ky < kh; ky++)
+                    {
+                        int iy = iy0 + (ky * Shape.DilationHeight);
+                        if ((uint)iy >= (uint)height)
+                        {
+                            rawSum += paddedTap * kw;
+                            continue;
+                        }
 
-                columnSums[q] = rawSum - (shift * k);
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            int ix = ix0 + (kx * Shape.DilationWidth);
+                            rawSum += (uint)ix < (uint)width ? pixelSums[(iy * width) + ix] : paddedTap;
+                        }
+                    }
+
+                    columnSums[q] = rawSum - (shift * k);
+                }
             }
         }
         finally

@@ -23,6 +23,12 @@ public sealed class Conv2dTests
         yield return (new Conv2dShape(16, 8, 3, 3, groups: 2, padTop: 1, padLeft: 0, padBottom: 1, padRight: 2), 3, 50);
         yield return (new Conv2dShape(8, 4, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 6, 70);
         yield return (new Conv2dShape(4, 4, 1, 3, padLeft: 1, padRight: 1), 2, 17);
+        // Channels per group padded to whole KR groups in the int8 layout (3 → 4, 5 → 6 or 8): the RGB stem (7×7, stride 2),
+        // grouped, stride 1 with runs of lanes on one row, and a dilated one.
+        yield return (new Conv2dShape(3, 6, 7, 7, strideHeight: 2, strideWidth: 2, padTop: 3, padLeft: 3, padBottom: 3, padRight: 3), 11, 37);
+        yield return (new Conv2dShape(10, 4, 3, 3, groups: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 5, 38);
+        yield return (new Conv2dShape(6, 4, 3, 2, groups: 2, strideHeight: 2, dilationWidth: 2, padTop: 2, padRight: 1), 7, 9);
+        yield return (new Conv2dShape(7, 3, 1, 1), 4, 19);
         for (int i = 0; i < count; i++)
         {
             int groups = r.Next(1, 3), cin = groups * r.Next(1, 4), cout = groups * r.Next(1, 5);
