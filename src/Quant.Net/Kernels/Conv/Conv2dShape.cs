@@ -110,8 +110,23 @@ public sealed record Conv2dShape
         where T : unmanaged
     {
         var (oh, ow) = OutputSize(height, width);
+        PackPatches(image, height, width, group, padding, nr, panels, columnSums, 0, (oh * ow + nr - 1) / nr);
+    }
+
+    /// <summary>
+    /// <see cref="PackPatches{T}(ReadOnlySpan{T}, int, int, int, T, int, Span{T}, Span{int})"/> for the panels
+    /// [<paramref name="panelStart"/>, <paramref name="panelEnd"/>) only, so that a GEMM can pack each block of panels just
+    /// before it reads them (while they are in cache).
+    /// </summary>
+    internal void PackPatches<T>(ReadOnlySpan<T> image, int height, int width, int group, T padding, int nr, Span<T> panels, Span<int> columnSums,
+        int panelStart, int panelEnd)
+        where T : unmanaged
+    {
+        var (oh, ow) = OutputSize(height, width);
         int cg = InChannels / Groups, k = GroupK, positions = oh * ow;
-        int paddedPositions = (positions + nr - 1) / nr * nr;
+        int first = panelStart * nr, end = Math.Min(panelEnd * nr, positions);
+        int paddedPositions = Math.Min(panelEnd * nr, (positions + nr - 1) / nr * nr);
+        if (first >= end) return;
         for (int c = 0; c < cg; c++)
         {
             var plane = image.Slice((group * cg + c) * height * width, height * width);
@@ -122,18 +137,19 @@ public sealed record Conv2dShape
                     int kIndex = (c * KernelHeight + ky) * KernelWidth + kx;
                     // x range whose input column lies inside the image: 0 ≤ x·sw − pl + kx·dw < width.
                     int offset = kx * DilationWidth - PadLeft;
-                    int xFirst = offset >= 0 ? 0 : (-offset + StrideWidth - 1) / StrideWidth;
-                    int xEnd = Math.Min(ow, width - 1 - offset < 0 ? 0 : (width - 1 - offset) / StrideWidth + 1);
-                    for (int y = 0; y < oh; y++)
+                    int xInside = offset >= 0 ? 0 : (-offset + StrideWidth - 1) / StrideWidth;
+                    int xInsideEnd = Math.Min(ow, width - 1 - offset < 0 ? 0 : (width - 1 - offset) / StrideWidth + 1);
+                    for (int y = first / ow; y <= (end - 1) / ow; y++)
                     {
                         int iy = y * StrideHeight - PadTop + ky * DilationHeight;
-                        int q0 = y * ow;
+                        int q0 = y * ow, xLow = Math.Max(0, first - q0), xHigh = Math.Min(ow, end - q0);   // this row's part of the range
+                        int xFirst = Math.Clamp(xInside, xLow, xHigh), xEnd = Math.Clamp(xInsideEnd, xFirst, xHigh);
                         if ((uint)iy >= (uint)height || xFirst >= xEnd)
                         {
-                            Fill(panels, nr, k, kIndex, q0, q0 + ow, padding);
+                            Fill(panels, nr, k, kIndex, q0 + xLow, q0 + xHigh, padding);
                             continue;
                         }
-                        Fill(panels, nr, k, kIndex, q0, q0 + xFirst, padding);
+                        Fill(panels, nr, k, kIndex, q0 + xLow, q0 + xFirst, padding);
                         var row = plane.Slice(iy * width, width);
                         for (int x = xFirst; x < xEnd;)
                         {
@@ -145,15 +161,15 @@ public sealed record Conv2dShape
                             else for (int i = 0; i < run; i++) destination[i] = row[ix + i * StrideWidth];
                             x += run;
                         }
-                        Fill(panels, nr, k, kIndex, q0 + xEnd, q0 + ow, padding);
+                        Fill(panels, nr, k, kIndex, q0 + xEnd, q0 + xHigh, padding);
                     }
-                    Fill(panels, nr, k, kIndex, positions, paddedPositions, default); // panel tail past the last position
+                    Fill(panels, nr, k, kIndex, Math.Max(positions, first), paddedPositions, default); // panel tail past the last position
                 }
             }
         }
         if (!columnSums.IsEmpty)
         {
-            for (int q = 0; q < positions; q++)
+            for (int q = first; q < end; q++)
             {
                 int sum = 0;
                 var panel = panels.Slice((int)PackedFloatWeights.PanelIndex(k, nr, 0, q));

@@ -39,7 +39,16 @@ public static class Fp32Gemm
         _ => 8,
     };
 
-    internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
+    internal static void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) =>
+        Run(a, m, b, bias, c, activation, maxDegreeOfParallelism, pool, default(PackedPanels));
+
+    /// <summary>
+    /// The driver, with <paramref name="producer"/> asked to fill each block of B's panels just before the first row tile
+    /// reads it (on the thread that then sweeps it), so that B can be produced block by block while it is in cache.
+    /// </summary>
+    internal static unsafe void Run<TProducer>(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
+        int maxDegreeOfParallelism, KernelThreadPool? pool, TProducer producer)
+        where TProducer : IPanelProducer
     {
         if (m == 0) return;
         int n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
@@ -51,7 +60,7 @@ public static class Fp32Gemm
             fixed (float* input = a)
             fixed (float* output = c)
             {
-                var sweep = new Sweep(b, input, m, paddedBias, activation, output);
+                var sweep = new Sweep<TProducer>(b, input, m, paddedBias, activation, output, producer);
                 int tiles = (m + Fp32Gemm6xNRFma.MR - 1) / Fp32Gemm6xNRFma.MR;
                 ColumnSweep.Run(sweep, tiles, panels, (long)b.K * nr * sizeof(float), (long)m * n * b.K, maxDegreeOfParallelism, pool);
             }
@@ -63,10 +72,13 @@ public static class Fp32Gemm
     }
 
     /// <summary>One row tile over a range of column panels (columns are independent).</summary>
-    private readonly unsafe struct Sweep(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output) : IColumnTile
+    private readonly unsafe struct Sweep<TProducer>(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output, TProducer producer)
+        : IColumnTile
+        where TProducer : IPanelProducer
     {
         public void Run(int rowTile, int p0, int p1)
         {
+            if (rowTile == 0) producer.Produce(p0, p1);   // ColumnSweep runs row tile 0 of a block first, on the block's thread
             const int MR = Fp32Gemm6xNRFma.MR;
             int k = b.K, n = b.N, nr = b.NR;
             var a = new ReadOnlySpan<float>(input, m * k);
@@ -137,5 +149,19 @@ public static class Fp32Gemm
             case SimdLevel.Vector128: Fp32Gemm6xNRFma.Compute<Simd128, Vector128<float>, Vector128<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
             default: Fp32Gemm6xNRFma.ComputeScalar(ref a, aStride, ref b, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
         }
+    }
+}
+
+/// <summary>Fills the panels [start, end) of a GEMM's B before they are read (see <see cref="Fp32Gemm"/>'s driver).</summary>
+internal interface IPanelProducer
+{
+    void Produce(int panelStart, int panelEnd);
+}
+
+/// <summary>B is already packed: nothing to produce.</summary>
+internal readonly struct PackedPanels : IPanelProducer
+{
+    public void Produce(int panelStart, int panelEnd)
+    {
     }
 }

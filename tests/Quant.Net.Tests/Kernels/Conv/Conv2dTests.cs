@@ -59,6 +59,34 @@ public sealed class Conv2dTests
     }
 
     [Fact]
+    public void Layers_large_enough_for_several_cache_blocks_and_threads_give_the_same_bits()
+    {
+        // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): several L2 blocks of patch panels, each packed
+        // by the thread that sweeps it, six row tiles; one and two threads must give the same bits, close to the reference.
+        foreach (var (shape, h, w) in new[]
+                 {
+                     (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
+                     (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47),
+                 })
+        {
+            float[] input = TestData.Floats(shape.InChannels * h * w, h, spread: 1f, withSpecials: false);
+            float[] weights = TestData.Floats(shape.OutChannels * shape.GroupK, w, spread: 1f, withSpecials: false);
+            float[] bias = TestData.Floats(shape.OutChannels, 3, spread: 1f, withSpecials: false);
+            var conv = Conv2d.CreateFloat(shape, weights, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var one = new float[shape.OutChannels * oh * ow];
+            var two = new float[one.Length];
+            conv.Run(input, 1, h, w, one, OutputClamp.Relu, 1);
+            using var pool = new KernelThreadPool(1);
+            conv.Run(input, 1, h, w, two, OutputClamp.Relu, 2, pool);
+            TestData.BitwiseEqual(two, one);
+            var (expected, magnitude) = Reference(shape, 1, h, w, (c, i) => input[c * h * w + i], weights.Select(v => (double)v).ToArray(), bias);
+            for (int i = 0; i < one.Length; i++)
+                Math.Abs(one[i] - Math.Max(0, expected[i])).Should().BeLessThanOrEqualTo((shape.GroupK + 2) * Math.ScaleB(1, -24) * magnitude[i] + 1e-30, $"{shape} element {i}");
+        }
+    }
+
+    [Fact]
     public void Int8_convolution_is_exact_before_dequantization()
     {
         foreach (var (shape, h, w) in Geometries(12, 2))
