@@ -359,9 +359,9 @@ public static class Int8Gemm
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
             case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
-            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4Avx2MaddUbs.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
             default: return false;
         }
     }
@@ -371,9 +371,9 @@ public static class Int8Gemm
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm1x16c4AvxVnni.Compute(ref a, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.AvxVnni: Int8Gemm1x16c4<VnniDot>.Compute(ref a, ref b, kGroups, ref tile); break;
             case Int8GemmPath.Avx2: Int8Gemm1x16c2Avx2.Compute(ref a, ref b, kGroups, ref tile); break;
-            case Int8GemmPath.Avx2MaddUbs: Int8Gemm1x16c4Avx2MaddUbs.Compute(ref a, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm1x16c4<Avx2SmallDot>.Compute(ref a, ref b, kGroups, ref tile); break;
             default: throw new NotSupportedException(path.ToString());
         }
     }
@@ -383,9 +383,9 @@ public static class Int8Gemm
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4AvxVnni.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
             case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
-            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4Avx2MaddUbs.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
             case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
             case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, kGroups, ref tile); break;

@@ -40,7 +40,10 @@ internal readonly struct VnniDot : IDot256
         System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
 }
 
-/// <summary><c>vpmaddubsw</c> + <c>vpmaddwd</c>: exact for 4-bit codes (pair sums ≤ 2·15·127, far from int16 saturation).</summary>
+/// <summary>
+/// <c>vpmaddubsw</c> + <c>vpmaddwd</c> with ones: exact whenever no pair sum leaves int16 — 4-bit codes (pair sums ≤ 2·15·127)
+/// and the int8 GEMM's pair-safe weights (≤ 255·128, <see cref="Simd.Int8GemmPath.Avx2MaddUbs"/>).
+/// </summary>
 internal readonly struct Avx2SmallDot : IDot256
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
