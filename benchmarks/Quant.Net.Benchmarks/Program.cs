@@ -36,19 +36,28 @@ internal static class Program
             var bench = new Onnx.ResNet18LayerBenchmarks { Threads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
             bench.Setup();
             if (Environment.GetEnvironmentVariable("PROFILE") is "1") bench.Profile();
-            foreach (var (label, run) in new (string, Action)[] { ("our FP32", () => bench.OursFp32()), ("our INT8", () => bench.OursInt8()), ("ORT FP32", () => bench.OrtFp32()), ("ORT INT8", () => bench.OrtInt8()) })
+            QuickTimer.Run([("our FP32", () => bench.OursFp32()), ("our INT8", () => bench.OursInt8()), ("ORT FP32", () => bench.OrtFp32()), ("ORT INT8", () => bench.OrtInt8())], rounds: 31);
+            bench.Cleanup();
+            return;
+        }
+
+        if (args is ["block-gemm", var weight, var blockRows, var threadCount])
+        {
+            var bench = new Kernels.BlockGemmBenchmarks
             {
-                for (int i = 0; i < 5; i++) run();
-                var times = new List<double>();
-                for (int i = 0; i < 30; i++)
-                {
-                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    run();
-                    times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-                }
-                times.Sort();
-                Console.WriteLine($"{label}: min {times[0]:F2} ms, median {times[15]:F2} ms");
+                Weight = weight,
+                M = int.Parse(blockRows, System.Globalization.CultureInfo.InvariantCulture),
+                Threads = int.Parse(threadCount, System.Globalization.CultureInfo.InvariantCulture),
+            };
+            bench.Setup();
+            var contenders = new List<(string, Action)> { ("ours int4, float act.", bench.OursFloat), ("ORT level 0", bench.OrtLevel0), ("ours int4, int8 act.", bench.OursInt8),
+                ("ORT level 4", bench.OrtLevel4), ("ours FP32", bench.OursFp32), ("ORT FP32", bench.OrtFloat) };
+            foreach (var path in Simd.IsaConfig.BlockGemmPaths.Where(p => p != Simd.IsaConfig.Best.BlockGemm && p != Simd.BlockGemmPath.Scalar))
+            {
+                contenders.Add(($"ours int4, int8 act., {path} path", () => bench.OursInt8On(path)));
             }
+
+            QuickTimer.Run(contenders);
             bench.Cleanup();
             return;
         }

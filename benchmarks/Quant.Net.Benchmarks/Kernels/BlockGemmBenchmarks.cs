@@ -79,6 +79,10 @@ public class BlockGemmBenchmarks
     [Benchmark(Description = "Quant.Net int4, int8 activations")]
     public void OursInt8() => BlockGemm.Multiply(_x, M, _w4!, [], _y, BlockGemmMode.Int8Activations, Threads);
 
+    /// <summary>Integer mode on a lower path than the best (for the quick comparison command).</summary>
+    internal void OursInt8On(Simd.BlockGemmPath path) =>
+        BlockGemm.Multiply(_x, M, _w4!, [], _y, BlockGemmMode.Int8Activations, Threads, path, Simd.IsaConfig.Best.Elementwise);
+
     [Benchmark(Description = "ORT MatMulNBits level 4")]
     public void OrtLevel4() => _ortLevel4!.Run();
 

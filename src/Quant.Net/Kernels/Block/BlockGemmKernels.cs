@@ -17,32 +17,56 @@ internal static class BlockGemmKernels
     public const int MaxRows = 8;
 
     /// <summary>
-    /// Per row and block: scale = absmax / 127 (1 for an all-zero or non-finite block), codes by <see cref="QuantOps"/>
-    /// (true division, round half to even, saturation to ±127, NaN to −127), and their sum.
+    /// Per row and block: scale = absmax / 127 (1 for an all-zero or non-finite block), codes as <see cref="QuantOps"/>
+    /// quantizes (true division, round half to even, saturation to ±127, NaN to −127), and their sum. A row is quantized
+    /// in one vector pass with its blocks' scales spread per element (per-block calls would run a 32-value block through
+    /// the scalar tail of a 512-bit kernel).
     /// </summary>
     public static void QuantizeActivations(float[] padded, int m, int kp, int blockSize, sbyte[] codes, float[] scales, int[] sums)
     {
         int blocks = kp / blockSize;
-        for (int r = 0; r < m; r++)
+        var floats = System.Buffers.ArrayPool<float>.Shared;
+        float[] elementScales = floats.Rent(kp), zeroPoints = floats.Rent(kp);
+        try
         {
-            for (int b = 0; b < blocks; b++)
+            Array.Clear(zeroPoints, 0, kp);
+            for (int r = 0; r < m; r++)
             {
-                int offset = (r * kp) + (b * blockSize);
-                var block = padded.AsSpan(offset, blockSize);
-                float absMax = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(block));
-                float scale = absMax > 0 && float.IsFinite(absMax) ? absMax / 127f : 1f;
-                var target = codes.AsSpan(offset, blockSize);
-                QuantOps.Quantize<sbyte>(block, target, new QuantParams(scale, 0, -127, 127));
-                int sum = 0;
-                foreach (sbyte c in target)
+                for (int b = 0; b < blocks; b++)
                 {
-                    sum += c;
+                    float absMax = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(padded.AsSpan((r * kp) + (b * blockSize), blockSize)));
+                    float scale = absMax > 0 && float.IsFinite(absMax) ? absMax / 127f : 1f;
+                    scales[(r * blocks) + b] = scale;
+                    elementScales.AsSpan(b * blockSize, blockSize).Fill(scale);
                 }
 
-                scales[(r * blocks) + b] = scale;
-                sums[(r * blocks) + b] = sum;
+                Elementwise.Quantize(IsaConfig.Best.Elementwise, padded.AsSpan(r * kp, kp), codes.AsSpan(r * kp, kp), ref elementScales[0], ref zeroPoints[0], true, -127, 127);
+                for (int b = 0; b < blocks; b++)
+                {
+                    sums[(r * blocks) + b] = Sum(codes.AsSpan((r * kp) + (b * blockSize), blockSize));
+                }
             }
         }
+        finally
+        {
+            floats.Return(elementScales);
+            floats.Return(zeroPoints);
+        }
+    }
+
+    /// <summary>Σ of a block's codes (16 to 256 of them, a multiple of 16): int16 lanes hold at most 32 codes each.</summary>
+    private static int Sum(ReadOnlySpan<sbyte> block)
+    {
+        ref sbyte start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(block);
+        var acc = Vector128<short>.Zero;
+        for (int i = 0; i < block.Length; i += 16)
+        {
+            var (low, high) = Vector128.Widen(Vector128.LoadUnsafe(ref start, (nuint)i));
+            acc += low + high;
+        }
+
+        var (a, b) = Vector128.Widen(acc);
+        return Vector128.Sum(a + b);
     }
 
     public static void IntegerGroups(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g0, int g1, BlockGemmPath path)
@@ -60,7 +84,7 @@ internal static class BlockGemmKernels
                         BlockGemm8c4Vector256.IntegerPair<Int8Codes, VnniDot>(x, r0, rows, w, result, g);
                         break;
                     case (_, 4):
-                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Avx2SmallDot>(x, r0, rows, w, result, g);
+                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
                         break;
                     default:
                         BlockGemm8c4Vector256.IntegerPair<Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
@@ -80,7 +104,7 @@ internal static class BlockGemmKernels
                     BlockGemm8c4Vector256.Integer<Int8Codes, VnniDot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.Avx2 when w.Bits == 4:
-                    BlockGemm8c4Vector256.Integer<Int4Codes, Avx2SmallDot>(x, r0, rows, w, result, g);
+                    BlockGemm8c4Vector256.Integer<Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.Avx2:
                     BlockGemm8c4Vector256.Integer<Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);

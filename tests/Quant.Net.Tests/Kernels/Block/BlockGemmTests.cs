@@ -66,6 +66,37 @@ public sealed class BlockGemmTests
     }
 
     [Theory]
+    [MemberData(nameof(Paths))]
+    public void Integer_mode_is_exact_where_every_product_is_extreme(int pathValue)
+    {
+        // Constant weights give all-15 (or 8-bit: all-255) codes and constant activations all ±127 codes: the largest
+        // sums any int16 accumulation (AVX2's vpmaddubsw runs) can meet, over every block size, both signs, one and two
+        // groups, single rows and four-row passes. A run one step too long overflows and fails this.
+        var path = (BlockGemmPath)pathValue;
+        foreach (int bits in new[] { 4, 8 })
+        {
+            foreach (int blockSize in BlockSizes)
+            {
+                foreach (float sign in new[] { 1f, -1f })
+                {
+                    int k = (2 * blockSize) + 16, n = 24, m = 5;
+                    var weights = new float[n * k];
+                    Array.Fill(weights, 0.5f);
+                    var w = BlockQuantizedWeights.Quantize(weights, k, n, WeightLayout.NByK, new BlockQuantizationOptions { Bits = bits, BlockSize = blockSize, Symmetric = true });
+                    var x = new float[m * k];
+                    Array.Fill(x, 3f * sign);
+                    var expected = new float[m * n];
+                    var actual = new float[m * n];
+                    BlockGemm.Multiply(x, m, w, [], expected, BlockGemmMode.Int8Activations, 1, BlockGemmPath.Scalar, SimdLevel.Scalar);
+                    BlockGemm.Multiply(x, m, w, [], actual, BlockGemmMode.Int8Activations, 1, path, IsaConfig.Best.Elementwise);
+                    TestData.BitwiseEqual(expected, actual);
+                    actual[0].Should().BeApproximately(0.5f * 3f * sign * k, 0.01f * k, "the dot of constant rows");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(TestData.VectorLevels), MemberType = typeof(TestData))]
     public void Float_mode_matches_the_scalar_reference_bit_for_bit_at_every_vector_width(int levelValue)
     {
