@@ -162,30 +162,10 @@ internal static class BlockGemm8c4Vector256
         ref sbyte xr = ref x.Codes![r * x.PaddedK];
         Vector256<float> acc = default, acc2 = default;
         int run = Math.Min(octetsPerBlock, TDot.DotsPerRun); // one step per chain per octet
-        nint blockBytes = (nint)octetsPerBlock * octetBytes, ahead = PrefetchBytes;
+        nint blockBytes = (nint)octetsPerBlock * octetBytes;
         for (int b = 0; b < blocks; b++)
         {
-            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            {
-                unsafe
-                {
-                    byte* next = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref codes, (b * blockBytes) + ahead));
-                    for (nint line = 0; line < blockBytes; line += 64)
-                    {
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + line);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + line + groupBytes);
-                    }
-
-                    if ((b & 1) == 0)
-                    {
-                        // Two blocks' scales per line.
-                        float* scales = (float*)Unsafe.AsPointer(ref w.Scales[0]) + ((((long)g * blocks) + b + (ahead / blockBytes)) * BlockQuantizedWeights.GroupColumns);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(scales);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(scales + parameterStride);
-                    }
-                }
-            }
-
+            Prefetch(ref codes, b, blockBytes, w, g, groups: 2, groupBytes, parameterStride);
             Vector256<int> s0 = default, s1 = default;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
             {
@@ -216,6 +196,37 @@ internal static class BlockGemm8c4Vector256
         int column = (r * w.Groups * BlockQuantizedWeights.GroupColumns) + (g * BlockQuantizedWeights.GroupColumns);
         acc.StoreUnsafe(ref result[column]);
         acc2.StoreUnsafe(ref result[column + BlockQuantizedWeights.GroupColumns]);
+    }
+
+    /// <summary>Prefetches the codes <see cref="PrefetchBytes"/> ahead of block b of one or two groups, and their scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref byte codes, int b, nint blockBytes, BlockQuantizedWeights w, int g, int groups, nint groupBytes, nint parameterStride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            return;
+        }
+
+        byte* next = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref codes, (b * blockBytes) + PrefetchBytes));
+        for (nint line = 0; line < blockBytes; line += 64)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + line);
+            if (groups == 2)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + line + groupBytes);
+            }
+        }
+
+        if ((b & 1) == 0)
+        {
+            // Two blocks' scales per line.
+            float* scales = (float*)Unsafe.AsPointer(ref w.Scales[0]) + ((((long)g * w.BlockCount) + b + (PrefetchBytes / blockBytes)) * BlockQuantizedWeights.GroupColumns);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(scales);
+            if (groups == 2)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(scales + parameterStride);
+            }
+        }
     }
 
     /// <summary>The zero points of one group and block; symmetric weights all use the middle code, so nothing is loaded
@@ -281,8 +292,10 @@ internal static class BlockGemm8c4Vector256
         ref sbyte x3 = ref Unsafe.Add(ref x2, kp);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int run = Math.Min(octetsPerBlock, TDot.DotsPerRun); // one step per chain per octet
+        nint blockBytes = (nint)octetsPerBlock * octetBytes;
         for (int b = 0; b < blocks; b++)
         {
+            Prefetch(ref codes, b, blockBytes, w, g, groups: 1, 0, 0);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
             {
