@@ -62,6 +62,15 @@ internal static class Program
             return;
         }
 
+        if (args is ["conv", var convShape])
+        {
+            var bench = new Kernels.ConvBenchmarks { Layer = convShape };
+            bench.Setup();
+            QuickTimer.Run([("ours int8", bench.OursInt8), ("ORT QLinearConv", bench.OrtInt8), ("ours FP32", bench.OursFp32), ("ORT FP32", bench.OrtFp32)], rounds: 101);
+            bench.Cleanup();
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();

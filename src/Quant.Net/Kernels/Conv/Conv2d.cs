@@ -112,7 +112,14 @@ public sealed class Conv2d
         Parallelism.Validate(maxDegreeOfParallelism);
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var level = IsaConfig.Best.Elementwise;
-        int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow, panels = (positions + nr - 1) / nr;
+        int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow;
+        if (Shape.StrideHeight == 1 && Shape.StrideWidth == 1 && k > Shape.InChannels / Shape.Groups)
+        {
+            RunPaddedWidth(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, nr);
+            return;
+        }
+
+        int panels = (positions + nr - 1) / nr;
         float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
         try
         {
@@ -135,7 +142,7 @@ public sealed class Conv2d
                             Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], result, OutputClamp.None, maxDegreeOfParallelism, pool, producer);
                         }
                     }
-                    for (int r = 0; r < coutG; r++) AddBiasAndClamp(result.Slice(r * positions, positions), _bias[g * coutG + r], activation);
+                    for (int r = 0; r < coutG; r++) AddBiasAndClamp(result.Slice(r * positions, positions), result.Slice(r * positions, positions), _bias[g * coutG + r], activation);
                 }
             }
         }
@@ -145,7 +152,112 @@ public sealed class Conv2d
         }
     }
 
-    /// <summary>Packs one group's patches for a range of panels (<see cref="Conv2dShape.PackPatches{T}(ReadOnlySpan{T}, int, int, int, T, int, Span{T}, Span{int}, int, int)"/>).</summary>
+    /// <summary>
+    /// Stride 1: each channel is staged once with its padding as a plane of width Wp = W + pads, and the GEMM runs over
+    /// OH·Wp "virtual" positions (q = y·Wp + x, the last Wp − OW columns of each row computed and dropped), so that K row
+    /// (c, ky, kx) of the patch matrix is the staged plane shifted by ky·dh·Wp + kx·dw: every panel row is one contiguous
+    /// copy of NR values, with no padding tests, instead of a copy per output-row segment. The same dot products in the
+    /// same order as the general path (identical bits); costs Wp / OW more GEMM columns (3.6% at 56², 14% at 14²).
+    /// </summary>
+    private void RunPaddedWidth(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
+        int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level, int nr)
+    {
+        var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
+        int cg = Shape.InChannels / Shape.Groups, wp = width + Shape.PadLeft + Shape.PadRight, hp = height + Shape.PadTop + Shape.PadBottom;
+        int virtualPositions = oh * wp, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow;
+        // A plane holds the padded image and the reach of the last panel's lanes past it (their columns are dropped).
+        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight * wp) + ((Shape.KernelWidth - 1) * Shape.DilationWidth);
+        int planeStride = Math.Max(hp * wp, (panels * nr) + reach);
+        float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
+        float[] staged = ArrayPool<float>.Shared.Rent(cg * planeStride);
+        float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
+        try
+        {
+            Array.Clear(staged, 0, cg * planeStride);
+            int imageLength = Shape.InChannels * height * width;
+            for (int b = 0; b < batch; b++)
+            {
+                var image = input.Slice(b * imageLength, imageLength);
+                for (int g = 0; g < Shape.Groups; g++)
+                {
+                    for (int c = 0; c < cg; c++)
+                    {
+                        var plane = image.Slice((g * cg + c) * height * width, height * width);
+                        for (int iy = 0; iy < height; iy++)
+                        {
+                            plane.Slice(iy * width, width).CopyTo(staged.AsSpan((c * planeStride) + ((iy + Shape.PadTop) * wp) + Shape.PadLeft, width));
+                        }
+                    }
+
+                    var patches = PackedFloatWeights.Wrap(level, k, virtualPositions, packed);
+                    unsafe
+                    {
+                        fixed (float* source = staged)
+                        fixed (float* target = packed)
+                        {
+                            var producer = new ShiftedPlaneProducer(Shape, source, planeStride, cg, wp, nr, k, target);
+                            Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None,
+                                maxDegreeOfParallelism, pool, producer);
+                        }
+                    }
+
+                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
+                    for (int r = 0; r < coutG; r++)
+                    {
+                        float bias = _bias[g * coutG + r];
+                        for (int y = 0; y < oh; y++)
+                        {
+                            AddBiasAndClamp(product.AsSpan((r * virtualPositions) + (y * wp), ow), result.Slice((r * positions) + (y * ow), ow), bias, activation);
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+            ArrayPool<float>.Shared.Return(staged);
+            ArrayPool<float>.Shared.Return(product);
+        }
+    }
+
+    /// <summary>Panels of the padded-width path: K row (c, ky, kx) of panel p is NR staged values from p·NR + ky·dh·Wp + kx·dw.</summary>
+    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, float* staged, int planeStride, int channels, int wp, int nr, int k, float* panels)
+        : IPanelProducer
+    {
+        public void Produce(int panelStart, int panelEnd)
+        {
+            nint panelStride = (nint)k * nr;
+            int kIndex = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                for (int ky = 0; ky < shape.KernelHeight; ky++)
+                {
+                    for (int kx = 0; kx < shape.KernelWidth; kx++, kIndex++)
+                    {
+                        float* source = staged + ((nint)c * planeStride) + (ky * shape.DilationHeight * wp) + (kx * shape.DilationWidth) + ((nint)panelStart * nr);
+                        float* target = panels + ((nint)panelStart * panelStride) + ((nint)kIndex * nr);
+                        for (int p = panelStart; p < panelEnd; p++, source += nr, target += panelStride)
+                        {
+                            // NR is two vectors of the elementwise width (32, 16 or 8 floats): copied as such, no call.
+                            if (nr == 32 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                            {
+                                System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(source), target);
+                                System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(source + 16), target + 16);
+                                continue;
+                            }
+
+                            for (int i = 0; i < nr; i += 8)
+                            {
+                                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(source + i), target + i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private readonly unsafe struct PatchProducer(Conv2dShape shape, float* image, int imageLength, int height, int width, int group, int nr, float* panels, int panelsLength)
         : IPanelProducer
     {
@@ -153,8 +265,8 @@ public sealed class Conv2d
             shape.PackPatches(new ReadOnlySpan<float>(image, imageLength), height, width, group, 0f, nr, new Span<float>(panels, panelsLength), default, panelStart, panelEnd);
     }
 
-    /// <summary>row = clamp(row + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized.</summary>
-    private static void AddBiasAndClamp(Span<float> row, float bias, OutputClamp clamp)
+    /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
+    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp)
     {
         int i = 0;
         if (System.Numerics.Vector.IsHardwareAccelerated)
@@ -162,20 +274,18 @@ public sealed class Conv2d
             var vb = new System.Numerics.Vector<float>(bias);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
-            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(row);
-            for (int v = 0; v < vectors.Length; v++)
+            for (; i + System.Numerics.Vector<float>.Count <= source.Length; i += System.Numerics.Vector<float>.Count)
             {
-                var y = vectors[v] + vb;
+                var y = new System.Numerics.Vector<float>(source.Slice(i)) + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
-                vectors[v] = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y);
+                System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y).CopyTo(destination.Slice(i));
             }
-            i = vectors.Length * System.Numerics.Vector<float>.Count;
         }
-        for (; i < row.Length; i++)
+        for (; i < source.Length; i++)
         {
-            float y = row[i] + bias;
+            float y = source[i] + bias;
             y = clamp.Min > y ? clamp.Min : y;
-            row[i] = clamp.Max < y ? clamp.Max : y;
+            destination[i] = clamp.Max < y ? clamp.Max : y;
         }
     }
 

@@ -151,16 +151,7 @@ public sealed record Conv2dShape
                         }
                         Fill(panels, nr, k, kIndex, q0 + xLow, q0 + xFirst, padding);
                         var row = plane.Slice(iy * width, width);
-                        for (int x = xFirst; x < xEnd;)
-                        {
-                            int q = q0 + x, lane = q % nr;
-                            int run = Math.Min(xEnd - x, nr - lane); // stay inside one panel
-                            var destination = panels.Slice((int)PackedFloatWeights.PanelIndex(k, nr, kIndex, q), run);
-                            int ix = x * StrideWidth + offset;
-                            if (StrideWidth == 1) row.Slice(ix, run).CopyTo(destination);
-                            else for (int i = 0; i < run; i++) destination[i] = row[ix + i * StrideWidth];
-                            x += run;
-                        }
+                        CopyRow(row.Slice(xFirst * StrideWidth + offset), panels, nr, k, kIndex, q0 + xFirst, xEnd - xFirst, StrideWidth);
                         Fill(panels, nr, k, kIndex, q0 + xEnd, q0 + xHigh, padding);
                     }
                     Fill(panels, nr, k, kIndex, Math.Max(positions, first), paddedPositions, default); // panel tail past the last position
@@ -176,6 +167,45 @@ public sealed record Conv2dShape
                 for (int t = 0; t < k; t++) sum += ScalarReference.Widen(panel[t * nr]);
                 columnSums[q] = sum;
             }
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> input values, <paramref name="stride"/> apart, to the panel lanes of K row
+    /// <paramref name="kIndex"/> for positions q, q + 1, …: one division for the first lane, then whole-panel runs (a
+    /// panel's lanes for one K row are contiguous; the next panel's are K·NR further), copied with vectors when contiguous.
+    /// </summary>
+    private static void CopyRow<T>(ReadOnlySpan<T> source, Span<T> panels, int nr, int k, int kIndex, int q, int count, int stride) where T : unmanaged
+    {
+        if (count <= 0) return;
+        int lane = q % nr;
+        long target = PackedFloatWeights.PanelIndex(k, nr, kIndex, q), panelStride = (long)k * nr;
+        if ((count - 1L) * stride >= source.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count)); // never: the caller's range lies inside the image row (panels are sliced with checks)
+        }
+
+        ref T from = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+        for (int done = 0; done < count;)
+        {
+            int run = Math.Min(count - done, nr - lane);
+            var destination = panels.Slice((int)target, run);
+            if (stride == 1)
+            {
+                System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref System.Runtime.CompilerServices.Unsafe.Add(ref from, done), run).CopyTo(destination);
+            }
+            else
+            {
+                ref T to = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
+                for (int i = 0; i < run; i++)
+                {
+                    System.Runtime.CompilerServices.Unsafe.Add(ref to, i) = System.Runtime.CompilerServices.Unsafe.Add(ref from, (done + i) * stride);
+                }
+            }
+
+            done += run;
+            target += panelStride - lane;
+            lane = 0;
         }
     }
 
