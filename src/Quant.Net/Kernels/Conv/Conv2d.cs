@@ -113,9 +113,9 @@ public sealed class Conv2d
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var level = IsaConfig.Best.Elementwise;
         int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow;
-        if (Shape.StrideHeight == 1 && Shape.StrideWidth == 1 && k > Shape.InChannels / Shape.Groups)
+        if (k > Shape.InChannels / Shape.Groups)
         {
-            RunPaddedWidth(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, nr);
+            RunPhasePlanes(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, nr);
             return;
         }
 
@@ -153,27 +153,31 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Stride 1: each channel is staged once with its padding as a plane of width Wp = W + pads, and the GEMM runs over
-    /// OH·Wp "virtual" positions (q = y·Wp + x, the last Wp − OW columns of each row computed and dropped), so that K row
-    /// (c, ky, kx) of the patch matrix is the staged plane shifted by ky·dh·Wp + kx·dw: every panel row is one contiguous
-    /// copy of NR values, with no padding tests, instead of a copy per output-row segment. The same dot products in the
-    /// same order as the general path (identical bits); costs Wp / OW more GEMM columns (3.6% at 56², 14% at 14²).
+    /// Kernels larger than 1×1: each channel is staged once with its padding, split by stride into sh·sw phase planes
+    /// (padded pixel (r, col) goes to plane (r mod sh, col mod sw) at (r / sh, col / sw); one plane for stride 1), each
+    /// Wq = ⌈Wp / sw⌉ wide, and the GEMM runs over OH·Wq virtual positions (q = y·Wq + x; the last Wq − OW columns of each
+    /// row are computed and dropped). Then K row (c, ky, kx) of the patch matrix is the phase plane of (ky·dh mod sh,
+    /// kx·dw mod sw) shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋: every panel row is one contiguous copy of NR values, with
+    /// no padding tests, instead of a copy per output-row segment. The same dot products in the same order as the general
+    /// path; it costs Wq / OW more GEMM columns (3.6% at 56² stride 1, 2.7% for ResNet's 224² 7×7 stride-2 stem).
     /// </summary>
-    private void RunPaddedWidth(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
+    private void RunPhasePlanes(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
         int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level, int nr)
     {
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
+        int sh = Shape.StrideHeight, sw = Shape.StrideWidth;
         int cg = Shape.InChannels / Shape.Groups, wp = width + Shape.PadLeft + Shape.PadRight, hp = height + Shape.PadTop + Shape.PadBottom;
-        int virtualPositions = oh * wp, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow;
-        // A plane holds the padded image and the reach of the last panel's lanes past it (their columns are dropped).
-        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight * wp) + ((Shape.KernelWidth - 1) * Shape.DilationWidth);
-        int planeStride = Math.Max(hp * wp, (panels * nr) + reach);
+        int wq = (wp + sw - 1) / sw, hq = (hp + sh - 1) / sh;
+        int virtualPositions = oh * wq, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow;
+        // A plane holds its share of the padded image and the reach of the last panel's lanes past it (dropped columns).
+        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight / sh * wq) + ((Shape.KernelWidth - 1) * Shape.DilationWidth / sw);
+        int planeStride = Math.Max(hq * wq, (panels * nr) + reach), planes = cg * sh * sw;
         float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
-        float[] staged = ArrayPool<float>.Shared.Rent(cg * planeStride);
+        float[] staged = ArrayPool<float>.Shared.Rent(planes * planeStride);
         float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
         try
         {
-            Array.Clear(staged, 0, cg * planeStride);
+            Array.Clear(staged, 0, planes * planeStride);
             int imageLength = Shape.InChannels * height * width;
             for (int b = 0; b < batch; b++)
             {
@@ -182,11 +186,7 @@ public sealed class Conv2d
                 {
                     for (int c = 0; c < cg; c++)
                     {
-                        var plane = image.Slice((g * cg + c) * height * width, height * width);
-                        for (int iy = 0; iy < height; iy++)
-                        {
-                            plane.Slice(iy * width, width).CopyTo(staged.AsSpan((c * planeStride) + ((iy + Shape.PadTop) * wp) + Shape.PadLeft, width));
-                        }
+                        StagePhases(image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * sh * sw * planeStride, sh * sw * planeStride), planeStride, wq);
                     }
 
                     var patches = PackedFloatWeights.Wrap(level, k, virtualPositions, packed);
@@ -195,7 +195,7 @@ public sealed class Conv2d
                         fixed (float* source = staged)
                         fixed (float* target = packed)
                         {
-                            var producer = new ShiftedPlaneProducer(Shape, source, planeStride, cg, wp, nr, k, target);
+                            var producer = new ShiftedPlaneProducer(Shape, source, planeStride, cg, wq, nr, k, target);
                             Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None,
                                 maxDegreeOfParallelism, pool, producer);
                         }
@@ -207,7 +207,7 @@ public sealed class Conv2d
                         float bias = _bias[g * coutG + r];
                         for (int y = 0; y < oh; y++)
                         {
-                            AddBiasAndClamp(product.AsSpan((r * virtualPositions) + (y * wp), ow), result.Slice((r * positions) + (y * ow), ow), bias, activation);
+                            AddBiasAndClamp(product.AsSpan((r * virtualPositions) + (y * wq), ow), result.Slice((r * positions) + (y * ow), ow), bias, activation);
                         }
                     }
                 }
@@ -221,21 +221,52 @@ public sealed class Conv2d
         }
     }
 
-    /// <summary>Panels of the padded-width path: K row (c, ky, kx) of panel p is NR staged values from p·NR + ky·dh·Wp + kx·dw.</summary>
-    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, float* staged, int planeStride, int channels, int wp, int nr, int k, float* panels)
+    /// <summary>One channel into its sh·sw phase planes (padding cells stay 0): row copies for stride-1 columns, else a strided split.</summary>
+    private void StagePhases(ReadOnlySpan<float> plane, int height, int width, Span<float> phases, int planeStride, int wq)
+    {
+        int sh = Shape.StrideHeight, sw = Shape.StrideWidth;
+        for (int iy = 0; iy < height; iy++)
+        {
+            int r = iy + Shape.PadTop;
+            var row = plane.Slice(iy * width, width);
+            for (int pw = 0; pw < sw; pw++)
+            {
+                // Columns col = ix + PadLeft with col mod sw = pw, i.e. ix = first, first + sw, …
+                int first = ((pw - Shape.PadLeft) % sw + sw) % sw;
+                if (first >= width) continue;
+                var target = phases.Slice((((r % sh) * sw) + pw) * planeStride + (r / sh * wq) + ((first + Shape.PadLeft) / sw));
+                if (sw == 1)
+                {
+                    row.CopyTo(target);
+                    continue;
+                }
+
+                for (int ix = first, t = 0; ix < width; ix += sw, t++)
+                {
+                    target[t] = row[ix];
+                }
+            }
+        }
+    }
+
+    /// <summary>Panels of the phase-plane path: K row (c, ky, kx) of panel p is NR staged values of its phase plane from p·NR + its shift.</summary>
+    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, float* staged, int planeStride, int channels, int wq, int nr, int k, float* panels)
         : IPanelProducer
     {
         public void Produce(int panelStart, int panelEnd)
         {
             nint panelStride = (nint)k * nr;
-            int kIndex = 0;
+            int sh = shape.StrideHeight, sw = shape.StrideWidth, kIndex = 0;
             for (int c = 0; c < channels; c++)
             {
                 for (int ky = 0; ky < shape.KernelHeight; ky++)
                 {
+                    int dy = ky * shape.DilationHeight;
                     for (int kx = 0; kx < shape.KernelWidth; kx++, kIndex++)
                     {
-                        float* source = staged + ((nint)c * planeStride) + (ky * shape.DilationHeight * wp) + (kx * shape.DilationWidth) + ((nint)panelStart * nr);
+                        int dx = kx * shape.DilationWidth;
+                        nint phase = ((nint)c * sh * sw) + ((dy % sh) * sw) + (dx % sw);
+                        float* source = staged + (phase * planeStride) + (dy / sh * wq) + (dx / sw) + ((nint)panelStart * nr);
                         float* target = panels + ((nint)panelStart * panelStride) + ((nint)kIndex * nr);
                         for (int p = panelStart; p < panelEnd; p++, source += nr, target += panelStride)
                         {
