@@ -354,6 +354,14 @@ public sealed class Conv2d
         // positions along an output row reads NR·KR contiguous elements per (ky, kx, channel group): one block copy.
         int elementBytes = tile.BBytes;
         bool blocked = cgp % tile.KR == 0;
+        // Strided layers take the phase planes (the blocked packing copies them a position at a time); at stride 1 the
+        // blocked packing's row-run copies are as fast and need no extra columns (5–12% faster at 56² and 14² here).
+        if (blocked && Shape.KernelHeight * Shape.KernelWidth > 1 && (Shape.StrideHeight > 1 || Shape.StrideWidth > 1))
+        {
+            RunInt8PhasePlanes(input, inputZeroPoint, inputScale, batch, height, width, output, activation, maxDegreeOfParallelism, pool, path, tile);
+            return;
+        }
+
         byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * Shape.Groups * cgp * (blocked ? elementBytes : 1));
         byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
         int[] columnSums = ArrayPool<int>.Shared.Rent(positions);
@@ -414,6 +422,184 @@ public sealed class Conv2d
             ArrayPool<int>.Shared.Return(columnSums);
             ArrayPool<int>.Shared.Return(zeroPoints);
             ArrayPool<int>.Shared.Return(accumulators);
+        }
+    }
+
+    /// <summary>
+    /// The int8 form of <see cref="RunPhasePlanes"/> for layers whose channels come in whole KR groups: each group of KR
+    /// channels is staged as sh·sw phase planes of KR-element cells (the layout's bytes, shifted by −128, or int16),
+    /// padding cells holding the zero point in every channel (as the general path packs them); the GEMM runs over OH·Wq
+    /// virtual positions, and K group (ky, kx, channel group) of a panel is one contiguous copy of NR cells from its phase
+    /// plane shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋. Column sums are the same shifted sums of per-cell channel sums.
+    /// The packed values and sums of every kept position equal the general path's, so the int32 products are identical.
+    /// </summary>
+    private void RunInt8PhasePlanes(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output,
+        OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool, Int8GemmPath path, Int8GemmTile tile)
+    {
+        var (oh, ow, _, coutG) = Check(input.Length, batch, height, width, output.Length);
+        int cg = Shape.InChannels / Shape.Groups, cgp = _int8!.Channels, kr = tile.KR, nr = tile.NR, es = tile.BBytes, blocks = cgp / kr;
+        int taps = Shape.KernelHeight * Shape.KernelWidth, k = taps * cgp;
+        int sh = Shape.StrideHeight, sw = Shape.StrideWidth, phases = sh * sw;
+        int wp = width + Shape.PadLeft + Shape.PadRight, hp = height + Shape.PadTop + Shape.PadBottom, wq = (wp + sw - 1) / sw, hq = (hp + sh - 1) / sh;
+        int virtualPositions = oh * wq, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow, pixels = height * width;
+        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight / sh * wq) + ((Shape.KernelWidth - 1) * Shape.DilationWidth / sw);
+        int cells = Math.Max(hq * wq, (panels * nr) + reach), laneBytes = kr * es, planeBytes = cells * laneBytes;
+        int panelBytes = k * nr * es, groupBytes = nr * laneBytes;
+        bool shifted = !tile.WideB;
+        int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint, shift = shifted ? 128 : 0;
+        byte[] staged = ArrayPool<byte>.Shared.Rent(blocks * phases * planeBytes);
+        int[] cellSums = ArrayPool<int>.Shared.Rent(phases * cells);
+        int[] pixelSums = ArrayPool<int>.Shared.Rent(pixels);
+        byte[] data = ArrayPool<byte>.Shared.Rent(panels * panelBytes);
+        int[] columnSums = ArrayPool<int>.Shared.Rent(panels * nr);
+        int[] zeroPoints = ArrayPool<int>.Shared.Rent(panels * nr);
+        int[] accumulators = ArrayPool<int>.Shared.Rent(coutG * virtualPositions);
+        float[] rowBuffer = ArrayPool<float>.Shared.Rent(virtualPositions);
+        try
+        {
+            Array.Clear(zeroPoints, 0, panels * nr);
+            int imageLength = Shape.InChannels * pixels;
+            for (int b = 0; b < batch; b++)
+            {
+                var image = input.Slice(b * imageLength, imageLength);
+                for (int g = 0; g < Shape.Groups; g++)
+                {
+                    // Staging: padding everywhere (the zero point in every channel, as stored), then the image's pixels.
+                    var stagedSpan = staged.AsSpan(0, blocks * phases * planeBytes);
+                    if (shifted) stagedSpan.Fill((byte)(inputZeroPoint ^ 0x80));
+                    else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(stagedSpan).Fill((short)inputZeroPoint);
+                    cellSums.AsSpan(0, phases * cells).Fill(inputZeroPoint * cgp);
+                    Array.Clear(pixelSums, 0, pixels);
+                    for (int c = 0; c < cg; c++)
+                    {
+                        AddPlane(image.Slice(((g * cg) + c) * pixels, pixels), pixelSums.AsSpan(0, pixels));
+                    }
+
+                    for (int iy = 0; iy < height; iy++)
+                    {
+                        int r = iy + Shape.PadTop;
+                        for (int pw = 0; pw < sw; pw++)
+                        {
+                            int first = ((pw - Shape.PadLeft) % sw + sw) % sw;
+                            if (first >= width) continue;
+                            int phase = ((r % sh) * sw) + pw, cell0 = (r / sh * wq) + ((first + Shape.PadLeft) / sw);
+                            for (int ix = first, cell = cell0; ix < width; ix += sw, cell++)
+                            {
+                                cellSums[(phase * cells) + cell] = pixelSums[(iy * width) + ix];
+                            }
+
+                            for (int cb = 0; cb < blocks; cb++)
+                            {
+                                StageRow(image, (g * cg) + (cb * kr), Math.Min(kr, cg - (cb * kr)), kr, pixels, (iy * width) + first, sw, width - first, shifted,
+                                    staged.AsSpan((((cb * phases) + phase) * planeBytes) + (cell0 * laneBytes)));
+                            }
+                        }
+                    }
+
+                    // Packing: K group (tap, channel block) of panel p is NR cells of its phase plane from p·NR + the tap's shift.
+                    for (int t = 0; t < taps; t++)
+                    {
+                        int dy = t / Shape.KernelWidth * Shape.DilationHeight, dx = t % Shape.KernelWidth * Shape.DilationWidth;
+                        int phase = ((dy % sh) * sw) + (dx % sw), offset = (dy / sh * wq) + (dx / sw);
+                        for (int cb = 0; cb < blocks; cb++)
+                        {
+                            ref byte from = ref staged[(((cb * phases) + phase) * planeBytes) + (offset * laneBytes)];
+                            ref byte to = ref data[((t * blocks) + cb) * groupBytes];
+                            if (groupBytes == 64)
+                            {
+                                // VNNI / Dp layouts: 16 lanes × 4 bytes, two 256-bit moves (no call).
+                                for (int p = 0; p < panels; p++)
+                                {
+                                    ref byte f = ref Unsafe.Add(ref from, p * 64);
+                                    ref byte d = ref Unsafe.Add(ref to, p * panelBytes);
+                                    System.Runtime.Intrinsics.Vector256.StoreUnsafe(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref f), ref d);
+                                    System.Runtime.Intrinsics.Vector256.StoreUnsafe(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref f, 32), ref d, 32);
+                                }
+                            }
+                            else
+                            {
+                                for (int p = 0; p < panels; p++)
+                                {
+                                    Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, p * panelBytes), ref Unsafe.Add(ref from, p * groupBytes), (uint)groupBytes);
+                                }
+                            }
+                        }
+
+                        var sums = columnSums.AsSpan(0, virtualPositions);
+                        var tapSums = cellSums.AsSpan((phase * cells) + offset, virtualPositions);
+                        if (t == 0) tapSums.CopyTo(sums);
+                        else System.Numerics.Tensors.TensorPrimitives.Add(sums, tapSums, sums);
+                    }
+
+                    System.Numerics.Tensors.TensorPrimitives.Subtract(columnSums.AsSpan(0, virtualPositions), shift * k, columnSums.AsSpan(0, virtualPositions));
+                    var patches = PackedInt8Weights.Wrap(path, k, virtualPositions, data, columnSums, zeroPoints);
+                    var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
+                    var acc = accumulators.AsSpan(0, coutG * virtualPositions);
+                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
+                    for (int r = 0; r < coutG; r++)
+                    {
+                        // A whole virtual row at once (vector width), then its kept segments.
+                        int co = g * coutG + r;
+                        var row = rowBuffer.AsSpan(0, virtualPositions);
+                        Dequantize(acc.Slice(r * virtualPositions, virtualPositions), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation, row);
+                        var target = output.Slice(((b * Shape.OutChannels) + co) * positions, positions);
+                        for (int y = 0; y < oh; y++)
+                        {
+                            row.Slice(y * wq, ow).CopyTo(target.Slice(y * ow, ow));
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(staged);
+            ArrayPool<int>.Shared.Return(cellSums);
+            ArrayPool<int>.Shared.Return(pixelSums);
+            ArrayPool<byte>.Shared.Return(data);
+            ArrayPool<int>.Shared.Return(columnSums);
+            ArrayPool<int>.Shared.Return(zeroPoints);
+            ArrayPool<int>.Shared.Return(accumulators);
+            ArrayPool<float>.Shared.Return(rowBuffer);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> pixels (every <paramref name="step"/>-th from <paramref name="pixel"/>) of KR channels
+    /// from <paramref name="channel"/> (the first <paramref name="real"/> of them real, the rest 0) as consecutive cells.
+    /// </summary>
+    private static void StageRow(ReadOnlySpan<byte> image, int channel, int real, int kr, int pixels, int pixel, int step, int count, bool shifted, Span<byte> target)
+    {
+        int n = (count + step - 1) / step;
+        if (shifted && kr == 4 && real == 4)
+        {
+            // Checked once here: the row's last pixel of the last channel, and n cells of the target.
+            _ = image[((channel + 3) * pixels) + pixel + ((n - 1) * step)];
+            _ = target[(n * 4) - 1];
+            ref byte p0 = ref Unsafe.AsRef(in image[(channel * pixels) + pixel]);
+            ref byte p1 = ref Unsafe.Add(ref p0, pixels);
+            ref byte p2 = ref Unsafe.Add(ref p1, pixels);
+            ref byte p3 = ref Unsafe.Add(ref p2, pixels);
+            ref byte words = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+            for (int i = 0, s = 0; i < n; i++, s += step)
+            {
+                uint word = Unsafe.Add(ref p0, s) | ((uint)Unsafe.Add(ref p1, s) << 8) | ((uint)Unsafe.Add(ref p2, s) << 16) | ((uint)Unsafe.Add(ref p3, s) << 24);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref words, i * 4), word ^ 0x80808080u);
+            }
+
+            return;
+        }
+
+        var shorts = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(target.Slice(0, shifted ? 0 : n * kr * 2));
+        for (int j = 0; j < kr; j++)
+        {
+            var plane = j < real ? image.Slice(((channel + j) * pixels) + pixel) : default;
+            for (int i = 0, s = 0; i < n; i++, s += step)
+            {
+                int raw = j < real ? plane[s] : 0;
+                if (shifted) target[(i * kr) + j] = (byte)(raw ^ 0x80);
+                else shorts[(i * kr) + j] = (short)raw;
+            }
         }
     }
 
