@@ -153,6 +153,40 @@ public sealed class Conv2d
     }
 
     /// <summary>
+    /// Sizes of the phase-plane paths for one input size: plane width Wq, OH·Wq virtual positions, their NR-wide panels,
+    /// and the cells of a plane (its share of the padded image, and the reach of the last panel's lanes past it).
+    /// </summary>
+    private readonly record struct PhaseGeometry(int Wq, int VirtualPositions, int Panels, int Cells)
+    {
+        public static PhaseGeometry Of(Conv2dShape shape, int height, int width, int nr)
+        {
+            int sh = shape.StrideHeight, sw = shape.StrideWidth;
+            int wq = (width + shape.PadLeft + shape.PadRight + sw - 1) / sw, hq = (height + shape.PadTop + shape.PadBottom + sh - 1) / sh;
+            int virtualPositions = shape.OutputSize(height, width).Height * wq, panels = (virtualPositions + nr - 1) / nr;
+            int reach = ((shape.KernelHeight - 1) * shape.DilationHeight / sh * wq) + ((shape.KernelWidth - 1) * shape.DilationWidth / sw);
+            return new(wq, virtualPositions, panels, Math.Max(hq * wq, (panels * nr) + reach));
+        }
+
+        /// <summary>Tap (ky, kx): its phase plane and its shift inside the plane.</summary>
+        public (int Phase, int Offset) Tap(Conv2dShape shape, int ky, int kx)
+        {
+            int dy = ky * shape.DilationHeight, dx = kx * shape.DilationWidth;
+            return (((dy % shape.StrideHeight) * shape.StrideWidth) + (dx % shape.StrideWidth), (dy / shape.StrideHeight * Wq) + (dx / shape.StrideWidth));
+        }
+
+        /// <summary>
+        /// Where input row iy's columns of column phase pw go: the first such column (ix = first, first + sw, …; ≥ width
+        /// when there is none), its phase plane and its cell.
+        /// </summary>
+        public (int First, int Phase, int Cell) Row(Conv2dShape shape, int iy, int pw)
+        {
+            int sh = shape.StrideHeight, sw = shape.StrideWidth, r = iy + shape.PadTop;
+            int first = ((pw - shape.PadLeft) % sw + sw) % sw;
+            return (first, ((r % sh) * sw) + pw, (r / sh * Wq) + ((first + shape.PadLeft) / sw));
+        }
+    }
+
+    /// <summary>
     /// Kernels larger than 1×1: each channel is staged once with its padding, split by stride into sh·sw phase planes
     /// (padded pixel (r, col) goes to plane (r mod sh, col mod sw) at (r / sh, col / sw); one plane for stride 1), each
     /// Wq = ⌈Wp / sw⌉ wide, and the GEMM runs over OH·Wq virtual positions (q = y·Wq + x; the last Wq − OW columns of each
@@ -165,13 +199,9 @@ public sealed class Conv2d
         int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level, int nr)
     {
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        int sh = Shape.StrideHeight, sw = Shape.StrideWidth;
-        int cg = Shape.InChannels / Shape.Groups, wp = width + Shape.PadLeft + Shape.PadRight, hp = height + Shape.PadTop + Shape.PadBottom;
-        int wq = (wp + sw - 1) / sw, hq = (hp + sh - 1) / sh;
-        int virtualPositions = oh * wq, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow;
-        // A plane holds its share of the padded image and the reach of the last panel's lanes past it (dropped columns).
-        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight / sh * wq) + ((Shape.KernelWidth - 1) * Shape.DilationWidth / sw);
-        int planeStride = Math.Max(hq * wq, (panels * nr) + reach), planes = cg * sh * sw;
+        var geometry = PhaseGeometry.Of(Shape, height, width, nr);
+        int cg = Shape.InChannels / Shape.Groups, phases = Shape.StrideHeight * Shape.StrideWidth, positions = oh * ow;
+        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, planeStride = geometry.Cells, planes = cg * phases;
         float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
         float[] staged = ArrayPool<float>.Shared.Rent(planes * planeStride);
         float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
@@ -186,7 +216,7 @@ public sealed class Conv2d
                 {
                     for (int c = 0; c < cg; c++)
                     {
-                        StagePhases(image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * sh * sw * planeStride, sh * sw * planeStride), planeStride, wq);
+                        StagePhases(geometry, image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * phases * planeStride, phases * planeStride));
                     }
 
                     var patches = PackedFloatWeights.Wrap(level, k, virtualPositions, packed);
@@ -195,7 +225,7 @@ public sealed class Conv2d
                         fixed (float* source = staged)
                         fixed (float* target = packed)
                         {
-                            var producer = new ShiftedPlaneProducer(Shape, source, planeStride, cg, wq, nr, k, target);
+                            var producer = new ShiftedPlaneProducer(Shape, geometry, source, cg, nr, k, target);
                             Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None,
                                 maxDegreeOfParallelism, pool, producer);
                         }
@@ -222,19 +252,17 @@ public sealed class Conv2d
     }
 
     /// <summary>One channel into its sh·sw phase planes (padding cells stay 0): row copies for stride-1 columns, else a strided split.</summary>
-    private void StagePhases(ReadOnlySpan<float> plane, int height, int width, Span<float> phases, int planeStride, int wq)
+    private void StagePhases(PhaseGeometry geometry, ReadOnlySpan<float> plane, int height, int width, Span<float> phases)
     {
-        int sh = Shape.StrideHeight, sw = Shape.StrideWidth;
+        int sw = Shape.StrideWidth;
         for (int iy = 0; iy < height; iy++)
         {
-            int r = iy + Shape.PadTop;
             var row = plane.Slice(iy * width, width);
             for (int pw = 0; pw < sw; pw++)
             {
-                // Columns col = ix + PadLeft with col mod sw = pw, i.e. ix = first, first + sw, …
-                int first = ((pw - Shape.PadLeft) % sw + sw) % sw;
+                var (first, phase, cell) = geometry.Row(Shape, iy, pw);
                 if (first >= width) continue;
-                var target = phases.Slice((((r % sh) * sw) + pw) * planeStride + (r / sh * wq) + ((first + Shape.PadLeft) / sw));
+                var target = phases.Slice((phase * geometry.Cells) + cell);
                 if (sw == 1)
                 {
                     row.CopyTo(target);
@@ -250,23 +278,21 @@ public sealed class Conv2d
     }
 
     /// <summary>Panels of the phase-plane path: K row (c, ky, kx) of panel p is NR staged values of its phase plane from p·NR + its shift.</summary>
-    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, float* staged, int planeStride, int channels, int wq, int nr, int k, float* panels)
+    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, PhaseGeometry geometry, float* staged, int channels, int nr, int k, float* panels)
         : IPanelProducer
     {
         public void Produce(int panelStart, int panelEnd)
         {
             nint panelStride = (nint)k * nr;
-            int sh = shape.StrideHeight, sw = shape.StrideWidth, kIndex = 0;
+            int phases = shape.StrideHeight * shape.StrideWidth, kIndex = 0;
             for (int c = 0; c < channels; c++)
             {
                 for (int ky = 0; ky < shape.KernelHeight; ky++)
                 {
-                    int dy = ky * shape.DilationHeight;
                     for (int kx = 0; kx < shape.KernelWidth; kx++, kIndex++)
                     {
-                        int dx = kx * shape.DilationWidth;
-                        nint phase = ((nint)c * sh * sw) + ((dy % sh) * sw) + (dx % sw);
-                        float* source = staged + (phase * planeStride) + (dy / sh * wq) + (dx / sw) + ((nint)panelStart * nr);
+                        var (phase, offset) = geometry.Tap(shape, ky, kx);
+                        float* source = staged + ((((nint)c * phases) + phase) * geometry.Cells) + offset + ((nint)panelStart * nr);
                         float* target = panels + ((nint)panelStart * panelStride) + ((nint)kIndex * nr);
                         for (int p = panelStart; p < panelEnd; p++, source += nr, target += panelStride)
                         {
@@ -402,16 +428,8 @@ public sealed class Conv2d
                         Array.Clear(data, 0, dataLength);
                         PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
                     }
-                    var patches = PackedInt8Weights.Wrap(path, k, positions, data, columnSums, zeroPoints);
-                    var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
-                    var acc = accumulators.AsSpan(0, coutG * positions);
-                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
-                    for (int r = 0; r < coutG; r++)
-                    {
-                        int co = g * coutG + r;
-                        Dequantize(acc.Slice(r * positions, positions), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation,
-                            output.Slice(((b * Shape.OutChannels) + co) * positions, positions));
-                    }
+                    MultiplyAndDequantize(path, k, positions, ow, data, columnSums, zeroPoints, g, coutG, accumulators, null, patchZeroPoint, inputScale,
+                        activation, output.Slice(b * Shape.OutChannels * positions, Shape.OutChannels * positions), oh, ow, maxDegreeOfParallelism, pool);
                 }
             }
         }
@@ -439,11 +457,10 @@ public sealed class Conv2d
         var (oh, ow, _, coutG) = Check(input.Length, batch, height, width, output.Length);
         int cg = Shape.InChannels / Shape.Groups, cgp = _int8!.Channels, kr = tile.KR, nr = tile.NR, es = tile.BBytes, blocks = cgp / kr;
         int taps = Shape.KernelHeight * Shape.KernelWidth, k = taps * cgp;
-        int sh = Shape.StrideHeight, sw = Shape.StrideWidth, phases = sh * sw;
-        int wp = width + Shape.PadLeft + Shape.PadRight, hp = height + Shape.PadTop + Shape.PadBottom, wq = (wp + sw - 1) / sw, hq = (hp + sh - 1) / sh;
-        int virtualPositions = oh * wq, panels = (virtualPositions + nr - 1) / nr, positions = oh * ow, pixels = height * width;
-        int reach = ((Shape.KernelHeight - 1) * Shape.DilationHeight / sh * wq) + ((Shape.KernelWidth - 1) * Shape.DilationWidth / sw);
-        int cells = Math.Max(hq * wq, (panels * nr) + reach), laneBytes = kr * es, planeBytes = cells * laneBytes;
+        var geometry = PhaseGeometry.Of(Shape, height, width, nr);
+        int sw = Shape.StrideWidth, phases = Shape.StrideHeight * sw, pixels = height * width;
+        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, cells = geometry.Cells;
+        int laneBytes = kr * es, planeBytes = cells * laneBytes;
         int panelBytes = k * nr * es, groupBytes = nr * laneBytes;
         bool shifted = !tile.WideB;
         int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint, shift = shifted ? 128 : 0;
@@ -477,12 +494,10 @@ public sealed class Conv2d
 
                     for (int iy = 0; iy < height; iy++)
                     {
-                        int r = iy + Shape.PadTop;
                         for (int pw = 0; pw < sw; pw++)
                         {
-                            int first = ((pw - Shape.PadLeft) % sw + sw) % sw;
+                            var (first, phase, cell0) = geometry.Row(Shape, iy, pw);
                             if (first >= width) continue;
-                            int phase = ((r % sh) * sw) + pw, cell0 = (r / sh * wq) + ((first + Shape.PadLeft) / sw);
                             for (int ix = first, cell = cell0; ix < width; ix += sw, cell++)
                             {
                                 cellSums[(phase * cells) + cell] = pixelSums[(iy * width) + ix];
@@ -499,8 +514,7 @@ public sealed class Conv2d
                     // Packing: K group (tap, channel block) of panel p is NR cells of its phase plane from p·NR + the tap's shift.
                     for (int t = 0; t < taps; t++)
                     {
-                        int dy = t / Shape.KernelWidth * Shape.DilationHeight, dx = t % Shape.KernelWidth * Shape.DilationWidth;
-                        int phase = ((dy % sh) * sw) + (dx % sw), offset = (dy / sh * wq) + (dx / sw);
+                        var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
                         for (int cb = 0; cb < blocks; cb++)
                         {
                             ref byte from = ref staged[(((cb * phases) + phase) * planeBytes) + (offset * laneBytes)];
@@ -532,22 +546,8 @@ public sealed class Conv2d
                     }
 
                     System.Numerics.Tensors.TensorPrimitives.Subtract(columnSums.AsSpan(0, virtualPositions), shift * k, columnSums.AsSpan(0, virtualPositions));
-                    var patches = PackedInt8Weights.Wrap(path, k, virtualPositions, data, columnSums, zeroPoints);
-                    var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8.Weights.AsSpan(g * coutG * k, coutG * k));
-                    var acc = accumulators.AsSpan(0, coutG * virtualPositions);
-                    Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
-                    for (int r = 0; r < coutG; r++)
-                    {
-                        // A whole virtual row at once (vector width), then its kept segments.
-                        int co = g * coutG + r;
-                        var row = rowBuffer.AsSpan(0, virtualPositions);
-                        Dequantize(acc.Slice(r * virtualPositions, virtualPositions), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation, row);
-                        var target = output.Slice(((b * Shape.OutChannels) + co) * positions, positions);
-                        for (int y = 0; y < oh; y++)
-                        {
-                            row.Slice(y * wq, ow).CopyTo(target.Slice(y * ow, ow));
-                        }
-                    }
+                    MultiplyAndDequantize(path, k, virtualPositions, wq, data, columnSums, zeroPoints, g, coutG, accumulators, rowBuffer, patchZeroPoint, inputScale,
+                        activation, output.Slice(b * Shape.OutChannels * oh * ow, Shape.OutChannels * oh * ow), oh, ow, maxDegreeOfParallelism, pool);
                 }
             }
         }
@@ -561,6 +561,37 @@ public sealed class Conv2d
             ArrayPool<int>.Shared.Return(zeroPoints);
             ArrayPool<int>.Shared.Return(accumulators);
             ArrayPool<float>.Shared.Return(rowBuffer);
+        }
+    }
+
+    /// <summary>
+    /// One group's int8 GEMM (weights as A, <paramref name="columns"/> packed patch columns as B) and its dequantization
+    /// into one image's NCHW output: output row y of a channel is columns [y·<paramref name="rowStride"/>, … + OW). With
+    /// virtual columns (row stride &gt; OW) each channel row is dequantized whole into <paramref name="rowBuffer"/> (at
+    /// vector width) and its kept segments copied.
+    /// </summary>
+    private void MultiplyAndDequantize(Int8GemmPath path, int k, int columns, int rowStride, byte[] data, int[] columnSums, int[] zeroPoints, int g, int coutG,
+        int[] accumulators, float[]? rowBuffer, int patchZeroPoint, float inputScale, OutputClamp activation, Span<float> imageOutput, int oh, int ow,
+        int maxDegreeOfParallelism, KernelThreadPool? pool)
+    {
+        var patches = PackedInt8Weights.Wrap(path, k, columns, data, columnSums, zeroPoints);
+        var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8!.Weights.AsSpan(g * coutG * k, coutG * k));
+        var acc = accumulators.AsSpan(0, coutG * columns);
+        Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
+        int positions = oh * ow;
+        for (int r = 0; r < coutG; r++)
+        {
+            int co = g * coutG + r;
+            var target = imageOutput.Slice(co * positions, positions);
+            var row = rowStride == ow ? target : rowBuffer.AsSpan(0, columns);
+            Dequantize(acc.Slice(r * columns, columns), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation, row);
+            if (rowStride != ow)
+            {
+                for (int y = 0; y < oh; y++)
+                {
+                    row.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
+                }
+            }
         }
     }
 
