@@ -5,9 +5,10 @@ using System.Runtime.CompilerServices;
 namespace Quant.Net.Kernels;
 
 /// <summary>
-/// 2-D convolution (NCHW) as im2col + GEMM, FP32 and int8. Weights [OutChannels, InChannels / Groups, KH, KW] are
-/// packed once per group as the GEMM's B; each image's patches form A, so a group computes
-/// <c>columns[OH·OW, K] · Wᵀ[K, Cout/groups]</c>, which is then written back in NCHW order.
+/// 2-D convolution (NCHW) as a GEMM over an implicit patch matrix, FP32 and int8: per group, the weights
+/// [Cout/groups, K] are A and the patch matrix [K, output positions] is B, so the product is already NCHW. B is never
+/// written out: each image is staged once into stride phase planes and every K row of a panel is a shifted view of one
+/// of them (see <see cref="Run(ReadOnlySpan{float}, int, int, int, Span{float}, OutputClamp, int, KernelThreadPool?)"/>).
 /// </summary>
 public sealed class Conv2d
 {
@@ -95,8 +96,9 @@ public sealed class Conv2d
     private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint, int[] CentredSums, int Channels);
 
     /// <summary>
-    /// FP32 forward pass over a batch. Per image and group: the patches are packed straight into GEMM B panels
-    /// (contiguous copies for stride 1), the weights [Cout/groups, K] are A, and the product lands in NCHW order.
+    /// FP32 forward pass over a batch. Per image and group: the channels are staged into phase planes, the GEMM reads its
+    /// B panels from them in place (a row-offset table instead of packed panels), the weights [Cout/groups, K] are A,
+    /// and the product lands in NCHW order.
     /// </summary>
     /// <param name="input">[batch, InChannels, height, width].</param>
     /// <param name="batch">Images, ≥ 0.</param>
@@ -110,53 +112,16 @@ public sealed class Conv2d
     {
         if (_float is null) throw new InvalidOperationException("This convolution has int8 weights; pass quantized input.");
         Parallelism.Validate(maxDegreeOfParallelism);
-        var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var level = IsaConfig.Best.Elementwise;
-        int nr = Fp32Gemm.PanelWidth(level), positions = oh * ow;
-        if (k > Shape.InChannels / Shape.Groups)
-        {
-            RunPhasePlanes(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, nr);
-            return;
-        }
-
-        int panels = (positions + nr - 1) / nr;
-        float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
-        try
-        {
-            int imageLength = Shape.InChannels * height * width;
-            for (int b = 0; b < batch; b++)
-            {
-                var image = input.Slice(b * imageLength, imageLength);
-                for (int g = 0; g < Shape.Groups; g++)
-                {
-                    // Each block of panels is packed by the thread that sweeps it, just before, so the patches are read from
-                    // cache rather than written to memory in full first (7 MB at 64×56², 3×3).
-                    var patches = PackedFloatWeights.Wrap(level, k, positions, packed);
-                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
-                    unsafe
-                    {
-                        fixed (float* source = image)
-                        fixed (float* target = packed)
-                        {
-                            var producer = new PatchProducer(Shape, source, imageLength, height, width, g, nr, target, panels * k * nr);
-                            Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], result, OutputClamp.None, maxDegreeOfParallelism, pool, producer);
-                        }
-                    }
-                    for (int r = 0; r < coutG; r++) AddBiasAndClamp(result.Slice(r * positions, positions), result.Slice(r * positions, positions), _bias[g * coutG + r], activation);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(packed);
-        }
+        RunPhasePlanes(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, Fp32Gemm.PanelWidth(level));
     }
 
     /// <summary>
     /// Sizes of the phase-plane paths for one input size: plane width Wq, OH·Wq virtual positions, their NR-wide panels,
-    /// and the cells of a plane (its share of the padded image, and the reach of the last panel's lanes past it).
+    /// the cells of a plane (its share of the padded image, and the reach of the last panel's lanes past it), and which
+    /// phase planes some tap reads (bit per phase; a 1×1 stride-2 layer reads one of four, the others are not staged).
     /// </summary>
-    private readonly record struct PhaseGeometry(int Wq, int VirtualPositions, int Panels, int Cells)
+    private readonly record struct PhaseGeometry(int Wq, int VirtualPositions, int Panels, int Cells, ulong UsedPhases)
     {
         public static PhaseGeometry Of(Conv2dShape shape, int height, int width, int nr)
         {
@@ -164,8 +129,20 @@ public sealed class Conv2d
             int wq = (width + shape.PadLeft + shape.PadRight + sw - 1) / sw, hq = (height + shape.PadTop + shape.PadBottom + sh - 1) / sh;
             int virtualPositions = shape.OutputSize(height, width).Height * wq, panels = (virtualPositions + nr - 1) / nr;
             int reach = ((shape.KernelHeight - 1) * shape.DilationHeight / sh * wq) + ((shape.KernelWidth - 1) * shape.DilationWidth / sw);
-            return new(wq, virtualPositions, panels, Math.Max(hq * wq, (panels * nr) + reach));
+            ulong used = sh * sw > 64 ? ulong.MaxValue : 0;
+            for (int ky = 0; ky < shape.KernelHeight && used != ulong.MaxValue; ky++)
+            {
+                for (int kx = 0; kx < shape.KernelWidth; kx++)
+                {
+                    used |= 1UL << ((ky * shape.DilationHeight % sh * sw) + (kx * shape.DilationWidth % sw));
+                }
+            }
+
+            return new(wq, virtualPositions, panels, Math.Max(hq * wq, (panels * nr) + reach), used);
         }
+
+        /// <summary>Whether some tap reads phase plane <paramref name="phase"/> (only those are staged).</summary>
+        public bool Reads(int phase) => phase >= 64 || ((UsedPhases >> phase) & 1) != 0;
 
         /// <summary>Tap (ky, kx): its phase plane and its shift inside the plane.</summary>
         public (int Phase, int Offset) Tap(Conv2dShape shape, int ky, int kx)
@@ -187,13 +164,15 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Kernels larger than 1×1: each channel is staged once with its padding, split by stride into sh·sw phase planes
+    /// Every FP32 layer: each channel is staged once with its padding, split by stride into sh·sw phase planes
     /// (padded pixel (r, col) goes to plane (r mod sh, col mod sw) at (r / sh, col / sw); one plane for stride 1), each
     /// Wq = ⌈Wp / sw⌉ wide, and the GEMM runs over OH·Wq virtual positions (q = y·Wq + x; the last Wq − OW columns of each
     /// row are computed and dropped). Then K row (c, ky, kx) of the patch matrix is the phase plane of (ky·dh mod sh,
-    /// kx·dw mod sw) shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋: every panel row is one contiguous copy of NR values, with
-    /// no padding tests, instead of a copy per output-row segment. The same dot products in the same order as the general
-    /// path; it costs Wq / OW more GEMM columns (3.6% at 56² stride 1, 2.7% for ResNet's 224² 7×7 stride-2 stem).
+    /// kx·dw mod sw) shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋, and panel p of it starts p·NR values further: the GEMM
+    /// reads NR contiguous staged values per K row through a table of row offsets (<see cref="ShiftedRows"/>), so no
+    /// patch matrix is written or read back (it was 7 MB per 64-channel 56² layer, a fifth of the layer's time). The
+    /// dot products are those of im2col in the same order; the cost is Wq / OW more GEMM columns (3.6% at 56² stride 1,
+    /// 2.7% for ResNet's 224² 7×7 stride-2 stem, none for 1×1 without padding). Phase planes no tap reads are not staged.
     /// </summary>
     private void RunPhasePlanes(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
         int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level, int nr)
@@ -201,13 +180,27 @@ public sealed class Conv2d
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
         int cg = Shape.InChannels / Shape.Groups, phases = Shape.StrideHeight * Shape.StrideWidth, positions = oh * ow;
-        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, planeStride = geometry.Cells, planes = cg * phases;
-        float[] packed = ArrayPool<float>.Shared.Rent(panels * k * nr);
-        float[] staged = ArrayPool<float>.Shared.Rent(planes * planeStride);
+        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, planeStride = geometry.Cells, planeCount = cg * phases;
+        int channelStride = phases * planeStride;
+        float[] staged = ArrayPool<float>.Shared.Rent(cg * channelStride);
         float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
+        nint[] rowOffsets = ArrayPool<nint>.Shared.Rent(k);
         try
         {
-            Array.Clear(staged, 0, planes * planeStride);
+            // K row (c, ky, kx): its tap's phase plane of channel c, shifted; panel p adds p·NR.
+            for (int c = 0, row = 0; c < cg; c++)
+            {
+                for (int ky = 0; ky < Shape.KernelHeight; ky++)
+                {
+                    for (int kx = 0; kx < Shape.KernelWidth; kx++, row++)
+                    {
+                        var (phase, offset) = geometry.Tap(Shape, ky, kx);
+                        rowOffsets[row] = ((nint)c * channelStride) + ((nint)phase * planeStride) + offset;
+                    }
+                }
+            }
+
+            Array.Clear(staged, 0, cg * channelStride);
             int imageLength = Shape.InChannels * height * width;
             for (int b = 0; b < batch; b++)
             {
@@ -216,18 +209,16 @@ public sealed class Conv2d
                 {
                     for (int c = 0; c < cg; c++)
                     {
-                        StagePhases(geometry, image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * phases * planeStride, phases * planeStride));
+                        StagePhases(geometry, image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * channelStride, phases * planeStride));
                     }
 
-                    var patches = PackedFloatWeights.Wrap(level, k, virtualPositions, packed);
                     unsafe
                     {
-                        fixed (float* source = staged)
-                        fixed (float* target = packed)
+                        fixed (float* planes = staged)
+                        fixed (nint* offsets = rowOffsets)
                         {
-                            var producer = new ShiftedPlaneProducer(Shape, geometry, source, cg, nr, k, target);
-                            Fp32Gemm.Run(_float.AsSpan(g * coutG * k, coutG * k), coutG, patches, [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None,
-                                maxDegreeOfParallelism, pool, producer);
+                            Fp32Gemm.RunPanels(_float.AsSpan(g * coutG * k, coutG * k), coutG, level, k, virtualPositions, planes, nr, new ShiftedRows(offsets),
+                                (long)planeCount * nr * sizeof(float), [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None, maxDegreeOfParallelism, pool);
                         }
                     }
 
@@ -245,9 +236,9 @@ public sealed class Conv2d
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
             ArrayPool<float>.Shared.Return(staged);
             ArrayPool<float>.Shared.Return(product);
+            ArrayPool<nint>.Shared.Return(rowOffsets);
         }
     }
 
@@ -261,7 +252,7 @@ public sealed class Conv2d
             for (int pw = 0; pw < sw; pw++)
             {
                 var (first, phase, cell) = geometry.Row(Shape, iy, pw);
-                if (first >= width) continue;
+                if (first >= width || !geometry.Reads(phase)) continue;
                 var target = phases.Slice((phase * geometry.Cells) + cell);
                 if (sw == 1)
                 {
@@ -275,51 +266,6 @@ public sealed class Conv2d
                 }
             }
         }
-    }
-
-    /// <summary>Panels of the phase-plane path: K row (c, ky, kx) of panel p is NR staged values of its phase plane from p·NR + its shift.</summary>
-    private readonly unsafe struct ShiftedPlaneProducer(Conv2dShape shape, PhaseGeometry geometry, float* staged, int channels, int nr, int k, float* panels)
-        : IPanelProducer
-    {
-        public void Produce(int panelStart, int panelEnd)
-        {
-            nint panelStride = (nint)k * nr;
-            int phases = shape.StrideHeight * shape.StrideWidth, kIndex = 0;
-            for (int c = 0; c < channels; c++)
-            {
-                for (int ky = 0; ky < shape.KernelHeight; ky++)
-                {
-                    for (int kx = 0; kx < shape.KernelWidth; kx++, kIndex++)
-                    {
-                        var (phase, offset) = geometry.Tap(shape, ky, kx);
-                        float* source = staged + ((((nint)c * phases) + phase) * geometry.Cells) + offset + ((nint)panelStart * nr);
-                        float* target = panels + ((nint)panelStart * panelStride) + ((nint)kIndex * nr);
-                        for (int p = panelStart; p < panelEnd; p++, source += nr, target += panelStride)
-                        {
-                            // NR is two vectors of the elementwise width (32, 16 or 8 floats): copied as such, no call.
-                            if (nr == 32 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                            {
-                                System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(source), target);
-                                System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(source + 16), target + 16);
-                                continue;
-                            }
-
-                            for (int i = 0; i < nr; i += 8)
-                            {
-                                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(source + i), target + i);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private readonly unsafe struct PatchProducer(Conv2dShape shape, float* image, int imageLength, int height, int width, int group, int nr, float* panels, int panelsLength)
-        : IPanelProducer
-    {
-        public void Produce(int panelStart, int panelEnd) =>
-            shape.PackPatches(new ReadOnlySpan<float>(image, imageLength), height, width, group, 0f, nr, new Span<float>(panels, panelsLength), default, panelStart, panelEnd);
     }
 
     /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
@@ -347,10 +293,11 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Int8 forward pass over a batch of uint8 activations, dequantized to float (scale products, bias, clamp). Per image:
-    /// the image is staged channels-last, each group's patches are packed straight into the int8 kernel's B layout
-    /// (four channels of a pixel per 4-byte group on VNNI/Dp), the weights are A, and the exact int32 products
-    /// [Cout/groups, OH·OW] are dequantized row by row into NCHW.
+    /// Int8 forward pass over a batch of uint8 activations, dequantized to float (scale products, bias, clamp). Per image
+    /// and group: when a group's channels come in whole KR groups (padded from 3 on), they are staged into phase planes
+    /// of KR-channel cells that the GEMM reads in place (<see cref="RunInt8PhasePlanes"/>); otherwise the image is staged
+    /// channels-last and the patches packed into the int8 kernel's B layout. The weights are A, and the exact int32
+    /// products [Cout/groups, OH·OW] are dequantized row by row into NCHW.
     /// </summary>
     /// <param name="input">[batch, InChannels, height, width] uint8 codes.</param>
     /// <param name="inputZeroPoint">The activations' zero point (also the padding value), in [0, 255].</param>
@@ -372,23 +319,17 @@ public sealed class Conv2d
         var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
         int cgp = _int8.Channels, k = Shape.KernelHeight * Shape.KernelWidth * cgp;   // the GEMM's K, padded channels included
-        int positions = oh * ow, panels = (positions + tile.NR - 1) / tile.NR, width8 = tile.BBytes;
-        int dataLength = panels * tile.PaddedK(k) * tile.NR * width8;
-        int channels = Shape.InChannels;
-        // Staged image: channels-last when a pixel's channels of a group do not split into whole KR groups (generic packing),
-        // otherwise [C / KR][H·W][KR] elements (bytes shifted by −128, or int16 on the wide layouts), so that a panel of NR
-        // positions along an output row reads NR·KR contiguous elements per (ky, kx, channel group): one block copy.
-        int elementBytes = tile.BBytes;
-        bool blocked = cgp % tile.KR == 0;
-        // Strided layers take the phase planes (the blocked packing copies them a position at a time); at stride 1 the
-        // blocked packing's row-run copies are as fast and need no extra columns (5–12% faster at 56² and 14² here).
-        if (blocked && Shape.KernelHeight * Shape.KernelWidth > 1 && (Shape.StrideHeight > 1 || Shape.StrideWidth > 1))
+        // Channels in whole KR groups: the GEMM reads its panels straight from the staged phase planes (nothing packed).
+        if (cgp % tile.KR == 0)
         {
             RunInt8PhasePlanes(input, inputZeroPoint, inputScale, batch, height, width, output, activation, maxDegreeOfParallelism, pool, path, tile);
             return;
         }
 
-        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * Shape.Groups * cgp * (blocked ? elementBytes : 1));
+        // Otherwise (a group's 1 or 2 channels on a layout with KR = 4 or 2) the channels-last image's patches are packed.
+        int positions = oh * ow, channels = Shape.InChannels, panelBytes = tile.PaddedK(k) * tile.NR * tile.BBytes;
+        int dataLength = ((positions + tile.NR - 1) / tile.NR) * panelBytes;
+        byte[] nhwc = ArrayPool<byte>.Shared.Rent(height * width * Shape.Groups * cgp);
         byte[] data = ArrayPool<byte>.Shared.Rent(dataLength);
         int[] columnSums = ArrayPool<int>.Shared.Rent(positions);
         int[] zeroPoints = ArrayPool<int>.Shared.Rent(positions);
@@ -405,30 +346,17 @@ public sealed class Conv2d
             for (int b = 0; b < batch; b++)
             {
                 var image = input.Slice(b * channels * height * width, channels * height * width);
-                if (blocked)
+                for (int c = 0; c < channels; c++)
                 {
-                    StageBlocked(image, height * width, Shape.Groups, channels / Shape.Groups, cgp, tile.KR, shifted, nhwc);
+                    var plane = image.Slice(c * height * width, height * width);
+                    for (int p = 0; p < plane.Length; p++) nhwc[p * channels + c] = plane[p];
                 }
-                else
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        var plane = image.Slice(c * height * width, height * width);
-                        for (int p = 0; p < plane.Length; p++) nhwc[p * channels + c] = plane[p];
-                    }
-                }
+
                 for (int g = 0; g < Shape.Groups; g++)
                 {
-                    if (blocked)
-                    {
-                        PackInt8PatchesBlocked(image, nhwc, height, width, g, cgp, (byte)inputZeroPoint, tile, shifted, data, columnSums);
-                    }
-                    else
-                    {
-                        Array.Clear(data, 0, dataLength);
-                        PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
-                    }
-                    MultiplyAndDequantize(path, k, positions, ow, data, columnSums, zeroPoints, g, coutG, accumulators, null, patchZeroPoint, inputScale,
+                    Array.Clear(data, 0, dataLength);
+                    PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
+                    MultiplyAndDequantize(path, k, positions, ow, data, panelBytes, default(PackedRows), panelBytes, columnSums, zeroPoints, g, coutG, accumulators, null, patchZeroPoint, inputScale,
                         activation, output.Slice(b * Shape.OutChannels * positions, Shape.OutChannels * positions), oh, ow, maxDegreeOfParallelism, pool);
                 }
             }
@@ -447,9 +375,10 @@ public sealed class Conv2d
     /// The int8 form of <see cref="RunPhasePlanes"/> for layers whose channels come in whole KR groups: each group of KR
     /// channels is staged as sh·sw phase planes of KR-element cells (the layout's bytes, shifted by −128, or int16),
     /// padding cells holding the zero point in every channel (as the general path packs them); the GEMM runs over OH·Wq
-    /// virtual positions, and K group (ky, kx, channel group) of a panel is one contiguous copy of NR cells from its phase
-    /// plane shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋. Column sums are the same shifted sums of per-cell channel sums.
-    /// The packed values and sums of every kept position equal the general path's, so the int32 products are identical.
+    /// virtual positions, and K group (ky, kx, channel group) of panel p is read in place: NR cells of its phase plane
+    /// from p·NR + ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋ (a table of group offsets, <see cref="ShiftedRows"/>). Column sums are
+    /// the same shifted sums of per-cell channel sums. The values and sums of every kept position equal the general
+    /// path's, so the int32 products are identical.
     /// </summary>
     private void RunInt8PhasePlanes(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output,
         OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool, Int8GemmPath path, Int8GemmTile tile)
@@ -460,20 +389,30 @@ public sealed class Conv2d
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
         int sw = Shape.StrideWidth, phases = Shape.StrideHeight * sw, pixels = height * width;
         int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, cells = geometry.Cells;
-        int laneBytes = kr * es, planeBytes = cells * laneBytes;
-        int panelBytes = k * nr * es, groupBytes = nr * laneBytes;
+        int laneBytes = kr * es, planeBytes = cells * laneBytes, blockStride = phases * planeBytes;
+        int groupBytes = nr * laneBytes;
         bool shifted = !tile.WideB;
         int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint, shift = shifted ? 128 : 0;
-        byte[] staged = ArrayPool<byte>.Shared.Rent(blocks * phases * planeBytes);
+        byte[] staged = ArrayPool<byte>.Shared.Rent(blocks * blockStride);
         int[] cellSums = ArrayPool<int>.Shared.Rent(phases * cells);
         int[] pixelSums = ArrayPool<int>.Shared.Rent(pixels);
-        byte[] data = ArrayPool<byte>.Shared.Rent(panels * panelBytes);
+        nint[] groupOffsets = ArrayPool<nint>.Shared.Rent(taps * blocks);
         int[] columnSums = ArrayPool<int>.Shared.Rent(panels * nr);
         int[] zeroPoints = ArrayPool<int>.Shared.Rent(panels * nr);
         int[] accumulators = ArrayPool<int>.Shared.Rent(coutG * virtualPositions);
         float[] rowBuffer = ArrayPool<float>.Shared.Rent(virtualPositions);
         try
         {
+            // K group (tap, channel block): NR cells of the block's phase plane of the tap, from its shift; panel p adds p·NR cells.
+            for (int t = 0; t < taps; t++)
+            {
+                var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
+                for (int cb = 0; cb < blocks; cb++)
+                {
+                    groupOffsets[(t * blocks) + cb] = ((nint)cb * blockStride) + ((nint)phase * planeBytes) + ((nint)offset * laneBytes);
+                }
+            }
+
             Array.Clear(zeroPoints, 0, panels * nr);
             int imageLength = Shape.InChannels * pixels;
             for (int b = 0; b < batch; b++)
@@ -482,7 +421,7 @@ public sealed class Conv2d
                 for (int g = 0; g < Shape.Groups; g++)
                 {
                     // Staging: padding everywhere (the zero point in every channel, as stored), then the image's pixels.
-                    var stagedSpan = staged.AsSpan(0, blocks * phases * planeBytes);
+                    var stagedSpan = staged.AsSpan(0, blocks * blockStride);
                     if (shifted) stagedSpan.Fill((byte)(inputZeroPoint ^ 0x80));
                     else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(stagedSpan).Fill((short)inputZeroPoint);
                     cellSums.AsSpan(0, phases * cells).Fill(inputZeroPoint * cgp);
@@ -497,7 +436,7 @@ public sealed class Conv2d
                         for (int pw = 0; pw < sw; pw++)
                         {
                             var (first, phase, cell0) = geometry.Row(Shape, iy, pw);
-                            if (first >= width) continue;
+                            if (first >= width || !geometry.Reads(phase)) continue;
                             for (int ix = first, cell = cell0; ix < width; ix += sw, cell++)
                             {
                                 cellSums[(phase * cells) + cell] = pixelSums[(iy * width) + ix];
@@ -506,39 +445,15 @@ public sealed class Conv2d
                             for (int cb = 0; cb < blocks; cb++)
                             {
                                 StageRow(image, (g * cg) + (cb * kr), Math.Min(kr, cg - (cb * kr)), kr, pixels, (iy * width) + first, sw, width - first, shifted,
-                                    staged.AsSpan((((cb * phases) + phase) * planeBytes) + (cell0 * laneBytes)));
+                                    staged.AsSpan((cb * blockStride) + (phase * planeBytes) + (cell0 * laneBytes)));
                             }
                         }
                     }
 
-                    // Packing: K group (tap, channel block) of panel p is NR cells of its phase plane from p·NR + the tap's shift.
+                    // Column sums: per tap, the shifted sums of its phase plane's cells.
                     for (int t = 0; t < taps; t++)
                     {
                         var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
-                        for (int cb = 0; cb < blocks; cb++)
-                        {
-                            ref byte from = ref staged[(((cb * phases) + phase) * planeBytes) + (offset * laneBytes)];
-                            ref byte to = ref data[((t * blocks) + cb) * groupBytes];
-                            if (groupBytes == 64)
-                            {
-                                // VNNI / Dp layouts: 16 lanes × 4 bytes, two 256-bit moves (no call).
-                                for (int p = 0; p < panels; p++)
-                                {
-                                    ref byte f = ref Unsafe.Add(ref from, p * 64);
-                                    ref byte d = ref Unsafe.Add(ref to, p * panelBytes);
-                                    System.Runtime.Intrinsics.Vector256.StoreUnsafe(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref f), ref d);
-                                    System.Runtime.Intrinsics.Vector256.StoreUnsafe(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref f, 32), ref d, 32);
-                                }
-                            }
-                            else
-                            {
-                                for (int p = 0; p < panels; p++)
-                                {
-                                    Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, p * panelBytes), ref Unsafe.Add(ref from, p * groupBytes), (uint)groupBytes);
-                                }
-                            }
-                        }
-
                         var sums = columnSums.AsSpan(0, virtualPositions);
                         var tapSums = cellSums.AsSpan((phase * cells) + offset, virtualPositions);
                         if (t == 0) tapSums.CopyTo(sums);
@@ -546,8 +461,15 @@ public sealed class Conv2d
                     }
 
                     System.Numerics.Tensors.TensorPrimitives.Subtract(columnSums.AsSpan(0, virtualPositions), shift * k, columnSums.AsSpan(0, virtualPositions));
-                    MultiplyAndDequantize(path, k, virtualPositions, wq, data, columnSums, zeroPoints, g, coutG, accumulators, rowBuffer, patchZeroPoint, inputScale,
-                        activation, output.Slice(b * Shape.OutChannels * oh * ow, Shape.OutChannels * oh * ow), oh, ow, maxDegreeOfParallelism, pool);
+                    unsafe
+                    {
+                        fixed (nint* offsets = groupOffsets)
+                        {
+                            MultiplyAndDequantize(path, k, virtualPositions, wq, staged, groupBytes, new ShiftedRows(offsets), (long)blocks * phases * groupBytes, columnSums,
+                                zeroPoints, g, coutG, accumulators, rowBuffer, patchZeroPoint, inputScale, activation,
+                                output.Slice(b * Shape.OutChannels * oh * ow, Shape.OutChannels * oh * ow), oh, ow, maxDegreeOfParallelism, pool);
+                        }
+                    }
                 }
             }
         }
@@ -556,7 +478,7 @@ public sealed class Conv2d
             ArrayPool<byte>.Shared.Return(staged);
             ArrayPool<int>.Shared.Return(cellSums);
             ArrayPool<int>.Shared.Return(pixelSums);
-            ArrayPool<byte>.Shared.Return(data);
+            ArrayPool<nint>.Shared.Return(groupOffsets);
             ArrayPool<int>.Shared.Return(columnSums);
             ArrayPool<int>.Shared.Return(zeroPoints);
             ArrayPool<int>.Shared.Return(accumulators);
@@ -565,19 +487,25 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// One group's int8 GEMM (weights as A, <paramref name="columns"/> packed patch columns as B) and its dequantization
+    /// One group's int8 GEMM (weights as A, <paramref name="columns"/> patch columns as B: packed panels, or shifted
+    /// phase-plane views through <paramref name="rows"/>) and its dequantization
     /// into one image's NCHW output: output row y of a channel is columns [y·<paramref name="rowStride"/>, … + OW). With
     /// virtual columns (row stride &gt; OW) each channel row is dequantized whole into <paramref name="rowBuffer"/> (at
     /// vector width) and its kept segments copied.
     /// </summary>
-    private void MultiplyAndDequantize(Int8GemmPath path, int k, int columns, int rowStride, byte[] data, int[] columnSums, int[] zeroPoints, int g, int coutG,
-        int[] accumulators, float[]? rowBuffer, int patchZeroPoint, float inputScale, OutputClamp activation, Span<float> imageOutput, int oh, int ow,
-        int maxDegreeOfParallelism, KernelThreadPool? pool)
+    private unsafe void MultiplyAndDequantize<TRows>(Int8GemmPath path, int k, int columns, int rowStride, byte[] data, nint panelStride, TRows rows, long panelBytes,
+        int[] columnSums, int[] zeroPoints, int g, int coutG, int[] accumulators, float[]? rowBuffer, int patchZeroPoint, float inputScale, OutputClamp activation,
+        Span<float> imageOutput, int oh, int ow, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        where TRows : struct, IPanelRows
     {
         var patches = PackedInt8Weights.Wrap(path, k, columns, data, columnSums, zeroPoints);
         var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8!.Weights.AsSpan(g * coutG * k, coutG * k));
         var acc = accumulators.AsSpan(0, coutG * columns);
-        Int8Gemm.Run(true, weights, coutG, _int8.ZeroPoint, patches, acc, default, default, maxDegreeOfParallelism, pool);
+        fixed (byte* panels = data)
+        {
+            Int8Gemm.RunPanels(true, weights, coutG, _int8.ZeroPoint, patches, panels, panelStride, rows, panelBytes, acc, default, default, maxDegreeOfParallelism, pool);
+        }
+
         int positions = oh * ow;
         for (int r = 0; r < coutG; r++)
         {
@@ -704,200 +632,6 @@ public sealed class Conv2d
         finally
         {
             ArrayPool<int>.Shared.Return(pixelSums);
-        }
-    }
-
-    /// <summary>
-    /// Stages one NCHW uint8 image as [groups][Cp / KR][H·W][KR] elements, Cp a group's channels padded to a multiple of KR
-    /// (padding channels hold raw 0): bytes shifted by −128 (the byte layouts hold int8) or int16 (the wide layouts), KR
-    /// channels of a pixel side by side, as the packed B panels group them.
-    /// </summary>
-    private static void StageBlocked(ReadOnlySpan<byte> image, int pixels, int groups, int cg, int cgp, int kr, bool shifted, byte[] staged)
-    {
-        ref byte source = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(image);
-        ref byte bytes = ref staged[0];
-        ref short shorts = ref Unsafe.As<byte, short>(ref staged[0]);
-        for (int g = 0; g < groups; g++)
-        {
-            for (int c0 = 0; c0 < cgp; c0 += kr)
-            {
-                int blockBase = ((g * cgp) + c0) * pixels;   // element index of the block: (g · Cp / KR + c0 / KR) · pixels · KR
-                int channel = (g * cg) + c0;
-                if (shifted && kr == 4 && c0 + 4 <= cg)
-                {
-                    ref byte p0 = ref Unsafe.Add(ref source, channel * pixels);
-                    ref byte p1 = ref Unsafe.Add(ref p0, pixels);
-                    ref byte p2 = ref Unsafe.Add(ref p1, pixels);
-                    ref byte p3 = ref Unsafe.Add(ref p2, pixels);
-                    for (int p = 0; p < pixels; p++)
-                    {
-                        uint word = Unsafe.Add(ref p0, p) | ((uint)Unsafe.Add(ref p1, p) << 8) | ((uint)Unsafe.Add(ref p2, p) << 16) | ((uint)Unsafe.Add(ref p3, p) << 24);
-                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, blockBase + (p * 4)), word ^ 0x80808080u);
-                    }
-
-                    continue;
-                }
-
-                for (int j = 0; j < kr; j++)
-                {
-                    bool real = c0 + j < cg;
-                    ref byte plane = ref Unsafe.Add(ref source, real ? (channel + j) * pixels : 0);
-                    for (int p = 0; p < pixels; p++)
-                    {
-                        int raw = real ? Unsafe.Add(ref plane, p) : 0, index = blockBase + (p * kr) + j;
-                        if (shifted) Unsafe.Add(ref bytes, index) = (byte)(raw ^ 0x80);
-                        else Unsafe.Add(ref shorts, index) = (short)raw;
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Packs one group's patches from the blocked staging (<see cref="StageBlocked"/>) into the int8 kernel's B layout,
-    /// k = (ky·KW + kx)·Cg + c as <see cref="PackInt8Patches"/>: a panel of NR positions that lie on one output row, with
-    /// stride 1 and every tap inside the image, copies NR·KR contiguous elements per (ky, kx, channel group); other
-    /// panels (padding, row ends, strides) copy KR elements per position. Column sums come from per-pixel channel sums.
-    /// </summary>
-    private void PackInt8PatchesBlocked(ReadOnlySpan<byte> image, byte[] staged, int height, int width, int group, int cgp, byte padding, Int8GemmTile tile, bool shifted,
-        byte[] data, int[] columnSums)
-    {
-        var (oh, ow) = Shape.OutputSize(height, width);
-        int cg = Shape.InChannels / Shape.Groups, k = Shape.KernelHeight * Shape.KernelWidth * cgp, kp = tile.PaddedK(k), pixels = height * width, positions = oh * ow;
-        int nr = tile.NR, kr = tile.KR, blocks = cgp / kr, es = shifted ? 1 : 2, shift = shifted ? 128 : 0;
-        int kw = Shape.KernelWidth, taps = Shape.KernelHeight * kw;
-        int laneBytes = kr * es, groupBytes = nr * laneBytes, blockStride = pixels * laneBytes;
-        int panelBytes = kp * nr * es;
-        ref byte source = ref Unsafe.Add(ref staged[0], group * blocks * blockStride);
-        ref byte target = ref data[0];
-        for (int q0 = 0; q0 < positions; q0 += nr)
-        {
-            ref byte panel = ref Unsafe.Add(ref target, (q0 / nr) * panelBytes);
-            for (int t = 0; t < taps; t++)
-            {
-                int ky = t / kw, kx = t % kw;
-                ref byte tapGroups = ref Unsafe.Add(ref panel, t * blocks * groupBytes);
-                // Runs of lanes on one output row: with stride 1 their taps are consecutive pixels, so the part inside
-                // the image is one block copy per channel group and the rest padding.
-                for (int lane = 0; lane < nr;)
-                {
-                    int q = q0 + lane;
-                    if (q >= positions)
-                    {
-                        Fill(ref tapGroups, lane, nr - lane, blocks, groupBytes, laneBytes, padding: null, shifted);   // past the last position
-                        break;
-                    }
-
-                    int y = q / ow, x = q % ow, run = Math.Min(nr - lane, ow - x);
-                    int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
-                    int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
-                    if ((uint)iy >= (uint)height)
-                    {
-                        Fill(ref tapGroups, lane, run, blocks, groupBytes, laneBytes, padding, shifted);
-                    }
-                    else if (Shape.StrideWidth == 1)
-                    {
-                        int first = Math.Clamp(-ix, 0, run), end = Math.Clamp(width - ix, first, run);
-                        Fill(ref tapGroups, lane, first, blocks, groupBytes, laneBytes, padding, shifted);
-                        if (end > first)
-                        {
-                            ref byte from = ref Unsafe.Add(ref source, ((iy * width) + ix + first) * laneBytes);
-                            ref byte to = ref Unsafe.Add(ref tapGroups, (lane + first) * laneBytes);
-                            uint bytes = (uint)((end - first) * laneBytes);
-                            for (int c = 0; c < blocks; c++)
-                            {
-                                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref to, c * groupBytes), ref Unsafe.Add(ref from, c * blockStride), bytes);
-                            }
-                        }
-
-                        Fill(ref tapGroups, lane + end, run - end, blocks, groupBytes, laneBytes, padding, shifted);
-                    }
-                    else
-                    {
-                        for (int i = 0; i < run; i++, ix += Shape.StrideWidth)
-                        {
-                            if ((uint)ix >= (uint)width)
-                            {
-                                Fill(ref tapGroups, lane + i, 1, blocks, groupBytes, laneBytes, padding, shifted);
-                                continue;
-                            }
-
-                            ref byte from = ref Unsafe.Add(ref source, ((iy * width) + ix) * laneBytes);
-                            ref byte to = ref Unsafe.Add(ref tapGroups, (lane + i) * laneBytes);
-                            for (int c = 0; c < blocks; c++)
-                            {
-                                ref byte d = ref Unsafe.Add(ref to, c * groupBytes);
-                                ref byte f = ref Unsafe.Add(ref from, c * blockStride);
-                                if (laneBytes == 4) Unsafe.WriteUnaligned(ref d, Unsafe.ReadUnaligned<uint>(ref f));   // one lane of a KR = 4 byte layout
-                                else Unsafe.CopyBlockUnaligned(ref d, ref f, (uint)laneBytes);
-                            }
-                        }
-                    }
-
-                    lane += run;
-                }
-            }
-        }
-
-        // Column sums: each pixel's channel sum (of the raw uint8 values) once, then KH·KW lookups per position.
-        int[] pixelSums = ArrayPool<int>.Shared.Rent(pixels);
-        try
-        {
-            Array.Clear(pixelSums, 0, pixels);
-            for (int c = 0; c < cg; c++)
-            {
-                AddPlane(image.Slice(((group * cg) + c) * pixels, pixels), pixelSums.AsSpan(0, pixels));
-            }
-
-            int kh = Shape.KernelHeight, paddedTap = padding * cgp;   // Fill writes the padding into the padded channels too
-            for (int y = 0, q = 0; y < oh; y++)
-            {
-                for (int x = 0; x < ow; x++, q++)
-                {
-                    int rawSum = 0, iy0 = (y * Shape.StrideHeight) - Shape.PadTop, ix0 = (x * Shape.StrideWidth) - Shape.PadLeft;
-                    for (int ky = 0; ky < kh; ky++)
-                    {
-                        int iy = iy0 + (ky * Shape.DilationHeight);
-                        if ((uint)iy >= (uint)height)
-                        {
-                            rawSum += paddedTap * kw;
-                            continue;
-                        }
-
-                        for (int kx = 0; kx < kw; kx++)
-                        {
-                            int ix = ix0 + (kx * Shape.DilationWidth);
-                            rawSum += (uint)ix < (uint)width ? pixelSums[(iy * width) + ix] : paddedTap;
-                        }
-                    }
-
-                    columnSums[q] = rawSum - (shift * k);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(pixelSums);
-        }
-    }
-
-    /// <summary>
-    /// Fills <paramref name="count"/> lanes from <paramref name="lane"/> of every channel group of one tap with the padding
-    /// value (stored as the layout stores values), or zeros past the last position (null).
-    /// </summary>
-    private static void Fill(ref byte tapGroups, int lane, int count, int blocks, int groupBytes, int laneBytes, byte? padding, bool shifted)
-    {
-        if (count <= 0)
-        {
-            return;
-        }
-
-        for (int c = 0; c < blocks; c++)
-        {
-            var span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tapGroups, (c * groupBytes) + (lane * laneBytes)), count * laneBytes);
-            if (padding is not byte value) span.Clear();
-            else if (shifted) span.Fill((byte)(value ^ 0x80));
-            else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(span).Fill(value);
         }
     }
 

@@ -39,19 +39,27 @@ public static class Fp32Gemm
         _ => 8,
     };
 
-    internal static void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null) =>
-        Run(a, m, b, bias, c, activation, maxDegreeOfParallelism, pool, default(PackedPanels));
+    internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1,
+        KernelThreadPool? pool = null)
+    {
+        fixed (float* data = b.Data)
+        {
+            RunPanels(a, m, b.Level, b.K, b.N, data, (nint)b.K * b.NR, default(PackedRows), (long)b.K * b.NR * sizeof(float), bias, c, activation, maxDegreeOfParallelism, pool);
+        }
+    }
 
     /// <summary>
-    /// The driver, with <paramref name="producer"/> asked to fill each block of B's panels just before the first row tile
-    /// reads it (on the thread that then sweeps it), so that B can be produced block by block while it is in cache.
+    /// The driver over any panel source: panel p starts at <paramref name="data"/> + p·<paramref name="panelStride"/> and
+    /// its row t <paramref name="rows"/>.Offset(t, NR) values further (packed panels, or a convolution's shifted planes,
+    /// whose panels overlap). <paramref name="panelBytes"/> is what one more panel adds to the working set (for the L2
+    /// column blocks); the panels must stay readable until the call returns.
     /// </summary>
-    internal static unsafe void Run<TProducer>(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation,
-        int maxDegreeOfParallelism, KernelThreadPool? pool, TProducer producer)
-        where TProducer : IPanelProducer
+    internal static unsafe void RunPanels<TRows>(ReadOnlySpan<float> a, int m, SimdLevel level, int k, int n, float* data, nint panelStride, TRows rows,
+        long panelBytes, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        where TRows : struct, IPanelRows
     {
         if (m == 0) return;
-        int n = b.N, nr = b.NR, panels = (n + nr - 1) / nr;
+        int nr = PanelWidth(level), panels = (n + nr - 1) / nr;
         float[] paddedBias = ArrayPool<float>.Shared.Rent(panels * nr);
         try
         {
@@ -60,9 +68,9 @@ public static class Fp32Gemm
             fixed (float* input = a)
             fixed (float* output = c)
             {
-                var sweep = new Sweep<TProducer>(b, input, m, paddedBias, activation, output, producer);
+                var sweep = new Sweep<TRows>(level, k, n, data, panelStride, rows, input, m, paddedBias, activation, output);
                 int tiles = (m + Fp32Gemm6xNRFma.MR - 1) / Fp32Gemm6xNRFma.MR;
-                ColumnSweep.Run(sweep, tiles, panels, (long)b.K * nr * sizeof(float), (long)m * n * b.K, maxDegreeOfParallelism, pool);
+                ColumnSweep.Run(sweep, tiles, panels, panelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
             }
         }
         finally
@@ -72,15 +80,15 @@ public static class Fp32Gemm
     }
 
     /// <summary>One row tile over a range of column panels (columns are independent).</summary>
-    private readonly unsafe struct Sweep<TProducer>(PackedFloatWeights b, float* input, int m, float[] paddedBias, OutputClamp activation, float* output, TProducer producer)
+    private readonly unsafe struct Sweep<TRows>(SimdLevel level, int k, int n, float* data, nint panelStride, TRows panelRows, float* input, int m,
+        float[] paddedBias, OutputClamp activation, float* output)
         : IColumnTile
-        where TProducer : IPanelProducer
+        where TRows : struct, IPanelRows
     {
         public void Run(int rowTile, int p0, int p1)
         {
-            if (rowTile == 0) producer.Produce(p0, p1);   // ColumnSweep runs row tile 0 of a block first, on the block's thread
             const int MR = Fp32Gemm6xNRFma.MR;
-            int k = b.K, n = b.N, nr = b.NR;
+            int nr = PanelWidth(level);
             var a = new ReadOnlySpan<float>(input, m * k);
             var c = new Span<float>(output, m * n);
             int m0 = rowTile * MR, rows = Math.Min(MR, m - m0);
@@ -97,28 +105,28 @@ public static class Fp32Gemm
                 }
 
                 int p = p0;
-                if (rows <= 2 && b.Level != SimdLevel.Scalar)
+                if (rows <= 2 && level != SimdLevel.Scalar && typeof(TRows) == typeof(PackedRows))
                 {
                     // Decode-sized M: one row across four whole panels at a time (GEMV), straight into C.
                     for (; p + 4 <= p1 && (p + 4) * nr <= n; p += 4)
                     {
                         for (int r = 0; r < rows; r++)
-                            GemvKernel(b.Level, ref Unsafe.Add(ref aTile, r * k), ref b.Data[(long)p * k * nr], k, (nint)k * nr, ref paddedBias[p * nr], activation, ref c[(m0 + r) * n + p * nr]);
+                            GemvKernel(level, ref Unsafe.Add(ref aTile, r * k), ref *(data + (p * panelStride)), k, panelStride, ref paddedBias[p * nr], activation, ref c[(m0 + r) * n + p * nr]);
                     }
                 }
 
                 for (; p < p1; p++)
                 {
                     int col0 = p * nr, cols = Math.Min(nr, n - col0);
-                    bool direct = rows == MR && cols == nr;
-                    if (direct)
+                    ref float panel = ref *(data + (p * panelStride));
+                    if (rows == MR && cols == nr)
                     {
-                        Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
+                        Kernel(level, ref aTile, k, ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
                         continue;
                     }
 
                     cTile ??= ArrayPool<float>.Shared.Rent(MR * nr);
-                    Kernel(b.Level, ref aTile, k, ref b.Data[(long)p * k * nr], k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
+                    Kernel(level, ref aTile, k, ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
                     for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
                 }
             }
@@ -140,28 +148,15 @@ public static class Fp32Gemm
         }
     }
 
-    private static void Kernel(SimdLevel level, ref float a, nint aStride, ref float b, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
+    private static void Kernel<TRows>(SimdLevel level, ref float a, nint aStride, ref float b, TRows rows, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
+        where TRows : struct, IPanelRows
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Fp32Gemm6xNRFma.Compute<Simd512, Vector512<float>, Vector512<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector256: Fp32Gemm6xNRFma.Compute<Simd256, Vector256<float>, Vector256<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector128: Fp32Gemm6xNRFma.Compute<Simd128, Vector128<float>, Vector128<int>>(ref a, aStride, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            default: Fp32Gemm6xNRFma.ComputeScalar(ref a, aStride, ref b, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector512: Fp32Gemm6xNRFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector256: Fp32Gemm6xNRFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector128: Fp32Gemm6xNRFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            default: Fp32Gemm6xNRFma.ComputeScalar(ref a, aStride, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
         }
-    }
-}
-
-/// <summary>Fills the panels [start, end) of a GEMM's B before they are read (see <see cref="Fp32Gemm"/>'s driver).</summary>
-internal interface IPanelProducer
-{
-    void Produce(int panelStart, int panelEnd);
-}
-
-/// <summary>B is already packed: nothing to produce.</summary>
-internal readonly struct PackedPanels : IPanelProducer
-{
-    public void Produce(int panelStart, int panelEnd)
-    {
     }
 }

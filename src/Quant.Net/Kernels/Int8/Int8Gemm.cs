@@ -201,6 +201,22 @@ public static class Int8Gemm
     /// </summary>
     internal static unsafe void Run(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, Span<int> c, scoped FloatStage stage, Span<float> cFloat = default, int maxDegreeOfParallelism = 1, KernelThreadPool? pool = null)
     {
+        fixed (byte* data = b.Data)
+        {
+            RunPanels(aSigned, a, m, aZeroPoint, b, data, b.PanelBytes, default(PackedRows), b.PanelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
+        }
+    }
+
+    /// <summary>
+    /// The driver over any panel source: <paramref name="b"/> gives the path, sizes, column sums and zero points, while
+    /// panel p starts at <paramref name="data"/> + p·<paramref name="panelStride"/> and its K group g
+    /// <paramref name="rows"/>.Offset(g, NR·KR·element bytes) bytes further (packed panels, or a convolution's shifted
+    /// phase planes, whose panels overlap). <paramref name="panelBytes"/> is what one more panel adds to the working set.
+    /// </summary>
+    internal static unsafe void RunPanels<TRows>(bool aSigned, ReadOnlySpan<byte> a, int m, int aZeroPoint, PackedInt8Weights b, byte* data, nint panelStride, TRows rows,
+        long panelBytes, Span<int> c, scoped FloatStage stage, Span<float> cFloat, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        where TRows : struct, IPanelRows
+    {
         if (m == 0) return;
         var tile = b.Tile;
         int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.ABytes;
@@ -227,8 +243,8 @@ public static class Int8Gemm
             Span<int> target = stage.Active ? accumulators.AsSpan(0, m * n) : c;
             fixed (int* output = target)
             {
-                var sweep = new Sweep(b, aPacked, aStride, rowSums, columnTerms, m, anyWeightZeroPoint, output);
-                ColumnSweep.Run(sweep, tiles, panels, b.PanelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
+                var sweep = new Sweep<TRows>(b, data, panelStride, rows, aPacked, aStride, rowSums, columnTerms, m, anyWeightZeroPoint, output);
+                ColumnSweep.Run(sweep, tiles, panels, panelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
             }
             if (stage.Active) ApplyFloatStage(stage, target, cFloat, n);
         }
@@ -242,8 +258,10 @@ public static class Int8Gemm
     }
 
     /// <summary>One row tile over a range of column panels (columns are independent, so the split never changes the result).</summary>
-    private readonly unsafe struct Sweep(PackedInt8Weights b, byte[] aPacked, int aStride, int[] rowSums, int[] columnTerms, int m, bool anyWeightZeroPoint, int* output)
+    private readonly unsafe struct Sweep<TRows>(PackedInt8Weights b, byte* data, nint panelStride, TRows panelRows, byte[] aPacked, int aStride, int[] rowSums,
+        int[] columnTerms, int m, bool anyWeightZeroPoint, int* output)
         : IColumnTile
+        where TRows : struct, IPanelRows
     {
         public void Run(int rowTile, int p0, int p1)
         {
@@ -256,13 +274,13 @@ public static class Int8Gemm
             for (int p = p0; p < p1; p++)
             {
                 int col0 = p * tile.NR, cols = Math.Min(tile.NR, n - col0);
-                ref byte panel = ref b.Data[(long)p * b.PanelBytes];
-                if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, kGroups,
+                ref byte panel = ref *(data + (p * panelStride));
+                if (rows == tile.MR && cols == tile.NR && !anyWeightZeroPoint && KernelInto(b.Path, ref aTile, aStride, ref panel, panelRows, kGroups,
                         ref columnTerms[col0], ref target[m0 * n + col0], n))
                 {
                     continue;
                 }
-                if (rows <= 2 && b.Path is Int8GemmPath.AvxVnni or Int8GemmPath.Avx2 or Int8GemmPath.Avx2MaddUbs)
+                if (rows <= 2 && b.Path is Int8GemmPath.AvxVnni or Int8GemmPath.Avx2 or Int8GemmPath.Avx2MaddUbs && typeof(TRows) == typeof(PackedRows))
                 {
                     // Decode-sized M: one row at a time with the latency-hiding GEMV kernel.
                     for (int r = 0; r < rows; r++)
@@ -270,7 +288,7 @@ public static class Int8Gemm
                 }
                 else
                 {
-                    Kernel(b.Path, ref aTile, aStride, ref panel, kGroups, ref tileBuffer[0]);
+                    Kernel(b.Path, ref aTile, aStride, ref panel, panelRows, kGroups, ref tileBuffer[0]);
                 }
                 var terms = columnTerms.AsSpan(col0, cols);
                 for (int r = 0; r < rows; r++)
@@ -355,13 +373,14 @@ public static class Int8Gemm
 
     /// <summary>Full tiles on the x86 paths: the kernel adds the column terms and stores into C itself. False where a path has no such variant.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool KernelInto(Int8GemmPath path, ref byte a, nint aStride, ref byte b, int kGroups, ref int terms, ref int c, nint cStride)
+    private static bool KernelInto<TRows>(Int8GemmPath path, ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int terms, ref int c, nint cStride)
+        where TRows : struct, IPanelRows
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
-            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
-            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<CorrectedStore>(ref a, aStride, ref b, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<CorrectedStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<CorrectedStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref c, cStride, ref terms); return true;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<CorrectedStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref c, cStride, ref terms); return true;
             default: return false;
         }
     }
@@ -379,17 +398,18 @@ public static class Int8Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(Int8GemmPath path, ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    private static void Kernel<TRows>(Int8GemmPath path, ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int tile)
+        where TRows : struct, IPanelRows
     {
         switch (path)
         {
-            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
-            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
-            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<RawTileStore>(ref a, aStride, ref b, kGroups, ref tile, 16, ref tile); break;
-            case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
-            case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
-            case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
-            default: Int8Gemm4x16c1Scalar.Compute(ref a, aStride, ref b, kGroups, ref tile); break;
+            case Int8GemmPath.AvxVnni: Int8Gemm6x16c4<VnniDot>.Compute<RawTileStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Avx2: Int8Gemm6x16c2Avx2.Compute<RawTileStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Avx2MaddUbs: Int8Gemm6x16c4<Avx2SmallDot>.Compute<RawTileStore, TRows>(ref a, aStride, ref b, rows, kGroups, ref tile, 16, ref tile); break;
+            case Int8GemmPath.Sse2: Int8Gemm4x8c2Sse2.Compute(ref a, aStride, ref b, rows, kGroups, ref tile); break;
+            case Int8GemmPath.AdvSimdDp: Int8Gemm4x16c4AdvSimdDp.Compute(ref a, aStride, ref b, rows, kGroups, ref tile); break;
+            case Int8GemmPath.AdvSimd: Int8Gemm4x16c1AdvSimd.Compute(ref a, aStride, ref b, rows, kGroups, ref tile); break;
+            default: Int8Gemm4x16c1Scalar.Compute(ref a, aStride, ref b, rows, kGroups, ref tile); break;
         }
     }
 }

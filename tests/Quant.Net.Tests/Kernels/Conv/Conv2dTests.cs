@@ -61,8 +61,8 @@ public sealed class Conv2dTests
     [Fact]
     public void Layers_large_enough_for_several_cache_blocks_and_threads_give_the_same_bits()
     {
-        // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): several L2 blocks of patch panels, each packed
-        // by the thread that sweeps it, six row tiles; one and two threads must give the same bits, close to the reference.
+        // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): several L2 blocks of panels read straight from
+        // the staged phase planes, six row tiles; one and two threads must give the same bits, close to the reference.
         foreach (var (shape, h, w) in new[]
                  {
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
@@ -103,18 +103,58 @@ public sealed class Conv2dTests
             var (oh, ow) = shape.OutputSize(h, w);
             var output = new float[batch * shape.OutChannels * oh * ow];
             conv.Run(input, inputZeroPoint, inputScale, batch, h, w, output, OutputClamp.Relu, 1);
+            ShouldBeExact(shape, batch, h, w, input, inputZeroPoint, inputScale, weights, scales, zeroPoints, bias, output);
+        }
+    }
 
-            // Integer reference: padding contributes (zp − zp) = 0; weights centred by their zero points.
-            var centred = new double[weights.Length];
-            for (int i = 0; i < weights.Length; i++) centred[i] = weights[i] - zeroPoints[i / shape.GroupK];
-            var (acc, _) = Reference(shape, batch, h, w, (c, i) => input[c * h * w + i] - inputZeroPoint, centred, new float[shape.OutChannels]);
-            int positions = oh * ow;
-            for (int i = 0; i < output.Length; i++)
-            {
-                int channel = i / positions % shape.OutChannels;
-                float expected = Math.Clamp((int)acc[i] * (inputScale * scales[channel]) + bias[channel], 0f, float.PositiveInfinity);
-                BitConverter.SingleToInt32Bits(output[i]).Should().Be(BitConverter.SingleToInt32Bits(expected), $"{shape} element {i}");
-            }
+    [Fact]
+    public void Int8_layers_large_enough_for_several_cache_blocks_and_threads_are_exact()
+    {
+        // Panels of 16 or 8 positions read from the staged planes across several L2 blocks, 32 channels = 6 row tiles of 6
+        // (or 8 of 4), weight zero points on and off: exact with one thread and with two, which give the same bits.
+        foreach (var (shape, h, w, weightZeroPoint) in new[]
+                 {
+                     (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 0),
+                     (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47, 3),
+                     (new Conv2dShape(64, 32, 1, 1, strideHeight: 2, strideWidth: 2), 28, 28, 0),
+                 })
+        {
+            byte[] input = TestData.Codes<byte>(shape.InChannels * h * w, h * 5 + w);
+            sbyte[] weights = TestData.Codes<sbyte>(shape.OutChannels * shape.GroupK, h + w);
+            float[] scales = Enumerable.Range(0, shape.OutChannels).Select(i => 0.0005f * (i + 1)).ToArray();
+            int[] zeroPoints = Enumerable.Repeat(weightZeroPoint, shape.OutChannels).ToArray();
+            float[] bias = TestData.Floats(shape.OutChannels, 4, spread: 1f, withSpecials: false);
+            const int inputZeroPoint = 17;
+            const float inputScale = 0.03f;
+            var conv = Conv2d.CreateQuantized(shape, weights, scales, zeroPoints, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var one = new float[shape.OutChannels * oh * ow];
+            var two = new float[one.Length];
+            conv.Run(input, inputZeroPoint, inputScale, 1, h, w, one, OutputClamp.Relu, 1);
+            using var pool = new KernelThreadPool(1);
+            conv.Run(input, inputZeroPoint, inputScale, 1, h, w, two, OutputClamp.Relu, 2, pool);
+            TestData.BitwiseEqual(two, one);
+            ShouldBeExact(shape, 1, h, w, input, inputZeroPoint, inputScale, weights, scales, zeroPoints, bias, one);
+        }
+    }
+
+    /// <summary>
+    /// The int8 convolution's outputs equal the exact integer convolution (padding contributes (zp − zp) = 0, weights
+    /// centred by their zero points) dequantized with the same float operations, clamped by ReLU.
+    /// </summary>
+    private static void ShouldBeExact(Conv2dShape shape, int batch, int h, int w, byte[] input, int inputZeroPoint, float inputScale, sbyte[] weights, float[] scales,
+        int[] zeroPoints, float[] bias, float[] output)
+    {
+        var centred = new double[weights.Length];
+        for (int i = 0; i < weights.Length; i++) centred[i] = weights[i] - zeroPoints[i / shape.GroupK];
+        var (acc, _) = Reference(shape, batch, h, w, (c, i) => input[c * h * w + i] - inputZeroPoint, centred, new float[shape.OutChannels]);
+        var (oh, ow) = shape.OutputSize(h, w);
+        int positions = oh * ow;
+        for (int i = 0; i < output.Length; i++)
+        {
+            int channel = i / positions % shape.OutChannels;
+            float expected = Math.Clamp((int)acc[i] * (inputScale * scales[channel]) + bias[channel], 0f, float.PositiveInfinity);
+            BitConverter.SingleToInt32Bits(output[i]).Should().Be(BitConverter.SingleToInt32Bits(expected), $"{shape} element {i}");
         }
     }
 

@@ -12,9 +12,12 @@ internal static class Fp32Gemm6xNRFma
 {
     public const int MR = 6;
 
-    /// <summary>C tile = clamp(A[6, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>.</summary>
-    public static void Compute<TV, TF, TI>(ref float a, nint aStride, ref float b, int k, ref float bias, float min, float max, ref float c, nint cStride)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct
+    /// <summary>
+    /// C tile = clamp(A[6, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>; row t of the
+    /// panel starts <paramref name="rows"/>.Offset(t) values after <paramref name="b"/>.
+    /// </summary>
+    public static void Compute<TV, TF, TI, TRows>(ref float a, nint aStride, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows
     {
         nint nr = 2 * TV.Count;
         TF c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -26,7 +29,7 @@ internal static class Fp32Gemm6xNRFma
         ref float a5 = ref Unsafe.Add(ref a, 5 * aStride);
         for (nint t = 0; t < k; t++)
         {
-            ref float bt = ref Unsafe.Add(ref b, t * nr);
+            ref float bt = ref Unsafe.Add(ref b, rows.Offset(t, nr));
             TF b0 = TV.Load(ref bt), b1 = TV.Load(ref Unsafe.Add(ref bt, TV.Count));
             TF v = TV.Splat(Unsafe.Add(ref a, t));
             c00 = TV.MultiplyAdd(v, b0, c00); c01 = TV.MultiplyAdd(v, b1, c01);
@@ -60,14 +63,15 @@ internal static class Fp32Gemm6xNRFma
     }
 
     /// <summary>The scalar path: same order of FMAs per output element.</summary>
-    public static void ComputeScalar(ref float a, nint aStride, ref float b, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
+    public static void ComputeScalar<TRows>(ref float a, nint aStride, ref float b, TRows rows, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
+        where TRows : struct, IPanelRows
     {
         for (int r = 0; r < MR; r++)
         {
             for (int j = 0; j < nr; j++)
             {
                 float acc = 0f;
-                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aStride + t), Unsafe.Add(ref b, t * nr + j), acc);
+                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aStride + t), Unsafe.Add(ref b, rows.Offset(t, nr) + j), acc);
                 float y = acc + Unsafe.Add(ref bias, j);
                 y = min > y ? min : y;
                 Unsafe.Add(ref c, r * cStride + j) = max < y ? max : y;

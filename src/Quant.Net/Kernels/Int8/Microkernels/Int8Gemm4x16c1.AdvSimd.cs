@@ -10,7 +10,8 @@ namespace Quant.Net.Kernels;
 /// </summary>
 internal static class Int8Gemm4x16c1AdvSimd
 {
-    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    public static void Compute<TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int tile)
+        where TRows : struct, IPanelRows
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -22,7 +23,7 @@ internal static class Int8Gemm4x16c1AdvSimd
         ref byte a3 = ref Unsafe.Add(ref a, 3 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 32);
+            ref byte bg = ref Unsafe.Add(ref b, rows.Offset(g, 32));
             Vector64<short> b0 = Vector64.LoadUnsafe(ref bg).AsInt16();
             Vector64<short> b1 = Vector64.LoadUnsafe(ref bg, 8).AsInt16();
             Vector64<short> b2 = Vector64.LoadUnsafe(ref bg, 16).AsInt16();
@@ -51,7 +52,8 @@ internal static class Int8Gemm4x16c1AdvSimd
 /// <summary>4×16 tile, one K step at a time, plain C#: the fallback when no SIMD is available (same packed layout as AdvSimd).</summary>
 internal static class Int8Gemm4x16c1Scalar
 {
-    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    public static void Compute<TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int tile)
+        where TRows : struct, IPanelRows
     {
         Span<int> acc = stackalloc int[64];
         acc.Clear();
@@ -60,7 +62,7 @@ internal static class Int8Gemm4x16c1Scalar
             for (int r = 0; r < 4; r++)
             {
                 int av = Unsafe.ReadUnaligned<short>(ref Unsafe.Add(ref a, r * aStride + g * 2));
-                for (int j = 0; j < 16; j++) acc[r * 16 + j] += av * Unsafe.ReadUnaligned<short>(ref Unsafe.Add(ref b, g * 32 + j * 2));
+                for (int j = 0; j < 16; j++) acc[r * 16 + j] += av * Unsafe.ReadUnaligned<short>(ref Unsafe.Add(ref b, rows.Offset(g, 32) + (j * 2)));
             }
         }
         acc.CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref tile, 64));

@@ -10,7 +10,8 @@ namespace Quant.Net.Kernels;
 /// </summary>
 internal static class Int8Gemm4x16c4AdvSimdDp
 {
-    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    public static void Compute<TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int tile)
+        where TRows : struct, IPanelRows
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -22,7 +23,7 @@ internal static class Int8Gemm4x16c4AdvSimdDp
         ref byte a3 = ref Unsafe.Add(ref a, 3 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 64);
+            ref byte bg = ref Unsafe.Add(ref b, rows.Offset(g, 64));
             Vector128<sbyte> b0 = Vector128.LoadUnsafe(ref bg).AsSByte();
             Vector128<sbyte> b1 = Vector128.LoadUnsafe(ref bg, 16).AsSByte();
             Vector128<sbyte> b2 = Vector128.LoadUnsafe(ref bg, 32).AsSByte();

@@ -7,7 +7,8 @@ namespace Quant.Net.Kernels;
 /// <summary>4×8 tile, K in pairs, SSE2 (128-bit): int16 operands and <c>pmaddwd</c>, exact like the AVX2 kernel.</summary>
 internal static class Int8Gemm4x8c2Sse2
 {
-    public static void Compute(ref byte a, nint aStride, ref byte b, int kGroups, ref int tile)
+    public static void Compute<TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int tile)
+        where TRows : struct, IPanelRows
     {
         Vector128<int> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector128<int> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -17,7 +18,7 @@ internal static class Int8Gemm4x8c2Sse2
         ref byte a3 = ref Unsafe.Add(ref a, 3 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 32);
+            ref byte bg = ref Unsafe.Add(ref b, rows.Offset(g, 32));
             Vector128<short> b0 = Vector128.LoadUnsafe(ref bg).AsInt16();
             Vector128<short> b1 = Vector128.LoadUnsafe(ref bg, 16).AsInt16();
             nint ak = g * 4;

@@ -11,8 +11,9 @@ namespace Quant.Net.Kernels;
 /// </summary>
 internal static class Int8Gemm6x16c2Avx2
 {
-    public static void Compute<TStore>(ref byte a, nint aStride, ref byte b, int kGroups, ref int destination, nint stride, ref int terms)
+    public static void Compute<TStore, TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int destination, nint stride, ref int terms)
         where TStore : IInt8TileStore6x16
+        where TRows : struct, IPanelRows
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -24,7 +25,7 @@ internal static class Int8Gemm6x16c2Avx2
         ref byte a5 = ref Unsafe.Add(ref a, 5 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 32);
+            ref byte bg = ref Unsafe.Add(ref b, rows.Offset(g, 32));
             Vector256<short> b0 = X86.Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref bg).AsSByte());
             Vector256<short> b1 = X86.Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref bg, 16).AsSByte());
             nint ak = g * 4; // two int16 per group

@@ -14,8 +14,10 @@ namespace Quant.Net.Kernels;
 internal static class Int8Gemm6x16c4<TDot>
     where TDot : IDot256
 {
-    public static void Compute<TStore>(ref byte a, nint aStride, ref byte b, int kGroups, ref int destination, nint stride, ref int terms)
+    /// <summary>The tile over <paramref name="kGroups"/> groups; group g of the panel starts <paramref name="rows"/>.Offset(g, 64) bytes after <paramref name="b"/>.</summary>
+    public static void Compute<TStore, TRows>(ref byte a, nint aStride, ref byte b, TRows rows, int kGroups, ref int destination, nint stride, ref int terms)
         where TStore : IInt8TileStore6x16
+        where TRows : struct, IPanelRows
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -27,7 +29,7 @@ internal static class Int8Gemm6x16c4<TDot>
         ref byte a5 = ref Unsafe.Add(ref a, 5 * aStride);
         for (nint g = 0; g < kGroups; g++)
         {
-            ref byte bg = ref Unsafe.Add(ref b, g * 64);
+            ref byte bg = ref Unsafe.Add(ref b, rows.Offset(g, 64));
             Vector256<sbyte> b0 = Vector256.LoadUnsafe(ref bg).AsSByte();
             Vector256<sbyte> b1 = Vector256.LoadUnsafe(ref bg, 32).AsSByte();
             nint ak = g * 4;
