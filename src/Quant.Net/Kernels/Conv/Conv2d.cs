@@ -142,7 +142,13 @@ public sealed class Conv2d
         }
 
         /// <summary>Whether some tap reads phase plane <paramref name="phase"/> (only those are staged).</summary>
-        public bool Reads(int phase) => phase >= 64 || ((UsedPhases >> phase) & 1) != 0;
+        public bool Reads(int phase) => UsedPhases == ulong.MaxValue || ((UsedPhases >> phase) & 1) != 0;
+
+        /// <summary>The staged planes per channel: one per phase some tap reads (all of them beyond 64 phases).</summary>
+        public int StagedPlanes(int phases) => UsedPhases == ulong.MaxValue ? phases : System.Numerics.BitOperations.PopCount(UsedPhases);
+
+        /// <summary>Where phase plane <paramref name="phase"/> (one that some tap reads) is staged among a channel's planes.</summary>
+        public int Slot(int phase) => UsedPhases == ulong.MaxValue ? phase : System.Numerics.BitOperations.PopCount(UsedPhases & ((1UL << phase) - 1));
 
         /// <summary>Tap (ky, kx): its phase plane and its shift inside the plane.</summary>
         public (int Phase, int Offset) Tap(Conv2dShape shape, int ky, int kx)
@@ -152,14 +158,28 @@ public sealed class Conv2d
         }
 
         /// <summary>
-        /// Where input row iy's columns of column phase pw go: the first such column (ix = first, first + sw, …; ≥ width
-        /// when there is none), its phase plane and its cell.
+        /// The runs that stage one channel (FP32) or channel block (int8), the same for every channel: for each input row
+        /// and column phase that some tap reads, its first pixel (iy·width + first column), its pixel count (columns
+        /// first, first + sw, …) and its first cell among the channel's staged planes (slot · Cells + cell). Rented;
+        /// the caller returns the array.
         /// </summary>
-        public (int First, int Phase, int Cell) Row(Conv2dShape shape, int iy, int pw)
+        public (int Pixel, int Count, int Cell)[] StagingRuns(Conv2dShape shape, int height, int width, out int count)
         {
-            int sh = shape.StrideHeight, sw = shape.StrideWidth, r = iy + shape.PadTop;
-            int first = ((pw - shape.PadLeft) % sw + sw) % sw;
-            return (first, ((r % sh) * sw) + pw, (r / sh * Wq) + ((first + shape.PadLeft) / sw));
+            int sh = shape.StrideHeight, sw = shape.StrideWidth;
+            var runs = ArrayPool<(int, int, int)>.Shared.Rent(height * sw);
+            count = 0;
+            for (int iy = 0; iy < height; iy++)
+            {
+                int r = iy + shape.PadTop;
+                for (int pw = 0; pw < sw; pw++)
+                {
+                    int first = ((pw - shape.PadLeft) % sw + sw) % sw, phase = ((r % sh) * sw) + pw;
+                    if (first >= width || !Reads(phase)) continue;
+                    runs[count++] = ((iy * width) + first, (width - first + sw - 1) / sw, (Slot(phase) * Cells) + (r / sh * Wq) + ((first + shape.PadLeft) / sw));
+                }
+            }
+
+            return runs;
         }
     }
 
@@ -180,11 +200,12 @@ public sealed class Conv2d
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
         int cg = Shape.InChannels / Shape.Groups, phases = Shape.StrideHeight * Shape.StrideWidth, positions = oh * ow;
-        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, planeStride = geometry.Cells, planeCount = cg * phases;
-        int channelStride = phases * planeStride;
+        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, planeStride = geometry.Cells, planeCount = cg * geometry.StagedPlanes(phases);
+        int channelStride = geometry.StagedPlanes(phases) * planeStride;
         float[] staged = ArrayPool<float>.Shared.Rent(cg * channelStride);
         float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
         nint[] rowOffsets = ArrayPool<nint>.Shared.Rent(k);
+        var runs = geometry.StagingRuns(Shape, height, width, out int runCount);
         try
         {
             // K row (c, ky, kx): its tap's phase plane of channel c, shifted; panel p adds p·NR.
@@ -195,7 +216,7 @@ public sealed class Conv2d
                     for (int kx = 0; kx < Shape.KernelWidth; kx++, row++)
                     {
                         var (phase, offset) = geometry.Tap(Shape, ky, kx);
-                        rowOffsets[row] = ((nint)c * channelStride) + ((nint)phase * planeStride) + offset;
+                        rowOffsets[row] = ((nint)c * channelStride) + ((nint)geometry.Slot(phase) * planeStride) + offset;
                     }
                 }
             }
@@ -209,23 +230,32 @@ public sealed class Conv2d
                 {
                     for (int c = 0; c < cg; c++)
                     {
-                        StagePhases(geometry, image.Slice((g * cg + c) * height * width, height * width), height, width, staged.AsSpan(c * channelStride, phases * planeStride));
+                        StagePhases(runs.AsSpan(0, runCount), Shape.StrideWidth, image.Slice((g * cg + c) * height * width, height * width), staged.AsSpan(c * channelStride, channelStride));
                     }
 
+                    // Without virtual columns (1×1 without padding) the product is the output; otherwise each output row is
+                    // the first OW of its Wq product columns.
+                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
+                    var target = wq == ow ? result : product.AsSpan(0, coutG * virtualPositions);
                     unsafe
                     {
                         fixed (float* planes = staged)
                         fixed (nint* offsets = rowOffsets)
                         {
                             Fp32Gemm.RunPanels(_float.AsSpan(g * coutG * k, coutG * k), coutG, level, k, virtualPositions, planes, nr, new ShiftedRows(offsets),
-                                (long)planeCount * nr * sizeof(float), [], product.AsSpan(0, coutG * virtualPositions), OutputClamp.None, maxDegreeOfParallelism, pool);
+                                (long)planeCount * nr * sizeof(float), [], target, OutputClamp.None, maxDegreeOfParallelism, pool);
                         }
                     }
 
-                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
                     for (int r = 0; r < coutG; r++)
                     {
                         float bias = _bias[g * coutG + r];
+                        if (wq == ow)
+                        {
+                            AddBiasAndClamp(result.Slice(r * positions, positions), result.Slice(r * positions, positions), bias, activation);
+                            continue;
+                        }
+
                         for (int y = 0; y < oh; y++)
                         {
                             AddBiasAndClamp(product.AsSpan((r * virtualPositions) + (y * wq), ow), result.Slice((r * positions) + (y * ow), ow), bias, activation);
@@ -239,31 +269,28 @@ public sealed class Conv2d
             ArrayPool<float>.Shared.Return(staged);
             ArrayPool<float>.Shared.Return(product);
             ArrayPool<nint>.Shared.Return(rowOffsets);
+            ArrayPool<(int, int, int)>.Shared.Return(runs);
         }
     }
 
-    /// <summary>One channel into its sh·sw phase planes (padding cells stay 0): row copies for stride-1 columns, else a strided split.</summary>
-    private void StagePhases(PhaseGeometry geometry, ReadOnlySpan<float> plane, int height, int width, Span<float> phases)
+    /// <summary>One channel into its phase planes by its staging runs (padding cells stay 0): row copies at stride 1, else a strided split.</summary>
+    private static void StagePhases(ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, ReadOnlySpan<float> plane, Span<float> phases)
     {
-        int sw = Shape.StrideWidth;
-        for (int iy = 0; iy < height; iy++)
+        foreach (var (pixel, count, cell) in runs)
         {
-            var row = plane.Slice(iy * width, width);
-            for (int pw = 0; pw < sw; pw++)
+            var target = phases.Slice(cell, count);
+            if (sw == 1)
             {
-                var (first, phase, cell) = geometry.Row(Shape, iy, pw);
-                if (first >= width || !geometry.Reads(phase)) continue;
-                var target = phases.Slice((phase * geometry.Cells) + cell);
-                if (sw == 1)
-                {
-                    row.CopyTo(target);
-                    continue;
-                }
+                plane.Slice(pixel, count).CopyTo(target);
+                continue;
+            }
 
-                for (int ix = first, t = 0; ix < width; ix += sw, t++)
-                {
-                    target[t] = row[ix];
-                }
+            _ = plane[pixel + ((count - 1) * sw)];   // the run's last pixel, checked once
+            ref float from = ref Unsafe.AsRef(in plane[pixel]);
+            ref float to = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+            for (int t = 0; t < count; t++)
+            {
+                Unsafe.Add(ref to, t) = Unsafe.Add(ref from, t * sw);
             }
         }
     }
@@ -271,14 +298,23 @@ public sealed class Conv2d
     /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
     private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp)
     {
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        int i = 0, width = System.Numerics.Vector<float>.Count;
+        if (System.Numerics.Vector.IsHardwareAccelerated && source.Length >= width)
         {
             var vb = new System.Numerics.Vector<float>(bias);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
-            for (; i + System.Numerics.Vector<float>.Count <= source.Length; i += System.Numerics.Vector<float>.Count)
+            // Separate spans (an output row of the product): the tail is one more vector ending at the last element,
+            // recomputing a few from the unchanged source; in place, the tail is scalar.
+            bool overlapTail = !source.Overlaps(destination);
+            for (; i < source.Length; i += width)
             {
+                if (i + width > source.Length)
+                {
+                    if (!overlapTail) break;
+                    i = source.Length - width;
+                }
+
                 var y = new System.Numerics.Vector<float>(source.Slice(i)) + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
                 System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y).CopyTo(destination.Slice(i));
@@ -387,14 +423,15 @@ public sealed class Conv2d
         int cg = Shape.InChannels / Shape.Groups, cgp = _int8!.Channels, kr = tile.KR, nr = tile.NR, es = tile.BBytes, blocks = cgp / kr;
         int taps = Shape.KernelHeight * Shape.KernelWidth, k = taps * cgp;
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
-        int sw = Shape.StrideWidth, phases = Shape.StrideHeight * sw, pixels = height * width;
+        int pixels = height * width;
         int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, cells = geometry.Cells;
-        int laneBytes = kr * es, planeBytes = cells * laneBytes, blockStride = phases * planeBytes;
+        int stagedPlanes = geometry.StagedPlanes(Shape.StrideHeight * Shape.StrideWidth), laneBytes = kr * es, planeBytes = cells * laneBytes, blockStride = stagedPlanes * planeBytes;
         int groupBytes = nr * laneBytes;
         bool shifted = !tile.WideB;
         int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint, shift = shifted ? 128 : 0;
         byte[] staged = ArrayPool<byte>.Shared.Rent(blocks * blockStride);
-        int[] cellSums = ArrayPool<int>.Shared.Rent(phases * cells);
+        int[] cellSums = ArrayPool<int>.Shared.Rent(stagedPlanes * cells);
+        var runs = geometry.StagingRuns(Shape, height, width, out int runCount);
         int[] pixelSums = ArrayPool<int>.Shared.Rent(pixels);
         nint[] groupOffsets = ArrayPool<nint>.Shared.Rent(taps * blocks);
         int[] columnSums = ArrayPool<int>.Shared.Rent(panels * nr);
@@ -409,7 +446,7 @@ public sealed class Conv2d
                 var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
                 for (int cb = 0; cb < blocks; cb++)
                 {
-                    groupOffsets[(t * blocks) + cb] = ((nint)cb * blockStride) + ((nint)phase * planeBytes) + ((nint)offset * laneBytes);
+                    groupOffsets[(t * blocks) + cb] = ((nint)cb * blockStride) + ((nint)geometry.Slot(phase) * planeBytes) + ((nint)offset * laneBytes);
                 }
             }
 
@@ -424,29 +461,25 @@ public sealed class Conv2d
                     var stagedSpan = staged.AsSpan(0, blocks * blockStride);
                     if (shifted) stagedSpan.Fill((byte)(inputZeroPoint ^ 0x80));
                     else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(stagedSpan).Fill((short)inputZeroPoint);
-                    cellSums.AsSpan(0, phases * cells).Fill(inputZeroPoint * cgp);
+                    cellSums.AsSpan(0, stagedPlanes * cells).Fill(inputZeroPoint * cgp);
                     Array.Clear(pixelSums, 0, pixels);
                     for (int c = 0; c < cg; c++)
                     {
                         AddPlane(image.Slice(((g * cg) + c) * pixels, pixels), pixelSums.AsSpan(0, pixels));
                     }
 
-                    for (int iy = 0; iy < height; iy++)
+                    int sw = Shape.StrideWidth;
+                    foreach (var (pixel, count, cell) in runs.AsSpan(0, runCount))
                     {
-                        for (int pw = 0; pw < sw; pw++)
+                        for (int i = 0; i < count; i++)
                         {
-                            var (first, phase, cell0) = geometry.Row(Shape, iy, pw);
-                            if (first >= width || !geometry.Reads(phase)) continue;
-                            for (int ix = first, cell = cell0; ix < width; ix += sw, cell++)
-                            {
-                                cellSums[(phase * cells) + cell] = pixelSums[(iy * width) + ix];
-                            }
+                            cellSums[cell + i] = pixelSums[pixel + (i * sw)];
+                        }
 
-                            for (int cb = 0; cb < blocks; cb++)
-                            {
-                                StageRow(image, (g * cg) + (cb * kr), Math.Min(kr, cg - (cb * kr)), kr, pixels, (iy * width) + first, sw, width - first, shifted,
-                                    staged.AsSpan((cb * blockStride) + (phase * planeBytes) + (cell0 * laneBytes)));
-                            }
+                        for (int cb = 0; cb < blocks; cb++)
+                        {
+                            StageRow(image, (g * cg) + (cb * kr), Math.Min(kr, cg - (cb * kr)), kr, pixels, pixel, sw, count, shifted,
+                                staged.AsSpan((cb * blockStride) + (cell * laneBytes)));
                         }
                     }
 
@@ -455,7 +488,7 @@ public sealed class Conv2d
                     {
                         var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
                         var sums = columnSums.AsSpan(0, virtualPositions);
-                        var tapSums = cellSums.AsSpan((phase * cells) + offset, virtualPositions);
+                        var tapSums = cellSums.AsSpan((geometry.Slot(phase) * cells) + offset, virtualPositions);
                         if (t == 0) tapSums.CopyTo(sums);
                         else System.Numerics.Tensors.TensorPrimitives.Add(sums, tapSums, sums);
                     }
@@ -465,7 +498,7 @@ public sealed class Conv2d
                     {
                         fixed (nint* offsets = groupOffsets)
                         {
-                            MultiplyAndDequantize(path, k, virtualPositions, wq, staged, groupBytes, new ShiftedRows(offsets), (long)blocks * phases * groupBytes, columnSums,
+                            MultiplyAndDequantize(path, k, virtualPositions, wq, staged, groupBytes, new ShiftedRows(offsets), (long)blocks * stagedPlanes * groupBytes, columnSums,
                                 zeroPoints, g, coutG, accumulators, rowBuffer, patchZeroPoint, inputScale, activation,
                                 output.Slice(b * Shape.OutChannels * oh * ow, Shape.OutChannels * oh * ow), oh, ow, maxDegreeOfParallelism, pool);
                         }
@@ -477,6 +510,7 @@ public sealed class Conv2d
         {
             ArrayPool<byte>.Shared.Return(staged);
             ArrayPool<int>.Shared.Return(cellSums);
+            ArrayPool<(int, int, int)>.Shared.Return(runs);
             ArrayPool<int>.Shared.Return(pixelSums);
             ArrayPool<nint>.Shared.Return(groupOffsets);
             ArrayPool<int>.Shared.Return(columnSums);
@@ -524,12 +558,11 @@ public sealed class Conv2d
     }
 
     /// <summary>
-    /// Writes <paramref name="count"/> pixels (every <paramref name="step"/>-th from <paramref name="pixel"/>) of KR channels
+    /// Writes <paramref name="n"/> pixels (every <paramref name="step"/>-th from <paramref name="pixel"/>) of KR channels
     /// from <paramref name="channel"/> (the first <paramref name="real"/> of them real, the rest 0) as consecutive cells.
     /// </summary>
-    private static void StageRow(ReadOnlySpan<byte> image, int channel, int real, int kr, int pixels, int pixel, int step, int count, bool shifted, Span<byte> target)
+    private static void StageRow(ReadOnlySpan<byte> image, int channel, int real, int kr, int pixels, int pixel, int step, int n, bool shifted, Span<byte> target)
     {
-        int n = (count + step - 1) / step;
         if (shifted && kr == 4 && real == 4)
         {
             // Checked once here: the row's last pixel of the last channel, and n cells of the target.
