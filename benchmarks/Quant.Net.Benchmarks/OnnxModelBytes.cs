@@ -46,32 +46,33 @@ internal static class OnnxModelBytes
 
     public const int Int32 = 6;
 
-    /// <summary>y = Conv(x, W, B), NCHW, square kernel, stride 1, symmetric padding.</summary>
-    public static byte[] Conv(int channels, int outChannels, int height, int width, int kernel, int pad, ReadOnlySpan<float> w, ReadOnlySpan<float> bias)
+    /// <summary>y = Conv(x, W, B), NCHW, square kernel, symmetric padding, <paramref name="stride"/> and <paramref name="group"/> (default 1).</summary>
+    public static byte[] Conv(int channels, int outChannels, int height, int width, int kernel, int pad, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        int stride = 1, int group = 1)
     {
-        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        int oh = ((height + 2 * pad - kernel) / stride) + 1, ow = ((width + 2 * pad - kernel) / stride) + 1;
         var node = new Proto().Str(1, "x").Str(1, "W").Str(1, "B").Str(2, "y").Str(3, "conv").Str(4, "Conv")
-            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", 1, 1));
+            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", stride, stride)).Msg(5, Int("group", group));
         var graph = new Proto().Msg(1, node).Str(2, "conv")
-            .Msg(5, Tensor("W", Float, [outChannels, channels, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
+            .Msg(5, Tensor("W", Float, [outChannels, channels / group, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
             .Msg(5, Tensor("B", Float, [outChannels], System.Runtime.InteropServices.MemoryMarshal.AsBytes(bias)))
             .Msg(11, ValueInfo("x", Float, [1, channels, height, width]))
             .Msg(12, ValueInfo("y", Float, [1, outChannels, oh, ow]));
         return Model(graph);
     }
 
-    /// <summary>y = QLinearConv(x u8, W s8 per-channel, B int32) → u8, NCHW, square kernel, stride 1, symmetric padding.</summary>
+    /// <summary>y = QLinearConv(x u8, W s8 per-channel, B int32) → u8, NCHW, square kernel, symmetric padding, <paramref name="stride"/> and <paramref name="group"/>.</summary>
     public static byte[] QLinearConv(int channels, int outChannels, int height, int width, int kernel, int pad, float xScale, byte xZeroPoint,
-        ReadOnlySpan<sbyte> w, ReadOnlySpan<float> wScales, ReadOnlySpan<int> bias, float yScale, byte yZeroPoint)
+        ReadOnlySpan<sbyte> w, ReadOnlySpan<float> wScales, ReadOnlySpan<int> bias, float yScale, byte yZeroPoint, int stride = 1, int group = 1)
     {
-        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        int oh = ((height + 2 * pad - kernel) / stride) + 1, ow = ((width + 2 * pad - kernel) / stride) + 1;
         var node = new Proto().Str(1, "x").Str(1, "x_scale").Str(1, "x_zero_point").Str(1, "W").Str(1, "w_scale").Str(1, "w_zero_point")
             .Str(1, "y_scale").Str(1, "y_zero_point").Str(1, "B").Str(2, "y").Str(3, "qconv").Str(4, "QLinearConv")
-            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", 1, 1));
+            .Msg(5, Ints("kernel_shape", kernel, kernel)).Msg(5, Ints("pads", pad, pad, pad, pad)).Msg(5, Ints("strides", stride, stride)).Msg(5, Int("group", group));
         var graph = new Proto().Msg(1, node).Str(2, "qlinearconv")
             .Msg(5, Tensor("x_scale", Float, [], BitConverter.GetBytes(xScale)))
             .Msg(5, Tensor("x_zero_point", UInt8, [], [xZeroPoint]))
-            .Msg(5, Tensor("W", Int8, [outChannels, channels, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
+            .Msg(5, Tensor("W", Int8, [outChannels, channels / group, kernel, kernel], System.Runtime.InteropServices.MemoryMarshal.AsBytes(w)))
             .Msg(5, Tensor("w_scale", Float, [outChannels], System.Runtime.InteropServices.MemoryMarshal.AsBytes(wScales)))
             .Msg(5, Tensor("w_zero_point", Int8, [outChannels], new byte[outChannels]))
             .Msg(5, Tensor("y_scale", Float, [], BitConverter.GetBytes(yScale)))
@@ -81,6 +82,8 @@ internal static class OnnxModelBytes
             .Msg(12, ValueInfo("y", UInt8, [1, outChannels, oh, ow]));
         return Model(graph);
     }
+
+    private static Proto Int(string name, int value) => new Proto().Str(1, name).Varint(3, value).Varint(20, 2); // AttributeProto.i, type = INT
 
     private static Proto Ints(string name, params int[] values)
     {

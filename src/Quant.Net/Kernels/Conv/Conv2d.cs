@@ -10,7 +10,7 @@ namespace Quant.Net.Kernels;
 /// written out: each image is staged once into stride phase planes and every K row of a panel is a shifted view of one
 /// of them (see <see cref="Run(ReadOnlySpan{float}, int, int, int, Span{float}, OutputClamp, int, KernelThreadPool?)"/>).
 /// </summary>
-public sealed class Conv2d
+public sealed partial class Conv2d
 {
     private readonly float[]? _float; // [OutChannels, GroupK], the GEMM's A operand
     private readonly Int8ConvWeights? _int8;
@@ -113,6 +113,12 @@ public sealed class Conv2d
         if (_float is null) throw new InvalidOperationException("This convolution has int8 weights; pass quantized input.");
         Parallelism.Validate(maxDegreeOfParallelism);
         var level = IsaConfig.Best.Elementwise;
+        if (Shape.InChannels == Shape.Groups)
+        {
+            RunDepthwise(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level);
+            return;
+        }
+
         RunPhasePlanes(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, Fp32Gemm.PanelWidth(level));
     }
 
@@ -282,26 +288,30 @@ public sealed class Conv2d
             if (sw == 1)
             {
                 plane.Slice(pixel, count).CopyTo(target);
-                continue;
             }
-
-            _ = plane[pixel + ((count - 1) * sw)];   // the run's last pixel, checked once
-            ref float from = ref Unsafe.AsRef(in plane[pixel]);
-            ref float to = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
-            for (int t = 0; t < count; t++)
+            else if (sw == 2)
             {
-                Unsafe.Add(ref to, t) = Unsafe.Add(ref from, t * sw);
+                PhaseStaging.CopyEveryOther(plane.Slice(pixel), target);
+            }
+            else
+            {
+                var source = plane.Slice(pixel, ((count - 1) * sw) + 1);
+                for (int t = 0; t < count; t++) target[t] = source[t * sw];
             }
         }
     }
 
-    /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
-    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp)
+    /// <summary>
+    /// destination = clamp(source · scale + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place
+    /// when they are one span. With scale 1 (the default) it is clamp(source + bias), bit for bit.
+    /// </summary>
+    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp, float scale = 1f)
     {
         int i = 0, width = System.Numerics.Vector<float>.Count;
         if (System.Numerics.Vector.IsHardwareAccelerated && source.Length >= width)
         {
             var vb = new System.Numerics.Vector<float>(bias);
+            var vs = new System.Numerics.Vector<float>(scale);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
             // Separate spans (an output row of the product): the tail is one more vector ending at the last element,
@@ -315,14 +325,14 @@ public sealed class Conv2d
                     i = source.Length - width;
                 }
 
-                var y = new System.Numerics.Vector<float>(source.Slice(i)) + vb;
+                var y = (new System.Numerics.Vector<float>(source.Slice(i)) * vs) + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
                 System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y).CopyTo(destination.Slice(i));
             }
         }
         for (; i < source.Length; i++)
         {
-            float y = source[i] + bias;
+            float y = (source[i] * scale) + bias;
             y = clamp.Min > y ? clamp.Min : y;
             destination[i] = clamp.Max < y ? clamp.Max : y;
         }
@@ -355,6 +365,12 @@ public sealed class Conv2d
         var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
         int cgp = _int8.Channels, k = Shape.KernelHeight * Shape.KernelWidth * cgp;   // the GEMM's K, padded channels included
+        if (Shape.InChannels == Shape.Groups && Shape.KernelHeight * Shape.KernelWidth <= DepthwiseExactTaps)
+        {
+            RunDepthwise(input, inputZeroPoint, inputScale, batch, height, width, output, activation, maxDegreeOfParallelism, pool, IsaConfig.Best.Elementwise);
+            return;
+        }
+
         // Channels in whole KR groups: the GEMM reads its panels straight from the staged phase planes (nothing packed).
         if (cgp % tile.KR == 0)
         {

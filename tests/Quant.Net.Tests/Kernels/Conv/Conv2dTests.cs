@@ -29,6 +29,16 @@ public sealed class Conv2dTests
         yield return (new Conv2dShape(10, 4, 3, 3, groups: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 5, 38);
         yield return (new Conv2dShape(6, 4, 3, 2, groups: 2, strideHeight: 2, dilationWidth: 2, padTop: 2, padRight: 1), 7, 9);
         yield return (new Conv2dShape(7, 3, 1, 1), 4, 19);
+        // Depthwise (one input channel per group): 3×3 stride 1 and 2 over rows longer than a kernel step (64 positions on
+        // AVX-512), a channel multiplier of 2, dilation with asymmetric pads, 5×5, and 1×1.
+        yield return (new Conv2dShape(5, 5, 3, 3, groups: 5, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 9, 70);
+        yield return (new Conv2dShape(4, 4, 3, 3, groups: 4, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 13, 61);
+        yield return (new Conv2dShape(3, 6, 3, 3, groups: 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 6, 20);
+        yield return (new Conv2dShape(2, 2, 3, 2, groups: 2, dilationHeight: 2, dilationWidth: 3, strideWidth: 2, padTop: 2, padRight: 1), 8, 33);
+        yield return (new Conv2dShape(3, 3, 5, 5, groups: 3, padTop: 2, padLeft: 2, padBottom: 2, padRight: 2), 7, 7);
+        yield return (new Conv2dShape(3, 3, 1, 1, groups: 3), 5, 17);
+        // 17×16 = 272 taps: past the largest depthwise kernel whose int8 sums are exact in floats (the GEMM path takes it).
+        yield return (new Conv2dShape(2, 2, 17, 16, groups: 2, padTop: 1, padRight: 2), 18, 20);
         for (int i = 0; i < count; i++)
         {
             int groups = r.Next(1, 3), cin = groups * r.Next(1, 4), cout = groups * r.Next(1, 5);
@@ -67,6 +77,7 @@ public sealed class Conv2dTests
                  {
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
                      (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47),
+                     (new Conv2dShape(48, 96, 3, 3, groups: 48, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 61, 47),
                  })
         {
             float[] input = TestData.Floats(shape.InChannels * h * w, h, spread: 1f, withSpecials: false);
@@ -117,6 +128,7 @@ public sealed class Conv2dTests
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 0),
                      (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47, 3),
                      (new Conv2dShape(64, 32, 1, 1, strideHeight: 2, strideWidth: 2), 28, 28, 0),
+                     (new Conv2dShape(48, 48, 3, 3, groups: 48, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 2),
                  })
         {
             byte[] input = TestData.Codes<byte>(shape.InChannels * h * w, h * 5 + w);
