@@ -98,7 +98,8 @@ public sealed partial class Conv2d
     /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the channels are staged into phase planes, the GEMM reads its
     /// B panels from them in place (a row-offset table instead of packed panels), the weights [Cout/groups, K] are A,
-    /// and the product lands in NCHW order.
+    /// and the product lands in NCHW order. Depthwise layers (one input channel per group) skip the GEMM: each output
+    /// channel is a weighted sum of its shifted planes, vectorized along the positions.
     /// </summary>
     /// <param name="input">[batch, InChannels, height, width].</param>
     /// <param name="batch">Images, ≥ 0.</param>
@@ -343,7 +344,8 @@ public sealed partial class Conv2d
     /// and group: when a group's channels come in whole KR groups (padded from 3 on), they are staged into phase planes
     /// of KR-channel cells that the GEMM reads in place (<see cref="RunInt8PhasePlanes"/>); otherwise the image is staged
     /// channels-last and the patches packed into the int8 kernel's B layout. The weights are A, and the exact int32
-    /// products [Cout/groups, OH·OW] are dequantized row by row into NCHW.
+    /// products [Cout/groups, OH·OW] are dequantized row by row into NCHW. Depthwise layers up to 258 taps sum exact
+    /// centred integers in floats instead (the depthwise path of the FP32 overload).
     /// </summary>
     /// <param name="input">[batch, InChannels, height, width] uint8 codes.</param>
     /// <param name="inputZeroPoint">The activations' zero point (also the padding value), in [0, 255].</param>
@@ -467,17 +469,19 @@ public sealed partial class Conv2d
             }
 
             Array.Clear(zeroPoints, 0, panels * nr);
+
+            // Staging: padding everywhere once (the zero point in every channel, as stored, and its cell sum); each image
+            // and group then overwrites the same image cells, whole.
+            var stagedSpan = staged.AsSpan(0, blocks * blockStride);
+            if (shifted) stagedSpan.Fill((byte)(inputZeroPoint ^ 0x80));
+            else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(stagedSpan).Fill((short)inputZeroPoint);
+            cellSums.AsSpan(0, stagedPlanes * cells).Fill(inputZeroPoint * cgp);
             int imageLength = Shape.InChannels * pixels;
             for (int b = 0; b < batch; b++)
             {
                 var image = input.Slice(b * imageLength, imageLength);
                 for (int g = 0; g < Shape.Groups; g++)
                 {
-                    // Staging: padding everywhere (the zero point in every channel, as stored), then the image's pixels.
-                    var stagedSpan = staged.AsSpan(0, blocks * blockStride);
-                    if (shifted) stagedSpan.Fill((byte)(inputZeroPoint ^ 0x80));
-                    else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(stagedSpan).Fill((short)inputZeroPoint);
-                    cellSums.AsSpan(0, stagedPlanes * cells).Fill(inputZeroPoint * cgp);
                     Array.Clear(pixelSums, 0, pixels);
                     for (int c = 0; c < cg; c++)
                     {
