@@ -7,7 +7,7 @@ namespace Quant.Net.Kernels;
 
 /// <summary>
 /// FP32 matrix multiplication <c>C = clamp(A · B + bias)</c> with packed B, register-blocked FMA microkernels
-/// (6×32 AVX-512, 6×16 AVX2, 6×8 SSE/AdvSimd, scalar). The honest FP32 side of every int8 comparison, and the engine of
+/// (8×32 AVX-512, 6×16 AVX2, 6×8 SSE/AdvSimd, scalar). The honest FP32 side of every int8 comparison, and the engine of
 /// simulation and AdaRound. Every path performs the same FMAs in the same order, so all give the same bits.
 /// </summary>
 public static class Fp32Gemm
@@ -31,6 +31,9 @@ public static class Fp32Gemm
         if (!bias.IsEmpty && bias.Length != b.N) throw new ArgumentException($"Bias must be empty or hold N = {b.N} values, got {bias.Length}.", nameof(bias));
         Run(a, m, b, bias, c, activation, maxDegreeOfParallelism, pool);
     }
+
+    /// <summary>Rows of A per tile: 8 with AVX-512's 32 registers (16 accumulators), 6 otherwise.</summary>
+    internal static int RowTile(SimdLevel level) => level == SimdLevel.Vector512 ? EightRows.MR : level == SimdLevel.Scalar ? Fp32GemmTileFma.ScalarRows : SixRows.MR;
 
     internal static int PanelWidth(SimdLevel level) => level switch
     {
@@ -69,7 +72,7 @@ public static class Fp32Gemm
             fixed (float* output = c)
             {
                 var sweep = new Sweep<TRows>(level, k, n, data, panelStride, rows, input, m, paddedBias, activation, output);
-                int tiles = (m + Fp32Gemm6xNRFma.MR - 1) / Fp32Gemm6xNRFma.MR;
+                int tiles = (m + RowTile(level) - 1) / RowTile(level);
                 ColumnSweep.Run(sweep, tiles, panels, panelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
             }
         }
@@ -87,8 +90,7 @@ public static class Fp32Gemm
     {
         public void Run(int rowTile, int p0, int p1)
         {
-            const int MR = Fp32Gemm6xNRFma.MR;
-            int nr = PanelWidth(level);
+            int MR = RowTile(level), nr = PanelWidth(level);
             var a = new ReadOnlySpan<float>(input, m * k);
             var c = new Span<float>(output, m * n);
             int m0 = rowTile * MR, rows = Math.Min(MR, m - m0);
@@ -153,10 +155,10 @@ public static class Fp32Gemm
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Fp32Gemm6xNRFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector256: Fp32Gemm6xNRFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector128: Fp32Gemm6xNRFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            default: Fp32Gemm6xNRFma.ComputeScalar(ref a, aStride, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector512: Fp32GemmTileFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows, EightRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector256: Fp32GemmTileFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows, SixRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector128: Fp32GemmTileFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows, SixRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            default: Fp32GemmTileFma.ComputeScalar(ref a, aStride, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
         }
     }
 }

@@ -3,30 +3,53 @@ using System.Runtime.CompilerServices;
 
 namespace Quant.Net.Kernels;
 
-/// <summary>
-/// 6 × (2 vectors) FP32 tile with fused multiply-add, written once over <see cref="ISimd{TF, TI}"/>: 6×32 on
-/// AVX-512, 6×16 on AVX2/FMA, 6×8 on SSE/AdvSimd. Each output accumulates over k in order with one FMA per step, so
-/// every width (and the scalar path, which uses <see cref="MathF.FusedMultiplyAdd"/>) gives the same bits.
-/// </summary>
-internal static class Fp32Gemm6xNRFma
+/// <summary>The height of an FP32 tile, as a type so that each height compiles to its own kernel (no runtime tests).</summary>
+internal interface ITileRows
 {
-    public const int MR = 6;
+    static abstract int MR { get; }
+}
+
+/// <summary>6 rows: 12 accumulators, for 16-register files (AVX2, SSE) and AdvSimd.</summary>
+internal readonly struct SixRows : ITileRows
+{
+    public static int MR => 6;
+}
+
+/// <summary>8 rows: 16 accumulators, two B loads and eight broadcasts per step for 16 FMAs, for AVX-512's 32 registers.</summary>
+internal readonly struct EightRows : ITileRows
+{
+    public static int MR => 8;
+}
+
+/// <summary>
+/// MR × (2 vectors) FP32 tile with fused multiply-add, written once over <see cref="ISimd{TF, TI}"/> and the tile
+/// height: 8×32 on AVX-512, 6×16 on AVX2/FMA, 6×8 on SSE/AdvSimd. Each output accumulates over k in order with one FMA
+/// per step, so every width and height (and the scalar path, which uses <see cref="MathF.FusedMultiplyAdd"/>) gives the
+/// same bits.
+/// </summary>
+internal static class Fp32GemmTileFma
+{
+    /// <summary>Rows of the scalar path's tile.</summary>
+    public const int ScalarRows = 6;
 
     /// <summary>
-    /// C tile = clamp(A[6, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>; row t of the
+    /// C tile = clamp(A[MR, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>; row t of the
     /// panel starts <paramref name="rows"/>.Offset(t) values after <paramref name="b"/>.
     /// </summary>
-    public static void Compute<TV, TF, TI, TRows>(ref float a, nint aStride, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows
+    public static void Compute<TV, TF, TI, TRows, TM>(ref float a, nint aStride, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows
     {
         nint nr = 2 * TV.Count;
-        TF c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        TF c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        bool eight = TM.MR == 8;
+        TF c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        TF c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         ref float a1 = ref Unsafe.Add(ref a, aStride);
         ref float a2 = ref Unsafe.Add(ref a, 2 * aStride);
         ref float a3 = ref Unsafe.Add(ref a, 3 * aStride);
         ref float a4 = ref Unsafe.Add(ref a, 4 * aStride);
         ref float a5 = ref Unsafe.Add(ref a, 5 * aStride);
+        ref float a6 = ref Unsafe.Add(ref a, 6 * aStride);   // read only by the 8-row tile
+        ref float a7 = ref Unsafe.Add(ref a, 7 * aStride);
         for (nint t = 0; t < k; t++)
         {
             ref float bt = ref Unsafe.Add(ref b, rows.Offset(t, nr));
@@ -43,6 +66,13 @@ internal static class Fp32Gemm6xNRFma
             c40 = TV.MultiplyAdd(v, b0, c40); c41 = TV.MultiplyAdd(v, b1, c41);
             v = TV.Splat(Unsafe.Add(ref a5, t));
             c50 = TV.MultiplyAdd(v, b0, c50); c51 = TV.MultiplyAdd(v, b1, c51);
+            if (eight)
+            {
+                v = TV.Splat(Unsafe.Add(ref a6, t));
+                c60 = TV.MultiplyAdd(v, b0, c60); c61 = TV.MultiplyAdd(v, b1, c61);
+                v = TV.Splat(Unsafe.Add(ref a7, t));
+                c70 = TV.MultiplyAdd(v, b0, c70); c71 = TV.MultiplyAdd(v, b1, c71);
+            }
         }
         TF bias0 = TV.Load(ref bias), bias1 = TV.Load(ref Unsafe.Add(ref bias, TV.Count));
         TF lo = TV.Splat(min), hi = TV.Splat(max);
@@ -52,6 +82,11 @@ internal static class Fp32Gemm6xNRFma
         StoreRow<TV, TF, TI>(c30, c31, ref Unsafe.Add(ref c, 3 * cStride), bias0, bias1, lo, hi);
         StoreRow<TV, TF, TI>(c40, c41, ref Unsafe.Add(ref c, 4 * cStride), bias0, bias1, lo, hi);
         StoreRow<TV, TF, TI>(c50, c51, ref Unsafe.Add(ref c, 5 * cStride), bias0, bias1, lo, hi);
+        if (eight)
+        {
+            StoreRow<TV, TF, TI>(c60, c61, ref Unsafe.Add(ref c, 6 * cStride), bias0, bias1, lo, hi);
+            StoreRow<TV, TF, TI>(c70, c71, ref Unsafe.Add(ref c, 7 * cStride), bias0, bias1, lo, hi);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -62,11 +97,11 @@ internal static class Fp32Gemm6xNRFma
         TV.Store(TV.ClampOrdered(TV.Add(right, bias1), lo, hi), ref Unsafe.Add(ref row, TV.Count));
     }
 
-    /// <summary>The scalar path: same order of FMAs per output element.</summary>
+    /// <summary>The scalar path (<see cref="ScalarRows"/> rows): same order of FMAs per output element.</summary>
     public static void ComputeScalar<TRows>(ref float a, nint aStride, ref float b, TRows rows, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
         where TRows : struct, IPanelRows
     {
-        for (int r = 0; r < MR; r++)
+        for (int r = 0; r < ScalarRows; r++)
         {
             for (int j = 0; j < nr; j++)
             {
