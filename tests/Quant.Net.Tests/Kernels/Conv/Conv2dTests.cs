@@ -78,6 +78,7 @@ public sealed class Conv2dTests
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
                      (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47),
                      (new Conv2dShape(48, 96, 3, 3, groups: 48, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 61, 47),
+                     (new Conv2dShape(128, 128, 3, 3, groups: 128, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
                  })
         {
             float[] input = TestData.Floats(shape.InChannels * h * w, h, spread: 1f, withSpecials: false);
@@ -122,13 +123,14 @@ public sealed class Conv2dTests
     public void Int8_layers_large_enough_for_several_cache_blocks_and_threads_are_exact()
     {
         // Panels of 16 or 8 positions read from the staged planes across several L2 blocks, 32 channels = 6 row tiles of 6
-        // (or 8 of 4), weight zero points on and off: exact with one thread and with two, which give the same bits.
+        // (or 8 of 4), weight zero points on and off: exact with one thread and with two, which give the same bits (the
+        // 128-channel depthwise layer is large enough for two threads over its channels).
         foreach (var (shape, h, w, weightZeroPoint) in new[]
                  {
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 0),
                      (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47, 3),
                      (new Conv2dShape(64, 32, 1, 1, strideHeight: 2, strideWidth: 2), 28, 28, 0),
-                     (new Conv2dShape(48, 48, 3, 3, groups: 48, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 2),
+                     (new Conv2dShape(128, 128, 3, 3, groups: 128, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70, 2),
                  })
         {
             byte[] input = TestData.Codes<byte>(shape.InChannels * h * w, h * 5 + w);
