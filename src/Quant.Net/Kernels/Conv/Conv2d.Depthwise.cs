@@ -23,7 +23,7 @@ public sealed partial class Conv2d
             fixed (float* source = input)
             fixed (float* target = output)
             {
-                var work = new DepthwiseFloat(this, plan, source, target, height, width, oh, ow, taps, activation, level);
+                var work = new DepthwiseWork<FloatChannels>(this, plan, new FloatChannels(source, _float!), target, height * width, oh, ow, taps, activation, level);
                 RunDepthwisePairs(work, batch, (long)batch * Shape.OutChannels * oh * ow * taps, maxDegreeOfParallelism, pool);
             }
         }
@@ -48,7 +48,8 @@ public sealed partial class Conv2d
             fixed (byte* source = input)
             fixed (float* target = output)
             {
-                var work = new DepthwiseInt8(this, plan, source, target, height, width, oh, ow, taps, inputZeroPoint, inputScale, activation, level);
+                var work = new DepthwiseWork<CodeChannels>(this, plan, new CodeChannels(source, _int8!, inputZeroPoint, inputScale), target, height * width, oh, ow, taps,
+                    activation, level);
                 RunDepthwisePairs(work, batch, (long)batch * Shape.OutChannels * oh * ow * taps, maxDegreeOfParallelism, pool);
             }
         }
@@ -86,11 +87,7 @@ public sealed partial class Conv2d
             var geometry = PhaseGeometry.Of(shape, height, width, step);
             int taps = shape.KernelHeight * shape.KernelWidth;
             var offsets = ArrayPool<nint>.Shared.Rent(taps);
-            for (int t = 0; t < taps; t++)
-            {
-                var (phase, offset) = geometry.Tap(shape, t / shape.KernelWidth, t % shape.KernelWidth);
-                offsets[t] = ((nint)geometry.Slot(phase) * geometry.Cells) + offset;
-            }
+            for (int t = 0; t < taps; t++) offsets[t] = geometry.TapCell(shape, t);
 
             var runs = geometry.StagingRuns(shape, height, width, out int runCount);
             return new DepthwisePlan
@@ -117,70 +114,79 @@ public sealed partial class Conv2d
         void Run(int start, int end);
     }
 
-    private readonly unsafe struct DepthwiseFloat(Conv2d conv, DepthwisePlan plan, float* input, float* output, int height, int width, int oh, int ow, int taps,
-        OutputClamp activation, SimdLevel level) : IDepthwiseWork
+    /// <summary>What distinguishes the FP32 and int8 depthwise paths: how a channel is staged, and each output channel's weights and scale.</summary>
+    private interface IDepthwiseChannels
     {
-        public void Run(int start, int end)
+        /// <summary>Stages input channel <paramref name="channel"/> (of all images) into its phase planes by the staging runs.</summary>
+        void Stage(long channel, int pixels, ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, Span<float> planes);
+
+        /// <summary>Output channel <paramref name="co"/>'s tap weights (written into <paramref name="buffer"/> if converted) and the scale of its sums.</summary>
+        ReadOnlySpan<float> Weights(int co, int taps, Span<float> buffer, out float scale);
+    }
+
+    /// <summary>FP32: channels copied as they are, weights as they are, scale 1.</summary>
+    private readonly unsafe struct FloatChannels(float* input, float[] weights) : IDepthwiseChannels
+    {
+        public void Stage(long channel, int pixels, ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, Span<float> planes) =>
+            StagePhases(runs, sw, new ReadOnlySpan<float>(input + (channel * pixels), pixels), planes);
+
+        public ReadOnlySpan<float> Weights(int co, int taps, Span<float> buffer, out float scale)
         {
-            var shape = conv.Shape;
-            int groups = shape.Groups, coutG = shape.OutChannels / groups, pixels = height * width, positions = oh * ow, wq = plan.Geometry.Wq;
-            float[] staged = ArrayPool<float>.Shared.Rent(plan.ChannelElements);
-            float[] sums = ArrayPool<float>.Shared.Rent(plan.Length);
-            try
-            {
-                var offsets = plan.Offsets.AsSpan(0, taps);
-                var planes = staged.AsSpan(0, plan.ChannelElements);
-                planes.Clear();   // padding cells: every channel overwrites the same image cells only
-                for (int pair = start; pair < end; pair++)
-                {
-                    int b = pair / groups, g = pair % groups;
-                    var channel = new ReadOnlySpan<float>(input + ((((long)b * shape.InChannels) + g) * pixels), pixels);
-                    StagePhases(plan.Runs.AsSpan(0, plan.RunCount), shape.StrideWidth, channel, planes);
-                    for (int r = 0; r < coutG; r++)
-                    {
-                        int co = (g * coutG) + r;
-                        Channel(level, plan, staged, offsets, conv._float.AsSpan(co * taps, taps), sums, oh, ow, 1f, conv._bias[co], activation,
-                            output + ((((long)b * shape.OutChannels) + co) * positions));
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(staged);
-                ArrayPool<float>.Shared.Return(sums);
-            }
+            scale = 1f;
+            return weights.AsSpan(co * taps, taps);
         }
     }
 
-    private readonly unsafe struct DepthwiseInt8(Conv2d conv, DepthwisePlan plan, byte* input, float* output, int height, int width, int oh, int ow, int taps,
-        int inputZeroPoint, float inputScale, OutputClamp activation, SimdLevel level) : IDepthwiseWork
+    /// <summary>
+    /// Int8: channels staged as x − zx in floats, weights centred (w − zw), so the sums are the exact integers
+    /// Σ (w − zw)(x − zx) (see <see cref="DepthwiseExactTaps"/>) and the output stage is the GEMM path's dequantization,
+    /// (float)acc · (sx · sw) + bias, clamped.
+    /// </summary>
+    private readonly unsafe struct CodeChannels(byte* input, Int8ConvWeights weights, int zeroPoint, float inputScale) : IDepthwiseChannels
+    {
+        public void Stage(long channel, int pixels, ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, Span<float> planes)
+        {
+            var plane = new ReadOnlySpan<byte>(input + (channel * pixels), pixels);
+            foreach (var (pixel, count, cell) in runs)
+            {
+                PhaseStaging.Centre(plane.Slice(pixel), sw, zeroPoint, planes.Slice(cell, count));
+            }
+        }
+
+        public ReadOnlySpan<float> Weights(int co, int taps, Span<float> buffer, out float scale)
+        {
+            for (int t = 0; t < taps; t++) buffer[t] = weights.Weights[(co * taps) + t] - weights.ZeroPoint;
+            scale = inputScale * weights.Scales[co];
+            return buffer[..taps];
+        }
+    }
+
+    /// <summary>(image, group) pairs: each stages its channel once (padding cleared once per range), then every output channel of the group.</summary>
+    private readonly unsafe struct DepthwiseWork<TChannels>(Conv2d conv, DepthwisePlan plan, TChannels channels, float* output, int pixels, int oh, int ow, int taps,
+        OutputClamp activation, SimdLevel level) : IDepthwiseWork
+        where TChannels : struct, IDepthwiseChannels
     {
         public void Run(int start, int end)
         {
             var shape = conv.Shape;
-            var q = conv._int8!;
-            int groups = shape.Groups, coutG = shape.OutChannels / groups, pixels = height * width, positions = oh * ow, wq = plan.Geometry.Wq;
+            int groups = shape.Groups, coutG = shape.OutChannels / groups, positions = oh * ow;
             float[] staged = ArrayPool<float>.Shared.Rent(plan.ChannelElements);
             float[] sums = ArrayPool<float>.Shared.Rent(plan.Length);
-            float[] centred = ArrayPool<float>.Shared.Rent(taps);
+            float[] buffer = ArrayPool<float>.Shared.Rent(taps);
             try
             {
                 var offsets = plan.Offsets.AsSpan(0, taps);
                 var planes = staged.AsSpan(0, plan.ChannelElements);
-                planes.Clear();   // padding cells, x − zx = 0: every channel overwrites the same image cells only
+                planes.Clear();   // padding cells (0, or x − zx = 0): every channel overwrites the same image cells only
                 for (int pair = start; pair < end; pair++)
                 {
                     int b = pair / groups, g = pair % groups;
-                    var channel = new ReadOnlySpan<byte>(input + ((((long)b * shape.InChannels) + g) * pixels), pixels);
-                    StageCentred(plan.Runs.AsSpan(0, plan.RunCount), shape.StrideWidth, channel, inputZeroPoint, planes);
+                    channels.Stage(((long)b * shape.InChannels) + g, pixels, plan.Runs.AsSpan(0, plan.RunCount), shape.StrideWidth, planes);
                     for (int r = 0; r < coutG; r++)
                     {
                         int co = (g * coutG) + r;
-                        for (int t = 0; t < taps; t++) centred[t] = q.Weights[(co * taps) + t] - q.ZeroPoint;
-
-                        // The sums are the exact integers Σ (w − zw)(x − zx) (see DepthwiseExactTaps), so the output stage is the
-                        // GEMM path's dequantization, (float)acc · (sx · sw) + bias, clamped.
-                        Channel(level, plan, staged, offsets, centred.AsSpan(0, taps), sums, oh, ow, inputScale * q.Scales[co], conv._bias[co], activation,
+                        var weights = channels.Weights(co, taps, buffer, out float scale);
+                        Channel(level, plan, staged, offsets, weights, sums, oh, ow, scale, conv._bias[co], activation,
                             output + ((((long)b * shape.OutChannels) + co) * positions));
                     }
                 }
@@ -189,7 +195,7 @@ public sealed partial class Conv2d
             {
                 ArrayPool<float>.Shared.Return(staged);
                 ArrayPool<float>.Shared.Return(sums);
-                ArrayPool<float>.Shared.Return(centred);
+                ArrayPool<float>.Shared.Return(buffer);
             }
         }
     }
@@ -222,15 +228,6 @@ public sealed partial class Conv2d
             default:
                 Depthwise4V.ChannelScalar(ref p, offsets, weights, length, ref s, wq, oh, ow, scale, bias, clamp.Min, clamp.Max, ref o);
                 break;
-        }
-    }
-
-    /// <summary>One uint8 channel into its phase planes as x − zx in floats (exact), by its staging runs.</summary>
-    private static void StageCentred(ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, ReadOnlySpan<byte> plane, int zeroPoint, Span<float> phases)
-    {
-        foreach (var (pixel, count, cell) in runs)
-        {
-            PhaseStaging.Centre(plane.Slice(pixel), sw, zeroPoint, phases.Slice(cell, count));
         }
     }
 }

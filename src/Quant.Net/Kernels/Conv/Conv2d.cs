@@ -157,6 +157,16 @@ public sealed partial class Conv2d
         /// <summary>Where phase plane <paramref name="phase"/> (one that some tap reads) is staged among a channel's planes.</summary>
         public int Slot(int phase) => UsedPhases == ulong.MaxValue ? phase : System.Numerics.BitOperations.PopCount(UsedPhases & ((1UL << phase) - 1));
 
+        /// <summary>
+        /// Tap t = ky·KW + kx as a cell of a channel's staged planes: its phase plane's slot · Cells plus its shift. K row
+        /// (channel, tap) of panel p is then NR cells from the channel's staged planes + this + p·NR.
+        /// </summary>
+        public int TapCell(Conv2dShape shape, int t)
+        {
+            var (phase, offset) = Tap(shape, t / shape.KernelWidth, t % shape.KernelWidth);
+            return (Slot(phase) * Cells) + offset;
+        }
+
         /// <summary>Tap (ky, kx): its phase plane and its shift inside the plane.</summary>
         public (int Phase, int Offset) Tap(Conv2dShape shape, int ky, int kx)
         {
@@ -207,24 +217,20 @@ public sealed partial class Conv2d
         var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
         int cg = Shape.InChannels / Shape.Groups, phases = Shape.StrideHeight * Shape.StrideWidth, positions = oh * ow;
-        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, planeStride = geometry.Cells, planeCount = cg * geometry.StagedPlanes(phases);
-        int channelStride = geometry.StagedPlanes(phases) * planeStride;
+        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, stagedPlanes = geometry.StagedPlanes(phases), channelStride = stagedPlanes * geometry.Cells;
         float[] staged = ArrayPool<float>.Shared.Rent(cg * channelStride);
         float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
         nint[] rowOffsets = ArrayPool<nint>.Shared.Rent(k);
         var runs = geometry.StagingRuns(Shape, height, width, out int runCount);
         try
         {
-            // K row (c, ky, kx): its tap's phase plane of channel c, shifted; panel p adds p·NR.
-            for (int c = 0, row = 0; c < cg; c++)
+            // K row (c, ky, kx): its tap's cell in channel c's staged planes; panel p adds p·NR.
+            int taps = Shape.KernelHeight * Shape.KernelWidth;
+            for (int c = 0; c < cg; c++)
             {
-                for (int ky = 0; ky < Shape.KernelHeight; ky++)
+                for (int t = 0; t < taps; t++)
                 {
-                    for (int kx = 0; kx < Shape.KernelWidth; kx++, row++)
-                    {
-                        var (phase, offset) = geometry.Tap(Shape, ky, kx);
-                        rowOffsets[row] = ((nint)c * channelStride) + ((nint)geometry.Slot(phase) * planeStride) + offset;
-                    }
+                    rowOffsets[(c * taps) + t] = ((nint)c * channelStride) + geometry.TapCell(Shape, t);
                 }
             }
 
@@ -250,7 +256,7 @@ public sealed partial class Conv2d
                         fixed (nint* offsets = rowOffsets)
                         {
                             Fp32Gemm.RunPanels(_float.AsSpan(g * coutG * k, coutG * k), coutG, level, k, virtualPositions, planes, nr, new ShiftedRows(offsets),
-                                (long)planeCount * nr * sizeof(float), [], target, OutputClamp.None, maxDegreeOfParallelism, pool);
+                                (long)cg * stagedPlanes * nr * sizeof(float), [], target, OutputClamp.None, maxDegreeOfParallelism, pool);
                         }
                     }
 
@@ -302,17 +308,13 @@ public sealed partial class Conv2d
         }
     }
 
-    /// <summary>
-    /// destination = clamp(source · scale + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place
-    /// when they are one span. With scale 1 (the default) it is clamp(source + bias), bit for bit.
-    /// </summary>
-    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp, float scale = 1f)
+    /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
+    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp)
     {
         int i = 0, width = System.Numerics.Vector<float>.Count;
         if (System.Numerics.Vector.IsHardwareAccelerated && source.Length >= width)
         {
             var vb = new System.Numerics.Vector<float>(bias);
-            var vs = new System.Numerics.Vector<float>(scale);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
             // Separate spans (an output row of the product): the tail is one more vector ending at the last element,
@@ -326,14 +328,14 @@ public sealed partial class Conv2d
                     i = source.Length - width;
                 }
 
-                var y = (new System.Numerics.Vector<float>(source.Slice(i)) * vs) + vb;
+                var y = new System.Numerics.Vector<float>(source.Slice(i)) + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
                 System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y).CopyTo(destination.Slice(i));
             }
         }
         for (; i < source.Length; i++)
         {
-            float y = (source[i] * scale) + bias;
+            float y = source[i] + bias;
             y = clamp.Min > y ? clamp.Min : y;
             destination[i] = clamp.Max < y ? clamp.Max : y;
         }
@@ -443,7 +445,7 @@ public sealed partial class Conv2d
         var geometry = PhaseGeometry.Of(Shape, height, width, nr);
         int pixels = height * width;
         int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, panels = geometry.Panels, cells = geometry.Cells;
-        int stagedPlanes = geometry.StagedPlanes(Shape.StrideHeight * Shape.StrideWidth), laneBytes = kr * es, planeBytes = cells * laneBytes, blockStride = stagedPlanes * planeBytes;
+        int stagedPlanes = geometry.StagedPlanes(Shape.StrideHeight * Shape.StrideWidth), laneBytes = kr * es, blockStride = stagedPlanes * cells * laneBytes;
         int groupBytes = nr * laneBytes;
         bool shifted = !tile.WideB;
         int patchZeroPoint = shifted ? inputZeroPoint - 128 : inputZeroPoint, shift = shifted ? 128 : 0;
@@ -458,13 +460,12 @@ public sealed partial class Conv2d
         float[] rowBuffer = ArrayPool<float>.Shared.Rent(virtualPositions);
         try
         {
-            // K group (tap, channel block): NR cells of the block's phase plane of the tap, from its shift; panel p adds p·NR cells.
+            // K group (tap, channel block): NR cells of the block's staged planes from the tap's cell; panel p adds p·NR cells.
             for (int t = 0; t < taps; t++)
             {
-                var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
                 for (int cb = 0; cb < blocks; cb++)
                 {
-                    groupOffsets[(t * blocks) + cb] = ((nint)cb * blockStride) + ((nint)geometry.Slot(phase) * planeBytes) + ((nint)offset * laneBytes);
+                    groupOffsets[(t * blocks) + cb] = ((nint)cb * blockStride) + ((nint)geometry.TapCell(Shape, t) * laneBytes);
                 }
             }
 
@@ -506,9 +507,8 @@ public sealed partial class Conv2d
                     // Column sums: per tap, the shifted sums of its phase plane's cells.
                     for (int t = 0; t < taps; t++)
                     {
-                        var (phase, offset) = geometry.Tap(Shape, t / Shape.KernelWidth, t % Shape.KernelWidth);
                         var sums = columnSums.AsSpan(0, virtualPositions);
-                        var tapSums = cellSums.AsSpan((geometry.Slot(phase) * cells) + offset, virtualPositions);
+                        var tapSums = cellSums.AsSpan(geometry.TapCell(Shape, t), virtualPositions);
                         if (t == 0) tapSums.CopyTo(sums);
                         else System.Numerics.Tensors.TensorPrimitives.Add(sums, tapSums, sums);
                     }
