@@ -83,7 +83,20 @@ public sealed partial class Conv2d
             centredSums[co] = sum - (kq * zeroPoint);
         }
 
-        return new Conv2d(shape, null, new Int8ConvWeights(reordered, perChannel, zeroPoint, centredSums, cgp), bias.IsEmpty ? new float[cout] : bias.ToArray());
+        // The GEMM's A rows per group, packed once for this process's kernels (shifted to uint8 for VNNI, widened on AVX2):
+        // a call reads them in place. Depthwise layers that never run the GEMM keep the reordered codes only.
+        PackedInt8Rows[]? rows = null;
+        if (!(shape.InChannels == shape.Groups && kh * kw <= DepthwiseExactTaps))
+        {
+            int coutG = cout / shape.Groups;
+            rows = new PackedInt8Rows[shape.Groups];
+            for (int g = 0; g < shape.Groups; g++)
+            {
+                rows[g] = Int8Gemm.PackRows(IsaConfig.Best.Int8Gemm, System.Runtime.InteropServices.MemoryMarshal.AsBytes(reordered.AsSpan(g * coutG * kq, coutG * kq)), true, coutG, kq);
+            }
+        }
+
+        return new Conv2d(shape, null, new Int8ConvWeights(rows is null ? reordered : [], rows, perChannel, zeroPoint, centredSums, cgp), bias.IsEmpty ? new float[cout] : bias.ToArray());
     }
 
     /// <summary>Channels per group as the int8 layout holds them: rounded up to KR from 3 channels on, as they are.</summary>
@@ -91,9 +104,10 @@ public sealed partial class Conv2d
 
     /// <summary>
     /// Int8 weights reordered to (ky, kx, c) per output channel with <paramref name="Channels"/> channels per group (padded
-    /// ones hold the zero point), their scales, their shared zero point and Σ (w − zw) per channel.
+    /// ones hold the zero point): as codes for the depthwise path (<paramref name="Weights"/>, empty otherwise), or packed
+    /// per group for the GEMM (<paramref name="Rows"/>, null for depthwise layers that do not run it); their scales, their shared zero point and Σ (w − zw) per channel.
     /// </summary>
-    private sealed record Int8ConvWeights(sbyte[] Weights, float[] Scales, int ZeroPoint, int[] CentredSums, int Channels);
+    private sealed record Int8ConvWeights(sbyte[] Weights, PackedInt8Rows[]? Rows, float[] Scales, int ZeroPoint, int[] CentredSums, int Channels);
 
     /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the channels are staged into phase planes, the GEMM reads its
@@ -553,20 +567,33 @@ public sealed partial class Conv2d
         where TRows : struct, IPanelRows
     {
         var patches = PackedInt8Weights.Wrap(path, k, columns, data, columnSums, zeroPoints);
-        var weights = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_int8!.Weights.AsSpan(g * coutG * k, coutG * k));
         var acc = accumulators.AsSpan(0, coutG * columns);
         fixed (byte* panels = data)
         {
-            Int8Gemm.RunPanels(true, weights, coutG, _int8.ZeroPoint, patches, panels, panelStride, rows, panelBytes, acc, default, default, maxDegreeOfParallelism, pool);
+            Int8Gemm.RunPanels(_int8!.Rows![g], _int8.ZeroPoint, patches, panels, panelStride, rows, panelBytes, acc, default, default, maxDegreeOfParallelism, pool);
         }
 
         int positions = oh * ow;
+        bool rowByRow = rowStride != ow && ow >= 2 * System.Numerics.Vector<float>.Count;
         for (int r = 0; r < coutG; r++)
         {
             int co = g * coutG + r;
             var target = imageOutput.Slice(co * positions, positions);
+            int rowTerm = patchZeroPoint * _int8.CentredSums[co];
+            float scale = inputScale * _int8.Scales[co];
+            if (rowByRow)
+            {
+                // Wide output rows: each kept segment straight into the output.
+                for (int y = 0; y < oh; y++)
+                {
+                    Dequantize(acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, target.Slice(y * ow, ow));
+                }
+
+                continue;
+            }
+
             var row = rowStride == ow ? target : rowBuffer.AsSpan(0, columns);
-            Dequantize(acc.Slice(r * columns, columns), patchZeroPoint * _int8.CentredSums[co], inputScale * _int8.Scales[co], _bias[co], activation, row);
+            Dequantize(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, row);
             if (rowStride != ow)
             {
                 for (int y = 0; y < oh; y++)
@@ -583,34 +610,20 @@ public sealed partial class Conv2d
     /// </summary>
     private static void StageRow(ReadOnlySpan<byte> image, int channel, int real, int kr, int pixels, int pixel, int step, int n, bool shifted, Span<byte> target)
     {
-        if (shifted && kr == 4 && real == 4)
+        if (shifted)
         {
-            // Checked once here: the row's last pixel of the last channel, and n cells of the target.
-            _ = image[((channel + 3) * pixels) + pixel + ((n - 1) * step)];
-            _ = target[(n * 4) - 1];
-            ref byte p0 = ref Unsafe.AsRef(in image[(channel * pixels) + pixel]);
-            ref byte p1 = ref Unsafe.Add(ref p0, pixels);
-            ref byte p2 = ref Unsafe.Add(ref p1, pixels);
-            ref byte p3 = ref Unsafe.Add(ref p2, pixels);
-            ref byte words = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
-            for (int i = 0, s = 0; i < n; i++, s += step)
-            {
-                uint word = Unsafe.Add(ref p0, s) | ((uint)Unsafe.Add(ref p1, s) << 8) | ((uint)Unsafe.Add(ref p2, s) << 16) | ((uint)Unsafe.Add(ref p3, s) << 24);
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref words, i * 4), word ^ 0x80808080u);
-            }
-
+            PhaseStaging.Interleave(image.Slice((channel * pixels) + pixel), pixels, real, kr, step, 0x80, target.Slice(0, n * kr));
             return;
         }
 
-        var shorts = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(target.Slice(0, shifted ? 0 : n * kr * 2));
+        // int16 cells (the SSE2 layout).
+        var shorts = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(target.Slice(0, n * kr * 2));
         for (int j = 0; j < kr; j++)
         {
             var plane = j < real ? image.Slice(((channel + j) * pixels) + pixel) : default;
             for (int i = 0, s = 0; i < n; i++, s += step)
             {
-                int raw = j < real ? plane[s] : 0;
-                if (shifted) target[(i * kr) + j] = (byte)(raw ^ 0x80);
-                else shorts[(i * kr) + j] = (short)raw;
+                shorts[(i * kr) + j] = (short)(j < real ? plane[s] : 0);
             }
         }
     }
@@ -720,28 +733,33 @@ public sealed partial class Conv2d
         return sum;
     }
 
-    /// <summary>output = clamp((float)(acc − rowTerm) · scale + bias), the same operations as the GEMM's float stage.</summary>
+    /// <summary>
+    /// output = clamp((float)(acc − rowTerm) · scale + bias), the same operations as the GEMM's float stage; output as
+    /// long as acc. The last elements are one more vector ending at the end (they never alias: int32 in, float out).
+    /// </summary>
     private static void Dequantize(ReadOnlySpan<int> acc, int rowTerm, float scale, float bias, OutputClamp clamp, Span<float> output)
     {
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        int i = 0, n = acc.Length, width = System.Numerics.Vector<float>.Count;
+        _ = output[..n];
+        if (System.Numerics.Vector.IsHardwareAccelerated && n >= width)
         {
             var s = new System.Numerics.Vector<float>(scale);
             var vb = new System.Numerics.Vector<float>(bias);
             var lo = new System.Numerics.Vector<float>(clamp.Min);
             var hi = new System.Numerics.Vector<float>(clamp.Max);
             var term = new System.Numerics.Vector<int>(rowTerm);
-            var a = System.Runtime.InteropServices.MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(acc);
-            var o = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(output);
-            for (int v = 0; v < a.Length && v < o.Length; v++)
+            ref int a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(acc);
+            ref float o = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(output);
+            for (; ; i += width)
             {
-                var y = System.Numerics.Vector.ConvertToSingle(a[v] - term) * s + vb;
+                if (i + width > n) i = n - width;
+                var y = System.Numerics.Vector.ConvertToSingle(System.Numerics.Vector.LoadUnsafe(ref a, (nuint)i) - term) * s + vb;
                 y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(y, lo), lo, y);
-                o[v] = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(y, hi), hi, y);
+                System.Numerics.Vector.StoreUnsafe(System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(y, hi), hi, y), ref o, (nuint)i);
+                if (i + width == n) return;
             }
-            i = Math.Min(a.Length, o.Length) * System.Numerics.Vector<float>.Count;
         }
-        for (; i < acc.Length; i++) output[i] = Math.Clamp((acc[i] - rowTerm) * scale + bias, clamp.Min, clamp.Max);
+        for (; i < n; i++) output[i] = Math.Clamp((acc[i] - rowTerm) * scale + bias, clamp.Min, clamp.Max);
     }
 
     private static int CheckWeights(Conv2dShape shape, int weights, int bias)

@@ -219,15 +219,68 @@ public static class Int8Gemm
     {
         if (m == 0) return;
         var tile = b.Tile;
-        int k = b.K, n = b.N, kp = tile.PaddedK(k), width = tile.ABytes;
-        int aStride = kp * width, tiles = (m + tile.MR - 1) / tile.MR, panels = (n + tile.NR - 1) / tile.NR;
+        int k = b.K, kp = tile.PaddedK(k), width = tile.ABytes, paddedRows = (m + tile.MR - 1) / tile.MR * tile.MR;
+        int shift = ShiftOf(tile, aSigned);
+        bool anyWeightZeroPoint = AnyZeroPoint(b);
+        byte[] aPacked = ArrayPool<byte>.Shared.Rent(paddedRows * kp * width);
+        int[] rowSums = ArrayPool<int>.Shared.Rent(paddedRows);
+        try
+        {
+            PackA(a, m, k, kp, width, aSigned, shift, paddedRows, aPacked, anyWeightZeroPoint ? rowSums : null);
+            RunPacked(new PackedInt8Rows(b.Path, m, k, aPacked, rowSums, shift), aZeroPoint, b, data, panelStride, rows, panelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(aPacked);
+            ArrayPool<int>.Shared.Return(rowSums);
+        }
+    }
 
-        // Shift A's signedness to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep it.
-        int shift = tile.WideA || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
-        int zp = aZeroPoint + shift;
+    /// <summary>
+    /// Packs a constant A (a convolution's weights) once for <paramref name="path"/>'s kernels: the rows as
+    /// <see cref="RunPanels{TRows}(PackedInt8Rows, int, PackedInt8Weights, byte*, nint, TRows, long, Span{int}, FloatStage, Span{float}, int, KernelThreadPool?)"/>
+    /// reads them, so a call neither copies nor shifts them again.
+    /// </summary>
+    internal static PackedInt8Rows PackRows(Int8GemmPath path, ReadOnlySpan<byte> a, bool aSigned, int m, int k)
+    {
+        var tile = Int8GemmTile.Of(path);
+        int kp = tile.PaddedK(k), paddedRows = (m + tile.MR - 1) / tile.MR * tile.MR, shift = ShiftOf(tile, aSigned);
+        var data = new byte[(long)paddedRows * kp * tile.ABytes];
+        var rowSums = new int[paddedRows];
+        PackA(a, m, k, kp, tile.ABytes, aSigned, shift, paddedRows, data, rowSums);
+        return new PackedInt8Rows(path, m, k, data, rowSums, shift);
+    }
 
-        byte[] aPacked = ArrayPool<byte>.Shared.Rent(tiles * tile.MR * aStride);
-        int[] rowSums = ArrayPool<int>.Shared.Rent(tiles * tile.MR);
+    /// <summary>The driver with A already packed (<see cref="PackRows"/>) for <paramref name="b"/>'s path and K.</summary>
+    internal static unsafe void RunPanels<TRows>(PackedInt8Rows a, int aZeroPoint, PackedInt8Weights b, byte* data, nint panelStride, TRows rows,
+        long panelBytes, Span<int> c, scoped FloatStage stage, Span<float> cFloat, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        where TRows : struct, IPanelRows
+    {
+        if (a.Path != b.Path || a.K != b.K) throw new ArgumentException($"A was packed for {a.Path} with K = {a.K}; B is {b.Path} with K = {b.K}.", nameof(a));
+        if (a.M == 0) return;
+        RunPacked(a, aZeroPoint, b, data, panelStride, rows, panelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
+    }
+
+    /// <summary>Shift of A's bytes to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep them.</summary>
+    private static int ShiftOf(Int8GemmTile tile, bool aSigned) => tile.WideA || tile.SignedA == aSigned ? 0 : aSigned ? 128 : -128;
+
+    private static bool AnyZeroPoint(PackedInt8Weights b)
+    {
+        foreach (int z in b.ZeroPoints)
+        {
+            if (z != 0) return true;
+        }
+
+        return false;
+    }
+
+    private static unsafe void RunPacked<TRows>(PackedInt8Rows a, int aZeroPoint, PackedInt8Weights b, byte* data, nint panelStride, TRows rows,
+        long panelBytes, Span<int> c, scoped FloatStage stage, Span<float> cFloat, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        where TRows : struct, IPanelRows
+    {
+        var tile = b.Tile;
+        int m = a.M, k = b.K, n = b.N, aStride = tile.PaddedK(k) * tile.ABytes, tiles = (m + tile.MR - 1) / tile.MR, panels = (n + tile.NR - 1) / tile.NR;
+        int zp = aZeroPoint + a.Shift;
         int[] columnTerms = ArrayPool<int>.Shared.Rent(n);
         int[] accumulators = stage.Active ? ArrayPool<int>.Shared.Rent(m * n) : [];
         try
@@ -239,19 +292,16 @@ public static class Int8Gemm
                 columnTerms[col] = k * zp * bzp - zp * b.ColumnSums[col];
                 anyWeightZeroPoint |= bzp != 0;
             }
-            PackA(a, m, k, kp, width, aSigned, shift, tiles * tile.MR, aPacked, anyWeightZeroPoint ? rowSums : null);
             Span<int> target = stage.Active ? accumulators.AsSpan(0, m * n) : c;
             fixed (int* output = target)
             {
-                var sweep = new Sweep<TRows>(b, data, panelStride, rows, aPacked, aStride, rowSums, columnTerms, m, anyWeightZeroPoint, output);
+                var sweep = new Sweep<TRows>(b, data, panelStride, rows, a.Data, aStride, a.RowSums, columnTerms, m, anyWeightZeroPoint, output);
                 ColumnSweep.Run(sweep, tiles, panels, panelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
             }
             if (stage.Active) ApplyFloatStage(stage, target, cFloat, n);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(aPacked);
-            ArrayPool<int>.Shared.Return(rowSums);
             ArrayPool<int>.Shared.Return(columnTerms);
             if (accumulators.Length > 0) ArrayPool<int>.Shared.Return(accumulators);
         }
@@ -413,6 +463,12 @@ public static class Int8Gemm
         }
     }
 }
+
+/// <summary>
+/// A's rows packed for one path's kernels: shifted by <paramref name="Shift"/> (xor 0x80) or widened, zero-padded to
+/// whole tiles and KR groups, with the row sums (of the unshifted values plus K·shift) that weight zero points need.
+/// </summary>
+internal readonly record struct PackedInt8Rows(Int8GemmPath Path, int M, int K, byte[] Data, int[] RowSums, int Shift);
 
 /// <summary>The oracle: a plain triple loop over the unpacked inputs, in 64-bit arithmetic.</summary>
 internal static class Int8GemmReference
