@@ -631,73 +631,50 @@ public sealed partial class Conv2d
     /// <summary>
     /// Packs one group's patches from the channels-last image into the int8 kernel's B layout (<see cref="Int8GemmTile.PanelStart"/>,
     /// <see cref="Int8GemmTile.InPanel"/>): reduction index k = (ky·KW + kx)·Cg + c, position q as column q. Padding holds the
-    /// zero point. Also sums each position's column.
+    /// zero point. Also sums each position's column. Only groups of 1 or 2 channels that do not fill a KR group come here
+    /// (wider groups are padded to whole KR groups and take the phase planes).
     /// </summary>
     private void PackInt8Patches(byte[] nhwc, int height, int width, int group, byte padding, Int8GemmTile tile, bool shifted, byte[] data, int[] columnSums)
     {
         var (oh, ow) = Shape.OutputSize(height, width);
         int cg = Shape.InChannels / Shape.Groups, channels = Shape.InChannels, kp = tile.PaddedK(Shape.GroupK);
         int nr = tile.NR, kr = tile.KR, shift = shifted ? 128 : 0, k = Shape.GroupK;
-        // When a pixel's channels split into whole KR groups, each group is KR contiguous bytes of the channels-last image
-        // landing in one KR-wide slot: one 4-byte copy (with the xor) on the byte layouts, KR widened values otherwise.
-        bool grouped = cg % kr == 0;
-        uint flip = shifted ? 0x80808080u : 0u, paddingWord = (padding * 0x01010101u) ^ flip;
         ref byte image = ref nhwc[0];
         ref byte bytes = ref data[0];
         ref short shorts = ref Unsafe.As<byte, short>(ref data[0]);
-        // Each pixel's channel sum once, so a position's column sum is KH·KW lookups instead of K additions.
-        int[] pixelSums = ArrayPool<int>.Shared.Rent(height * width);
-        for (int p = 0; p < height * width; p++) pixelSums[p] = SumBytes(ref Unsafe.Add(ref image, p * channels + group * cg), cg);
-        try
+        for (int q = 0; q < oh * ow; q++)
         {
-            for (int q = 0; q < oh * ow; q++)
+            int y = q / ow, x = q % ow, lane = q % nr, panelBase = (int)tile.PanelStart(kp, q), rawSum = 0;
+            // k = (ky·KW + kx)·Cg + c runs 0 … K − 1 in loop order: the in-panel offset advances by 1 inside a KR group
+            // and jumps by NR·KR − (KR − 1) to the next group (no division per element).
+            int index0 = panelBase + (lane * kr), r = 0;
+            for (int ky = 0; ky < Shape.KernelHeight; ky++)
             {
-                int y = q / ow, x = q % ow, lane = q % nr, panelBase = (int)tile.PanelStart(kp, q), rawSum = 0;
-                // k = (ky·KW + kx)·Cg + c runs 0 … K − 1 in loop order: the in-panel offset advances by 1 inside a KR group
-                // and jumps by NR·KR − (KR − 1) to the next group (no division per element).
-                int index0 = panelBase + (lane * kr), r = 0;
-                for (int ky = 0; ky < Shape.KernelHeight; ky++)
+                int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
+                for (int kx = 0; kx < Shape.KernelWidth; kx++)
                 {
-                    int iy = y * Shape.StrideHeight - Shape.PadTop + ky * Shape.DilationHeight;
-                    for (int kx = 0; kx < Shape.KernelWidth; kx++)
+                    int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
+                    bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
+                    int source = (iy * width + ix) * channels + group * cg;
+                    for (int c = 0; c < cg; c++)
                     {
-                        int ix = x * Shape.StrideWidth - Shape.PadLeft + kx * Shape.DilationWidth;
-                        bool inside = (uint)iy < (uint)height && (uint)ix < (uint)width;
-                        int source = (iy * width + ix) * channels + group * cg;
-                        if (grouped && kr == 4 && shifted)
+                        int raw = inside ? Unsafe.Add(ref image, source + c) : padding;
+                        if (shifted) Unsafe.Add(ref bytes, index0) = (byte)(raw - shift);
+                        else Unsafe.Add(ref shorts, index0) = (short)raw;
+                        rawSum += raw;
+                        if (++r == kr)
                         {
-                            for (int c = 0; c < cg; c += 4, index0 += nr * 4)
-                            {
-                                uint word = inside ? Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref image, source + c)) ^ flip : paddingWord;
-                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref bytes, index0), word);
-                            }
-                            rawSum += inside ? pixelSums[iy * width + ix] : padding * cg;
-                            continue;
+                            r = 0;
+                            index0 += (nr * kr) - (kr - 1);
                         }
-                        for (int c = 0; c < cg; c++)
+                        else
                         {
-                            int raw = inside ? Unsafe.Add(ref image, source + c) : padding;
-                            if (shifted) Unsafe.Add(ref bytes, index0) = (byte)(raw - shift);
-                            else Unsafe.Add(ref shorts, index0) = (short)raw;
-                            rawSum += raw;
-                            if (++r == kr)
-                            {
-                                r = 0;
-                                index0 += (nr * kr) - (kr - 1);
-                            }
-                            else
-                            {
-                                index0++;
-                            }
+                            index0++;
                         }
                     }
                 }
-                columnSums[q] = rawSum - shift * k;
             }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(pixelSums);
+            columnSums[q] = rawSum - shift * k;
         }
     }
 
@@ -724,13 +701,6 @@ public sealed partial class Conv2d
         }
 
         for (; i < plane.Length; i++) sums[i] += plane[i];
-    }
-
-    private static int SumBytes(ref byte start, int count)
-    {
-        int sum = 0;
-        for (int i = 0; i < count; i++) sum += Unsafe.Add(ref start, i);
-        return sum;
     }
 
     /// <summary>

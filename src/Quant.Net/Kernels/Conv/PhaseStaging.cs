@@ -68,7 +68,7 @@ internal static class PhaseStaging
                 // 16 codes in, their 8 even ones picked with one byte shuffle (constant indices: pshufb / tbl).
                 for (; (2 * i) + 16 <= source.Length && i + 8 <= count; i += 8)
                 {
-                    var codes = Vector128.Shuffle(Vector128.LoadUnsafe(ref from, (nuint)(2 * i)), Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14));
+                    var codes = EvenBytes(Vector128.LoadUnsafe(ref from, (nuint)(2 * i)));
                     Store(Vector128.WidenLower(codes), zero, ref to, i);
                 }
             }
@@ -181,7 +181,7 @@ internal static class PhaseStaging
         if (width == 8)
         {
             if (step == 1) return Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, at))).AsByte();
-            return Vector128.Shuffle(Vector128.LoadUnsafe(ref from, (nuint)at), Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14));
+            return EvenBytes(Vector128.LoadUnsafe(ref from, (nuint)at));
         }
 
         return Load(ref from, at, step);
@@ -192,11 +192,12 @@ internal static class PhaseStaging
     private static Vector128<byte> Load(ref byte from, nint at, int step)
     {
         if (step == 1) return Vector128.LoadUnsafe(ref from, (nuint)at);
-        var evens = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-        var lo = Vector128.Shuffle(Vector128.LoadUnsafe(ref from, (nuint)at), evens);
-        var hi = Vector128.Shuffle(Vector128.LoadUnsafe(ref from, (nuint)(at + 16)), evens);
-        return Vector128.Create(lo.GetLower(), hi.GetLower());
+        return Vector128.Create(EvenBytes(Vector128.LoadUnsafe(ref from, (nuint)at)).GetLower(), EvenBytes(Vector128.LoadUnsafe(ref from, (nuint)(at + 16))).GetLower());
     }
+
+    /// <summary>The 8 even bytes of 16, in both halves (one byte shuffle with constant indices: pshufb / tbl).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> EvenBytes(Vector128<byte> v) => Vector128.Shuffle(v, Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector128<byte> Low, Vector128<byte> High) Zip(Vector128<byte> a, Vector128<byte> b) =>

@@ -227,7 +227,8 @@ public static class Int8Gemm
         try
         {
             PackA(a, m, k, kp, width, aSigned, shift, paddedRows, aPacked, anyWeightZeroPoint ? rowSums : null);
-            RunPacked(new PackedInt8Rows(b.Path, m, k, aPacked, rowSums, shift), aZeroPoint, b, data, panelStride, rows, panelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
+            RunPacked(new PackedInt8Rows(b.Path, m, k, aPacked, rowSums, shift), aZeroPoint, b, anyWeightZeroPoint, data, panelStride, rows, panelBytes, c, stage, cFloat,
+                maxDegreeOfParallelism, pool);
         }
         finally
         {
@@ -258,7 +259,7 @@ public static class Int8Gemm
     {
         if (a.Path != b.Path || a.K != b.K) throw new ArgumentException($"A was packed for {a.Path} with K = {a.K}; B is {b.Path} with K = {b.K}.", nameof(a));
         if (a.M == 0) return;
-        RunPacked(a, aZeroPoint, b, data, panelStride, rows, panelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
+        RunPacked(a, aZeroPoint, b, AnyZeroPoint(b), data, panelStride, rows, panelBytes, c, stage, cFloat, maxDegreeOfParallelism, pool);
     }
 
     /// <summary>Shift of A's bytes to what the kernel multiplies (uint8 for VNNI, int8 for Dp); widening paths keep them.</summary>
@@ -274,7 +275,7 @@ public static class Int8Gemm
         return false;
     }
 
-    private static unsafe void RunPacked<TRows>(PackedInt8Rows a, int aZeroPoint, PackedInt8Weights b, byte* data, nint panelStride, TRows rows,
+    private static unsafe void RunPacked<TRows>(PackedInt8Rows a, int aZeroPoint, PackedInt8Weights b, bool anyWeightZeroPoint, byte* data, nint panelStride, TRows rows,
         long panelBytes, Span<int> c, scoped FloatStage stage, Span<float> cFloat, int maxDegreeOfParallelism, KernelThreadPool? pool)
         where TRows : struct, IPanelRows
     {
@@ -285,12 +286,9 @@ public static class Int8Gemm
         int[] accumulators = stage.Active ? ArrayPool<int>.Shared.Rent(m * n) : [];
         try
         {
-            bool anyWeightZeroPoint = false;
             for (int col = 0; col < n; col++)
             {
-                int bzp = b.ZeroPoints[col];
-                columnTerms[col] = k * zp * bzp - zp * b.ColumnSums[col];
-                anyWeightZeroPoint |= bzp != 0;
+                columnTerms[col] = k * zp * b.ZeroPoints[col] - zp * b.ColumnSums[col];
             }
             Span<int> target = stage.Active ? accumulators.AsSpan(0, m * n) : c;
             fixed (int* output = target)
