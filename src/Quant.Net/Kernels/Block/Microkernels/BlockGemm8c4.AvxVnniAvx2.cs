@@ -142,14 +142,132 @@ internal static class BlockGemm8c4Vector256
         int r = r0;
         for (; r + 4 <= r0 + rows; r += 4)
         {
-            Rows4<TCodes, TDot>(x, r, w, result, g);
-            Rows4<TCodes, TDot>(x, r, w, result, g + 1);
+            Rows4Pair<TCodes, TDot>(x, r, w, result, g);
         }
 
         for (; r < r0 + rows; r++)
         {
             Row1Pair<TCodes, TDot>(x, r, w, result, g);
         }
+    }
+
+    /// <summary>
+    /// Four rows × groups g and g + 1: each broadcast of 4 activation bytes feeds both groups' codes, and each block's
+    /// epilogue loads a row's activation sum and scale once for both groups. Eight dot chains (row × group), each taking
+    /// the low and the high half of an octet in turn; with 32 vector registers (EVEX) every accumulator stays in one.
+    /// </summary>
+    private static void Rows4Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+        where TCodes : ICodes256
+        where TDot : IRunDot256
+    {
+        int octetsPerBlock = w.BlockSize / 8, blocks = w.BlockCount, octetBytes = w.OctetBytes, kp = x.PaddedK;
+        nint groupBytes = (nint)w.Octets * octetBytes, parameterStride = (nint)blocks * BlockQuantizedWeights.GroupColumns;
+        ref byte codes = ref w.Codes[(long)g * groupBytes];
+        _ = w.Codes[((long)(g + 2) * groupBytes) - 1]; // group g + 1 is whole
+        ref sbyte x0 = ref x.Codes![r * kp];
+        _ = x.Codes[((r + 4) * kp) - 1];
+        ref sbyte x1 = ref Unsafe.Add(ref x0, kp);
+        ref sbyte x2 = ref Unsafe.Add(ref x1, kp);
+        ref sbyte x3 = ref Unsafe.Add(ref x2, kp);
+        ref float xScales = ref x.Scales![r * blocks];
+        ref int xSums = ref x.Sums![r * blocks];
+        _ = x.Sums[((r + 4) * blocks) - 1] + x.Scales[((r + 4) * blocks) - 1];
+        int firstParameter = g * blocks * BlockQuantizedWeights.GroupColumns;
+        ref float scales = ref w.Scales[firstParameter];
+        _ = w.Scales[firstParameter + (2 * (int)parameterStride) - 1];
+        bool symmetric = w.IsSymmetric;
+        ref int zeroPoints = ref symmetric ? ref w.ZeroPoints[0] : ref w.ZeroPoints[firstParameter];
+        if (!symmetric)
+        {
+            _ = w.ZeroPoints[firstParameter + (2 * (int)parameterStride) - 1];
+        }
+
+        var middle = Vector256.Create(1 << (w.Bits - 1));
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int run = Math.Min(octetsPerBlock, TDot.DotsPerRun / 2); // two steps per chain per octet
+        nint blockBytes = (nint)octetsPerBlock * octetBytes;
+        for (int b = 0; b < blocks; b++)
+        {
+            Prefetch(ref codes, b, blockBytes, w, g, groups: 2, groupBytes, parameterStride);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
+            {
+                Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                for (int runEnd = o + run; o < runEnd; o++)
+                {
+                    ref byte octet = ref Unsafe.Add(ref codes, (nint)o * octetBytes);
+                    var (low, high) = TCodes.Load(ref octet);
+                    var (low2, high2) = TCodes.Load(ref Unsafe.Add(ref octet, groupBytes));
+                    nint k = (nint)o * 8;
+                    var xa = Broadcast(ref Unsafe.Add(ref x0, k));
+                    d0 = TDot.Dot(d0, low, xa);
+                    e0 = TDot.Dot(e0, low2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x1, k));
+                    d1 = TDot.Dot(d1, low, xa);
+                    e1 = TDot.Dot(e1, low2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x2, k));
+                    d2 = TDot.Dot(d2, low, xa);
+                    e2 = TDot.Dot(e2, low2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x3, k));
+                    d3 = TDot.Dot(d3, low, xa);
+                    e3 = TDot.Dot(e3, low2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x0, k + 4));
+                    d0 = TDot.Dot(d0, high, xa);
+                    e0 = TDot.Dot(e0, high2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x1, k + 4));
+                    d1 = TDot.Dot(d1, high, xa);
+                    e1 = TDot.Dot(e1, high2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x2, k + 4));
+                    d2 = TDot.Dot(d2, high, xa);
+                    e2 = TDot.Dot(e2, high2, xa);
+                    xa = Broadcast(ref Unsafe.Add(ref x3, k + 4));
+                    d3 = TDot.Dot(d3, high, xa);
+                    e3 = TDot.Dot(e3, high2, xa);
+                }
+
+                s0 += TDot.Widen(d0);
+                s1 += TDot.Widen(d1);
+                s2 += TDot.Widen(d2);
+                s3 += TDot.Widen(d3);
+                t0 += TDot.Widen(e0);
+                t1 += TDot.Widen(e1);
+                t2 += TDot.Widen(e2);
+                t3 += TDot.Widen(e3);
+            }
+
+            nint p = (nint)b * BlockQuantizedWeights.GroupColumns;
+            var zeroPoint = symmetric ? middle : Vector256.LoadUnsafe(ref zeroPoints, (nuint)p);
+            var zeroPoint2 = symmetric ? middle : Vector256.LoadUnsafe(ref zeroPoints, (nuint)(p + parameterStride));
+            var scale = Vector256.LoadUnsafe(ref scales, (nuint)p);
+            var scale2 = Vector256.LoadUnsafe(ref scales, (nuint)(p + parameterStride));
+            (a0, b0) = Epilogue2(s0, t0, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, b), Unsafe.Add(ref xScales, b), a0, b0);
+            (a1, b1) = Epilogue2(s1, t1, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, blocks + b), Unsafe.Add(ref xScales, blocks + b), a1, b1);
+            (a2, b2) = Epilogue2(s2, t2, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (2 * blocks) + b), Unsafe.Add(ref xScales, (2 * blocks) + b), a2, b2);
+            (a3, b3) = Epilogue2(s3, t3, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (3 * blocks) + b), Unsafe.Add(ref xScales, (3 * blocks) + b), a3, b3);
+        }
+
+        int stride = w.Groups * BlockQuantizedWeights.GroupColumns, column = g * BlockQuantizedWeights.GroupColumns;
+        _ = result[((r + 3) * stride) + column + (2 * BlockQuantizedWeights.GroupColumns) - 1];
+        ref float y = ref result[(r * stride) + column];
+        a0.StoreUnsafe(ref y);
+        b0.StoreUnsafe(ref y, BlockQuantizedWeights.GroupColumns);
+        a1.StoreUnsafe(ref y, (nuint)stride);
+        b1.StoreUnsafe(ref y, (nuint)stride + BlockQuantizedWeights.GroupColumns);
+        a2.StoreUnsafe(ref y, (nuint)(2 * stride));
+        b2.StoreUnsafe(ref y, (nuint)(2 * stride) + BlockQuantizedWeights.GroupColumns);
+        a3.StoreUnsafe(ref y, (nuint)(3 * stride));
+        b3.StoreUnsafe(ref y, (nuint)(3 * stride) + BlockQuantizedWeights.GroupColumns);
+    }
+
+    /// <summary>One row's block epilogue for two groups: the activation sum and scale are broadcast once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> A, Vector256<float> B) Epilogue2(Vector256<int> dot, Vector256<int> dot2, Vector256<int> zeroPoint,
+        Vector256<int> zeroPoint2, Vector256<float> scale, Vector256<float> scale2, int sum, float xScale, Vector256<float> acc, Vector256<float> acc2)
+    {
+        var sums = Vector256.Create(sum);
+        var xs = Vector256.Create(xScale);
+        return (Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * sums)), scale * xs, acc),
+            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2 - (zeroPoint2 * sums)), scale2 * xs, acc2));
     }
 
     private static void Row1Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
