@@ -153,10 +153,13 @@ internal static class BlockGemm8c4Vector256
 
     /// <summary>
     /// Four rows × groups g and g + 1: each broadcast of 4 activation bytes feeds both groups' codes, and each block's
-    /// epilogue loads a row's activation sum and scale once for both groups. Eight dot chains (row × group), each taking
-    /// the low and the high half of an octet in turn; with 32 vector registers (EVEX) every accumulator stays in one.
+    /// epilogue broadcasts a row's activation sum and scale once for both groups. Eight dot chains (row × group), each
+    /// taking the low and the high half of an octet in turn. Only the chains and the codes live in registers (14 of the
+    /// 16 a VEX encoding can name: the JIT copies accumulators above ymm15 through a low register around every
+    /// <c>vpdpbusd</c>); the float accumulators are the output rows themselves (one load and store per block), and the
+    /// int32 sums of a block that needs several runs (AVX2's int16 chains) wait in a stack buffer.
     /// </summary>
-    private static void Rows4Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
+    private static unsafe void Rows4Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
         where TCodes : ICodes256
         where TDot : IRunDot256
     {
@@ -176,23 +179,30 @@ internal static class BlockGemm8c4Vector256
         ref float scales = ref w.Scales[firstParameter];
         _ = w.Scales[firstParameter + (2 * (int)parameterStride) - 1];
         bool symmetric = w.IsSymmetric;
-        ref int zeroPoints = ref symmetric ? ref w.ZeroPoints[0] : ref w.ZeroPoints[firstParameter];
-        if (!symmetric)
+        ref int zeroPoints = ref w.ZeroPoints[symmetric ? 0 : firstParameter];
+        _ = w.ZeroPoints[firstParameter + (2 * (int)parameterStride) - 1];
+        int middle = 1 << (w.Bits - 1);
+
+        int stride = w.Groups * BlockQuantizedWeights.GroupColumns;
+        _ = result[((r + 3) * stride) + (g * BlockQuantizedWeights.GroupColumns) + (2 * BlockQuantizedWeights.GroupColumns) - 1];
+        ref float y = ref result[(r * stride) + (g * BlockQuantizedWeights.GroupColumns)];
+        for (int row = 0; row < 4; row++)
         {
-            _ = w.ZeroPoints[firstParameter + (2 * (int)parameterStride) - 1];
+            Vector256<float>.Zero.StoreUnsafe(ref y, (nuint)(row * stride));
+            Vector256<float>.Zero.StoreUnsafe(ref y, (nuint)((row * stride) + BlockQuantizedWeights.GroupColumns));
         }
 
-        var middle = Vector256.Create(1 << (w.Bits - 1));
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int run = Math.Min(octetsPerBlock, TDot.DotsPerRun / 2); // two steps per chain per octet
         nint blockBytes = (nint)octetsPerBlock * octetBytes;
+        int aheadBlocks = (int)(PrefetchBytes / blockBytes);
+        Vector256<int>* pending = stackalloc Vector256<int>[8];
         for (int b = 0; b < blocks; b++)
         {
-            Prefetch(ref codes, b, blockBytes, w, g, groups: 2, groupBytes, parameterStride);
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
-            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
+            Prefetch(ref codes, b, blockBytes, aheadBlocks, w, g, groups: 2, groupBytes, parameterStride);
+            Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            bool spilled = false;
+            for (int o = b * octetsPerBlock, end = o + octetsPerBlock; ;)
             {
-                Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
                 for (int runEnd = o + run; o < runEnd; o++)
                 {
                     ref byte octet = ref Unsafe.Add(ref codes, (nint)o * octetBytes);
@@ -225,49 +235,67 @@ internal static class BlockGemm8c4Vector256
                     e3 = TDot.Dot(e3, high2, xa);
                 }
 
-                s0 += TDot.Widen(d0);
-                s1 += TDot.Widen(d1);
-                s2 += TDot.Widen(d2);
-                s3 += TDot.Widen(d3);
-                t0 += TDot.Widen(e0);
-                t1 += TDot.Widen(e1);
-                t2 += TDot.Widen(e2);
-                t3 += TDot.Widen(e3);
+                d0 = TDot.Widen(d0);
+                d1 = TDot.Widen(d1);
+                d2 = TDot.Widen(d2);
+                d3 = TDot.Widen(d3);
+                e0 = TDot.Widen(e0);
+                e1 = TDot.Widen(e1);
+                e2 = TDot.Widen(e2);
+                e3 = TDot.Widen(e3);
+                if (spilled)
+                {
+                    d0 += pending[0];
+                    d1 += pending[1];
+                    d2 += pending[2];
+                    d3 += pending[3];
+                    e0 += pending[4];
+                    e1 += pending[5];
+                    e2 += pending[6];
+                    e3 += pending[7];
+                }
+
+                if (o == end)
+                {
+                    break;
+                }
+
+                // Another run (int16 chains only): the block's int32 sums so far wait on the stack.
+                pending[0] = d0;
+                pending[1] = d1;
+                pending[2] = d2;
+                pending[3] = d3;
+                pending[4] = e0;
+                pending[5] = e1;
+                pending[6] = e2;
+                pending[7] = e3;
+                spilled = true;
+                d0 = d1 = d2 = d3 = e0 = e1 = e2 = e3 = default;
             }
 
             nint p = (nint)b * BlockQuantizedWeights.GroupColumns;
-            var zeroPoint = symmetric ? middle : Vector256.LoadUnsafe(ref zeroPoints, (nuint)p);
-            var zeroPoint2 = symmetric ? middle : Vector256.LoadUnsafe(ref zeroPoints, (nuint)(p + parameterStride));
+            var zeroPoint = symmetric ? Vector256.Create(middle) : Vector256.LoadUnsafe(ref zeroPoints, (nuint)p);
+            var zeroPoint2 = symmetric ? Vector256.Create(middle) : Vector256.LoadUnsafe(ref zeroPoints, (nuint)(p + parameterStride));
             var scale = Vector256.LoadUnsafe(ref scales, (nuint)p);
             var scale2 = Vector256.LoadUnsafe(ref scales, (nuint)(p + parameterStride));
-            (a0, b0) = Epilogue2(s0, t0, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, b), Unsafe.Add(ref xScales, b), a0, b0);
-            (a1, b1) = Epilogue2(s1, t1, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, blocks + b), Unsafe.Add(ref xScales, blocks + b), a1, b1);
-            (a2, b2) = Epilogue2(s2, t2, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (2 * blocks) + b), Unsafe.Add(ref xScales, (2 * blocks) + b), a2, b2);
-            (a3, b3) = Epilogue2(s3, t3, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (3 * blocks) + b), Unsafe.Add(ref xScales, (3 * blocks) + b), a3, b3);
+            Epilogue2(d0, e0, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, b), Unsafe.Add(ref xScales, b), ref y);
+            Epilogue2(d1, e1, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, blocks + b), Unsafe.Add(ref xScales, blocks + b), ref Unsafe.Add(ref y, stride));
+            Epilogue2(d2, e2, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (2 * blocks) + b), Unsafe.Add(ref xScales, (2 * blocks) + b), ref Unsafe.Add(ref y, 2 * stride));
+            Epilogue2(d3, e3, zeroPoint, zeroPoint2, scale, scale2, Unsafe.Add(ref xSums, (3 * blocks) + b), Unsafe.Add(ref xScales, (3 * blocks) + b), ref Unsafe.Add(ref y, 3 * stride));
         }
-
-        int stride = w.Groups * BlockQuantizedWeights.GroupColumns, column = g * BlockQuantizedWeights.GroupColumns;
-        _ = result[((r + 3) * stride) + column + (2 * BlockQuantizedWeights.GroupColumns) - 1];
-        ref float y = ref result[(r * stride) + column];
-        a0.StoreUnsafe(ref y);
-        b0.StoreUnsafe(ref y, BlockQuantizedWeights.GroupColumns);
-        a1.StoreUnsafe(ref y, (nuint)stride);
-        b1.StoreUnsafe(ref y, (nuint)stride + BlockQuantizedWeights.GroupColumns);
-        a2.StoreUnsafe(ref y, (nuint)(2 * stride));
-        b2.StoreUnsafe(ref y, (nuint)(2 * stride) + BlockQuantizedWeights.GroupColumns);
-        a3.StoreUnsafe(ref y, (nuint)(3 * stride));
-        b3.StoreUnsafe(ref y, (nuint)(3 * stride) + BlockQuantizedWeights.GroupColumns);
     }
 
-    /// <summary>One row's block epilogue for two groups: the activation sum and scale are broadcast once.</summary>
+    /// <summary>One row's block epilogue for two groups, accumulating into the row's 16 outputs: the activation sum and
+    /// scale are broadcast once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> A, Vector256<float> B) Epilogue2(Vector256<int> dot, Vector256<int> dot2, Vector256<int> zeroPoint,
-        Vector256<int> zeroPoint2, Vector256<float> scale, Vector256<float> scale2, int sum, float xScale, Vector256<float> acc, Vector256<float> acc2)
+    private static void Epilogue2(Vector256<int> dot, Vector256<int> dot2, Vector256<int> zeroPoint, Vector256<int> zeroPoint2,
+        Vector256<float> scale, Vector256<float> scale2, int sum, float xScale, ref float y)
     {
         var sums = Vector256.Create(sum);
         var xs = Vector256.Create(xScale);
-        return (Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * sums)), scale * xs, acc),
-            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2 - (zeroPoint2 * sums)), scale2 * xs, acc2));
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * sums)), scale * xs, Vector256.LoadUnsafe(ref y)).StoreUnsafe(ref y);
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2 - (zeroPoint2 * sums)), scale2 * xs, Vector256.LoadUnsafe(ref y, BlockQuantizedWeights.GroupColumns))
+            .StoreUnsafe(ref y, BlockQuantizedWeights.GroupColumns);
     }
 
     private static void Row1Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
@@ -281,9 +309,10 @@ internal static class BlockGemm8c4Vector256
         Vector256<float> acc = default, acc2 = default;
         int run = Math.Min(octetsPerBlock, TDot.DotsPerRun); // one step per chain per octet
         nint blockBytes = (nint)octetsPerBlock * octetBytes;
+        int aheadBlocks = (int)(PrefetchBytes / blockBytes);
         for (int b = 0; b < blocks; b++)
         {
-            Prefetch(ref codes, b, blockBytes, w, g, groups: 2, groupBytes, parameterStride);
+            Prefetch(ref codes, b, blockBytes, aheadBlocks, w, g, groups: 2, groupBytes, parameterStride);
             Vector256<int> s0 = default, s1 = default;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
             {
@@ -318,7 +347,7 @@ internal static class BlockGemm8c4Vector256
 
     /// <summary>Prefetches the codes <see cref="PrefetchBytes"/> ahead of block b of one or two groups, and their scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch(ref byte codes, int b, nint blockBytes, BlockQuantizedWeights w, int g, int groups, nint groupBytes, nint parameterStride)
+    private static unsafe void Prefetch(ref byte codes, int b, nint blockBytes, int aheadBlocks, BlockQuantizedWeights w, int g, int groups, nint groupBytes, nint parameterStride)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
         {
@@ -338,7 +367,7 @@ internal static class BlockGemm8c4Vector256
         if ((b & 1) == 0)
         {
             // Two blocks' scales per line.
-            float* scales = (float*)Unsafe.AsPointer(ref w.Scales[0]) + ((((long)g * w.BlockCount) + b + (PrefetchBytes / blockBytes)) * BlockQuantizedWeights.GroupColumns);
+            float* scales = (float*)Unsafe.AsPointer(ref w.Scales[0]) + ((((long)g * w.BlockCount) + b + aheadBlocks) * BlockQuantizedWeights.GroupColumns);
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(scales);
             if (groups == 2)
             {
@@ -411,9 +440,10 @@ internal static class BlockGemm8c4Vector256
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int run = Math.Min(octetsPerBlock, TDot.DotsPerRun); // one step per chain per octet
         nint blockBytes = (nint)octetsPerBlock * octetBytes;
+        int aheadBlocks = (int)(PrefetchBytes / blockBytes);
         for (int b = 0; b < blocks; b++)
         {
-            Prefetch(ref codes, b, blockBytes, w, g, groups: 1, 0, 0);
+            Prefetch(ref codes, b, blockBytes, aheadBlocks, w, g, groups: 1, 0, 0);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             for (int o = b * octetsPerBlock, end = o + octetsPerBlock; o < end;)
             {
