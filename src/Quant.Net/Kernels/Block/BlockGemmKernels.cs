@@ -78,16 +78,16 @@ internal static class BlockGemmKernels
                 switch (path, w.Bits)
                 {
                     case (BlockGemmPath.AvxVnni, 4):
-                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Int4CodesInPlace, VnniDot>(x, r0, rows, w, result, g);
+                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, VnniDot>(x, r0, rows, w, result, g);
                         break;
                     case (BlockGemmPath.AvxVnni, _):
-                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, Int8Codes, VnniDot>(x, r0, rows, w, result, g);
+                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, VnniDot>(x, r0, rows, w, result, g);
                         break;
                     case (_, 4):
-                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
+                        BlockGemm8c4Vector256.IntegerPair<Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
                         break;
                     default:
-                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
+                        BlockGemm8c4Vector256.IntegerPair<Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
                         break;
                 }
 
@@ -98,16 +98,16 @@ internal static class BlockGemmKernels
             switch (path)
             {
                 case BlockGemmPath.AvxVnni when w.Bits == 4:
-                    BlockGemm8c4Vector256.Integer<Int4Codes, Int4CodesInPlace, VnniDot>(x, r0, rows, w, result, g);
+                    BlockGemm8c4Vector256.Integer<Int4Codes, VnniDot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.AvxVnni:
-                    BlockGemm8c4Vector256.Integer<Int8Codes, Int8Codes, VnniDot>(x, r0, rows, w, result, g);
+                    BlockGemm8c4Vector256.Integer<Int8Codes, VnniDot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.Avx2 when w.Bits == 4:
-                    BlockGemm8c4Vector256.Integer<Int4Codes, Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
+                    BlockGemm8c4Vector256.Integer<Int4Codes, Avx2Int16Dot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.Avx2:
-                    BlockGemm8c4Vector256.Integer<Int8Codes, Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
+                    BlockGemm8c4Vector256.Integer<Int8Codes, Avx2WideDot>(x, r0, rows, w, result, g);
                     break;
                 case BlockGemmPath.AdvSimdDp:
                     BlockGemm4c4AdvSimdDp.Integer(x, r0, rows, w, result, g);

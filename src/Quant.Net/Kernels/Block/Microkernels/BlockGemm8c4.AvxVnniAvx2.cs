@@ -7,11 +7,6 @@ namespace Quant.Net.Kernels;
 internal interface ICodes256
 {
     static abstract (Vector256<byte> Low, Vector256<byte> High) Load(ref byte octet);
-
-    /// <summary>The dot sums of the high vector as the codes' dots (an exact arithmetic shift when the high nibbles are
-    /// left in place as 16 × code).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static virtual Vector256<int> High(Vector256<int> sums) => sums;
 }
 
 internal readonly struct Int4Codes : ICodes256
@@ -23,24 +18,6 @@ internal readonly struct Int4Codes : ICodes256
         var mask = Vector256.Create((byte)0x0F);
         return (v & mask, Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask);
     }
-}
-
-/// <summary>
-/// 4-bit codes for <c>vpdpbusd</c> only: the high nibbles stay in place (16 × code ≤ 240, still a u8 operand), which
-/// saves a shift per octet; the high dots' int32 sums are multiples of 16 and shifted back exactly once per run.
-/// (<c>vpmaddubsw</c> would saturate: 2 · 240 · 127 &gt; 2¹⁵.)
-/// </summary>
-internal readonly struct Int4CodesInPlace : ICodes256
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<byte> Low, Vector256<byte> High) Load(ref byte octet)
-    {
-        var v = Vector256.LoadUnsafe(ref octet);
-        return (v & Vector256.Create((byte)0x0F), v & Vector256.Create((byte)0xF0));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> High(Vector256<int> sums) => Vector256.ShiftRightArithmetic(sums, 4);
 }
 
 internal readonly struct Int8Codes : ICodes256
@@ -141,9 +118,8 @@ internal static class BlockGemm8c4Vector256
     /// </summary>
     private const int PrefetchBytes = 2048;
 
-    public static void Integer<TCodes, TRowCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
+    public static void Integer<TCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
         where TCodes : ICodes256
-        where TRowCodes : ICodes256
         where TDot : IRunDot256
     {
         int r = r0;
@@ -154,14 +130,13 @@ internal static class BlockGemm8c4Vector256
 
         for (; r < r0 + rows; r++)
         {
-            Row1<TRowCodes, TDot>(x, r, w, result, g);
+            Row1<TCodes, TDot>(x, r, w, result, g);
         }
     }
 
     /// <summary>Groups g and g + 1: four-row passes per group, single rows for both groups at once (shared broadcasts).</summary>
-    public static void IntegerPair<TCodes, TRowCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
+    public static void IntegerPair<TCodes, TDot>(BlockActivations x, int r0, int rows, BlockQuantizedWeights w, float[] result, int g)
         where TCodes : ICodes256
-        where TRowCodes : ICodes256
         where TDot : IRunDot256
     {
         int r = r0;
@@ -172,7 +147,7 @@ internal static class BlockGemm8c4Vector256
 
         for (; r < r0 + rows; r++)
         {
-            Row1Pair<TRowCodes, TDot>(x, r, w, result, g);
+            Row1Pair<TCodes, TDot>(x, r, w, result, g);
         }
     }
 
@@ -356,8 +331,8 @@ internal static class BlockGemm8c4Vector256
                     d3 = TDot.Dot(d3, high2, xb);
                 }
 
-                s0 += TDot.Widen(d0) + TCodes.High(TDot.Widen(d1));
-                s1 += TDot.Widen(d2) + TCodes.High(TDot.Widen(d3));
+                s0 += TDot.Widen(d0) + TDot.Widen(d1);
+                s1 += TDot.Widen(d2) + TDot.Widen(d3);
             }
 
             int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns, q = (r * blocks) + b;
@@ -442,7 +417,7 @@ internal static class BlockGemm8c4Vector256
                     d3 = TDot.Dot(d3, high2, Broadcast(ref Unsafe.Add(ref xo, 12)));
                 }
 
-                sum += (TDot.Widen(d0) + TDot.Widen(d2)) + TCodes.High(TDot.Widen(d1) + TDot.Widen(d3));
+                sum += (TDot.Widen(d0) + TDot.Widen(d1)) + (TDot.Widen(d2) + TDot.Widen(d3));
             }
 
             int p = ((g * blocks) + b) * BlockQuantizedWeights.GroupColumns;
