@@ -102,6 +102,59 @@ public sealed class QuantizedLayerTests
     }
 
     [Fact]
+    public void Conv2d_takes_and_writes_uint8_codes_for_chained_int8_layers()
+    {
+        // A stride-2 3×3 layer then a 1×1 layer, chained through uint8 codes in the second layer's input encoding.
+        var shape = new Conv2dShape(8, 16, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1);
+        var next = new Conv2dShape(16, 4, 1, 1);
+        float[] input = Distributions.Relu(2 * 8 * 13 * 11, 21);
+        var inputEncoding = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, input.Max());
+        var first = new QuantizedConv2d(shape, Distributions.Gaussian(16 * shape.GroupK, 22, sigma: 0.1), Distributions.Gaussian(16, 23, sigma: 0.1), inputEncoding: inputEncoding);
+        var (oh, ow) = shape.OutputSize(13, 11);
+        var floats = new float[2 * 16 * oh * ow];
+        first.Forward(input, 2, 13, 11, floats, OutputClamp.Relu, 1);
+
+        // Codes in: the same floats as the float input they quantize from (the dequantized codes quantize back to themselves).
+        var inputCodes = new byte[input.Length];
+        QuantOps.Quantize(input, inputCodes, inputEncoding);
+        var fromCodes = new float[floats.Length];
+        first.Forward(inputCodes, 2, 13, 11, fromCodes, OutputClamp.Relu, 1);
+        TestData.BitwiseEqual(floats, fromCodes);
+
+        // Codes out: within one step of quantizing the float output (the int32 bias rounds), mostly equal; the same codes
+        // from float input and from its codes.
+        var middle = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, floats.Max());
+        var codes = new byte[floats.Length];
+        first.Forward(inputCodes, 2, 13, 11, codes, middle, OutputClamp.Relu, 1);
+        var expected = new byte[floats.Length];
+        QuantOps.Quantize(floats, expected, middle);
+        int same = 0;
+        for (int i = 0; i < codes.Length; i++)
+        {
+            Math.Abs(codes[i] - expected[i]).Should().BeLessThanOrEqualTo(1, $"element {i}");
+            if (codes[i] == expected[i]) same++;
+        }
+        same.Should().BeGreaterThan(codes.Length * 9 / 10);
+        var fromFloats = new byte[codes.Length];
+        first.Forward(input, 2, 13, 11, fromFloats, middle, OutputClamp.Relu, 1);
+        fromFloats.Should().Equal(codes);
+
+        // The next layer reads the codes directly; its float output tracks the all-float chain.
+        var second = new QuantizedConv2d(next, Distributions.Gaussian(4 * 16, 24, sigma: 0.2), [], inputEncoding: middle);
+        var chained = new float[2 * 4 * oh * ow];
+        second.Forward(codes, 2, oh, ow, chained, OutputClamp.None, 1);
+        var viaFloats = new float[chained.Length];
+        second.Forward(floats, 2, oh, ow, viaFloats, OutputClamp.None, 1);
+        ErrorMetrics.SqnrDecibels(viaFloats, chained).Should().BeGreaterThan(30);
+
+        var dynamic = new QuantizedConv2d(next, new float[4 * 16], []);
+        var act = () => dynamic.Forward(codes, 2, oh, ow, chained, OutputClamp.None, 1);
+        act.Should().Throw<InvalidOperationException>().WithMessage("*InputEncoding*");
+        var act2 = () => second.Forward(codes, 2, oh, ow, new byte[chained.Length], QuantParams.ForType<sbyte>(1f, 0));
+        act2.Should().Throw<ArgumentException>().WithParameterName("outputEncoding");
+    }
+
+    [Fact]
     public void Layers_reject_schemes_they_cannot_run()
     {
         var act = () => new QuantizedLinear(new float[4], 2, 2, [], new QuantScheme(4, true, true));

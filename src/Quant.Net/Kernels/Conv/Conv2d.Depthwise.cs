@@ -23,7 +23,7 @@ public sealed partial class Conv2d
             fixed (float* source = input)
             fixed (float* target = output)
             {
-                var work = new DepthwiseWork<FloatChannels>(this, plan, new FloatChannels(source, _float!), target, height * width, oh, ow, taps, activation, level);
+                var work = new DepthwiseWork<FloatChannels>(this, plan, new FloatChannels(source, _float!), target, height * width, oh, ow, taps, activation, level, null, null);
                 RunDepthwisePairs(work, batch, (long)batch * Shape.OutChannels * oh * ow * taps, maxDegreeOfParallelism, pool);
             }
         }
@@ -38,7 +38,7 @@ public sealed partial class Conv2d
     /// same FMA kernel, whose sums are then the exact integer products (at most <see cref="DepthwiseExactTaps"/> taps),
     /// dequantized as the GEMM path does. Converting once while staging costs less than widening every tap's bytes.
     /// </summary>
-    private unsafe void RunDepthwise(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output,
+    private unsafe void RunDepthwise(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Int8Output output,
         OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level)
     {
         var (oh, ow, taps, _) = Check(input.Length, batch, height, width, output.Length);
@@ -46,10 +46,9 @@ public sealed partial class Conv2d
         try
         {
             fixed (byte* source = input)
-            fixed (float* target = output)
             {
-                var work = new DepthwiseWork<CodeChannels>(this, plan, new CodeChannels(source, _int8!, inputZeroPoint, inputScale), target, height * width, oh, ow, taps,
-                    activation, level);
+                var work = new DepthwiseWork<CodeChannels>(this, plan, new CodeChannels(source, _int8!, inputZeroPoint, inputScale), output.Floats, height * width, oh, ow, taps,
+                    activation, level, output.Codes, output.Stage);
                 RunDepthwisePairs(work, batch, (long)batch * Shape.OutChannels * oh * ow * taps, maxDegreeOfParallelism, pool);
             }
         }
@@ -161,9 +160,13 @@ public sealed partial class Conv2d
         }
     }
 
-    /// <summary>(image, group) pairs: each stages its channel once (padding cleared once per range), then every output channel of the group.</summary>
+    /// <summary>
+    /// (image, group) pairs: each stages its channel once (padding cleared once per range), then every output channel of
+    /// the group. With <paramref name="codes"/> (int8 only) a channel's exact sums go to a scratch row first and are
+    /// requantized from there (<see cref="CodeStage"/>).
+    /// </summary>
     private readonly unsafe struct DepthwiseWork<TChannels>(Conv2d conv, DepthwisePlan plan, TChannels channels, float* output, int pixels, int oh, int ow, int taps,
-        OutputClamp activation, SimdLevel level) : IDepthwiseWork
+        OutputClamp activation, SimdLevel level, byte* codes, CodeStage? stage) : IDepthwiseWork
         where TChannels : struct, IDepthwiseChannels
     {
         public void Run(int start, int end)
@@ -173,6 +176,8 @@ public sealed partial class Conv2d
             float[] staged = ArrayPool<float>.Shared.Rent(plan.ChannelElements);
             float[] sums = ArrayPool<float>.Shared.Rent(plan.Length);
             float[] buffer = ArrayPool<float>.Shared.Rent(taps);
+            float[]? sumRow = codes is null ? null : ArrayPool<float>.Shared.Rent(positions);
+            int[]? intRow = codes is null ? null : ArrayPool<int>.Shared.Rent(positions);
             try
             {
                 var offsets = plan.Offsets.AsSpan(0, taps);
@@ -186,8 +191,23 @@ public sealed partial class Conv2d
                     {
                         int co = (g * coutG) + r;
                         var weights = channels.Weights(co, taps, buffer, out float scale);
-                        Channel(level, plan, staged, offsets, weights, sums, oh, ow, scale, conv._bias[co], activation,
-                            output + ((((long)b * shape.OutChannels) + co) * positions));
+                        long offset = (((long)b * shape.OutChannels) + co) * positions;
+                        if (codes is null)
+                        {
+                            Channel(level, plan, staged, offsets, weights, sums, oh, ow, scale, conv._bias[co], activation, output + offset);
+                            continue;
+                        }
+
+                        // The exact integer sums (scale 1, no bias, no clamp), then the bias as an integer and the codes.
+                        fixed (float* row = sumRow)
+                        {
+                            Channel(level, plan, staged, offsets, weights, sums, oh, ow, 1f, 0f, OutputClamp.None, row);
+                        }
+
+                        var exact = intRow.AsSpan(0, positions);
+                        System.Numerics.Tensors.TensorPrimitives.ConvertToInteger(sumRow.AsSpan(0, positions), exact);
+                        System.Numerics.Tensors.TensorPrimitives.Add(exact, stage!.Bias[co], exact);
+                        stage.Requantize(co, exact, new Span<byte>(codes + offset, positions));
                     }
                 }
             }
@@ -196,6 +216,8 @@ public sealed partial class Conv2d
                 ArrayPool<float>.Shared.Return(staged);
                 ArrayPool<float>.Shared.Return(sums);
                 ArrayPool<float>.Shared.Return(buffer);
+                if (sumRow is not null) ArrayPool<float>.Shared.Return(sumRow);
+                if (intRow is not null) ArrayPool<int>.Shared.Return(intRow);
             }
         }
     }

@@ -110,6 +110,82 @@ public sealed partial class Conv2d
     private sealed record Int8ConvWeights(sbyte[] Weights, PackedInt8Rows[]? Rows, float[] Scales, int ZeroPoint, int[] CentredSums, int Channels);
 
     /// <summary>
+    /// Where an int8 convolution's outputs go: floats (dequantized, bias, clamp) or uint8 codes (<see cref="CodeStage"/>).
+    /// Pointers into the caller's pinned output, so that worker threads can write it.
+    /// </summary>
+    private readonly unsafe struct Int8Output(float* floats, byte* codes, CodeStage? stage, int length)
+    {
+        public float* Floats => floats;
+
+        public byte* Codes => codes;
+
+        public CodeStage? Stage => stage;
+
+        public int Length => length;
+
+        /// <summary>
+        /// One run of output channel <paramref name="co"/>'s int32 products (the kernel's, with the input zero point's
+        /// term <paramref name="rowTerm"/> still in them) to the output at <paramref name="offset"/>. Codes overwrite
+        /// <paramref name="acc"/> (it is scratch).
+        /// </summary>
+        public void Write(int co, Span<int> acc, int rowTerm, float scale, float bias, OutputClamp clamp, long offset)
+        {
+            if (codes is null)
+            {
+                Dequantize(acc, rowTerm, scale, bias, clamp, new Span<float>(floats + offset, acc.Length));
+                return;
+            }
+
+            System.Numerics.Tensors.TensorPrimitives.Subtract(acc, rowTerm - stage!.Bias[co], acc);
+            stage.Requantize(co, acc, new Span<byte>(codes + offset, acc.Length));
+        }
+    }
+
+    /// <summary>
+    /// The uint8 output stage (ONNX QLinearConv): per output channel the bias as an int32 at the accumulator scale and the
+    /// multiplier <c>sx · sw / sy</c>; the codes' bounds (the encoding's range narrowed by the clamp's codes).
+    /// </summary>
+    private sealed class CodeStage
+    {
+        private readonly float[] _multipliers;
+        private readonly float _zeroPoint, _low, _high;
+
+        private CodeStage(int[] bias, float[] multipliers, float zeroPoint, float low, float high)
+        {
+            Bias = bias;
+            _multipliers = multipliers;
+            (_zeroPoint, _low, _high) = (zeroPoint, low, high);
+        }
+
+        /// <summary>Per output channel, round_half_to_even(bias / (sx · sw)).</summary>
+        public int[] Bias { get; }
+
+        public static CodeStage Of(Int8ConvWeights weights, float[] bias, float inputScale, QuantParams output, OutputClamp clamp)
+        {
+            int cout = bias.Length;
+            var q = new int[cout];
+            var multipliers = new float[cout];
+            for (int co = 0; co < cout; co++)
+            {
+                float accumulatorScale = inputScale * weights.Scales[co];
+                q[co] = (int)Math.Clamp(Math.Round(bias[co] / (double)accumulatorScale, MidpointRounding.ToEven), int.MinValue / 2, int.MaxValue / 2);
+                multipliers[co] = accumulatorScale / output.Scale;
+            }
+
+            // The clamp's bounds as codes (monotone rounding: clamping the codes equals quantizing the clamped value).
+            float low = Math.Max(output.QMin, Code(clamp.Min, output)), high = Math.Min(output.QMax, Code(clamp.Max, output));
+            return new CodeStage(q, multipliers, output.ZeroPoint, low, Math.Max(low, high));
+        }
+
+        private static float Code(float value, QuantParams output) =>
+            float.IsInfinity(value) ? value : MathF.Round(value / output.Scale, MidpointRounding.ToEven) + output.ZeroPoint;
+
+        /// <summary>Codes of one run of centred sums with the bias added.</summary>
+        public void Requantize(int co, ReadOnlySpan<int> sums, Span<byte> codes) =>
+            Elementwise.Requantize(IsaConfig.Best.Elementwise, sums, codes, ref _multipliers[co], false, _zeroPoint, _low, _high);
+    }
+
+    /// <summary>
     /// FP32 forward pass over a batch. Per image and group: the channels are staged into phase planes, the GEMM reads its
     /// B panels from them in place (a row-offset table instead of packed panels), the weights [Cout/groups, K] are A,
     /// and the product lands in NCHW order. Depthwise layers (one input channel per group) skip the GEMM: each output
@@ -373,16 +449,67 @@ public sealed partial class Conv2d
     /// <param name="activation">The clamp fused into the output.</param>
     /// <param name="maxDegreeOfParallelism">Threads for each GEMM (1, −1 for all cores, or a limit).</param>
     /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
-    public void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
+    public unsafe void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
+    {
+        CheckInt8(inputZeroPoint, inputScale, maxDegreeOfParallelism);
+        Check(input.Length, batch, height, width, output.Length);
+        fixed (float* target = output)
+        {
+            RunInt8(input, inputZeroPoint, inputScale, batch, height, width, new Int8Output(target, null, null, output.Length), activation, maxDegreeOfParallelism, pool);
+        }
+    }
+
+    /// <summary>
+    /// Int8 forward pass from uint8 activations to uint8 activations, as ONNX QLinearConv computes it: per output channel
+    /// the bias is rounded (half to even) to an int32 at the accumulator scale <c>sx · sw[co]</c> and added to the exact
+    /// centred sums, then <c>q = saturate(round_half_to_even((float)(acc + bias) · (sx · sw[co] / sy)) + zy)</c>. The clamp
+    /// (ReLU) applies to the codes at its bounds' codes (<c>round(min / sy) + zy</c>, …), which equals quantizing the
+    /// clamped real value. The requantization runs per output row while the row's int32 sums are in cache: no float
+    /// tensor is written, and the next int8 layer reads the codes without quantizing. The same paths and kernels as the
+    /// float-output overload.
+    /// </summary>
+    /// <param name="input">[batch, InChannels, height, width] uint8 codes.</param>
+    /// <param name="inputZeroPoint">The activations' zero point (also the padding value), in [0, 255].</param>
+    /// <param name="inputScale">The activations' scale, finite and &gt; 0.</param>
+    /// <param name="batch">Images, ≥ 0.</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="output">[batch, OutChannels, OH, OW] uint8 codes.</param>
+    /// <param name="outputEncoding">The output's encoding; its range must fit uint8 (narrow ranges saturate to it).</param>
+    /// <param name="activation">The clamp fused into the output.</param>
+    /// <param name="maxDegreeOfParallelism">Threads for each GEMM (1, −1 for all cores, or a limit).</param>
+    /// <param name="pool">The worker threads when <paramref name="maxDegreeOfParallelism"/> ≠ 1 (default: <see cref="KernelThreadPool.Shared"/>).</param>
+    /// <exception cref="InvalidOperationException">The convolution has FP32 weights.</exception>
+    /// <exception cref="ArgumentException">A length does not match the shape, or the output encoding does not fit uint8.</exception>
+    public unsafe void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<byte> output, QuantParams outputEncoding,
+        OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
+    {
+        CheckInt8(inputZeroPoint, inputScale, maxDegreeOfParallelism);
+        if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
+            throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
+        Check(input.Length, batch, height, width, output.Length);
+        var stage = CodeStage.Of(_int8!, _bias, inputScale, outputEncoding, activation);
+        fixed (byte* target = output)
+        {
+            RunInt8(input, inputZeroPoint, inputScale, batch, height, width, new Int8Output(null, target, stage, output.Length), activation, maxDegreeOfParallelism, pool);
+        }
+    }
+
+    private void CheckInt8(int inputZeroPoint, float inputScale, int maxDegreeOfParallelism)
     {
         if (_int8 is null) throw new InvalidOperationException("This convolution has FP32 weights; pass float input.");
         if (inputZeroPoint is < 0 or > 255) throw new ArgumentOutOfRangeException(nameof(inputZeroPoint), inputZeroPoint, "The zero point must lie in [0, 255].");
         QuantParams.ValidateScale(inputScale, nameof(inputScale));
         Parallelism.Validate(maxDegreeOfParallelism);
+    }
+
+    private unsafe void RunInt8(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Int8Output output, OutputClamp activation,
+        int maxDegreeOfParallelism, KernelThreadPool? pool)
+    {
         var (oh, ow, _, coutG) = Check(input.Length, batch, height, width, output.Length);
         var path = IsaConfig.Best.Int8Gemm;
         var tile = Int8GemmTile.Of(path);
-        int cgp = _int8.Channels, k = Shape.KernelHeight * Shape.KernelWidth * cgp;   // the GEMM's K, padded channels included
+        int cgp = _int8!.Channels, k = Shape.KernelHeight * Shape.KernelWidth * cgp;   // the GEMM's K, padded channels included
         if (Shape.InChannels == Shape.Groups && Shape.KernelHeight * Shape.KernelWidth <= DepthwiseExactTaps)
         {
             RunDepthwise(input, inputZeroPoint, inputScale, batch, height, width, output, activation, maxDegreeOfParallelism, pool, IsaConfig.Best.Elementwise);
@@ -427,7 +554,7 @@ public sealed partial class Conv2d
                     Array.Clear(data, 0, dataLength);
                     PackInt8Patches(nhwc, height, width, g, (byte)inputZeroPoint, tile, shifted, data, columnSums);
                     MultiplyAndDequantize(path, k, positions, ow, data, panelBytes, default(PackedRows), panelBytes, columnSums, zeroPoints, g, coutG, accumulators, null, patchZeroPoint, inputScale,
-                        activation, output.Slice(b * Shape.OutChannels * positions, Shape.OutChannels * positions), oh, ow, maxDegreeOfParallelism, pool);
+                        activation, output, (long)b * Shape.OutChannels * positions, oh, ow, maxDegreeOfParallelism, pool);
                 }
             }
         }
@@ -450,7 +577,7 @@ public sealed partial class Conv2d
     /// the same shifted sums of per-cell channel sums. The values and sums of every kept position equal the general
     /// path's, so the int32 products are identical.
     /// </summary>
-    private void RunInt8PhasePlanes(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output,
+    private void RunInt8PhasePlanes(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Int8Output output,
         OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool, Int8GemmPath path, Int8GemmTile tile)
     {
         var (oh, ow, _, coutG) = Check(input.Length, batch, height, width, output.Length);
@@ -534,7 +661,7 @@ public sealed partial class Conv2d
                         {
                             MultiplyAndDequantize(path, k, virtualPositions, wq, staged, groupBytes, new ShiftedRows(offsets), (long)blocks * stagedPlanes * groupBytes, columnSums,
                                 zeroPoints, g, coutG, accumulators, rowBuffer, patchZeroPoint, inputScale, activation,
-                                output.Slice(b * Shape.OutChannels * oh * ow, Shape.OutChannels * oh * ow), oh, ow, maxDegreeOfParallelism, pool);
+                                output, (long)b * Shape.OutChannels * oh * ow, oh, ow, maxDegreeOfParallelism, pool);
                         }
                     }
                 }
@@ -563,7 +690,7 @@ public sealed partial class Conv2d
     /// </summary>
     private unsafe void MultiplyAndDequantize<TRows>(Int8GemmPath path, int k, int columns, int rowStride, byte[] data, nint panelStride, TRows rows, long panelBytes,
         int[] columnSums, int[] zeroPoints, int g, int coutG, int[] accumulators, float[]? rowBuffer, int patchZeroPoint, float inputScale, OutputClamp activation,
-        Span<float> imageOutput, int oh, int ow, int maxDegreeOfParallelism, KernelThreadPool? pool)
+        Int8Output output, long imageOffset, int oh, int ow, int maxDegreeOfParallelism, KernelThreadPool? pool)
         where TRows : struct, IPanelRows
     {
         var patches = PackedInt8Weights.Wrap(path, k, columns, data, columnSums, zeroPoints);
@@ -574,32 +701,36 @@ public sealed partial class Conv2d
         }
 
         int positions = oh * ow;
-        bool rowByRow = rowStride != ow && ow >= 2 * System.Numerics.Vector<float>.Count;
+        bool rowByRow = rowStride != ow && (output.Codes is not null || ow >= 2 * System.Numerics.Vector<float>.Count);
         for (int r = 0; r < coutG; r++)
         {
             int co = g * coutG + r;
-            var target = imageOutput.Slice(co * positions, positions);
+            long channel = imageOffset + ((long)co * positions);
             int rowTerm = patchZeroPoint * _int8.CentredSums[co];
             float scale = inputScale * _int8.Scales[co];
             if (rowByRow)
             {
-                // Wide output rows: each kept segment straight into the output.
+                // Wide output rows (or codes): each kept segment straight into the output.
                 for (int y = 0; y < oh; y++)
                 {
-                    Dequantize(acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, target.Slice(y * ow, ow));
+                    output.Write(co, acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, channel + ((long)y * ow));
                 }
 
                 continue;
             }
 
-            var row = rowStride == ow ? target : rowBuffer.AsSpan(0, columns);
-            Dequantize(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, row);
-            if (rowStride != ow)
+            if (rowStride == ow)
             {
-                for (int y = 0; y < oh; y++)
-                {
-                    row.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
-                }
+                output.Write(co, acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, channel);
+                continue;
+            }
+
+            var row = rowBuffer.AsSpan(0, columns);
+            Dequantize(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, row);
+            var target = new Span<float>(output.Floats + channel, positions);
+            for (int y = 0; y < oh; y++)
+            {
+                row.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
             }
         }
     }

@@ -152,6 +152,87 @@ public sealed class Conv2dTests
         }
     }
 
+    [Fact]
+    public void Int8_convolution_requantized_to_codes_equals_the_integer_qlinearconv()
+    {
+        // Every geometry (phase planes, packed patches, depthwise, the GEMM path of a large depthwise kernel), with and
+        // without ReLU, full and narrow output ranges; then large layers with one thread and two (same bits).
+        int trial = 0;
+        foreach (var (shape, h, w) in Geometries(12, 5))
+        {
+            const int batch = 2;
+            byte[] input = TestData.Codes<byte>(batch * shape.InChannels * h * w, h * 3 + w);
+            sbyte[] weights = TestData.Codes<sbyte>(shape.OutChannels * shape.GroupK, h + 5 * w);
+            float[] scales = Enumerable.Range(0, shape.OutChannels).Select(i => 0.001f * (i + 1)).ToArray();
+            int[] zeroPoints = Enumerable.Repeat(w % 3 - 1, shape.OutChannels).ToArray();
+            float[] bias = TestData.Floats(shape.OutChannels, 7, spread: 1f, withSpecials: false);
+            var clamp = trial % 2 == 0 ? OutputClamp.Relu : OutputClamp.None;
+            var encoding = trial % 3 == 2 ? QuantParams.FromRange(new QuantScheme(8, false, false, isNarrowRange: true), -2f, 3f) : QuantParams.FromRange(QuantScheme.UInt8Asymmetric, -3f, 4f);
+            trial++;
+            var conv = Conv2d.CreateQuantized(shape, weights, scales, zeroPoints, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var codes = new byte[batch * shape.OutChannels * oh * ow];
+            conv.Run(input, 101, 0.02f, batch, h, w, codes, encoding, clamp, 1);
+            CodesShouldBeExact(shape, batch, h, w, input, 101, 0.02f, weights, scales, zeroPoints, bias, encoding, clamp, codes);
+        }
+
+        foreach (var (shape, h, w) in new[]
+                 {
+                     (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
+                     (new Conv2dShape(128, 128, 3, 3, groups: 128, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
+                 })
+        {
+            byte[] input = TestData.Codes<byte>(shape.InChannels * h * w, h * 5 + w);
+            sbyte[] weights = TestData.Codes<sbyte>(shape.OutChannels * shape.GroupK, h + w);
+            float[] scales = Enumerable.Range(0, shape.OutChannels).Select(i => 0.0005f * (i + 1)).ToArray();
+            float[] bias = TestData.Floats(shape.OutChannels, 4, spread: 1f, withSpecials: false);
+            var encoding = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 6f);
+            var conv = Conv2d.CreateQuantized(shape, weights, scales, [0], bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var one = new byte[shape.OutChannels * oh * ow];
+            var two = new byte[one.Length];
+            conv.Run(input, 17, 0.03f, 1, h, w, one, encoding, OutputClamp.Relu, 1);
+            using var pool = new KernelThreadPool(1);
+            conv.Run(input, 17, 0.03f, 1, h, w, two, encoding, OutputClamp.Relu, 2, pool);
+            two.Should().Equal(one);
+            CodesShouldBeExact(shape, 1, h, w, input, 17, 0.03f, weights, scales, new int[shape.OutChannels], bias, encoding, OutputClamp.Relu, one);
+        }
+
+        var layer = Conv2d.CreateQuantized(new Conv2dShape(2, 4, 3, 3), new sbyte[4 * 18], [1f], [0], []);
+        var act = () => layer.Run(new byte[50], 0, 1f, 1, 5, 5, new byte[36], QuantParams.ForType<sbyte>(1f, 0), OutputClamp.None, 1);
+        act.Should().Throw<ArgumentException>().WithParameterName("outputEncoding");
+        var act2 = () => layer.Run(new byte[50], 0, 1f, 1, 5, 5, new byte[35], QuantParams.ForType<byte>(1f, 0), OutputClamp.None, 1);
+        act2.Should().Throw<ArgumentException>().WithParameterName("output");
+        var fp32 = Conv2d.CreateFloat(new Conv2dShape(2, 4, 3, 3), new float[4 * 18], []);
+        var act3 = () => fp32.Run(new byte[50], 0, 1f, 1, 5, 5, new byte[36], QuantParams.ForType<byte>(1f, 0), OutputClamp.None, 1);
+        act3.Should().Throw<InvalidOperationException>();
+    }
+
+    /// <summary>
+    /// Codes equal ONNX QLinearConv over the exact integer convolution: bias rounded half to even to an int32 at scale
+    /// sx · sw, <c>round_half_to_even((float)(acc + bias) · (sx · sw / sy)) + zy</c>, saturated to the encoding's range
+    /// and to the clamp's codes. Computed here from the double-precision integer reference and scalar float operations.
+    /// </summary>
+    private static void CodesShouldBeExact(Conv2dShape shape, int batch, int h, int w, byte[] input, int inputZeroPoint, float inputScale, sbyte[] weights,
+        float[] scales, int[] zeroPoints, float[] bias, QuantParams encoding, OutputClamp clamp, byte[] codes)
+    {
+        var centred = new double[weights.Length];
+        for (int i = 0; i < weights.Length; i++) centred[i] = weights[i] - zeroPoints[i / shape.GroupK];
+        var (acc, _) = Reference(shape, batch, h, w, (c, i) => input[c * h * w + i] - inputZeroPoint, centred, new float[shape.OutChannels]);
+        var (oh, ow) = shape.OutputSize(h, w);
+        int positions = oh * ow;
+        float low = encoding.QMin, high = encoding.QMax;
+        if (clamp.Min > float.NegativeInfinity) low = Math.Max(low, MathF.Round(clamp.Min / encoding.Scale, MidpointRounding.ToEven) + encoding.ZeroPoint);
+        for (int i = 0; i < codes.Length; i++)
+        {
+            int channel = i / positions % shape.OutChannels;
+            float accumulatorScale = inputScale * scales[channel];
+            int biasCode = (int)Math.Round(bias[channel] / (double)accumulatorScale, MidpointRounding.ToEven);
+            float q = MathF.Round((float)((int)acc[i] + biasCode) * (accumulatorScale / encoding.Scale), MidpointRounding.ToEven) + encoding.ZeroPoint;
+            ((int)codes[i]).Should().Be((int)Math.Clamp(q, low, high), $"{shape} element {i}");
+        }
+    }
+
     /// <summary>
     /// The int8 convolution's outputs equal the exact integer convolution (padding contributes (zp − zp) = 0, weights
     /// centred by their zero points) dequantized with the same float operations, clamped by ReLU.
