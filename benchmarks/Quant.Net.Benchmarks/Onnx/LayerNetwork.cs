@@ -10,7 +10,9 @@ namespace Quant.Net.Benchmarks.Onnx;
 /// Conv (a Relu that is its only reader is fused), Relu, MaxPool, AveragePool, Add (residuals), GlobalAveragePool, Flatten/Reshape and
 /// Gemm. Batch 1, NCHW floats between layers. FP32 runs <see cref="Conv2d"/> and <see cref="Fp32Gemm"/>; INT8 runs
 /// <see cref="QuantizedConv2d"/> and <see cref="QuantizedLinear"/> (per-channel int8 weights, uint8 inputs with static
-/// encodings from the min/max each layer's input reached on calibration images in the FP32 network).
+/// encodings from the min/max each layer's input reached on calibration images in the FP32 network). In the INT8
+/// network a convolution whose only reader is another convolution writes uint8 codes in that reader's input encoding
+/// (requantized in its output stage) and the reader takes them as they are: no float tensor between the two.
 /// </summary>
 internal sealed class LayerNetwork
 {
@@ -18,6 +20,7 @@ internal sealed class LayerNetwork
     private readonly List<string> _names = [];
     private readonly Dictionary<string, float[]> _buffers = [];
     private readonly Dictionary<string, int[]> _shapes = [];
+    private readonly Dictionary<string, (byte[] Codes, QuantParams Encoding)> _codes = [];
     private readonly string _input;
     private readonly string _output;
 
@@ -107,7 +110,10 @@ internal sealed class LayerNetwork
                         y = next!.Output[0];
                     }
 
-                    network.AddConv(node, x, y, initializers, relu ? OutputClamp.Relu : OutputClamp.None, inputRanges);
+                    // Codes between two convolutions: the output's only reader is a Conv (and it is no graph output).
+                    bool codesOut = Environment.GetEnvironmentVariable("AB_FLOAT") is null && inputRanges is not null && readers.GetValueOrDefault(y) == 1 && graph.Output.All(o => o.Name != y)
+                        && graph.Node.Any(n => n.OpType == "Conv" && n.Input[0] == y);
+                    network.AddConv(node, x, y, initializers, relu ? OutputClamp.Relu : OutputClamp.None, inputRanges, codesOut);
                     break;
                 }
                 case "Relu":
@@ -163,7 +169,8 @@ internal sealed class LayerNetwork
 
     private delegate void SpanAction(ReadOnlySpan<float> source, Span<float> destination);
 
-    private void AddConv(NodeProto node, string x, string y, Dictionary<string, TensorProto> initializers, OutputClamp clamp, Dictionary<string, (float Min, float Max)>? ranges)
+    private void AddConv(NodeProto node, string x, string y, Dictionary<string, TensorProto> initializers, OutputClamp clamp, Dictionary<string, (float Min, float Max)>? ranges,
+        bool codesOut = false)
     {
         var w = initializers[node.Input[1]];
         int[] ws = Quant.Net.Onnx.TensorData.Shape(w);
@@ -188,7 +195,24 @@ internal sealed class LayerNetwork
         {
             var (min, max) = ranges[x];
             var conv = new QuantizedConv2d(shape, weights, bias, inputEncoding: QuantParams.FromRange(QuantScheme.UInt8Asymmetric, min, max));
-            AddStep((threads, pool) => conv.Forward(source, 1, height, width, destination, clamp, threads, pool));
+            bool codesIn = _codes.TryGetValue(x, out var codesOfX);
+            if (codesOut)
+            {
+                // The reader's input encoding, as it will compute it from the same calibrated range.
+                var encoding = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, ranges[y].Min, ranges[y].Max);
+                var codes = new byte[destination.Length];
+                _codes[y] = (codes, encoding);
+                if (codesIn) AddStep((threads, pool) => conv.Forward(codesOfX.Codes, 1, height, width, codes, encoding, clamp, threads, pool));
+                else AddStep((threads, pool) => conv.Forward(source, 1, height, width, codes, encoding, clamp, threads, pool));
+            }
+            else if (codesIn)
+            {
+                AddStep((threads, pool) => conv.Forward(codesOfX.Codes, 1, height, width, destination, clamp, threads, pool));
+            }
+            else
+            {
+                AddStep((threads, pool) => conv.Forward(source, 1, height, width, destination, clamp, threads, pool));
+            }
         }
     }
 

@@ -206,8 +206,7 @@ public sealed partial class Conv2d
 
                         var exact = intRow.AsSpan(0, positions);
                         System.Numerics.Tensors.TensorPrimitives.ConvertToInteger(sumRow.AsSpan(0, positions), exact);
-                        System.Numerics.Tensors.TensorPrimitives.Add(exact, stage!.Bias[co], exact);
-                        stage.Requantize(co, exact, new Span<byte>(codes + offset, positions));
+                        stage!.Requantize(co, exact, -stage.Bias[co], new Span<byte>(codes + offset, positions));
                     }
                 }
             }

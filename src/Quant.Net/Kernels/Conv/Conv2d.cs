@@ -1,6 +1,7 @@
 using Quant.Net.Simd;
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Quant.Net.Kernels;
 
@@ -123,22 +124,10 @@ public sealed partial class Conv2d
 
         public int Length => length;
 
-        /// <summary>
-        /// One run of output channel <paramref name="co"/>'s int32 products (the kernel's, with the input zero point's
-        /// term <paramref name="rowTerm"/> still in them) to the output at <paramref name="offset"/>. Codes overwrite
-        /// <paramref name="acc"/> (it is scratch).
-        /// </summary>
-        public void Write(int co, Span<int> acc, int rowTerm, float scale, float bias, OutputClamp clamp, long offset)
-        {
-            if (codes is null)
-            {
-                Dequantize(acc, rowTerm, scale, bias, clamp, new Span<float>(floats + offset, acc.Length));
-                return;
-            }
-
-            System.Numerics.Tensors.TensorPrimitives.Subtract(acc, rowTerm - stage!.Bias[co], acc);
-            stage.Requantize(co, acc, new Span<byte>(codes + offset, acc.Length));
-        }
+        /// <summary>One run of output channel products (the input zero point's term <paramref name="rowTerm"/> still in
+        /// them) dequantized to the float output at <paramref name="offset"/>.</summary>
+        public void Write(ReadOnlySpan<int> acc, int rowTerm, float scale, float bias, OutputClamp clamp, long offset) =>
+            Dequantize(acc, rowTerm, scale, bias, clamp, new Span<float>(floats + offset, acc.Length));
     }
 
     /// <summary>
@@ -180,9 +169,45 @@ public sealed partial class Conv2d
         private static float Code(float value, QuantParams output) =>
             float.IsInfinity(value) ? value : MathF.Round(value / output.Scale, MidpointRounding.ToEven) + output.ZeroPoint;
 
-        /// <summary>Codes of one run of centred sums with the bias added.</summary>
-        public void Requantize(int co, ReadOnlySpan<int> sums, Span<byte> codes) =>
-            Elementwise.Requantize(IsaConfig.Best.Elementwise, sums, codes, ref _multipliers[co], false, _zeroPoint, _low, _high);
+        /// <summary>
+        /// Codes of output channel <paramref name="co"/> from a run of its products less <paramref name="term"/> (what
+        /// turns them into the centred sums plus the integer bias): <c>clamp(round_half_to_even((float)(p − term) · m) + zy)</c>,
+        /// the scalar reference's requantization. Sixteen per step in 128-bit vectors (every x64 and ARM64 CPU), the last
+        /// step overlapping the previous one, so rows as short as a 7×7 layer's stay vectorized.
+        /// </summary>
+        public void Requantize(int co, ReadOnlySpan<int> products, int term, Span<byte> codes)
+        {
+            int n = products.Length, i = 0;
+            float m = _multipliers[co];
+            _ = codes[..n];
+            if (Vector128.IsHardwareAccelerated && n >= 16)
+            {
+                ref int source = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(products);
+                ref byte target = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes);
+                for (; ; i += 16)
+                {
+                    if (i + 16 > n) i = n - 16;
+                    var q0 = Code(Vector128.LoadUnsafe(ref source, (nuint)i), term, m);
+                    var q1 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 4), term, m);
+                    var q2 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 8), term, m);
+                    var q3 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 12), term, m);
+                    Vector128.Narrow(Vector128.Narrow(q0, q1).AsUInt16(), Vector128.Narrow(q2, q3).AsUInt16()).StoreUnsafe(ref target, (nuint)i);
+                    if (i + 16 == n) return;
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                codes[i] = (byte)Math.Clamp(MathF.Round((float)(products[i] - term) * m, MidpointRounding.ToEven) + _zeroPoint, _low, _high);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector128<int> Code(Vector128<int> products, int term, float m)
+        {
+            var y = Vector128.Round(Vector128.ConvertToSingle(products - Vector128.Create(term)) * Vector128.Create(m)) + Vector128.Create(_zeroPoint);
+            return Vector128.ConvertToInt32(Vector128.Min(Vector128.Max(y, Vector128.Create(_low)), Vector128.Create(_high)));
+        }
     }
 
     /// <summary>
@@ -701,7 +726,13 @@ public sealed partial class Conv2d
         }
 
         int positions = oh * ow;
-        bool rowByRow = rowStride != ow && (output.Codes is not null || ow >= 2 * System.Numerics.Vector<float>.Count);
+        if (output.Codes is not null)
+        {
+            RequantizeRows(output, acc, g, coutG, columns, rowStride, patchZeroPoint, oh, ow, imageOffset);
+            return;
+        }
+
+        bool rowByRow = rowStride != ow && ow >= 2 * System.Numerics.Vector<float>.Count;
         for (int r = 0; r < coutG; r++)
         {
             int co = g * coutG + r;
@@ -710,10 +741,10 @@ public sealed partial class Conv2d
             float scale = inputScale * _int8.Scales[co];
             if (rowByRow)
             {
-                // Wide output rows (or codes): each kept segment straight into the output.
+                // Wide output rows: each kept segment straight into the output.
                 for (int y = 0; y < oh; y++)
                 {
-                    output.Write(co, acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, channel + ((long)y * ow));
+                    output.Write(acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, channel + ((long)y * ow));
                 }
 
                 continue;
@@ -721,7 +752,7 @@ public sealed partial class Conv2d
 
             if (rowStride == ow)
             {
-                output.Write(co, acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, channel);
+                output.Write(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, channel);
                 continue;
             }
 
@@ -732,6 +763,44 @@ public sealed partial class Conv2d
             {
                 row.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
             }
+        }
+    }
+
+    /// <summary>
+    /// The uint8 output stage of one group: each output channel's whole run of products (virtual columns included, so
+    /// the vector requantization runs over long rows) is requantized, into a row buffer when it has virtual columns,
+    /// whose kept segments are then copied.
+    /// </summary>
+    private unsafe void RequantizeRows(Int8Output output, Span<int> acc, int g, int coutG, int columns, int rowStride, int patchZeroPoint, int oh, int ow, long imageOffset)
+    {
+        int positions = oh * ow;
+        var stage = output.Stage!;
+        byte[]? row = rowStride == ow ? null : ArrayPool<byte>.Shared.Rent(columns);
+        try
+        {
+            for (int r = 0; r < coutG; r++)
+            {
+                int co = g * coutG + r;
+                var products = acc.Slice(r * columns, columns);
+                int term = (patchZeroPoint * _int8!.CentredSums[co]) - stage.Bias[co];
+                var target = new Span<byte>(output.Codes + imageOffset + ((long)co * positions), positions);
+                if (row is null)
+                {
+                    stage.Requantize(co, products, term, target);
+                    continue;
+                }
+
+                var codes = row.AsSpan(0, columns);
+                stage.Requantize(co, products, term, codes);
+                for (int y = 0; y < oh; y++)
+                {
+                    codes.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
+                }
+            }
+        }
+        finally
+        {
+            if (row is not null) ArrayPool<byte>.Shared.Return(row);
         }
     }
 
