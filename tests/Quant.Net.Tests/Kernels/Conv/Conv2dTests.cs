@@ -176,6 +176,24 @@ public sealed class Conv2dTests
             CodesShouldBeExact(shape, batch, h, w, input, 101, 0.02f, weights, scales, zeroPoints, bias, encoding, clamp, codes);
         }
 
+        // Ties: one weight scale for every channel and an output scale of twice the accumulator scale make the multiplier
+        // exactly 0.5, so every odd sum lands halfway between two codes (rounded to even, in the vector steps and the
+        // scalar rows shorter than a vector step alike).
+        // Small weights and inputs near the zero point keep the codes inside [0, 255].
+        var random = new Random(61);
+        foreach (var (shape, h, w) in Geometries(0, 6))
+        {
+            byte[] input = [.. Enumerable.Range(0, shape.InChannels * h * w).Select(_ => (byte)random.Next(95, 108))];
+            sbyte[] weights = [.. Enumerable.Range(0, shape.OutChannels * shape.GroupK).Select(_ => (sbyte)random.Next(-3, 4))];
+            float[] scales = Enumerable.Repeat(0.001f, shape.OutChannels).ToArray();
+            var encoding = QuantParams.ForType<byte>(2 * (0.02f * 0.001f), 128);
+            var conv = Conv2d.CreateQuantized(shape, weights, scales, [0], []);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var codes = new byte[shape.OutChannels * oh * ow];
+            conv.Run(input, 101, 0.02f, 1, h, w, codes, encoding, OutputClamp.None, 1);
+            CodesShouldBeExact(shape, 1, h, w, input, 101, 0.02f, weights, scales, new int[shape.OutChannels], new float[shape.OutChannels], encoding, OutputClamp.None, codes);
+        }
+
         foreach (var (shape, h, w) in new[]
                  {
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
