@@ -103,10 +103,22 @@ var conv = new QuantizedConv2d(new Conv2dShape(convChannels, convChannels, kh, k
     convWeights, convBias, inputEncoding: QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 6f)); // static input range
 conv.Forward(image, batch: 1, height: 56, width: 56, convOutput, OutputClamp.Relu);
 
+// Chained int8 layers: the first writes uint8 codes in the next one's input encoding (requantized in its output stage,
+// as ONNX QLinearConv), the next reads them as they are: no float tensor between them.
+var middle = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, 0f, 8f);               // the next layer's calibrated input range
+var next = new QuantizedConv2d(conv.Shape, convWeights, convBias, inputEncoding: middle);
+var convCodes = new byte[convOutput.Length];
+conv.Forward(image, batch: 1, height: 56, width: 56, convCodes, middle, OutputClamp.Relu);   // uint8 out
+var chained = new float[convOutput.Length];
+next.Forward(convCodes, batch: 1, height: 56, width: 56, chained, OutputClamp.Relu);      // uint8 in
+
 Report($"QuantizedLinear, ReLU ({fc.WeightBytes} weight bytes vs {weights.Length * 4})", Relu(reference), y);
 var convReference = new float[convOutput.Length];
 Conv2d.CreateFloat(conv.Shape, convWeights, convBias).Run(image, 1, 56, 56, convReference, OutputClamp.Relu, 1);
 Report("QuantizedConv2d 3×3, 64 channels, 56×56, ReLU", convReference, convOutput);
+var chainedReference = new float[convOutput.Length];
+Conv2d.CreateFloat(conv.Shape, convWeights, convBias).Run(convReference, 1, 56, 56, chainedReference, OutputClamp.Relu, 1);
+Report($"two QuantizedConv2d chained through uint8 codes (first layer's output max {convReference.Max():F2})", chainedReference, chained);
 
 // W [N, K] (or [K, N]) to int4 in blocks of 32, symmetric, MSE-searched block ranges, fp16 scale storage:
 var w = BlockQuantizedWeights.Quantize(weights, k, n, WeightLayout.NByK,

@@ -111,7 +111,7 @@ internal sealed class LayerNetwork
                     }
 
                     // Codes between two convolutions: the output's only reader is a Conv (and it is no graph output).
-                    bool codesOut = Environment.GetEnvironmentVariable("AB_FLOAT") is null && inputRanges is not null && readers.GetValueOrDefault(y) == 1 && graph.Output.All(o => o.Name != y)
+                    bool codesOut = inputRanges is not null && readers.GetValueOrDefault(y) == 1 && graph.Output.All(o => o.Name != y)
                         && graph.Node.Any(n => n.OpType == "Conv" && n.Input[0] == y);
                     network.AddConv(node, x, y, initializers, relu ? OutputClamp.Relu : OutputClamp.None, inputRanges, codesOut);
                     break;
