@@ -177,58 +177,58 @@ public sealed partial class Conv2d
         /// </summary>
         public void Requantize(int co, ReadOnlySpan<int> products, int term, Span<byte> codes)
         {
-            int n = products.Length, i = 0;
+            int n = products.Length;
             float m = _multipliers[co];
             _ = codes[..n];
             ref int source = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(products);
             ref byte target = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes);
             if (Vector256.IsHardwareAccelerated && n >= 32)
             {
-                for (; ; i += 32)
-                {
-                    if (i + 32 > n) i = n - 32;
-                    var q0 = Code(Vector256.LoadUnsafe(ref source, (nuint)i), term, m);
-                    var q1 = Code(Vector256.LoadUnsafe(ref source, (nuint)i + 8), term, m);
-                    var q2 = Code(Vector256.LoadUnsafe(ref source, (nuint)i + 16), term, m);
-                    var q3 = Code(Vector256.LoadUnsafe(ref source, (nuint)i + 24), term, m);
-                    Vector256.Narrow(Vector256.Narrow(q0, q1).AsUInt16(), Vector256.Narrow(q2, q3).AsUInt16()).StoreUnsafe(ref target, (nuint)i);
-                    if (i + 32 == n) return;
-                }
+                Steps<Simd256, Vector256<float>, Vector256<int>>(ref source, ref target, n, term, m);
+                return;
             }
 
             if (Vector128.IsHardwareAccelerated && n >= 16)
             {
-                for (; ; i += 16)
-                {
-                    if (i + 16 > n) i = n - 16;
-                    var q0 = Code(Vector128.LoadUnsafe(ref source, (nuint)i), term, m);
-                    var q1 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 4), term, m);
-                    var q2 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 8), term, m);
-                    var q3 = Code(Vector128.LoadUnsafe(ref source, (nuint)i + 12), term, m);
-                    Vector128.Narrow(Vector128.Narrow(q0, q1).AsUInt16(), Vector128.Narrow(q2, q3).AsUInt16()).StoreUnsafe(ref target, (nuint)i);
-                    if (i + 16 == n) return;
-                }
+                Steps<Simd128, Vector128<float>, Vector128<int>>(ref source, ref target, n, term, m);
+                return;
             }
 
-            for (; i < n; i++)
+            for (int i = 0; i < n; i++)
             {
                 codes[i] = (byte)Math.Clamp(MathF.Round((float)(products[i] - term) * m, MidpointRounding.ToEven) + _zeroPoint, _low, _high);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector256<int> Code(Vector256<int> products, int term, float m)
+        /// <summary>All of a run of n ≥ 4 · Count products, 4 vectors per step, the last step overlapping the one before.</summary>
+        private void Steps<TV, TF, TI>(ref int source, ref byte target, int n, int term, float m)
+            where TV : ISimd<TF, TI>
+            where TF : struct
+            where TI : struct
         {
-            var y = Vector256.Round(Vector256.ConvertToSingle(products - Vector256.Create(term)) * Vector256.Create(m)) + Vector256.Create(_zeroPoint);
-            return Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(y, Vector256.Create(_low)), Vector256.Create(_high)));
+            int count = TV.Count, step = 4 * count;
+            TI shift = TV.SplatInt(-term);
+            TF multiplier = TV.Splat(m), zeroPoint = TV.Splat(_zeroPoint), low = TV.Splat(_low), high = TV.Splat(_high);
+            for (int i = 0; ; i += step)
+            {
+                if (i + step > n) i = n - step;
+                ref int p = ref Unsafe.Add(ref source, i);
+                TV.StoreNarrow4(
+                    Code<TV, TF, TI>(TV.LoadInt(ref p), shift, multiplier, zeroPoint, low, high),
+                    Code<TV, TF, TI>(TV.LoadInt(ref Unsafe.Add(ref p, count)), shift, multiplier, zeroPoint, low, high),
+                    Code<TV, TF, TI>(TV.LoadInt(ref Unsafe.Add(ref p, 2 * count)), shift, multiplier, zeroPoint, low, high),
+                    Code<TV, TF, TI>(TV.LoadInt(ref Unsafe.Add(ref p, 3 * count)), shift, multiplier, zeroPoint, low, high),
+                    ref Unsafe.Add(ref target, i));
+                if (i + step == n) return;
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector128<int> Code(Vector128<int> products, int term, float m)
-        {
-            var y = Vector128.Round(Vector128.ConvertToSingle(products - Vector128.Create(term)) * Vector128.Create(m)) + Vector128.Create(_zeroPoint);
-            return Vector128.ConvertToInt32(Vector128.Min(Vector128.Max(y, Vector128.Create(_low)), Vector128.Create(_high)));
-        }
+        private static TI Code<TV, TF, TI>(TI products, TI shift, TF multiplier, TF zeroPoint, TF low, TF high)
+            where TV : ISimd<TF, TI>
+            where TF : struct
+            where TI : struct =>
+            TV.ToInt32(TV.Clamp(TV.Add(TV.Round(TV.Multiply(TV.ToSingle(TV.AddInt(products, shift)), multiplier)), zeroPoint), low, high));
     }
 
     /// <summary>
