@@ -739,78 +739,33 @@ public sealed partial class Conv2d
         Int8Output output, long imageOffset, int oh, int ow, int maxDegreeOfParallelism, KernelThreadPool? pool)
         where TRows : struct, IPanelRows
     {
-        // Output rows in chunks whose int32 products (coutG × chunk columns) stay in L2 until their output stage reads
-        // them: a chunk starts on a panel boundary (a whole number of NR columns) and on an output row.
-        int nr = Int8GemmTile.Of(path).NR;
-        int common = nr;
-        for (int a = rowStride; a != 0;) (common, a) = (a, common % a);   // gcd(rowStride, NR)
-        int unit = nr / common;
-        int chunkRows = Math.Max(unit, ChunkBytes / Math.Max(1, coutG * rowStride * sizeof(int)) / unit * unit);
-        int[]? chunkSums = chunkRows >= oh ? null : ArrayPool<int>.Shared.Rent(Math.Min(columns, chunkRows * rowStride));
-        try
+        var patches = PackedInt8Weights.Wrap(path, k, columns, data, columnSums, zeroPoints);
+        var acc = accumulators.AsSpan(0, coutG * columns);
+        fixed (byte* panels = data)
         {
-            fixed (byte* panels = data)
-            {
-                for (int y0 = 0; y0 < oh; y0 += chunkRows)
-                {
-                    int chunk = Math.Min(chunkRows, oh - y0), c0 = y0 * rowStride, cols = y0 + chunk == oh ? columns - c0 : chunk * rowStride;
-                    int[] sums = columnSums;
-                    if (chunkSums is not null)
-                    {
-                        Array.Copy(columnSums, c0, chunkSums, 0, cols);
-                        sums = chunkSums;
-                    }
-
-                    var patches = PackedInt8Weights.Wrap(path, k, cols, data, sums, zeroPoints);
-                    var acc = accumulators.AsSpan(0, coutG * cols);
-                    Int8Gemm.RunPanels(_int8!.Rows![g], _int8.ZeroPoint, patches, panels + ((c0 / nr) * panelStride), panelStride, rows, panelBytes, acc, default, default,
-                        maxDegreeOfParallelism, pool);
-                    if (output.Codes is not null)
-                    {
-                        RequantizeRows(output, acc, g, coutG, cols, rowStride, patchZeroPoint, y0, chunk, oh, ow, imageOffset);
-                    }
-                    else
-                    {
-                        DequantizeRows(output, acc, g, coutG, cols, rowStride, rowBuffer, patchZeroPoint, inputScale, activation, y0, chunk, oh, ow, imageOffset);
-                    }
-                }
-            }
+            Int8Gemm.RunPanels(_int8!.Rows![g], _int8.ZeroPoint, patches, panels, panelStride, rows, panelBytes, acc, default, default, maxDegreeOfParallelism, pool);
         }
-        finally
-        {
-            if (chunkSums is not null) ArrayPool<int>.Shared.Return(chunkSums);
-        }
-    }
 
-    /// <summary>
-    /// Bytes of int32 products per chunk of output rows (see <see cref="MultiplyAndDequantize"/>): with the B panels the
-    /// chunk reads, well inside a 1 MB L2.
-    /// </summary>
-    internal const int ChunkBytes = 128 * 1024;
-
-    /// <summary>
-    /// The float output stage of output rows [<paramref name="y0"/>, + <paramref name="rowCount"/>) of one group:
-    /// output row y of a channel is products [(y − y0)·<paramref name="rowStride"/>, … + OW) of the channel's run of
-    /// <paramref name="columns"/>. Wide rows are dequantized straight into the output; narrow rows with virtual columns
-    /// through <paramref name="rowBuffer"/>, whose kept segments are copied.
-    /// </summary>
-    private unsafe void DequantizeRows(Int8Output output, Span<int> acc, int g, int coutG, int columns, int rowStride, float[]? rowBuffer, int patchZeroPoint,
-        float inputScale, OutputClamp activation, int y0, int rowCount, int oh, int ow, long imageOffset)
-    {
         int positions = oh * ow;
+        if (output.Codes is not null)
+        {
+            RequantizeRows(output, acc, g, coutG, columns, rowStride, patchZeroPoint, oh, ow, imageOffset);
+            return;
+        }
+
         bool rowByRow = rowStride != ow && ow >= 2 * System.Numerics.Vector<float>.Count;
         for (int r = 0; r < coutG; r++)
         {
             int co = g * coutG + r;
             long channel = imageOffset + ((long)co * positions);
-            int rowTerm = patchZeroPoint * _int8!.CentredSums[co];
+            int rowTerm = patchZeroPoint * _int8.CentredSums[co];
             float scale = inputScale * _int8.Scales[co];
-            var products = acc.Slice(r * columns, columns);
             if (rowByRow)
             {
-                for (int y = 0; y < rowCount; y++)
+                // Wide output rows: each kept segment straight into the output.
+                for (int y = 0; y < oh; y++)
                 {
-                    output.Write(products.Slice(y * rowStride, ow), rowTerm, scale, _bias[co], activation, channel + ((long)(y0 + y) * ow));
+                    output.Write(acc.Slice((r * columns) + (y * rowStride), ow), rowTerm, scale, _bias[co], activation, channel + ((long)y * ow));
                 }
 
                 continue;
@@ -818,14 +773,14 @@ public sealed partial class Conv2d
 
             if (rowStride == ow)
             {
-                output.Write(products[..(rowCount * ow)], rowTerm, scale, _bias[co], activation, channel + ((long)y0 * ow));
+                output.Write(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, channel);
                 continue;
             }
 
-            var row = rowBuffer.AsSpan(0, rowCount * rowStride);
-            Dequantize(products[..row.Length], rowTerm, scale, _bias[co], activation, row);
-            var target = new Span<float>(output.Floats + channel + ((long)y0 * ow), rowCount * ow);
-            for (int y = 0; y < rowCount; y++)
+            var row = rowBuffer.AsSpan(0, columns);
+            Dequantize(acc.Slice(r * columns, columns), rowTerm, scale, _bias[co], activation, row);
+            var target = new Span<float>(output.Floats + channel, positions);
+            for (int y = 0; y < oh; y++)
             {
                 row.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
             }
@@ -837,15 +792,14 @@ public sealed partial class Conv2d
     /// the vector requantization runs over long rows) is requantized, into a row buffer when it has virtual columns,
     /// whose kept segments are then copied.
     /// </summary>
-    private unsafe void RequantizeRows(Int8Output output, Span<int> acc, int g, int coutG, int columns, int rowStride, int patchZeroPoint, int y0, int rowCount, int oh,
-        int ow, long imageOffset)
+    private unsafe void RequantizeRows(Int8Output output, Span<int> acc, int g, int coutG, int columns, int rowStride, int patchZeroPoint, int oh, int ow, long imageOffset)
     {
         int positions = oh * ow;
         var stage = output.Stage!;
         // Output rows of 16+ codes are written straight from their segments (vector steps, the last one overlapping);
         // shorter ones go through a row buffer over the whole run, then are copied.
         bool segments = rowStride != ow && ow >= 16;
-        byte[]? row = rowStride == ow || segments ? null : ArrayPool<byte>.Shared.Rent(rowCount * rowStride);
+        byte[]? row = rowStride == ow || segments ? null : ArrayPool<byte>.Shared.Rent(columns);
         try
         {
             for (int r = 0; r < coutG; r++)
@@ -853,10 +807,10 @@ public sealed partial class Conv2d
                 int co = g * coutG + r;
                 var products = acc.Slice(r * columns, columns);
                 int term = (patchZeroPoint * _int8!.CentredSums[co]) - stage.Bias[co];
-                var target = new Span<byte>(output.Codes + imageOffset + ((long)co * positions) + ((long)y0 * ow), rowCount * ow);
+                var target = new Span<byte>(output.Codes + imageOffset + ((long)co * positions), positions);
                 if (segments)
                 {
-                    for (int y = 0; y < rowCount; y++)
+                    for (int y = 0; y < oh; y++)
                     {
                         stage.Requantize(co, products.Slice(y * rowStride, ow), term, target.Slice(y * ow, ow));
                     }
@@ -866,13 +820,13 @@ public sealed partial class Conv2d
 
                 if (row is null)
                 {
-                    stage.Requantize(co, products[..target.Length], term, target);
+                    stage.Requantize(co, products, term, target);
                     continue;
                 }
 
-                var codes = row.AsSpan(0, rowCount * rowStride);
-                stage.Requantize(co, products[..codes.Length], term, codes);
-                for (int y = 0; y < rowCount; y++)
+                var codes = row.AsSpan(0, columns);
+                stage.Requantize(co, products, term, codes);
+                for (int y = 0; y < oh; y++)
                 {
                     codes.Slice(y * rowStride, ow).CopyTo(target.Slice(y * ow, ow));
                 }
