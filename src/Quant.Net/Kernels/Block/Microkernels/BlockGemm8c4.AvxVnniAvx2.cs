@@ -293,9 +293,8 @@ internal static class BlockGemm8c4Vector256
     {
         var sums = Vector256.Create(sum);
         var xs = Vector256.Create(xScale);
-        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * sums)), scale * xs, Vector256.LoadUnsafe(ref y)).StoreUnsafe(ref y);
-        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2 - (zeroPoint2 * sums)), scale2 * xs, Vector256.LoadUnsafe(ref y, BlockQuantizedWeights.GroupColumns))
-            .StoreUnsafe(ref y, BlockQuantizedWeights.GroupColumns);
+        Epilogue(dot, zeroPoint, scale, sums, xs, Vector256.LoadUnsafe(ref y)).StoreUnsafe(ref y);
+        Epilogue(dot2, zeroPoint2, scale2, sums, xs, Vector256.LoadUnsafe(ref y, BlockQuantizedWeights.GroupColumns)).StoreUnsafe(ref y, BlockQuantizedWeights.GroupColumns);
     }
 
     private static void Row1Pair<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
@@ -387,7 +386,13 @@ internal static class BlockGemm8c4Vector256
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Epilogue(Vector256<int> dot, Vector256<int> zeroPoint, Vector256<float> scale, BlockActivations x, int q, Vector256<float> acc) =>
-        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * Vector256.Create(x.Sums![q]))), scale * Vector256.Create(x.Scales![q]), acc);
+        Epilogue(dot, zeroPoint, scale, Vector256.Create(x.Sums![q]), Vector256.Create(x.Scales![q]), acc);
+
+    /// <summary>One block of 8 columns: <c>acc + (float)(dot − zp · Σx) · (scale_w · scale_x)</c>, fused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Epilogue(Vector256<int> dot, Vector256<int> zeroPoint, Vector256<float> scale, Vector256<int> sums, Vector256<float> xScale,
+        Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot - (zeroPoint * sums)), scale * xScale, acc);
 
     private static void Row1<TCodes, TDot>(BlockActivations x, int r, BlockQuantizedWeights w, float[] result, int g)
         where TCodes : ICodes256
