@@ -16,6 +16,7 @@ public sealed partial class Conv2d
     private readonly float[]? _float; // [OutChannels, GroupK], the GEMM's A operand
     private readonly Int8ConvWeights? _int8;
     private readonly float[] _bias;
+    private CodeStage? _codeStage; // the uint8 output stage of the last call (immutable; replaced whole, so calls on other threads read a consistent one)
 
     private Conv2d(Conv2dShape shape, float[]? f, Int8ConvWeights? q, float[] bias)
     {
@@ -138,13 +139,18 @@ public sealed partial class Conv2d
     {
         private readonly float[] _multipliers;
         private readonly float _zeroPoint, _low, _high;
+        private readonly (float InputScale, QuantParams Output, float Min, float Max) _key;
 
-        private CodeStage(int[] bias, float[] multipliers, float zeroPoint, float low, float high)
+        private CodeStage(int[] bias, float[] multipliers, float zeroPoint, float low, float high, (float, QuantParams, float, float) key)
         {
             Bias = bias;
             _multipliers = multipliers;
             (_zeroPoint, _low, _high) = (zeroPoint, low, high);
+            _key = key;
         }
+
+        /// <summary>Whether this stage was built for these arguments.</summary>
+        public bool Serves(float inputScale, QuantParams output, OutputClamp clamp) => _key == (inputScale, output, clamp.Min, clamp.Max);
 
         /// <summary>Per output channel, round_half_to_even(bias / (sx · sw)).</summary>
         public int[] Bias { get; }
@@ -163,7 +169,7 @@ public sealed partial class Conv2d
 
             // The clamp's bounds as codes (monotone rounding: clamping the codes equals quantizing the clamped value).
             float low = Math.Max(output.QMin, Code(clamp.Min, output)), high = Math.Min(output.QMax, Code(clamp.Max, output));
-            return new CodeStage(q, multipliers, output.ZeroPoint, low, Math.Max(low, high));
+            return new CodeStage(q, multipliers, output.ZeroPoint, low, Math.Max(low, high), (inputScale, output, clamp.Min, clamp.Max));
         }
 
         private static float Code(float value, QuantParams output) =>
@@ -498,7 +504,6 @@ public sealed partial class Conv2d
     public unsafe void Run(ReadOnlySpan<byte> input, int inputZeroPoint, float inputScale, int batch, int height, int width, Span<float> output, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
     {
         CheckInt8(inputZeroPoint, inputScale, maxDegreeOfParallelism);
-        Check(input.Length, batch, height, width, output.Length);
         fixed (float* target = output)
         {
             RunInt8(input, inputZeroPoint, inputScale, batch, height, width, new Int8Output(target, null, null, output.Length), activation, maxDegreeOfParallelism, pool);
@@ -533,8 +538,13 @@ public sealed partial class Conv2d
         CheckInt8(inputZeroPoint, inputScale, maxDegreeOfParallelism);
         if (outputEncoding.QMin < 0 || outputEncoding.QMax > 255)
             throw new ArgumentException($"The output encoding must fit uint8, not [{outputEncoding.QMin}, {outputEncoding.QMax}].", nameof(outputEncoding));
-        Check(input.Length, batch, height, width, output.Length);
-        var stage = CodeStage.Of(_int8!, _bias, inputScale, outputEncoding, activation);
+        // The stage of the last call is kept: a layer in a pipeline is called with the same encodings every time.
+        var stage = _codeStage;
+        if (stage is null || !stage.Serves(inputScale, outputEncoding, activation))
+        {
+            _codeStage = stage = CodeStage.Of(_int8!, _bias, inputScale, outputEncoding, activation);
+        }
+
         fixed (byte* target = output)
         {
             RunInt8(input, inputZeroPoint, inputScale, batch, height, width, new Int8Output(null, target, stage, output.Length), activation, maxDegreeOfParallelism, pool);

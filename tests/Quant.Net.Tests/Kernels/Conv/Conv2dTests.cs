@@ -214,6 +214,18 @@ public sealed class Conv2dTests
             conv.Run(input, 17, 0.03f, 1, h, w, two, encoding, OutputClamp.Relu, 2, pool);
             two.Should().Equal(one);
             CodesShouldBeExact(shape, 1, h, w, input, 17, 0.03f, weights, scales, new int[shape.OutChannels], bias, encoding, OutputClamp.Relu, one);
+
+            // Another input scale, output encoding and clamp on the same layer, then the first ones again: each call gets
+            // its own output stage (the layer keeps the last one only while the arguments match).
+            conv.Run(input, 17, 0.03f, 1, h, w, two, encoding, OutputClamp.None, 1);   // the clamp alone differs
+            CodesShouldBeExact(shape, 1, h, w, input, 17, 0.03f, weights, scales, new int[shape.OutChannels], bias, encoding, OutputClamp.None, two);
+            conv.Run(input, 17, 0.02f, 1, h, w, two, encoding, OutputClamp.None, 1);   // the input scale alone differs
+            CodesShouldBeExact(shape, 1, h, w, input, 17, 0.02f, weights, scales, new int[shape.OutChannels], bias, encoding, OutputClamp.None, two);
+            var other = QuantParams.FromRange(QuantScheme.UInt8Asymmetric, -2f, 3f);
+            conv.Run(input, 17, 0.02f, 1, h, w, two, other, OutputClamp.None, 1);        // the output encoding alone differs
+            CodesShouldBeExact(shape, 1, h, w, input, 17, 0.02f, weights, scales, new int[shape.OutChannels], bias, other, OutputClamp.None, two);
+            conv.Run(input, 17, 0.03f, 1, h, w, two, encoding, OutputClamp.Relu, 1);
+            two.Should().Equal(one);
         }
 
         var layer = Conv2d.CreateQuantized(new Conv2dShape(2, 4, 3, 3), new sbyte[4 * 18], [1f], [0], []);
