@@ -74,6 +74,12 @@ internal static class Program
             return;
         }
 
+        if (args is ["gemm", var gemmShape])
+        {
+            Kernels.GemmScaling.Run(gemmShape);
+            return;
+        }
+
         if (args is ["block-accuracy"])
         {
             Kernels.BlockAccuracyReport.Run();
