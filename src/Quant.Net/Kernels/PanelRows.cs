@@ -25,3 +25,40 @@ internal readonly unsafe struct ShiftedRows(nint* offsets) : IPanelRows
 {
     public nint Offset(nint t, nint rowLength) => offsets[t];
 }
+
+/// <summary>
+/// Where a microkernel reads A: row r starts <see cref="Row"/> elements after A's base and its element t
+/// <see cref="Step"/> further. Implementations are structs, so each instantiation compiles to its own loop.
+/// </summary>
+internal interface IRowSteps
+{
+    /// <summary>Offset of row <paramref name="r"/> of the tile.</summary>
+    nint Row(int r);
+
+    /// <summary>Offset of element <paramref name="t"/> within a row.</summary>
+    nint Step(nint t);
+}
+
+/// <summary>A row-major A: row r at r · stride, element t at t.</summary>
+internal readonly struct StridedRows(nint stride) : IRowSteps
+{
+    public nint Row(int r) => r * stride;
+
+    public nint Step(nint t) => t;
+}
+
+/// <summary>
+/// A convolution's output pixels as the rows of A: row r at the staged-image offset of its pixel's first tap
+/// (<paramref name="pixels"/>[r]), element t, tap (c, ky, kx), at <paramref name="taps"/>[t] further. No patch matrix is
+/// written: the tile reads each tap where the staged image holds it.
+/// </summary>
+internal readonly unsafe struct PixelRows(nint* pixels, nint* taps) : IRowSteps
+{
+    public nint* Pixels => pixels;
+
+    public nint* Taps => taps;
+
+    public nint Row(int r) => pixels[r];
+
+    public nint Step(nint t) => taps[t];
+}

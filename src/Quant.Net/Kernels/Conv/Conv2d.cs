@@ -6,14 +6,15 @@ using System.Runtime.Intrinsics;
 namespace Quant.Net.Kernels;
 
 /// <summary>
-/// 2-D convolution (NCHW) as a GEMM over an implicit patch matrix, FP32 and int8: per group, the weights
-/// [Cout/groups, K] are A and the patch matrix [K, output positions] is B, so the product is already NCHW. B is never
-/// written out: each image is staged once into stride phase planes and every K row of a panel is a shifted view of one
-/// of them (see <see cref="Run(ReadOnlySpan{float}, int, int, int, Span{float}, OutputClamp, int, KernelThreadPool?)"/>).
+/// 2-D convolution (NCHW) as a GEMM over an implicit patch matrix, FP32 and int8; the patch matrix is never written
+/// out. FP32: per group, the output pixels are the rows and the packed weights [K, Cout/groups] are B; each tile of
+/// pixels reads its taps in the padded image through a table of offsets, and is written transposed into NCHW. Int8: the
+/// weights [Cout/groups, K] are A, and each image is staged once into stride phase planes of which every K row of a B
+/// panel is a shifted view, so the product is already NCHW. Depthwise layers skip the GEMM.
 /// </summary>
 public sealed partial class Conv2d
 {
-    private readonly float[]? _float; // [OutChannels, GroupK], the GEMM's A operand
+    private readonly float[]? _float; // [OutChannels, GroupK]: the depthwise path reads it, the GEMM path packs it (PackForPixelTiles)
     private readonly Int8ConvWeights? _int8;
     private readonly float[] _bias;
     private CodeStage? _codeStage; // the uint8 output stage of the last call (immutable; replaced whole, so calls on other threads read a consistent one)
@@ -238,10 +239,10 @@ public sealed partial class Conv2d
     }
 
     /// <summary>
-    /// FP32 forward pass over a batch. Per image and group: the channels are staged into phase planes, the GEMM reads its
-    /// B panels from them in place (a row-offset table instead of packed panels), the weights [Cout/groups, K] are A,
-    /// and the product lands in NCHW order. Depthwise layers (one input channel per group) skip the GEMM: each output
-    /// channel is a weighted sum of its shifted planes, vectorized along the positions.
+    /// FP32 forward pass over a batch. Per image and group: the channels are staged with their padding, the output pixels
+    /// are the GEMM's rows, read in place through tap offsets, and the weights, packed once per layer, are B; bias and
+    /// clamp run in the kernel, which writes each tile transposed into NCHW. Depthwise layers (one input channel per
+    /// group) skip the GEMM: each output channel is a weighted sum of its shifted planes, vectorized along the positions.
     /// </summary>
     /// <param name="input">[batch, InChannels, height, width].</param>
     /// <param name="batch">Images, ≥ 0.</param>
@@ -262,7 +263,7 @@ public sealed partial class Conv2d
             return;
         }
 
-        RunPhasePlanes(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level, Fp32Gemm.PanelWidth(level));
+        RunPixelTiles(input, batch, height, width, output, activation, maxDegreeOfParallelism, pool, level);
     }
 
     /// <summary>
@@ -342,92 +343,6 @@ public sealed partial class Conv2d
         }
     }
 
-    /// <summary>
-    /// Every FP32 layer: each channel is staged once with its padding, split by stride into sh·sw phase planes
-    /// (padded pixel (r, col) goes to plane (r mod sh, col mod sw) at (r / sh, col / sw); one plane for stride 1), each
-    /// Wq = ⌈Wp / sw⌉ wide, and the GEMM runs over OH·Wq virtual positions (q = y·Wq + x; the last Wq − OW columns of each
-    /// row are computed and dropped). Then K row (c, ky, kx) of the patch matrix is the phase plane of (ky·dh mod sh,
-    /// kx·dw mod sw) shifted by ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋, and panel p of it starts p·NR values further: the GEMM
-    /// reads NR contiguous staged values per K row through a table of row offsets (<see cref="ShiftedRows"/>), so no
-    /// patch matrix is written or read back (it was 7 MB per 64-channel 56² layer, a fifth of the layer's time). The
-    /// dot products are those of im2col in the same order; the cost is Wq / OW more GEMM columns (3.6% at 56² stride 1,
-    /// 2.7% for ResNet's 224² 7×7 stride-2 stem, none for 1×1 without padding). Phase planes no tap reads are not staged.
-    /// </summary>
-    private void RunPhasePlanes(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
-        int maxDegreeOfParallelism, KernelThreadPool? pool, SimdLevel level, int nr)
-    {
-        var (oh, ow, k, coutG) = Check(input.Length, batch, height, width, output.Length);
-        var geometry = PhaseGeometry.Of(Shape, height, width, nr);
-        int cg = Shape.InChannels / Shape.Groups, phases = Shape.StrideHeight * Shape.StrideWidth, positions = oh * ow;
-        int wq = geometry.Wq, virtualPositions = geometry.VirtualPositions, stagedPlanes = geometry.StagedPlanes(phases), channelStride = stagedPlanes * geometry.Cells;
-        float[] staged = ArrayPool<float>.Shared.Rent(cg * channelStride);
-        float[] product = ArrayPool<float>.Shared.Rent(coutG * virtualPositions);
-        nint[] rowOffsets = ArrayPool<nint>.Shared.Rent(k);
-        var runs = geometry.StagingRuns(Shape, height, width, out int runCount);
-        try
-        {
-            // K row (c, ky, kx): its tap's cell in channel c's staged planes; panel p adds p·NR.
-            int taps = Shape.KernelHeight * Shape.KernelWidth;
-            for (int c = 0; c < cg; c++)
-            {
-                for (int t = 0; t < taps; t++)
-                {
-                    rowOffsets[(c * taps) + t] = ((nint)c * channelStride) + geometry.TapCell(Shape, t);
-                }
-            }
-
-            Array.Clear(staged, 0, cg * channelStride);
-            int imageLength = Shape.InChannels * height * width;
-            for (int b = 0; b < batch; b++)
-            {
-                var image = input.Slice(b * imageLength, imageLength);
-                for (int g = 0; g < Shape.Groups; g++)
-                {
-                    for (int c = 0; c < cg; c++)
-                    {
-                        StagePhases(runs.AsSpan(0, runCount), Shape.StrideWidth, image.Slice((g * cg + c) * height * width, height * width), staged.AsSpan(c * channelStride, channelStride));
-                    }
-
-                    // Without virtual columns (1×1 without padding) the product is the output; otherwise each output row is
-                    // the first OW of its Wq product columns.
-                    var result = output.Slice((b * Shape.OutChannels + g * coutG) * positions, coutG * positions);
-                    var target = wq == ow ? result : product.AsSpan(0, coutG * virtualPositions);
-                    unsafe
-                    {
-                        fixed (float* planes = staged)
-                        fixed (nint* offsets = rowOffsets)
-                        {
-                            Fp32Gemm.RunPanels(_float.AsSpan(g * coutG * k, coutG * k), coutG, level, k, virtualPositions, planes, nr, new ShiftedRows(offsets),
-                                (long)cg * stagedPlanes * nr * sizeof(float), [], target, OutputClamp.None, maxDegreeOfParallelism, pool);
-                        }
-                    }
-
-                    for (int r = 0; r < coutG; r++)
-                    {
-                        float bias = _bias[g * coutG + r];
-                        if (wq == ow)
-                        {
-                            AddBiasAndClamp(result.Slice(r * positions, positions), result.Slice(r * positions, positions), bias, activation);
-                            continue;
-                        }
-
-                        for (int y = 0; y < oh; y++)
-                        {
-                            AddBiasAndClamp(product.AsSpan((r * virtualPositions) + (y * wq), ow), result.Slice((r * positions) + (y * ow), ow), bias, activation);
-                        }
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(staged);
-            ArrayPool<float>.Shared.Return(product);
-            ArrayPool<nint>.Shared.Return(rowOffsets);
-            ArrayPool<(int, int, int)>.Shared.Return(runs);
-        }
-    }
-
     /// <summary>One channel into its phase planes by its staging runs (padding cells stay 0): row copies at stride 1, else a strided split.</summary>
     private static void StagePhases(ReadOnlySpan<(int Pixel, int Count, int Cell)> runs, int sw, ReadOnlySpan<float> plane, Span<float> phases)
     {
@@ -447,39 +362,6 @@ public sealed partial class Conv2d
                 var source = plane.Slice(pixel, ((count - 1) * sw) + 1);
                 for (int t = 0; t < count; t++) target[t] = source[t * sw];
             }
-        }
-    }
-
-    /// <summary>destination = clamp(source + bias) with compare-and-select (NaN passes, −0 stays −0), vectorized; in place when they are one span.</summary>
-    private static void AddBiasAndClamp(ReadOnlySpan<float> source, Span<float> destination, float bias, OutputClamp clamp)
-    {
-        int i = 0, width = System.Numerics.Vector<float>.Count;
-        if (System.Numerics.Vector.IsHardwareAccelerated && source.Length >= width)
-        {
-            var vb = new System.Numerics.Vector<float>(bias);
-            var lo = new System.Numerics.Vector<float>(clamp.Min);
-            var hi = new System.Numerics.Vector<float>(clamp.Max);
-            // Separate spans (an output row of the product): the tail is one more vector ending at the last element,
-            // recomputing a few from the unchanged source; in place, the tail is scalar.
-            bool overlapTail = !source.Overlaps(destination);
-            for (; i < source.Length; i += width)
-            {
-                if (i + width > source.Length)
-                {
-                    if (!overlapTail) break;
-                    i = source.Length - width;
-                }
-
-                var y = new System.Numerics.Vector<float>(source.Slice(i)) + vb;
-                y = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(lo, y), lo, y);
-                System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(hi, y), hi, y).CopyTo(destination.Slice(i));
-            }
-        }
-        for (; i < source.Length; i++)
-        {
-            float y = source[i] + bias;
-            y = clamp.Min > y ? clamp.Min : y;
-            destination[i] = clamp.Max < y ? clamp.Max : y;
         }
     }
 
@@ -625,8 +507,9 @@ public sealed partial class Conv2d
     }
 
     /// <summary>
-    /// The int8 form of <see cref="RunPhasePlanes"/> for layers whose channels come in whole KR groups: each group of KR
-    /// channels is staged as sh·sw phase planes of KR-element cells (the layout's bytes, shifted by −128, or int16),
+    /// Int8 layers whose channels come in whole KR groups, over phase planes: each group of KR channels is staged once
+    /// with its padding, split by stride into sh·sw phase planes (padded pixel (r, col) to plane (r mod sh, col mod sw)
+    /// at (r / sh, col / sw); one plane at stride 1) each Wq = ⌈Wp / sw⌉ wide, of KR-element cells (the layout's bytes, shifted by −128, or int16),
     /// padding cells holding the zero point in every channel (as the general path packs them); the GEMM runs over OH·Wq
     /// virtual positions, and K group (ky, kx, channel group) of panel p is read in place: NR cells of its phase plane
     /// from p·NR + ⌊ky·dh / sh⌋·Wq + ⌊kx·dw / sw⌋ (a table of group offsets, <see cref="ShiftedRows"/>). Column sums are

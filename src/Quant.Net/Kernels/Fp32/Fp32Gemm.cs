@@ -123,12 +123,12 @@ public static class Fp32Gemm
                     ref float panel = ref *(data + (p * panelStride));
                     if (rows == MR && cols == nr)
                     {
-                        Kernel(level, ref aTile, k, ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
+                        Kernel(level, ref aTile, new StridedRows(k), ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
                         continue;
                     }
 
                     cTile ??= ArrayPool<float>.Shared.Rent(MR * nr);
-                    Kernel(level, ref aTile, k, ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
+                    Kernel(level, ref aTile, new StridedRows(k), ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
                     for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
                 }
             }
@@ -150,15 +150,16 @@ public static class Fp32Gemm
         }
     }
 
-    private static void Kernel<TRows>(SimdLevel level, ref float a, nint aStride, ref float b, TRows rows, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
-        where TRows : struct, IPanelRows
+    /// <summary>One <see cref="RowTile"/> × NR tile of the level's kernel: A's rows and steps from <paramref name="aRows"/>, B's rows from <paramref name="rows"/>.</summary>
+    internal static void Kernel<TRows, TA>(SimdLevel level, ref float a, TA aRows, ref float b, TRows rows, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
+        where TRows : struct, IPanelRows where TA : struct, IRowSteps
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Fp32GemmTileFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows, EightRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector256: Fp32GemmTileFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows, SixRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector128: Fp32GemmTileFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows, SixRows>(ref a, aStride, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            default: Fp32GemmTileFma.ComputeScalar(ref a, aStride, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector512: Fp32GemmTileFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows, EightRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector256: Fp32GemmTileFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows, SixRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector128: Fp32GemmTileFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows, SixRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            default: Fp32GemmTileFma.ComputeScalar(ref a, aRows, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
         }
     }
 }

@@ -69,6 +69,39 @@ public sealed class Conv2dTests
     }
 
     [Fact]
+    public void Fp32_convolution_gives_the_bits_of_in_order_fused_multiply_adds()
+    {
+        // The oracle of every FP32 path: per output, one FMA per tap in (c, ky, kx) order from 0 (padding taps multiply
+        // 0), then + bias and the compare-and-select clamp. Pixel tiles of 8 (AVX-512) or 6 rows that cross output rows
+        // and end part-way, channel panels that end part-way (5, 33, 40 per group), several groups of several panels,
+        // 1×1 without padding (read in place), one output pixel, stride 2 and 3, and every geometry of the other tests.
+        var geometries = Geometries(12, 7).Concat(new[]
+        {
+            (new Conv2dShape(5, 33, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 7, 7),
+            (new Conv2dShape(8, 80, 3, 3, groups: 2, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 9, 13),
+            (new Conv2dShape(6, 5, 1, 1, strideHeight: 2, strideWidth: 2), 11, 9),
+            (new Conv2dShape(4, 40, 1, 1), 3, 5),
+            (new Conv2dShape(3, 17, 3, 3), 3, 3),
+            (new Conv2dShape(2, 9, 2, 3, strideHeight: 3, strideWidth: 3, padTop: 1, padRight: 2), 14, 10),
+        });
+        var clamps = new[] { OutputClamp.None, OutputClamp.Relu, new OutputClamp(-0.5f, 0.75f) };
+        int round = 0;
+        foreach (var (shape, h, w) in geometries)
+        {
+            const int batch = 2;
+            var clamp = clamps[round++ % clamps.Length];
+            float[] input = TestData.Floats(batch * shape.InChannels * h * w, h * 17 + w, spread: 1f, withSpecials: false);
+            float[] weights = TestData.Floats(shape.OutChannels * shape.GroupK, h + 3 * w, spread: 1f, withSpecials: false);
+            float[] bias = TestData.Floats(shape.OutChannels, w, spread: 1f, withSpecials: false);
+            var conv = Conv2d.CreateFloat(shape, weights, bias);
+            var (oh, ow) = shape.OutputSize(h, w);
+            var output = new float[batch * shape.OutChannels * oh * ow];
+            conv.Run(input, batch, h, w, output, clamp, 1);
+            TestData.BitwiseEqual(InOrderFma(shape, batch, h, w, input, weights, bias, clamp), output);
+        }
+    }
+
+    [Fact]
     public void Layers_large_enough_for_several_cache_blocks_and_threads_give_the_same_bits()
     {
         // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): several L2 blocks of panels read straight from
@@ -304,6 +337,34 @@ public sealed class Conv2dTests
         act7.Should().Throw<InvalidOperationException>();
         var act8 = () => Conv2d.CreateQuantized(shape, new sbyte[4 * 18], [1f], [0, 1, 0, 0], []);
         act8.Should().Throw<ArgumentException>().WithParameterName("zeroPoints");
+    }
+
+    /// <summary>Direct convolution in float: one FMA per tap in (c, ky, kx) order (0 for padding), + bias, clamped.</summary>
+    private static float[] InOrderFma(Conv2dShape s, int batch, int h, int w, float[] input, float[] weights, float[] bias, OutputClamp clamp)
+    {
+        var (oh, ow) = s.OutputSize(h, w);
+        int cg = s.InChannels / s.Groups, coutG = s.OutChannels / s.Groups;
+        var output = new float[batch * s.OutChannels * oh * ow];
+        for (int b = 0; b < batch; b++)
+            for (int co = 0; co < s.OutChannels; co++)
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++)
+                    {
+                        int g = co / coutG;
+                        float acc = 0f;
+                        for (int c = 0; c < cg; c++)
+                            for (int ky = 0; ky < s.KernelHeight; ky++)
+                                for (int kx = 0; kx < s.KernelWidth; kx++)
+                                {
+                                    int iy = y * s.StrideHeight - s.PadTop + ky * s.DilationHeight, ix = x * s.StrideWidth - s.PadLeft + kx * s.DilationWidth;
+                                    float v = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f : input[((b * s.InChannels + g * cg + c) * h + iy) * w + ix];
+                                    acc = MathF.FusedMultiplyAdd(weights[((co * cg + c) * s.KernelHeight + ky) * s.KernelWidth + kx], v, acc);
+                                }
+                        float r = acc + bias[co];
+                        r = clamp.Min > r ? clamp.Min : r;
+                        output[((b * s.OutChannels + co) * oh + y) * ow + x] = clamp.Max < r ? clamp.Max : r;
+                    }
+        return output;
     }
 
     /// <summary>Direct convolution in double: returns the outputs and Σ|x·w| per output (for error bounds).</summary>

@@ -37,40 +37,51 @@ internal static class Fp32GemmTileFma
     /// panel starts <paramref name="rows"/>.Offset(t) values after <paramref name="b"/>.
     /// </summary>
     public static void Compute<TV, TF, TI, TRows, TM>(ref float a, nint aStride, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows =>
+        Compute<TV, TF, TI, TRows, TM, StridedRows>(ref a, new StridedRows(aStride), ref b, rows, k, ref bias, min, max, ref c, cStride);
+
+    /// <summary>
+    /// The same tile with A's rows and steps from <paramref name="aRows"/>: row r's element t at
+    /// <paramref name="a"/> + <c>aRows.Row(r)</c> + <c>aRows.Step(t)</c> (a row-major A, or a convolution's output pixels
+    /// reading their taps in a staged image).
+    /// </summary>
+    public static void Compute<TV, TF, TI, TRows, TM, TA>(ref float a, TA aRows, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows where TA : struct, IRowSteps
     {
         nint nr = 2 * TV.Count;
         bool eight = TM.MR == 8;
         TF c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         TF c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        ref float a1 = ref Unsafe.Add(ref a, aStride);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * aStride);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * aStride);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * aStride);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * aStride);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * aStride);   // read only by the 8-row tile
-        ref float a7 = ref Unsafe.Add(ref a, 7 * aStride);
+        ref float a0 = ref Unsafe.Add(ref a, aRows.Row(0));
+        ref float a1 = ref Unsafe.Add(ref a, aRows.Row(1));
+        ref float a2 = ref Unsafe.Add(ref a, aRows.Row(2));
+        ref float a3 = ref Unsafe.Add(ref a, aRows.Row(3));
+        ref float a4 = ref Unsafe.Add(ref a, aRows.Row(4));
+        ref float a5 = ref Unsafe.Add(ref a, aRows.Row(5));
+        ref float a6 = ref Unsafe.Add(ref a, eight ? aRows.Row(6) : 0);   // read only by the 8-row tile
+        ref float a7 = ref Unsafe.Add(ref a, eight ? aRows.Row(7) : 0);
         for (nint t = 0; t < k; t++)
         {
             ref float bt = ref Unsafe.Add(ref b, rows.Offset(t, nr));
             TF b0 = TV.Load(ref bt), b1 = TV.Load(ref Unsafe.Add(ref bt, TV.Count));
-            TF v = TV.Splat(Unsafe.Add(ref a, t));
+            nint s = aRows.Step(t);
+            TF v = TV.Splat(Unsafe.Add(ref a0, s));
             c00 = TV.MultiplyAdd(v, b0, c00); c01 = TV.MultiplyAdd(v, b1, c01);
-            v = TV.Splat(Unsafe.Add(ref a1, t));
+            v = TV.Splat(Unsafe.Add(ref a1, s));
             c10 = TV.MultiplyAdd(v, b0, c10); c11 = TV.MultiplyAdd(v, b1, c11);
-            v = TV.Splat(Unsafe.Add(ref a2, t));
+            v = TV.Splat(Unsafe.Add(ref a2, s));
             c20 = TV.MultiplyAdd(v, b0, c20); c21 = TV.MultiplyAdd(v, b1, c21);
-            v = TV.Splat(Unsafe.Add(ref a3, t));
+            v = TV.Splat(Unsafe.Add(ref a3, s));
             c30 = TV.MultiplyAdd(v, b0, c30); c31 = TV.MultiplyAdd(v, b1, c31);
-            v = TV.Splat(Unsafe.Add(ref a4, t));
+            v = TV.Splat(Unsafe.Add(ref a4, s));
             c40 = TV.MultiplyAdd(v, b0, c40); c41 = TV.MultiplyAdd(v, b1, c41);
-            v = TV.Splat(Unsafe.Add(ref a5, t));
+            v = TV.Splat(Unsafe.Add(ref a5, s));
             c50 = TV.MultiplyAdd(v, b0, c50); c51 = TV.MultiplyAdd(v, b1, c51);
             if (eight)
             {
-                v = TV.Splat(Unsafe.Add(ref a6, t));
+                v = TV.Splat(Unsafe.Add(ref a6, s));
                 c60 = TV.MultiplyAdd(v, b0, c60); c61 = TV.MultiplyAdd(v, b1, c61);
-                v = TV.Splat(Unsafe.Add(ref a7, t));
+                v = TV.Splat(Unsafe.Add(ref a7, s));
                 c70 = TV.MultiplyAdd(v, b0, c70); c71 = TV.MultiplyAdd(v, b1, c71);
             }
         }
@@ -98,15 +109,16 @@ internal static class Fp32GemmTileFma
     }
 
     /// <summary>The scalar path (<see cref="ScalarRows"/> rows): same order of FMAs per output element.</summary>
-    public static void ComputeScalar<TRows>(ref float a, nint aStride, ref float b, TRows rows, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
-        where TRows : struct, IPanelRows
+    public static void ComputeScalar<TRows, TA>(ref float a, TA aRows, ref float b, TRows rows, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
+        where TRows : struct, IPanelRows where TA : struct, IRowSteps
     {
         for (int r = 0; r < ScalarRows; r++)
         {
+            ref float ar = ref Unsafe.Add(ref a, aRows.Row(r));
             for (int j = 0; j < nr; j++)
             {
                 float acc = 0f;
-                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aStride + t), Unsafe.Add(ref b, rows.Offset(t, nr) + j), acc);
+                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref ar, aRows.Step(t)), Unsafe.Add(ref b, rows.Offset(t, nr) + j), acc);
                 float y = acc + Unsafe.Add(ref bias, j);
                 y = min > y ? min : y;
                 Unsafe.Add(ref c, r * cStride + j) = max < y ? max : y;
