@@ -34,7 +34,7 @@ internal static class ColumnSweep
         int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, panels);
         if (threads == 1)
         {
-            Range(tile, rowTiles, panelBytes, 0, panels);   // no allocation on the single-threaded path
+            Range(tile, 0, rowTiles, panelBytes, 0, panels);   // no allocation on the single-threaded path
         }
         else
         {
@@ -42,20 +42,43 @@ internal static class ColumnSweep
         }
     }
 
-    // The closure lives here so that the single-threaded path above allocates nothing.
+    /// <summary>
+    /// As <see cref="Run"/>, but threads take contiguous ranges of row tiles instead (each sweeps every column panel, in the
+    /// same L2 blocks): for products with many row tiles and fewer column panels than threads, such as a convolution's
+    /// output pixels against few output channels. Rows are independent too, so the result does not depend on the split.
+    /// </summary>
+    public static void RunByRows<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
+        where T : IColumnTile
+    {
+        int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, rowTiles);
+        if (threads == 1)
+        {
+            Range(tile, 0, rowTiles, panelBytes, 0, panels);
+        }
+        else
+        {
+            ThreadedRows(tile, rowTiles, panels, panelBytes, threads, pool ?? KernelThreadPool.Shared);
+        }
+    }
+
+    private static void ThreadedRows<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
+        where T : IColumnTile =>
+        pool.ForEachRange(rowTiles, threads, (start, end) => Range(tile, start, end, panelBytes, 0, panels));
+
+    // The closures live here so that the single-threaded paths allocate nothing.
     private static void Threaded<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
         where T : IColumnTile =>
-        pool.ForEachRange(panels, threads, (start, end) => Range(tile, rowTiles, panelBytes, start, end));
+        pool.ForEachRange(panels, threads, (start, end) => Range(tile, 0, rowTiles, panelBytes, start, end));
 
-    private static void Range<T>(T tile, int rowTiles, long panelBytes, int start, int end)
+    private static void Range<T>(T tile, int firstTile, int endTile, long panelBytes, int start, int end)
         where T : IColumnTile
     {
         // At least one panel per block; an empty range runs no block.
-        int perBlock = rowTiles <= 1 || panelBytes <= 0 ? end - start : (int)Math.Clamp(L2BlockBytes / panelBytes, 1, int.MaxValue);
+        int perBlock = endTile - firstTile <= 1 || panelBytes <= 0 ? end - start : (int)Math.Clamp(L2BlockBytes / panelBytes, 1, int.MaxValue);
         for (int p0 = start; p0 < end; p0 += perBlock)
         {
             int p1 = Math.Min(end, p0 + perBlock);
-            for (int t = 0; t < rowTiles; t++)
+            for (int t = firstTile; t < endTile; t++)
             {
                 tile.Run(t, p0, p1);
             }

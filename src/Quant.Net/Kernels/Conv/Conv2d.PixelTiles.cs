@@ -38,8 +38,9 @@ public sealed partial class Conv2d
     /// it. Each input channel is staged once with its padding (not at all without padding): row r of a tile is an output
     /// pixel (y, x), which reads tap (c, ky, kx) at (y·sh + ky·dh, x·sw + kx·dw) of channel c's padded plane, that is at
     /// the pixel's offset plus the tap's (<see cref="PixelRows"/>). A tile holds MR consecutive output pixels, across
-    /// output rows, so no column is computed and dropped (the phase planes' virtual positions cost 3.6% at 56², 12.5% at
-    /// 14² and 23% at 7²); bias and clamp run in the kernel; the tile is written transposed into NCHW. The dot products
+    /// output rows, so no position is computed and dropped but the last tile's repeats (the phase planes' virtual
+    /// positions cost 3.6% at 56², 12.5% at 14²); bias and clamp run in the kernel; the tile is written transposed into
+    /// NCHW. The dot products
     /// are those of im2col in (c, ky, kx) order, one FMA per step, the same bits on every path.
     /// </summary>
     private unsafe void RunPixelTiles(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> output, OutputClamp activation,
@@ -51,7 +52,10 @@ public sealed partial class Conv2d
         var weights = PackForPixelTiles(level);
         int cg = Shape.InChannels / Shape.Groups, mr = Fp32Gemm.RowTile(level), nr = Fp32Gemm.PanelWidth(level);
         bool padded = Shape.PadTop + Shape.PadLeft + Shape.PadBottom + Shape.PadRight > 0;
-        int hp = height + Shape.PadTop + Shape.PadBottom, wp = width + Shape.PadLeft + Shape.PadRight, plane = hp * wp;
+        int hp = height + Shape.PadTop + Shape.PadBottom, wp = width + Shape.PadLeft + Shape.PadRight;
+        if ((long)cg * hp * wp > Array.MaxLength)
+            throw new ArgumentException($"The padded planes of one group ({cg} × {hp} × {wp}) exceed the largest array.", nameof(input));
+        int plane = hp * wp;
         int tiles = (positions + mr - 1) / mr, panels = (coutG + nr - 1) / nr, taps = Shape.KernelHeight * Shape.KernelWidth;
         float[]? staged = padded ? ArrayPool<float>.Shared.Rent(cg * plane) : null;
         nint[] tapOffsets = ArrayPool<nint>.Shared.Rent(k);
@@ -97,7 +101,13 @@ public sealed partial class Conv2d
                         {
                             var sweep = new PixelSweep(level, k, positions, coutG, channels, new PixelRows(pixelTable, tapTable), panelData, bias, activation,
                                 target + (((long)b * Shape.OutChannels) + ((long)g * coutG)) * positions);
-                            ColumnSweep.Run(sweep, tiles, panels, (long)k * nr * sizeof(float), (long)positions * coutG * k, maxDegreeOfParallelism, pool);
+                            // Threads split the output channels' panels when there are enough of them (each thread then reads
+                            // only its share of the weights), else the pixel tiles (a 64-channel layer has 2 panels on AVX-512).
+                            long panelBytes = (long)k * nr * sizeof(float), work = (long)positions * coutG * k;
+                            if (panels >= Parallelism.Threads(maxDegreeOfParallelism, work, Math.Max(panels, tiles)))
+                                ColumnSweep.Run(sweep, tiles, panels, panelBytes, work, maxDegreeOfParallelism, pool);
+                            else
+                                ColumnSweep.RunByRows(sweep, tiles, panels, panelBytes, work, maxDegreeOfParallelism, pool);
                         }
                     }
                 }
@@ -135,6 +145,7 @@ public sealed partial class Conv2d
     private readonly unsafe struct PixelSweep(SimdLevel level, int k, int positions, int coutG, float* channels, PixelRows rows, float* panels, float* bias,
         OutputClamp activation, float* output) : IColumnTile
     {
+        [SkipLocalsInit]
         public void Run(int rowTile, int panelStart, int panelEnd)
         {
             int mr = Fp32Gemm.RowTile(level), nr = Fp32Gemm.PanelWidth(level), pixel = rowTile * mr, count = Math.Min(mr, positions - pixel);

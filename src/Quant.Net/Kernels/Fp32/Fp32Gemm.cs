@@ -53,8 +53,8 @@ public static class Fp32Gemm
 
     /// <summary>
     /// The driver over any panel source: panel p starts at <paramref name="data"/> + p·<paramref name="panelStride"/> and
-    /// its row t <paramref name="rows"/>.Offset(t, NR) values further (packed panels, or a convolution's shifted planes,
-    /// whose panels overlap). <paramref name="panelBytes"/> is what one more panel adds to the working set (for the L2
+    /// its row t <paramref name="rows"/>.Offset(t, NR) values further (the convolution's pixel tiles call the tile kernel
+    /// directly, <see cref="Kernel{TRows, TA}"/>). <paramref name="panelBytes"/> is what one more panel adds to the working set (for the L2
     /// column blocks); the panels must stay readable until the call returns.
     /// </summary>
     internal static unsafe void RunPanels<TRows>(ReadOnlySpan<float> a, int m, SimdLevel level, int k, int n, float* data, nint panelStride, TRows rows,

@@ -73,8 +73,9 @@ public sealed class Conv2dTests
     {
         // The oracle of every FP32 path: per output, one FMA per tap in (c, ky, kx) order from 0 (padding taps multiply
         // 0), then + bias and the compare-and-select clamp. Pixel tiles of 8 (AVX-512) or 6 rows that cross output rows
-        // and end part-way, channel panels that end part-way (5, 33, 40 per group), several groups of several panels,
-        // 1×1 without padding (read in place), one output pixel, stride 2 and 3, and every geometry of the other tests.
+        // and end part-way, channel panels that end part-way (5, 33, 40, 44 per group: 44 = 32 + 12 stores one whole
+        // 8-row tile as one 8×8 transpose and 4 scalar columns), several groups of several panels, 1×1 without padding
+        // (read in place), one output pixel, stride 2 and 3, and every geometry of the other tests.
         var geometries = Geometries(12, 7).Concat(new[]
         {
             (new Conv2dShape(5, 33, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 7, 7),
@@ -83,6 +84,7 @@ public sealed class Conv2dTests
             (new Conv2dShape(4, 40, 1, 1), 3, 5),
             (new Conv2dShape(3, 17, 3, 3), 3, 3),
             (new Conv2dShape(2, 9, 2, 3, strideHeight: 3, strideWidth: 3, padTop: 1, padRight: 2), 14, 10),
+            (new Conv2dShape(4, 44, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 6, 9),
         });
         var clamps = new[] { OutputClamp.None, OutputClamp.Relu, new OutputClamp(-0.5f, 0.75f) };
         int round = 0;
@@ -104,11 +106,13 @@ public sealed class Conv2dTests
     [Fact]
     public void Layers_large_enough_for_several_cache_blocks_and_threads_give_the_same_bits()
     {
-        // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): several L2 blocks of panels read straight from
-        // the staged phase planes, six row tiles; one and two threads must give the same bits, close to the reference.
+        // 24 → 32 channels, 3×3 over 30×70 (stride 1) and 61×47 (stride 2): fewer channel panels than threads on AVX-512,
+        // so the threads split the pixel tiles; 24 → 72 channels: enough panels, so they split those; and two depthwise
+        // layers. One and two threads must give the same bits, close to the reference.
         foreach (var (shape, h, w) in new[]
                  {
                      (new Conv2dShape(24, 32, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),
+                     (new Conv2dShape(24, 72, 3, 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 17, 23),
                      (new Conv2dShape(24, 32, 3, 3, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 0, padBottom: 0, padRight: 1), 61, 47),
                      (new Conv2dShape(48, 96, 3, 3, groups: 48, strideHeight: 2, strideWidth: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 61, 47),
                      (new Conv2dShape(128, 128, 3, 3, groups: 128, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 30, 70),

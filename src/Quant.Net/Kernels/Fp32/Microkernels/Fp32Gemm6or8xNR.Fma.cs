@@ -33,17 +33,10 @@ internal static class Fp32GemmTileFma
     public const int ScalarRows = 6;
 
     /// <summary>
-    /// C tile = clamp(A[MR, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>; row t of the
-    /// panel starts <paramref name="rows"/>.Offset(t) values after <paramref name="b"/>.
-    /// </summary>
-    public static void Compute<TV, TF, TI, TRows, TM>(ref float a, nint aStride, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows =>
-        Compute<TV, TF, TI, TRows, TM, StridedRows>(ref a, new StridedRows(aStride), ref b, rows, k, ref bias, min, max, ref c, cStride);
-
-    /// <summary>
-    /// The same tile with A's rows and steps from <paramref name="aRows"/>: row r's element t at
-    /// <paramref name="a"/> + <c>aRows.Row(r)</c> + <c>aRows.Step(t)</c> (a row-major A, or a convolution's output pixels
-    /// reading their taps in a staged image).
+    /// C tile = clamp(A[MR, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>. Row r's element
+    /// t of A is at <paramref name="a"/> + <c>aRows.Row(r)</c> + <c>aRows.Step(t)</c> (a row-major A, or a convolution's
+    /// output pixels reading their taps in a staged image); row t of the panel starts <paramref name="rows"/>.Offset(t)
+    /// values after <paramref name="b"/>.
     /// </summary>
     public static void Compute<TV, TF, TI, TRows, TM, TA>(ref float a, TA aRows, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
         where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows where TA : struct, IRowSteps
