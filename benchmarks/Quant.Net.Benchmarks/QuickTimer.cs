@@ -9,7 +9,14 @@ namespace Quant.Net.Benchmarks;
 /// </summary>
 internal static class QuickTimer
 {
-    public static void Run(IReadOnlyList<(string Label, Action Run)> contenders, int rounds = 41, int warmup = 5)
+    /// <param name="contenders">Labelled calls.</param>
+    /// <param name="rounds">Timed calls per contender.</param>
+    /// <param name="warmup">Untimed calls per contender first.</param>
+    /// <param name="pauseMs">
+    /// A pause before each timed call, for multi-threaded contenders: without it, one thread pool's helpers, still
+    /// spinning after a call, hold the other cores while the next contender runs (ONNX Runtime's spin after each run).
+    /// </param>
+    public static void Run(IReadOnlyList<(string Label, Action Run)> contenders, int rounds = 41, int warmup = 5, int pauseMs = 0)
     {
         foreach (var (_, run) in contenders)
         {
@@ -24,6 +31,7 @@ internal static class QuickTimer
         {
             for (int c = 0; c < contenders.Count; c++)
             {
+                if (pauseMs > 0) Thread.Sleep(pauseMs);
                 long t0 = Stopwatch.GetTimestamp();
                 contenders[c].Run();
                 times[c].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
