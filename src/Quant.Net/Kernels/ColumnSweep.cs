@@ -10,10 +10,12 @@ internal interface IColumnTile
 }
 
 /// <summary>
-/// The sweep every GEMM driver shares: threads take contiguous ranges of column panels (columns are independent, so
-/// the result does not depend on the split) on a <see cref="KernelThreadPool"/>; within a range, blocks of about <see cref="L2BlockBytes"/> of packed B
-/// are swept by every row tile before the next block starts, so B stays in L2 while A streams. With one row tile there
-/// is no reuse to protect and the whole range is one block.
+/// The sweep every GEMM driver shares: threads take contiguous ranges of column panels on a <see cref="KernelThreadPool"/>
+/// (each then reads only its share of B), or, when there are fewer panels than threads to use, contiguous ranges of
+/// row tiles, each sweeping every panel (a convolution's many output pixels against few output channels, a tall
+/// product with a narrow B). Rows and columns are independent, so the result does not depend on the split. Within a
+/// range, blocks of about <see cref="L2BlockBytes"/> of packed B are swept by every row tile before the next block
+/// starts, so B stays in L2 while A streams. With one row tile there is no reuse to protect and the whole range is one block.
 /// </summary>
 internal static class ColumnSweep
 {
@@ -31,29 +33,14 @@ internal static class ColumnSweep
     public static void Run<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
         where T : IColumnTile
     {
-        int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, panels);
+        int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, Math.Max(panels, rowTiles));
         if (threads == 1)
         {
             Range(tile, 0, rowTiles, panelBytes, 0, panels);   // no allocation on the single-threaded path
         }
-        else
+        else if (panels >= threads)
         {
             Threaded(tile, rowTiles, panels, panelBytes, threads, pool ?? KernelThreadPool.Shared);
-        }
-    }
-
-    /// <summary>
-    /// As <see cref="Run"/>, but threads take contiguous ranges of row tiles instead (each sweeps every column panel, in the
-    /// same L2 blocks): for products with many row tiles and fewer column panels than threads, such as a convolution's
-    /// output pixels against few output channels. Rows are independent too, so the result does not depend on the split.
-    /// </summary>
-    public static void RunByRows<T>(T tile, int rowTiles, int panels, long panelBytes, long multiplyAdds, int maxDegreeOfParallelism, KernelThreadPool? pool = null)
-        where T : IColumnTile
-    {
-        int threads = Parallelism.Threads(maxDegreeOfParallelism, multiplyAdds, rowTiles);
-        if (threads == 1)
-        {
-            Range(tile, 0, rowTiles, panelBytes, 0, panels);
         }
         else
         {
@@ -61,14 +48,14 @@ internal static class ColumnSweep
         }
     }
 
-    private static void ThreadedRows<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
-        where T : IColumnTile =>
-        pool.ForEachRange(rowTiles, threads, (start, end) => Range(tile, start, end, panelBytes, 0, panels));
-
-    // The closures live here so that the single-threaded paths allocate nothing.
+    // The closures live here so that the single-threaded path allocates nothing.
     private static void Threaded<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
         where T : IColumnTile =>
         pool.ForEachRange(panels, threads, (start, end) => Range(tile, 0, rowTiles, panelBytes, start, end));
+
+    private static void ThreadedRows<T>(T tile, int rowTiles, int panels, long panelBytes, int threads, KernelThreadPool pool)
+        where T : IColumnTile =>
+        pool.ForEachRange(rowTiles, threads, (start, end) => Range(tile, start, end, panelBytes, 0, panels));
 
     private static void Range<T>(T tile, int firstTile, int endTile, long panelBytes, int start, int end)
         where T : IColumnTile

@@ -101,13 +101,9 @@ public sealed partial class Conv2d
                         {
                             var sweep = new PixelSweep(level, k, positions, coutG, channels, new PixelRows(pixelTable, tapTable), panelData, bias, activation,
                                 target + (((long)b * Shape.OutChannels) + ((long)g * coutG)) * positions);
-                            // Threads split the output channels' panels when there are enough of them (each thread then reads
-                            // only its share of the weights), else the pixel tiles (a 64-channel layer has 2 panels on AVX-512).
-                            long panelBytes = (long)k * nr * sizeof(float), work = (long)positions * coutG * k;
-                            if (panels >= Parallelism.Threads(maxDegreeOfParallelism, work, Math.Max(panels, tiles)))
-                                ColumnSweep.Run(sweep, tiles, panels, panelBytes, work, maxDegreeOfParallelism, pool);
-                            else
-                                ColumnSweep.RunByRows(sweep, tiles, panels, panelBytes, work, maxDegreeOfParallelism, pool);
+                            // Threads split the output channels' panels, or the pixel tiles when the panels are fewer (a
+                            // 64-channel layer has 2 panels on AVX-512).
+                            ColumnSweep.Run(sweep, tiles, panels, (long)k * nr * sizeof(float), (long)positions * coutG * k, maxDegreeOfParallelism, pool);
                         }
                     }
                 }
@@ -154,7 +150,7 @@ public sealed partial class Conv2d
             for (int p = panelStart; p < panelEnd; p++)
             {
                 int col0 = p * nr, cols = Math.Min(nr, coutG - col0);
-                Fp32Gemm.Kernel(level, ref *channels, tileRows, ref *(panels + ((nint)p * k * nr)), default(PackedRows), k, nr, ref bias[col0], activation, ref *tile, nr);
+                Fp32Gemm.Kernel(level, ref *channels, tileRows, ref *(panels + ((nint)p * k * nr)), k, nr, ref bias[col0], activation, ref *tile, nr);
                 StoreTransposed(tile, count, cols, nr, mr, output + ((long)col0 * positions) + pixel, positions);
             }
         }

@@ -45,35 +45,21 @@ public static class Fp32Gemm
     internal static unsafe void Run(ReadOnlySpan<float> a, int m, PackedFloatWeights b, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism = 1,
         KernelThreadPool? pool = null)
     {
-        fixed (float* data = b.Data)
-        {
-            RunPanels(a, m, b.Level, b.K, b.N, data, (nint)b.K * b.NR, default(PackedRows), (long)b.K * b.NR * sizeof(float), bias, c, activation, maxDegreeOfParallelism, pool);
-        }
-    }
-
-    /// <summary>
-    /// The driver over any panel source: panel p starts at <paramref name="data"/> + p·<paramref name="panelStride"/> and
-    /// its row t <paramref name="rows"/>.Offset(t, NR) values further (the convolution's pixel tiles call the tile kernel
-    /// directly, <see cref="Kernel{TRows, TA}"/>). <paramref name="panelBytes"/> is what one more panel adds to the working set (for the L2
-    /// column blocks); the panels must stay readable until the call returns.
-    /// </summary>
-    internal static unsafe void RunPanels<TRows>(ReadOnlySpan<float> a, int m, SimdLevel level, int k, int n, float* data, nint panelStride, TRows rows,
-        long panelBytes, ReadOnlySpan<float> bias, Span<float> c, OutputClamp activation, int maxDegreeOfParallelism, KernelThreadPool? pool)
-        where TRows : struct, IPanelRows
-    {
         if (m == 0) return;
-        int nr = PanelWidth(level), panels = (n + nr - 1) / nr;
+        var level = b.Level;
+        int k = b.K, n = b.N, nr = PanelWidth(level), panels = (n + nr - 1) / nr;
         float[] paddedBias = ArrayPool<float>.Shared.Rent(panels * nr);
         try
         {
             Array.Clear(paddedBias, 0, panels * nr);
             bias.CopyTo(paddedBias);
+            fixed (float* data = b.Data)
             fixed (float* input = a)
             fixed (float* output = c)
             {
-                var sweep = new Sweep<TRows>(level, k, n, data, panelStride, rows, input, m, paddedBias, activation, output);
+                var sweep = new Sweep(level, k, n, data, (nint)k * nr, input, m, paddedBias, activation, output);
                 int tiles = (m + RowTile(level) - 1) / RowTile(level);
-                ColumnSweep.Run(sweep, tiles, panels, panelBytes, (long)m * n * k, maxDegreeOfParallelism, pool);
+                ColumnSweep.Run(sweep, tiles, panels, (long)k * nr * sizeof(float), (long)m * n * k, maxDegreeOfParallelism, pool);
             }
         }
         finally
@@ -83,10 +69,8 @@ public static class Fp32Gemm
     }
 
     /// <summary>One row tile over a range of column panels (columns are independent).</summary>
-    private readonly unsafe struct Sweep<TRows>(SimdLevel level, int k, int n, float* data, nint panelStride, TRows panelRows, float* input, int m,
-        float[] paddedBias, OutputClamp activation, float* output)
-        : IColumnTile
-        where TRows : struct, IPanelRows
+    private readonly unsafe struct Sweep(SimdLevel level, int k, int n, float* data, nint panelStride, float* input, int m, float[] paddedBias, OutputClamp activation,
+        float* output) : IColumnTile
     {
         public void Run(int rowTile, int p0, int p1)
         {
@@ -107,7 +91,7 @@ public static class Fp32Gemm
                 }
 
                 int p = p0;
-                if (rows <= 2 && level != SimdLevel.Scalar && typeof(TRows) == typeof(PackedRows))
+                if (rows <= 2 && level != SimdLevel.Scalar)
                 {
                     // Decode-sized M: one row across four whole panels at a time (GEMV), straight into C.
                     for (; p + 4 <= p1 && (p + 4) * nr <= n; p += 4)
@@ -123,12 +107,12 @@ public static class Fp32Gemm
                     ref float panel = ref *(data + (p * panelStride));
                     if (rows == MR && cols == nr)
                     {
-                        Kernel(level, ref aTile, new StridedRows(k), ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
+                        Kernel(level, ref aTile, new StridedRows(k), ref panel, k, nr, ref paddedBias[col0], activation, ref c[m0 * n + col0], n);
                         continue;
                     }
 
                     cTile ??= ArrayPool<float>.Shared.Rent(MR * nr);
-                    Kernel(level, ref aTile, new StridedRows(k), ref panel, panelRows, k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
+                    Kernel(level, ref aTile, new StridedRows(k), ref panel, k, nr, ref paddedBias[col0], activation, ref cTile[0], nr);
                     for (int r = 0; r < rows; r++) cTile.AsSpan(r * nr, cols).CopyTo(c.Slice((m0 + r) * n + col0, cols));
                 }
             }
@@ -150,16 +134,16 @@ public static class Fp32Gemm
         }
     }
 
-    /// <summary>One <see cref="RowTile"/> × NR tile of the level's kernel: A's rows and steps from <paramref name="aRows"/>, B's rows from <paramref name="rows"/>.</summary>
-    internal static void Kernel<TRows, TA>(SimdLevel level, ref float a, TA aRows, ref float b, TRows rows, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
-        where TRows : struct, IPanelRows where TA : struct, IRowSteps
+    /// <summary>One <see cref="RowTile"/> × NR tile of the level's kernel over a packed panel, A's rows and steps from <paramref name="aRows"/>.</summary>
+    internal static void Kernel<TA>(SimdLevel level, ref float a, TA aRows, ref float b, int k, int nr, ref float bias, OutputClamp clamp, ref float c, nint cStride)
+        where TA : struct, IRowSteps
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Fp32GemmTileFma.Compute<Simd512, Vector512<float>, Vector512<int>, TRows, EightRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector256: Fp32GemmTileFma.Compute<Simd256, Vector256<float>, Vector256<int>, TRows, SixRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            case SimdLevel.Vector128: Fp32GemmTileFma.Compute<Simd128, Vector128<float>, Vector128<int>, TRows, SixRows, TA>(ref a, aRows, ref b, rows, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
-            default: Fp32GemmTileFma.ComputeScalar(ref a, aRows, ref b, rows, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector512: Fp32GemmTileFma.Compute<Simd512, Vector512<float>, Vector512<int>, EightRows, TA>(ref a, aRows, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector256: Fp32GemmTileFma.Compute<Simd256, Vector256<float>, Vector256<int>, SixRows, TA>(ref a, aRows, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            case SimdLevel.Vector128: Fp32GemmTileFma.Compute<Simd128, Vector128<float>, Vector128<int>, SixRows, TA>(ref a, aRows, ref b, k, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
+            default: Fp32GemmTileFma.ComputeScalar(ref a, aRows, ref b, k, nr, ref bias, clamp.Min, clamp.Max, ref c, cStride); break;
         }
     }
 }

@@ -35,11 +35,11 @@ internal static class Fp32GemmTileFma
     /// <summary>
     /// C tile = clamp(A[MR, K] · Bpanel[K, NR] + bias, min, max), stored with <paramref name="cStride"/>. Row r's element
     /// t of A is at <paramref name="a"/> + <c>aRows.Row(r)</c> + <c>aRows.Step(t)</c> (a row-major A, or a convolution's
-    /// output pixels reading their taps in a staged image); row t of the panel starts <paramref name="rows"/>.Offset(t)
-    /// values after <paramref name="b"/>.
+    /// output pixels reading their taps in a staged image); the packed panel <paramref name="b"/> holds its K rows of NR
+    /// values back to back.
     /// </summary>
-    public static void Compute<TV, TF, TI, TRows, TM, TA>(ref float a, TA aRows, ref float b, TRows rows, int k, ref float bias, float min, float max, ref float c, nint cStride)
-        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TRows : struct, IPanelRows where TM : struct, ITileRows where TA : struct, IRowSteps
+    public static void Compute<TV, TF, TI, TM, TA>(ref float a, TA aRows, ref float b, int k, ref float bias, float min, float max, ref float c, nint cStride)
+        where TV : ISimd<TF, TI> where TF : struct where TI : struct where TM : struct, ITileRows where TA : struct, IRowSteps
     {
         nint nr = 2 * TV.Count;
         bool eight = TM.MR == 8;
@@ -55,7 +55,7 @@ internal static class Fp32GemmTileFma
         ref float a7 = ref Unsafe.Add(ref a, eight ? aRows.Row(7) : 0);
         for (nint t = 0; t < k; t++)
         {
-            ref float bt = ref Unsafe.Add(ref b, rows.Offset(t, nr));
+            ref float bt = ref Unsafe.Add(ref b, t * nr);
             TF b0 = TV.Load(ref bt), b1 = TV.Load(ref Unsafe.Add(ref bt, TV.Count));
             nint s = aRows.Step(t);
             TF v = TV.Splat(Unsafe.Add(ref a0, s));
@@ -102,8 +102,8 @@ internal static class Fp32GemmTileFma
     }
 
     /// <summary>The scalar path (<see cref="ScalarRows"/> rows): same order of FMAs per output element.</summary>
-    public static void ComputeScalar<TRows, TA>(ref float a, TA aRows, ref float b, TRows rows, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
-        where TRows : struct, IPanelRows where TA : struct, IRowSteps
+    public static void ComputeScalar<TA>(ref float a, TA aRows, ref float b, int k, int nr, ref float bias, float min, float max, ref float c, nint cStride)
+        where TA : struct, IRowSteps
     {
         for (int r = 0; r < ScalarRows; r++)
         {
@@ -111,7 +111,7 @@ internal static class Fp32GemmTileFma
             for (int j = 0; j < nr; j++)
             {
                 float acc = 0f;
-                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref ar, aRows.Step(t)), Unsafe.Add(ref b, rows.Offset(t, nr) + j), acc);
+                for (nint t = 0; t < k; t++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref ar, aRows.Step(t)), Unsafe.Add(ref b, (t * nr) + j), acc);
                 float y = acc + Unsafe.Add(ref bias, j);
                 y = min > y ? min : y;
                 Unsafe.Add(ref c, r * cStride + j) = max < y ? max : y;
